@@ -1,0 +1,47 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+/// l2hmc-swift: a weight-portable inference engine, trainer and converter for L2HMC samplers.
+///
+/// Dependency direction (see docs/FORMAT.md and README):
+/// ModelFormat is a leaf; Inference and Trainer depend on it and never on each other.
+let package = Package(
+    name: "l2hmc-swift",
+    platforms: [.macOS(.v13)],
+    products: [
+        .library(name: "ModelFormat", targets: ["ModelFormat"]),
+        .library(name: "Inference", targets: ["Inference"]),
+        .library(name: "Trainer", targets: ["Trainer"]),
+        .executable(name: "l2hmc-run", targets: ["l2hmc-run"]),
+        .executable(name: "l2hmc-convert", targets: ["l2hmc-convert"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        // System libraries, found through pkg-config (Debian: libzip-dev, libopenblas-dev,
+        // libhdf5-dev, libssl-dev). Each has a module map and one shim header.
+        .systemLibrary(name: "CZip", pkgConfig: "libzip", providers: [.apt(["libzip-dev"])]),
+        .systemLibrary(name: "COpenBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
+        .systemLibrary(name: "CHDF5", pkgConfig: "hdf5", providers: [.apt(["libhdf5-dev"])]),
+        .systemLibrary(name: "CLibCrypto", pkgConfig: "libcrypto", providers: [.apt(["libssl-dev"])]),
+
+        .target(name: "ModelFormat", dependencies: ["CZip", "CLibCrypto"]),
+        .target(name: "Inference", dependencies: ["ModelFormat", "COpenBLAS"]),
+        .target(name: "Trainer", dependencies: ["ModelFormat", "COpenBLAS", "CHDF5"]),
+
+        .executableTarget(
+            name: "l2hmc-run",
+            dependencies: ["Inference", "ModelFormat",
+                           .product(name: "ArgumentParser", package: "swift-argument-parser")]),
+        .executableTarget(
+            name: "l2hmc-convert",
+            dependencies: ["ModelFormat", "Inference", "CHDF5",
+                           .product(name: "ArgumentParser", package: "swift-argument-parser")]),
+
+        .testTarget(name: "ModelFormatTests", dependencies: ["ModelFormat"]),
+        .testTarget(name: "GoldenTests", dependencies: ["ModelFormat", "Inference", "Trainer"]),
+        .testTarget(name: "CLITests", dependencies: ["ModelFormat"]),
+    ],
+    swiftLanguageModes: [.v5]
+)

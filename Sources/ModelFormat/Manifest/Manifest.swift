@@ -1,0 +1,124 @@
+/// The parsed `manifest.json` of a `.l2z` file (format 1.0). docs/FORMAT.md is the contract;
+/// this type is its exact image: ``ManifestCodec`` reads and writes it strictly.
+public struct Manifest: Equatable, Sendable {
+    /// The only accepted value of `format`.
+    public static let formatName = "l2z"
+    /// The newest format version this library reads and the one it writes.
+    public static let currentVersion = FormatVersion(major: 1, minor: 0)
+    /// Features a file may list in `required_features` that this reader implements.
+    public static let knownFeatures: Set<String> = [
+        "ncp_x_update", "per_step_networks", "split_x_networks", "cos_sin_input", "batch_norm", "probe",
+    ]
+    /// The architecture this library implements.
+    public static let architectureName = "l2hmc"
+    public static let architectureVersion = 1
+
+    public var formatVersion: FormatVersion
+    /// Features a reader must implement to use this file (see ``knownFeatures``).
+    public var requiredFeatures: [String]
+    public var sampler: SamplerSpec
+    /// Every array in the file, by canonical name.
+    public var arrays: [String: ArrayEntry]
+    /// The stored self-check, if any.
+    public var probe: ProbeSpec?
+    public var provenance: Provenance
+    /// Root-level `x-` extension keys, kept verbatim.
+    public var extensions: [String: JSONValue]
+
+    public init(formatVersion: FormatVersion = Manifest.currentVersion, requiredFeatures: [String],
+                sampler: SamplerSpec, arrays: [String: ArrayEntry], probe: ProbeSpec?,
+                provenance: Provenance, extensions: [String: JSONValue] = [:]) {
+        self.formatVersion = formatVersion; self.requiredFeatures = requiredFeatures; self.sampler = sampler
+        self.arrays = arrays; self.probe = probe; self.provenance = provenance; self.extensions = extensions
+    }
+}
+
+/// MAJOR.MINOR. A reader refuses an unknown major; it reads a newer minor only when it knows
+/// every feature the file lists as required.
+public struct FormatVersion: Equatable, Comparable, Sendable, CustomStringConvertible {
+    public var major: Int
+    public var minor: Int
+    public init(major: Int, minor: Int) { self.major = major; self.minor = minor }
+
+    /// Parses "MAJOR.MINOR": decimal, no sign, no leading zeros, at most 4 digits each.
+    public init?(_ text: String) {
+        let parts = text.split(separator: ".", omittingEmptySubsequences: false)
+        guard parts.count == 2 else { return nil }
+        func component(_ s: Substring) -> Int? {
+            guard (1...4).contains(s.count), s.allSatisfy({ $0.isASCII && $0.isNumber }), s == "0" || !s.hasPrefix("0") else { return nil }
+            return Int(s)
+        }
+        guard let a = component(parts[0]), let b = component(parts[1]) else { return nil }
+        self.init(major: a, minor: b)
+    }
+
+    public var description: String { "\(major).\(minor)" }
+    public static func < (l: FormatVersion, r: FormatVersion) -> Bool { (l.major, l.minor) < (r.major, r.minor) }
+}
+
+/// What the manifest records about one array.
+public struct ArrayEntry: Equatable, Sendable {
+    public var dtype: DType
+    public var shape: [Int]
+    /// Lower-case hex SHA-256 of the array's data bytes (little-endian, C order; not the npy header).
+    public var sha256: String
+
+    public init(dtype: DType, shape: [Int], sha256: String) { self.dtype = dtype; self.shape = shape; self.sha256 = sha256 }
+}
+
+/// A stored self-check: inputs and the outputs the producer computed from them.
+///
+/// `networks` lists the networks (e.g. `vnet.0`) whose heads were evaluated on the arrays
+/// `probe.<net>.in_x`, `in_v`, `in_t` (when time input is on), giving `out_scale`,
+/// `out_translation`, `out_transformation` (the network's own outputs, before net weights).
+/// With `trajectory`, one trajectory of the trained N_LF steps with the default net weights maps
+/// `probe.trajectory.x0`, `v0`, `direction` to `x1`, `v1`, `log_det` (no accept/reject).
+public struct ProbeSpec: Equatable, Sendable {
+    /// Number of probe rows B (>= 1).
+    public var batch: Int
+    public var networks: [String]
+    public var trajectory: Bool
+    /// Tolerance for network heads: |a - b| <= abs + rel |b| elementwise.
+    public var headsTolerance: Tolerance
+    /// Tolerance for x1 (angle-aware for U(1)) and v1.
+    public var trajectoryTolerance: Tolerance
+    /// Tolerance for the accumulated log-det.
+    public var logDetTolerance: Tolerance
+
+    public init(batch: Int, networks: [String], trajectory: Bool, headsTolerance: Tolerance,
+                trajectoryTolerance: Tolerance, logDetTolerance: Tolerance) {
+        self.batch = batch; self.networks = networks; self.trajectory = trajectory
+        self.headsTolerance = headsTolerance; self.trajectoryTolerance = trajectoryTolerance; self.logDetTolerance = logDetTolerance
+    }
+}
+
+/// |actual - expected| <= abs + rel * |expected|.
+public struct Tolerance: Equatable, Sendable {
+    public var abs: Double
+    public var rel: Double
+    public init(abs: Double, rel: Double) { self.abs = abs; self.rel = rel }
+    public func accepts(actual: Double, expected: Double) -> Bool {
+        Swift.abs(actual - expected) <= abs + rel * Swift.abs(expected)
+    }
+}
+
+/// Where a model came from. Only `producer` and `producer_version` are required.
+public struct Provenance: Equatable, Sendable {
+    public var producer: String
+    public var producerVersion: String
+    /// SHA-256 of the file this model was converted from, if any.
+    public var sourceSHA256: String?
+    /// A short description of the source (e.g. "random-init seed 7", "ckpt.h5").
+    public var source: String?
+    /// Training settings, free-form (any JSON object).
+    public var training: [String: JSONValue]?
+    /// Creation time (RFC 3339). Optional and never written implicitly, so equal models give
+    /// byte-identical files.
+    public var created: String?
+
+    public init(producer: String, producerVersion: String, sourceSHA256: String? = nil, source: String? = nil,
+                training: [String: JSONValue]? = nil, created: String? = nil) {
+        self.producer = producer; self.producerVersion = producerVersion; self.sourceSHA256 = sourceSHA256
+        self.source = source; self.training = training; self.created = created
+    }
+}

@@ -1,0 +1,83 @@
+/// The layout and conventions of the S, T, Q networks.
+///
+/// Every network has the same shape (seed 001 sec. 7): three input layers summed,
+/// h_1 = act(x_layer(x_in) + v_layer(v_in) + t_layer(tau)), then `hiddenUnits.count - 1` dense
+/// layers h_i = act(hidden_i(h_{i-1})), optional inference-mode batch norm of the last h, and
+/// three heads: S = tanh(scale(h)) [e^{coeff_S}], T = translation(h), Q = tanh(transformation(h)) [e^{coeff_Q}].
+/// Dense layers compute y = x K + b with kernels stored (in, out).
+public struct NetworkSpec: Equatable, Sendable {
+    public var layout: NetworkLayout
+    /// 1: one x-network per step used for both x sub-updates; 2: `xnet_first` and `xnet_second`.
+    public var xNetworksPerStep: Int
+    /// Encoding of x entering the x-networks.
+    public var xNetInput: InputEncoding
+    /// Encoding of x entering the v-networks.
+    public var vNetInput: InputEncoding
+    /// Where the mask acts when an x-network's input is cos/sin encoded; nil for raw input.
+    public var maskPlacement: MaskPlacement?
+    /// Whether tau_k = (cos 2 pi k/N, sin 2 pi k/N) enters every network through `t_layer`.
+    public var timeInput: Bool
+    /// Widths of h_1 ... h_L (at least one).
+    public var hiddenUnits: [Int]
+    public var activation: Activation
+    public var scaleHead: SquashedHead
+    public var transformationHead: SquashedHead
+    /// Inference-mode batch norm of h_L, or nil.
+    public var batchNorm: BatchNormSpec?
+
+    public init(layout: NetworkLayout, xNetworksPerStep: Int = 1, xNetInput: InputEncoding, vNetInput: InputEncoding,
+                maskPlacement: MaskPlacement?, timeInput: Bool, hiddenUnits: [Int], activation: Activation = .relu,
+                scaleHead: SquashedHead = .tanhExpCoeff, transformationHead: SquashedHead = .tanhExpCoeff,
+                batchNorm: BatchNormSpec? = nil) {
+        self.layout = layout; self.xNetworksPerStep = xNetworksPerStep; self.xNetInput = xNetInput
+        self.vNetInput = vNetInput; self.maskPlacement = maskPlacement; self.timeInput = timeInput
+        self.hiddenUnits = hiddenUnits; self.activation = activation; self.scaleHead = scaleHead
+        self.transformationHead = transformationHead; self.batchNorm = batchNorm
+    }
+}
+
+/// Whether one set of networks serves every leapfrog step or each step has its own.
+public enum NetworkLayout: String, CaseIterable, Sendable {
+    case shared
+    case perStep = "per_step"
+}
+
+/// How positions are encoded for a network input.
+public enum InputEncoding: String, CaseIterable, Sendable {
+    /// The n values themselves (angles or real coordinates).
+    case raw
+    /// [cos x_1 .. cos x_n, sin x_1 .. sin x_n] (width 2n).
+    case cosSinBlocks = "cos_sin_blocks"
+    /// [cos x_1, sin x_1, cos x_2, sin x_2, ...] (width 2n).
+    case cosSinInterleaved = "cos_sin_interleaved"
+
+    public func width(stateSize n: Int) -> Int { self == .raw ? n : 2 * n }
+}
+
+/// For cos/sin x-network inputs: where the input mask acts. An x sub-update that changes the
+/// coordinates selected by a mask u reads x only through (1 - u) (seed 001 eq. 18-19); raw inputs
+/// are always (1 - u) x.
+public enum MaskPlacement: String, CaseIterable, Sendable {
+    /// cos((1 - u) x), sin((1 - u) x): the links being updated enter as (1, 0).
+    case beforeTrig = "before_trig"
+    /// (1 - u) cos x, (1 - u) sin x: the links being updated enter as (0, 0).
+    case afterTrig = "after_trig"
+}
+
+public enum Activation: String, CaseIterable, Sendable {
+    case relu, tanh, swish, linear
+}
+
+/// The form of the S and Q heads.
+public enum SquashedHead: String, CaseIterable, Sendable {
+    /// tanh(W h + b) * exp(coeff), with a stored `coeff` array of length n.
+    case tanhExpCoeff = "tanh_exp_coeff"
+    /// tanh(W h + b) (the coefficient is absent, i.e. exp(0) = 1).
+    case tanh
+}
+
+/// Inference-mode batch normalization: y = gamma (h - moving_mean) / sqrt(moving_variance + epsilon) + beta.
+public struct BatchNormSpec: Equatable, Sendable {
+    public var epsilon: Double
+    public init(epsilon: Double) { self.epsilon = epsilon }
+}

@@ -1,0 +1,205 @@
+/// Cross-field rules of a sampler description and the exact set of arrays it needs.
+///
+/// The array table here is the single canonical name table of the format (docs/FORMAT.md,
+/// "Canonical arrays"); readers, writers and converters all use it.
+public enum SamplerRules {
+    /// One array the architecture needs: its shape and the dtypes it may be stored in.
+    public struct ExpectedArray: Equatable, Sendable {
+        public var shape: [Int]
+        public var dtypes: [DType]
+        public var role: Role
+    }
+
+    public enum Role: Equatable, Sendable {
+        /// A trained network parameter (kernel, bias, coefficient, batch-norm statistic).
+        case weight
+        /// A bias or coefficient that may legitimately be all zero only if untrained.
+        case bias
+        case stepSize
+        case mask
+        case probe
+        /// An `ext.` array: ignored by the sampler, checked only for integrity.
+        case extensionArray
+    }
+
+    static let floatTypes: [DType] = [.float64, .float32]
+
+    /// Rejects descriptions that cannot define a correct sampler.
+    public static func validate(_ s: SamplerSpec) throws {
+        let n = s.network
+        switch s.target {
+        case let .u1(l):
+            if s.dynamics.xUpdate == .linear && s.netWeights.xScale != 0 {
+                throw L2ZError.manifestInvalidValue(
+                    path: "net_weights.x_scale",
+                    expected: "0 for a U(1) model with x_update \"linear\" (scaling then wrapping an angle is not a bijection; use \"ncp\")",
+                    actual: "\(s.netWeights.xScale)")
+            }
+            guard l.lt <= 4096, l.lx <= 4096 else {
+                throw L2ZError.manifestInvalidValue(path: "target", expected: "lt and lx at most 4096", actual: "\(l.lt) x \(l.lx)")
+            }
+        case let .gaussianMixture(g):
+            guard g.dimension <= 1 << 16 else {
+                throw L2ZError.manifestInvalidValue(path: "target.dimension", expected: "at most 65536", actual: "\(g.dimension)")
+            }
+            try validateMixture(g)
+            if s.dynamics.xUpdate != .linear {
+                throw L2ZError.manifestInvalidValue(path: "dynamics.x_update", expected: "\"linear\" for a Gaussian mixture (R^D)", actual: "\"\(s.dynamics.xUpdate.rawValue)\"")
+            }
+            for (key, enc) in [("x_net_input", n.xNetInput), ("v_net_input", n.vNetInput)] where enc != .raw {
+                throw L2ZError.manifestInvalidValue(path: "network.\(key)", expected: "\"raw\" for a Gaussian mixture", actual: "\"\(enc.rawValue)\"")
+            }
+        }
+        if n.xNetInput == .raw, n.maskPlacement != nil {
+            throw L2ZError.manifestInvalidValue(path: "network.mask_placement", expected: "absent when x_net_input is \"raw\"", actual: "\"\(n.maskPlacement!.rawValue)\"")
+        }
+        if n.xNetInput != .raw, n.maskPlacement == nil {
+            throw L2ZError.manifestMissingField(path: "network.mask_placement")
+        }
+        for (i, w) in s.netWeights.values.enumerated() where !w.isFinite {
+            throw L2ZError.manifestInvalidValue(path: "net_weights.\(NetWeights.keys[i])", expected: "a finite number", actual: "\(w)")
+        }
+        guard s.dynamics.nLF <= 4096, n.hiddenUnits.count <= 64, n.hiddenUnits.allSatisfy({ $0 <= 1 << 16 }) else {
+            throw L2ZError.manifestInvalidValue(path: "network", expected: "n_lf <= 4096, at most 64 layers of at most 65536 units", actual: "n_lf \(s.dynamics.nLF), units \(n.hiddenUnits)")
+        }
+    }
+
+    private static func validateMixture(_ g: GaussianMixture) throws {
+        let k = g.weights.count
+        guard k >= 1, g.means.count == k, g.covariances.count == k else {
+            throw L2ZError.manifestInvalidValue(path: "target", expected: "as many means and covariances as weights (\(k))",
+                                                actual: "\(g.means.count) means, \(g.covariances.count) covariances")
+        }
+        guard g.weights.allSatisfy({ $0 > 0 }), abs(g.weights.reduce(0, +) - 1) <= 1e-12 else {
+            throw L2ZError.manifestInvalidValue(path: "target.weights", expected: "positive weights summing to 1", actual: "\(g.weights)")
+        }
+        for (m, mu) in g.means.enumerated() where mu.count != g.dimension {
+            throw L2ZError.manifestInvalidValue(path: "target.means[\(m)]", expected: "\(g.dimension) entries", actual: "\(mu.count)")
+        }
+        for (m, c) in g.covariances.enumerated() {
+            guard c.count == g.dimension, c.allSatisfy({ $0.count == g.dimension }) else {
+                throw L2ZError.manifestInvalidValue(path: "target.covariances[\(m)]", expected: "a \(g.dimension)x\(g.dimension) matrix", actual: "\(c.count) rows")
+            }
+            guard isSymmetricPositiveDefinite(c) else {
+                throw L2ZError.manifestInvalidValue(path: "target.covariances[\(m)]", expected: "a symmetric positive definite matrix", actual: "\(c)")
+            }
+        }
+    }
+
+    /// Cholesky test; symmetry to 1e-12 relative.
+    static func isSymmetricPositiveDefinite(_ a: [[Double]]) -> Bool {
+        let d = a.count
+        var l = [[Double]](repeating: [Double](repeating: 0, count: d), count: d)
+        for i in 0..<d {
+            for j in 0..<d where abs(a[i][j] - a[j][i]) > 1e-12 * max(abs(a[i][j]), 1) { return false }
+            for j in 0...i {
+                var sum = a[i][j]
+                for k in 0..<j { sum -= l[i][k] * l[j][k] }
+                if i == j {
+                    guard sum > 0 else { return false }
+                    l[i][i] = sum.squareRoot()
+                } else {
+                    l[i][j] = sum / l[j][j]
+                }
+            }
+        }
+        return true
+    }
+
+    /// Features a file with this sampler (and probe) must list in `required_features`.
+    public static func requiredFeatures(of s: SamplerSpec, probe: ProbeSpec?) -> [String] {
+        var f: [String] = []
+        if s.dynamics.xUpdate == .ncp { f.append("ncp_x_update") }
+        if s.network.layout == .perStep { f.append("per_step_networks") }
+        if s.network.xNetworksPerStep == 2 { f.append("split_x_networks") }
+        if s.network.xNetInput != .raw || s.network.vNetInput != .raw { f.append("cos_sin_input") }
+        if s.network.batchNorm != nil { f.append("batch_norm") }
+        if probe != nil { f.append("probe") }
+        return f.sorted()
+    }
+
+    /// Names of the networks, in leapfrog order: for each step index k (0 only when shared),
+    /// `vnet.k` then `xnet.k` or `xnet_first.k`, `xnet_second.k`.
+    public static func networkNames(_ s: SamplerSpec) -> [String] {
+        let steps = s.network.layout == .shared ? 1 : s.dynamics.nLF
+        var names: [String] = []
+        for k in 0..<steps {
+            names.append("vnet.\(k)")
+            if s.network.xNetworksPerStep == 2 {
+                names += ["xnet_first.\(k)", "xnet_second.\(k)"]
+            } else {
+                names.append("xnet.\(k)")
+            }
+        }
+        return names
+    }
+
+    /// The exact set of arrays a model with this description must contain.
+    public static func expectedArrays(_ s: SamplerSpec, probe: ProbeSpec?) -> [String: ExpectedArray] {
+        let n = s.stateSize
+        let net = s.network
+        var out: [String: ExpectedArray] = [:]
+        func add(_ name: String, _ shape: [Int], _ role: Role, _ dtypes: [DType] = floatTypes) {
+            out[name] = ExpectedArray(shape: shape, dtypes: dtypes, role: role)
+        }
+        add("eps_x", [s.dynamics.nLF], .stepSize)
+        add("eps_v", [s.dynamics.nLF], .stepSize)
+        add("masks", [s.dynamics.nLF, n], .mask, [.uint8])
+        for name in networkNames(s) {
+            let isV = name.hasPrefix("vnet")
+            let xWidth = (isV ? net.vNetInput : net.xNetInput).width(stateSize: n)
+            let h0 = net.hiddenUnits[0]
+            add("\(name).x_layer.kernel", [xWidth, h0], .weight); add("\(name).x_layer.bias", [h0], .bias)
+            add("\(name).v_layer.kernel", [n, h0], .weight); add("\(name).v_layer.bias", [h0], .bias)
+            if net.timeInput { add("\(name).t_layer.kernel", [2, h0], .weight); add("\(name).t_layer.bias", [h0], .bias) }
+            for i in 1..<net.hiddenUnits.count {
+                add("\(name).hidden\(i).kernel", [net.hiddenUnits[i - 1], net.hiddenUnits[i]], .weight)
+                add("\(name).hidden\(i).bias", [net.hiddenUnits[i]], .bias)
+            }
+            let hl = net.hiddenUnits.last!
+            if net.batchNorm != nil {
+                for p in ["gamma", "beta", "moving_mean", "moving_variance"] { add("\(name).batch_norm.\(p)", [hl], .weight) }
+            }
+            for head in ["scale", "translation", "transformation"] {
+                add("\(name).\(head).kernel", [hl, n], .weight); add("\(name).\(head).bias", [n], .bias)
+            }
+            if net.scaleHead == .tanhExpCoeff { add("\(name).scale.coeff", [n], .bias) }
+            if net.transformationHead == .tanhExpCoeff { add("\(name).transformation.coeff", [n], .bias) }
+        }
+        if let p = probe {
+            let b = p.batch
+            for name in p.networks {
+                let isV = name.hasPrefix("vnet")
+                let xWidth = (isV ? net.vNetInput : net.xNetInput).width(stateSize: n)
+                add("probe.\(name).in_x", [b, xWidth], .probe, [.float64])
+                add("probe.\(name).in_v", [b, n], .probe, [.float64])
+                if net.timeInput { add("probe.\(name).in_t", [b, 2], .probe, [.float64]) }
+                for o in ["out_scale", "out_translation", "out_transformation"] { add("probe.\(name).\(o)", [b, n], .probe, [.float64]) }
+            }
+            if p.trajectory {
+                for a in ["x0", "v0", "x1", "v1"] { add("probe.trajectory.\(a)", [b, n], .probe, [.float64]) }
+                add("probe.trajectory.direction", [b], .probe, [.float64])
+                add("probe.trajectory.log_det", [b], .probe, [.float64])
+            }
+        }
+        return out
+    }
+
+    /// Arrays whose names start with `ext.` are extension arrays: allowed, integrity-checked,
+    /// never used by the sampler.
+    public static func isExtensionArray(_ name: String) -> Bool { name.hasPrefix("ext.") }
+
+    /// Checks a probe description against the sampler: networks must exist, be distinct.
+    public static func validate(probe p: ProbeSpec, for s: SamplerSpec) throws {
+        let names = Set(networkNames(s))
+        for (i, net) in p.networks.enumerated() where !names.contains(net) {
+            throw L2ZError.manifestInvalidValue(path: "probe.networks[\(i)]", expected: "one of the model's networks \(networkNames(s))", actual: "\"\(net)\"")
+        }
+        guard Set(p.networks).count == p.networks.count else {
+            throw L2ZError.manifestInvalidValue(path: "probe.networks", expected: "distinct names", actual: "\(p.networks)")
+        }
+        guard p.batch <= 1 << 16 else {
+            throw L2ZError.manifestInvalidValue(path: "probe.batch", expected: "at most 65536", actual: "\(p.batch)")
+        }
+    }
+}

@@ -1,0 +1,30 @@
+/// A sampler model: its description and its arrays, as stored in one `.l2z` file.
+public struct L2ZModel: Equatable, Sendable {
+    public var sampler: SamplerSpec
+    /// Every array by canonical name (see ``SamplerRules/expectedArrays(_:probe:)``), plus any
+    /// `ext.` extension arrays.
+    public var arrays: [String: NDArray]
+    public var probe: ProbeSpec?
+    public var provenance: Provenance
+    /// Root-level `x-` manifest extensions.
+    public var extensions: [String: JSONValue]
+
+    public init(sampler: SamplerSpec, arrays: [String: NDArray], probe: ProbeSpec? = nil,
+                provenance: Provenance, extensions: [String: JSONValue] = [:]) {
+        self.sampler = sampler; self.arrays = arrays; self.probe = probe
+        self.provenance = provenance; self.extensions = extensions
+    }
+
+    /// The array `name` as Double values; throws ``L2ZError/arrayMissing(name:reason:)`` if absent.
+    public func doubles(_ name: String) throws -> [Double] {
+        guard let a = arrays[name] else { throw L2ZError.arrayMissing(name: name, reason: "requested by the caller") }
+        return a.doubles()
+    }
+
+    /// The manifest describing this model (array checksums computed from the data).
+    public func manifest() -> Manifest {
+        Manifest(requiredFeatures: SamplerRules.requiredFeatures(of: sampler, probe: probe), sampler: sampler,
+                 arrays: arrays.mapValues { ArrayEntry(dtype: $0.dtype, shape: $0.shape, sha256: SHA256Digest.hex($0.bytes)) },
+                 probe: probe, provenance: provenance, extensions: extensions)
+    }
+}

@@ -1,0 +1,50 @@
+/// Deterministic random models: every array the architecture needs, filled from a seed.
+///
+/// Kernels are Glorot-uniform scaled by `weightScale`, biases and coefficients small normals
+/// (never exactly zero, so the zero-parameter warning stays meaningful), step sizes the given
+/// values for every step, masks one random half-permutation per step (seed 001 sec. 3).
+/// Used for benchmarks, tests and the placeholder fixture; not a trained sampler.
+public enum RandomModel {
+    public static func make(sampler: SamplerSpec, seed: UInt64, epsX: Double = 0.1, epsV: Double = 0.1,
+                            weightScale: Double = 1, provenance: Provenance? = nil) throws -> L2ZModel {
+        var rng = SplitMix64(seed: seed)
+        var arrays: [String: NDArray] = [:]
+        let expected = SamplerRules.expectedArrays(sampler, probe: nil)
+        for name in expected.keys.sorted() {
+            let e = expected[name]!
+            let count = e.shape.reduce(1, *)
+            switch e.role {
+            case .stepSize:
+                arrays[name] = try NDArray(shape: e.shape, doubles: [Double](repeating: name == "eps_x" ? epsX : epsV, count: count))
+            case .mask:
+                let n = e.shape[1]
+                var bytes: [UInt8] = []
+                for _ in 0..<e.shape[0] {
+                    var row = [UInt8](repeating: 0, count: n)
+                    var indices = Array(0..<n)
+                    indices.shuffle(using: &rng)
+                    for i in indices.prefix(n / 2) { row[i] = 1 }
+                    bytes += row
+                }
+                arrays[name] = try NDArray(shape: e.shape, uint8s: bytes)
+            case .weight where name.hasSuffix("moving_variance") || name.hasSuffix("gamma"):
+                arrays[name] = try NDArray(shape: e.shape, doubles: (0..<count).map { _ in 0.5 + rng.uniform() })
+            case .weight where e.shape.count == 2:
+                let limit = weightScale * (6.0 / Double(e.shape[0] + e.shape[1])).squareRoot()
+                arrays[name] = try NDArray(shape: e.shape, doubles: (0..<count).map { _ in limit * (2 * rng.uniform() - 1) })
+            case .weight, .bias:
+                arrays[name] = try NDArray(shape: e.shape, doubles: (0..<count).map { _ in 0.01 * rng.normal() })
+            case .probe, .extensionArray:
+                break
+            }
+        }
+        let prov = provenance ?? Provenance(producer: "l2hmc-swift", producerVersion: ModelFormatInfo.version,
+                                            source: "random initialization, seed \(seed)")
+        return L2ZModel(sampler: sampler, arrays: arrays, provenance: prov)
+    }
+}
+
+/// Version information of this library.
+public enum ModelFormatInfo {
+    public static let version = "0.1.0"
+}

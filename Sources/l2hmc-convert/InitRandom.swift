@@ -1,0 +1,88 @@
+import ArgumentParser
+import Foundation
+import ModelFormat
+
+struct InitRandom: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "init-random",
+        abstract: "Write a model with deterministic random weights (for tests, benchmarks and fixtures).",
+        discussion: "Not a trained sampler: use it to exercise the format and the runtime. The same options and seed give a byte-identical file.")
+
+    enum TargetKind: String, ExpressibleByArgument, CaseIterable {
+        case u1
+        /// The seed's two-mode example: modes at (-2, 0) and (2, 0), covariance 0.1 I, equal weights.
+        case gmm2
+    }
+
+    @Option(help: "Target: u1 (2D U(1) lattice) or gmm2 (two-mode Gaussian mixture of the seed).")
+    var target: TargetKind = .u1
+    @Option(help: "U(1) lattice as LTxLX.")
+    var lattice = "4x4"
+    @Option(help: "U(1) inverse coupling beta (> 0).")
+    var beta = 2.0
+    @Option(help: "Number of leapfrog steps (>= 1).")
+    var nlf = 2
+    @Option(help: "Hidden units, comma separated.")
+    var units = "16,16"
+    @Option(help: "Network layout: shared or per_step.")
+    var layout = "shared"
+    @Option(help: "x-networks per leapfrog step: 1 or 2.")
+    var xNets = 1
+    @Option(help: "x-network input for U(1): raw, cos_sin_blocks or cos_sin_interleaved.")
+    var xInput = "cos_sin_blocks"
+    @Option(help: "x update for U(1): ncp or linear (linear forces the x-scale net weight to 0).")
+    var xUpdate = "ncp"
+    @Option(help: "Step size of x and v updates (> 0).")
+    var eps = 0.1
+    @Option(help: "Random seed.")
+    var seed: UInt64 = 1
+    @Option(name: .shortAndLong, help: "Output .l2z path.")
+    var out: String
+    @Flag(help: "Replace an existing output file.")
+    var force = false
+
+    func validate() throws {
+        guard nlf >= 1 else { throw ValidationError("--nlf must be >= 1 (got \(nlf))") }
+        guard eps > 0 else { throw ValidationError("--eps must be > 0 (got \(eps))") }
+        guard beta > 0 else { throw ValidationError("--beta must be > 0 (got \(beta))") }
+        guard xNets == 1 || xNets == 2 else { throw ValidationError("--x-nets must be 1 or 2 (got \(xNets))") }
+    }
+
+    func run() throws {
+        let hidden = units.split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) }
+        guard !hidden.isEmpty, hidden.count == units.split(separator: ",").count, hidden.allSatisfy({ $0 >= 1 }) else {
+            throw ValidationError("--units must be a comma-separated list of positive integers (got \(units))")
+        }
+        guard let netLayout = NetworkLayout(rawValue: layout) else { throw ValidationError("--layout must be shared or per_step (got \(layout))") }
+        let sampler: SamplerSpec
+        switch target {
+        case .u1:
+            let parts = lattice.lowercased().split(separator: "x").compactMap { Int($0) }
+            guard parts.count == 2, parts.allSatisfy({ $0 >= 1 }) else { throw ValidationError("--lattice must look like 8x8 (got \(lattice))") }
+            guard let enc = InputEncoding(rawValue: xInput) else { throw ValidationError("--x-input must be raw, cos_sin_blocks or cos_sin_interleaved") }
+            guard let form = XUpdateForm(rawValue: xUpdate) else { throw ValidationError("--x-update must be ncp or linear") }
+            var weights = NetWeights.all(1)
+            if form == .linear { weights.xScale = 0 }
+            sampler = SamplerSpec(
+                target: .u1(U1Lattice(lt: parts[0], lx: parts[1], beta: beta)),
+                dynamics: Dynamics(nLF: nlf, xUpdate: form),
+                network: NetworkSpec(layout: netLayout, xNetworksPerStep: xNets, xNetInput: enc, vNetInput: .raw,
+                                     maskPlacement: enc == .raw ? nil : .beforeTrig, timeInput: true, hiddenUnits: hidden),
+                netWeights: weights)
+        case .gmm2:
+            let cov = [[0.1, 0.0], [0.0, 0.1]]
+            sampler = SamplerSpec(
+                target: .gaussianMixture(GaussianMixture(dimension: 2, weights: [0.5, 0.5], means: [[-2, 0], [2, 0]], covariances: [cov, cov])),
+                dynamics: Dynamics(nLF: nlf, xUpdate: .linear),
+                network: NetworkSpec(layout: netLayout, xNetworksPerStep: xNets, xNetInput: .raw, vNetInput: .raw,
+                                     maskPlacement: nil, timeInput: true, hiddenUnits: hidden))
+        }
+        do {
+            let model = try RandomModel.make(sampler: sampler, seed: seed, epsX: eps, epsV: eps)
+            try L2ZWriter.write(model, to: out, replaceExisting: force)
+        } catch {
+            fail(error)
+        }
+        print("wrote \(out)")
+    }
+}

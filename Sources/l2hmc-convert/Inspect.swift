@@ -1,0 +1,91 @@
+import ArgumentParser
+import Foundation
+import ModelFormat
+
+struct Inspect: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Verify a .l2z model and print its description and arrays.",
+        discussion: """
+            Every check of the reader runs (structure, CRC-32, SHA-256 of every array, manifest, \
+            arrays against the architecture); a file failing any of them is reported with its \
+            error code and exit status 1. Warns when a trained kernel or bias is exactly all zero.
+            """)
+
+    @Argument(help: "The .l2z file to inspect.")
+    var path: String
+
+    @Flag(help: "Print the report as JSON on stdout.")
+    var json = false
+
+    func run() throws {
+        let result: L2ZReader.Result
+        do { result = try L2ZReader.read(path: path) } catch { fail(error) }
+        let model = result.model
+        let inspection = ModelInspection(model: model)
+        if json {
+            let report = InspectReport.json(result: result, inspection: inspection, path: path)
+            let bytes = (try? CanonicalJSONWriter.encode(report)) ?? Array("{}\n".utf8)
+            FileHandle.standardOutput.write(Data(bytes))
+        } else {
+            print(InspectReport.text(result: result, inspection: inspection, path: path))
+        }
+        for w in inspection.warnings { FileHandle.standardError.write(Data("warning: \(w)\n".utf8)) }
+    }
+}
+
+enum InspectReport {
+    static func text(result: L2ZReader.Result, inspection: ModelInspection, path: String) -> String {
+        let m = result.manifest
+        var out = ["file        \(path)",
+                   "format      l2z \(m.formatVersion) (reader supports up to \(Manifest.currentVersion)); architecture \(Manifest.architectureName) v\(Manifest.architectureVersion)",
+                   "features    \(m.requiredFeatures.isEmpty ? "(none)" : m.requiredFeatures.joined(separator: ", "))",
+                   "producer    \(m.provenance.producer) \(m.provenance.producerVersion)\(m.provenance.source.map { " (\($0))" } ?? "")"]
+        if let sha = m.provenance.sourceSHA256 { out.append("source      sha256 \(sha)") }
+        out += ModelDescription.lines(m.sampler)
+        if let p = m.probe {
+            out.append("probe       batch \(p.batch), networks \(p.networks.joined(separator: ", "))\(p.trajectory ? ", one trajectory" : "") (re-run by the runtime)")
+        } else {
+            out.append("probe       none stored")
+        }
+        out.append("")
+        let header = ["name", "dtype", "shape", "sha256", "min", "max", "norm"]
+        var rows: [[String]] = []
+        for a in inspection.arrays {
+            rows.append([a.name, a.dtype.rawValue, "[" + a.shape.map(String.init).joined(separator: ", ") + "]", "ok " + a.sha256.prefix(12),
+                         a.min.map(ModelDescription.formatNumber) ?? "-", a.max.map(ModelDescription.formatNumber) ?? "-",
+                         a.norm.map(ModelDescription.formatNumber) ?? "-"])
+        }
+        let widths = header.indices.map { c in max(header[c].count, rows.map { $0[c].count }.max() ?? 0) }
+        func line(_ r: [String]) -> String {
+            r.enumerated().map { $0.element.padding(toLength: widths[$0.offset], withPad: " ", startingAt: 0) }.joined(separator: "  ")
+        }
+        out.append(line(header))
+        out += rows.map(line)
+        let totalBytes = inspection.arrays.reduce(0) { $0 + $1.shape.reduce(1, *) * $1.dtype.itemSize }
+        out.append("")
+        out.append("\(inspection.arrays.count) arrays, \(totalBytes) data bytes, all SHA-256 checksums verified; \(inspection.warnings.count) warning(s)")
+        return out.joined(separator: "\n")
+    }
+
+    static func json(result: L2ZReader.Result, inspection: ModelInspection, path: String) -> JSONValue {
+        let arrays: [JSONValue] = inspection.arrays.map { a in
+            var o: [String: JSONValue] = ["name": .string(a.name), "dtype": .string(a.dtype.rawValue),
+                                          "shape": .array(a.shape.map { .int(Int64($0)) }), "sha256": .string(a.sha256),
+                                          "checksum": .string("verified"), "all_zero": .bool(a.allZero)]
+            o["min"] = a.min.map { .double($0) } ?? .null
+            o["max"] = a.max.map { .double($0) } ?? .null
+            o["norm"] = a.norm.map { .double($0) } ?? .null
+            return .object(o)
+        }
+        return .object([
+            "file": .string(path),
+            "format_version": .string(result.manifest.formatVersion.description),
+            "reader_format_version": .string(Manifest.currentVersion.description),
+            "architecture": .string("\(Manifest.architectureName) v\(Manifest.architectureVersion)"),
+            "description": .array(ModelDescription.lines(result.manifest.sampler).map { .string($0) }),
+            "manifest": ManifestCodec.encode(result.manifest),
+            "arrays": .array(arrays),
+            "warnings": .array(inspection.warnings.map { .string($0) }),
+        ])
+    }
+}
