@@ -40,6 +40,7 @@ let package = Package(
                            .product(name: "ArgumentParser", package: "swift-argument-parser")]),
 
         .testTarget(name: "ModelFormatTests", dependencies: ["ModelFormat"]),
+        .testTarget(name: "InferenceTests", dependencies: ["Inference", "ModelFormat"]),
         .testTarget(name: "GoldenTests", dependencies: ["ModelFormat", "Inference", "Trainer"]),
         .testTarget(name: "CLITests", dependencies: ["ModelFormat"]),
     ],

@@ -151,7 +151,7 @@ public enum L2ZError: Error, Equatable, Sendable {
         case let .overlappingMembers(first, second): return "members \(first) and \(second) overlap"
         case let .tooManyEntries(count, limit): return "archive has \(count) entries, more than the limit of \(limit)"
         case let .invalidMemberName(name, reason): return "member name \(quoted(name)) is invalid: \(reason)"
-        case let .duplicateMember(name): return "member \(quoted(name)) appears more than once"
+        case let .duplicateMember(name): return "member name \(quoted(name)) appears more than once (names are compared after case folding)"
         case let .unexpectedMember(name, reason): return "unexpected member \(quoted(name)): \(reason)"
         case let .crcMismatch(member): return "member \(member): CRC-32 does not match its data"
         case let .misalignedArrayData(member, offset, alignment):
@@ -164,7 +164,7 @@ public enum L2ZError: Error, Equatable, Sendable {
         case let .manifestNonFiniteNumber(path): return "manifest.json: NaN or Infinity literal at \(display(path)); JSON numbers must be finite"
         case let .manifestNumberOutOfRange(path, reason): return "manifest.json: number out of range at \(display(path)): \(reason)"
         case let .manifestTooDeep(limit): return "manifest.json nests deeper than \(limit) levels"
-        case let .manifestUnknownKey(path): return "manifest.json: unknown key \(path) (extensions must start with \"x-\")"
+        case let .manifestUnknownKey(path): return "manifest.json: unknown key \(path) (extension keys start with \"x-\" and are allowed at the root only)"
         case let .manifestMissingField(path): return "manifest.json: required field \(path) is missing"
         case let .manifestWrongType(path, expected, actual): return "manifest.json: \(path) must be \(expected), found \(actual)"
         case let .manifestInvalidValue(path, expected, actual): return "manifest.json: \(path) must be \(expected), found \(actual)"

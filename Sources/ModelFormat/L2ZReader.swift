@@ -87,7 +87,9 @@ public enum L2ZReader {
             case .nonFiniteLiteral: throw L2ZError.manifestNonFiniteNumber(path: e.path)
             case .numberOutOfRange: throw L2ZError.manifestNumberOutOfRange(path: e.path, reason: e.detail)
             case .tooDeep: throw L2ZError.manifestTooDeep(limit: limits.maxManifestDepth)
-            case .tooLarge: throw L2ZError.manifestTooLarge(size: bytes.count, limit: limits.maxManifestBytes)
+            case .tooLarge:
+                // The whole-input size was checked above, so this is one over-long string.
+                throw L2ZError.manifestInvalidJSON(offset: e.offset, reason: e.detail)
             case .syntax, .trailingContent: throw L2ZError.manifestInvalidJSON(offset: e.offset, reason: e.detail)
             }
         }

@@ -93,7 +93,7 @@ struct ZipLayout {
             try ZipLayout.checkMemberName(nameBytes, name: name)
             let folded = name.lowercased()
             if let prior = seen[folded] {
-                throw L2ZError.duplicateMember(name: prior == name ? name : "\(prior)\" and \"\(name)")
+                throw L2ZError.duplicateMember(name: prior == name ? name : "\(prior) / \(name)")
             }
             seen[folded] = name
             if flags & 0x0001 != 0 || flags & 0x0040 != 0 { throw L2ZError.unsupportedZipFeature(member: name, feature: "encryption") }
@@ -116,6 +116,9 @@ struct ZipLayout {
             // The local header must agree with the central entry.
             guard localOffset + 30 <= cdOffset, u32(localOffset) == 0x04034B50 else {
                 throw L2ZError.centralDirectoryInvalid(reason: "member \(name): no local header at offset \(localOffset)")
+            }
+            if u32(localOffset + 18) == 0xFFFF_FFFF || u32(localOffset + 22) == 0xFFFF_FFFF {
+                throw L2ZError.unsupportedZipFeature(member: name, feature: "zip64 sizes in the local header")
             }
             func same(_ field: String, _ central: Int, _ local: Int) throws {
                 guard central == local else { throw L2ZError.localHeaderMismatch(member: name, field: field, central: "\(central)", local: "\(local)") }

@@ -7,6 +7,8 @@ struct JSONObjectReader {
     private var taken: Set<String> = []
     /// When true (a file of a newer minor version), unknown keys are ignored instead of rejected.
     let tolerateUnknownKeys: Bool
+    /// `x-` extension keys are allowed only in the root object (where they are kept verbatim).
+    var allowsExtensions = false
 
     init(_ value: JSONValue, path: String, tolerateUnknownKeys: Bool) throws {
         guard case let .object(object) = value else {
@@ -77,7 +79,7 @@ struct JSONObjectReader {
     /// Rejects keys that were never read (unless they are `x-` extensions or unknown keys are tolerated).
     func finish() throws {
         guard !tolerateUnknownKeys else { return }
-        for key in object.keys.sorted() where !taken.contains(key) && !key.hasPrefix("x-") {
+        for key in object.keys.sorted() where !taken.contains(key) && !(allowsExtensions && key.hasPrefix("x-")) {
             throw L2ZError.manifestUnknownKey(path: childPath(key))
         }
     }

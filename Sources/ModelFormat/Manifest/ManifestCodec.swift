@@ -24,6 +24,7 @@ public enum ManifestCodec {
         let newerMinor = version.minor > current.minor
 
         var r = try JSONObjectReader(json, path: "", tolerateUnknownKeys: newerMinor)
+        r.allowsExtensions = true
         _ = try r.string("format"); _ = try r.string("format_version")
         let features = try r.array("required_features").enumerated().map {
             try JSONObjectReader.string($0.element, path: "required_features[\($0.offset)]")
@@ -87,7 +88,7 @@ public enum ManifestCodec {
         if let probe { try SamplerRules.validate(probe: probe, for: sampler) }
         let needed = Set(SamplerRules.requiredFeatures(of: sampler, probe: probe))
         for f in needed.sorted() where !features.contains(f) {
-            throw L2ZError.manifestInvalidValue(path: "required_features", expected: "to include \"\(f)\", which this model uses", actual: "\(features)")
+            throw L2ZError.manifestInvalidValue(path: "required_features", expected: "a list including \"\(f)\", which this model uses", actual: "\(features)")
         }
         return manifest
     }

@@ -59,8 +59,11 @@ public enum SamplerRules {
         for (i, w) in s.netWeights.values.enumerated() where !w.isFinite {
             throw L2ZError.manifestInvalidValue(path: "net_weights.\(NetWeights.keys[i])", expected: "a finite number", actual: "\(w)")
         }
-        guard s.dynamics.nLF <= 4096, n.hiddenUnits.count <= 64, n.hiddenUnits.allSatisfy({ $0 <= 1 << 16 }) else {
-            throw L2ZError.manifestInvalidValue(path: "network", expected: "n_lf <= 4096, at most 64 layers of at most 65536 units", actual: "n_lf \(s.dynamics.nLF), units \(n.hiddenUnits)")
+        guard s.dynamics.nLF <= 4096 else {
+            throw L2ZError.manifestInvalidValue(path: "dynamics.n_lf", expected: "at most 4096", actual: "\(s.dynamics.nLF)")
+        }
+        guard n.hiddenUnits.count <= 64, n.hiddenUnits.allSatisfy({ $0 <= 1 << 16 }) else {
+            throw L2ZError.manifestInvalidValue(path: "network.hidden_units", expected: "at most 64 layers of at most 65536 units", actual: "\(n.hiddenUnits)")
         }
     }
 
@@ -197,6 +200,9 @@ public enum SamplerRules {
         }
         guard Set(p.networks).count == p.networks.count else {
             throw L2ZError.manifestInvalidValue(path: "probe.networks", expected: "distinct names", actual: "\(p.networks)")
+        }
+        guard !p.networks.isEmpty || p.trajectory else {
+            throw L2ZError.manifestInvalidValue(path: "probe", expected: "at least one network or the trajectory", actual: "an empty probe")
         }
         guard p.batch <= 1 << 16 else {
             throw L2ZError.manifestInvalidValue(path: "probe.batch", expected: "at most 65536", actual: "\(p.batch)")

@@ -1,0 +1,157 @@
+import ModelFormat
+
+/// One S, T, Q network of an L2HMC sampler, evaluated for a batch of chains with GEMMs.
+///
+/// h_1 = act(x_in K_x + v_in K_v + tau K_t + b_x + b_v + b_t); h_i = act(h_{i-1} K_i + b_i);
+/// optional inference-mode batch norm of h_L; then
+/// S = alpha_S tanh(h_L K_S + b_S) e^{c_S}, T = alpha_T (h_L K_T + b_T),
+/// Q = alpha_Q tanh(h_L K_Q + b_Q) e^{c_Q}   (docs/FORMAT.md, "Network").
+/// Outputs are written to a [rows, 3n] buffer: columns [0, n) S, [n, 2n) T, [2n, 3n) Q.
+public final class L2HMCNetwork {
+    public let name: String
+    public let stateSize: Int
+    public let xLayer: DenseLayer
+    public let vLayer: DenseLayer
+    public let tLayer: DenseLayer?
+    public let hidden: [DenseLayer]
+    public let heads: [DenseLayer]  // scale, translation, transformation
+    let activation: Activation
+    /// Folded batch norm: y = h * bnScale + bnShift.
+    let batchNorm: (scale: [Double], shift: [Double])?
+    /// e^{coeff} of the scale and transformation heads (all ones when the head has no coefficient).
+    let scaleFactor: [Double]
+    let transformationFactor: [Double]
+    /// Concatenated [K_S | K_T | K_Q] ([h_L, 3n]) and [b_S | b_T | b_Q], used when no head is compressed.
+    private var headKernel: [Double]
+    private let headBias: [Double]
+    /// b_x + b_v (+ b_t), added before the first activation.
+    private let inputBias: [Double]
+
+    /// Loads network `name` (e.g. `vnet.0`) from a model.
+    public init(model: L2ZModel, name: String) throws {
+        let spec = model.sampler.network
+        let n = model.sampler.stateSize
+        func layer(_ l: String, _ inputs: Int, _ outputs: Int) throws -> DenseLayer {
+            DenseLayer(kernel: try model.doubles("\(name).\(l).kernel"), bias: try model.doubles("\(name).\(l).bias"), inputs: inputs, outputs: outputs)
+        }
+        let units = spec.hiddenUnits
+        let xWidth = (name.hasPrefix("vnet") ? spec.vNetInput : spec.xNetInput).width(stateSize: n)
+        self.name = name
+        self.stateSize = n
+        xLayer = try layer("x_layer", xWidth, units[0])
+        vLayer = try layer("v_layer", n, units[0])
+        tLayer = spec.timeInput ? try layer("t_layer", 2, units[0]) : nil
+        hidden = try (1..<units.count).map { try layer("hidden\($0)", units[$0 - 1], units[$0]) }
+        let hl = units.last!
+        heads = try ["scale", "translation", "transformation"].map { try layer($0, hl, n) }
+        activation = spec.activation
+        if let bn = spec.batchNorm {
+            let gamma = try model.doubles("\(name).batch_norm.gamma"), beta = try model.doubles("\(name).batch_norm.beta")
+            let mean = try model.doubles("\(name).batch_norm.moving_mean"), variance = try model.doubles("\(name).batch_norm.moving_variance")
+            let scale = (0..<hl).map { gamma[$0] / (variance[$0] + bn.epsilon).squareRoot() }
+            batchNorm = (scale, (0..<hl).map { beta[$0] - mean[$0] * scale[$0] })
+        } else {
+            batchNorm = nil
+        }
+        scaleFactor = spec.scaleHead == .tanhExpCoeff ? try model.doubles("\(name).scale.coeff").map { Foundation.exp($0) } : [Double](repeating: 1, count: n)
+        transformationFactor = spec.transformationHead == .tanhExpCoeff
+            ? try model.doubles("\(name).transformation.coeff").map { Foundation.exp($0) } : [Double](repeating: 1, count: n)
+        headKernel = L2HMCNetwork.concatenate(heads, rows: hl, n: n)
+        headBias = heads.flatMap(\.bias)
+        var b = xLayer.bias
+        for i in 0..<units[0] { b[i] += vLayer.bias[i] + (tLayer?.bias[i] ?? 0) }
+        inputBias = b
+    }
+
+    private static func concatenate(_ heads: [DenseLayer], rows: Int, n: Int) -> [Double] {
+        var k = [Double](repeating: 0, count: rows * 3 * n)
+        for r in 0..<rows {
+            for (h, layer) in heads.enumerated() {
+                for c in 0..<n { k[r * 3 * n + h * n + c] = layer.kernel[r * n + c] }
+            }
+        }
+        return k
+    }
+
+    /// Every dense layer, in evaluation order.
+    public var layers: [(String, DenseLayer)] {
+        var out: [(String, DenseLayer)] = [("x_layer", xLayer), ("v_layer", vLayer)]
+        if let t = tLayer { out.append(("t_layer", t)) }
+        out += hidden.enumerated().map { ("hidden\($0.offset + 1)", $0.element) }
+        out += zip(["scale", "translation", "transformation"], heads).map { ($0, $1) }
+        return out
+    }
+
+    var isCompressed: Bool { layers.contains { $0.1.lowRank != nil } }
+
+    /// Widest intermediate (for workspace sizing) and largest rank.
+    var maxWidth: Int { max(hidden.map(\.outputs).max() ?? 0, xLayer.outputs) }
+    var maxRank: Int { layers.map { $0.1.lowRank?.rank ?? 0 }.max() ?? 0 }
+
+    /// Multiply-adds per chain of one evaluation (the benchmark's FLOP model / 2).
+    public var multiplyAddsPerRow: Int {
+        layers.filter { $0.0 != "t_layer" }.reduce(0) { $0 + $1.1.multiplyAddsPerRow }
+    }
+
+    /// Evaluates the network for `rows` chains.
+    /// - xIn: [rows, xLayer.inputs] encoded x input; vIn: [rows, n] (v for x-networks, dU/dx for
+    ///   v-networks); tau: the time encoding or nil; weights: (alpha_S, alpha_T, alpha_Q).
+    /// - out: [rows, 3n] receives S | T | Q with the weights applied.
+    func evaluate(xIn: UnsafePointer<Double>, vIn: UnsafePointer<Double>, tau: (Double, Double)?, rows: Int,
+                  weights: (s: Double, t: Double, q: Double), out: UnsafeMutablePointer<Double>, workspace ws: NetworkWorkspace) {
+        let n = stateSize
+        let h0 = xLayer.outputs
+        var a = ws.hiddenA.pointer, b = ws.hiddenB.pointer
+        xLayer.multiply(xIn, ldx: xLayer.inputs, rows: rows, into: a, ldo: h0, accumulate: false, scratch: ws.scratch.pointer)
+        vLayer.multiply(vIn, ldx: n, rows: rows, into: a, ldo: h0, accumulate: true, scratch: ws.scratch.pointer)
+        // Constant row: biases plus tau K_t (tau is the same for every chain of a step).
+        inputBias.withUnsafeBufferPointer { bias in
+            ws.row.pointer.update(from: bias.baseAddress!, count: h0)
+        }
+        if let t = tLayer, let tau {
+            for j in 0..<h0 { ws.row[j] += tau.0 * t.kernel[j] + tau.1 * t.kernel[h0 + j] }
+        }
+        VectorMath.addRowAndActivate(a, rows: rows, cols: h0, row: ws.row.pointer, activation: activation)
+        var width = h0
+        for layer in hidden {
+            layer.multiply(a, ldx: width, rows: rows, into: b, ldo: layer.outputs, accumulate: false, scratch: ws.scratch.pointer)
+            layer.bias.withUnsafeBufferPointer { VectorMath.addRowAndActivate(b, rows: rows, cols: layer.outputs, row: $0.baseAddress!, activation: activation) }
+            swap(&a, &b)
+            width = layer.outputs
+        }
+        if let bn = batchNorm {
+            bn.scale.withUnsafeBufferPointer { sc in bn.shift.withUnsafeBufferPointer { sh in
+                VectorMath.scaleShiftRows(a, rows: rows, cols: width, scale: sc.baseAddress!, shift: sh.baseAddress!)
+            } }
+        }
+        if heads.allSatisfy({ $0.lowRank == nil }) {
+            headKernel.withUnsafeBufferPointer { k in
+                BLAS.gemm(m: rows, n: 3 * n, k: width, a: a, lda: width, b: k.baseAddress!, ldb: 3 * n, beta: 0, c: out, ldc: 3 * n)
+            }
+        } else {
+            for (h, layer) in heads.enumerated() {
+                layer.multiply(a, ldx: width, rows: rows, into: out + h * n, ldo: 3 * n, accumulate: false, scratch: ws.scratch.pointer)
+            }
+        }
+        headBias.withUnsafeBufferPointer { hb in scaleFactor.withUnsafeBufferPointer { sf in transformationFactor.withUnsafeBufferPointer { tf in
+            VectorMath.heads(out, rows: rows, n: n, bias: hb.baseAddress!, scaleFactor: sf.baseAddress!, transformationFactor: tf.baseAddress!,
+                             weights: weights)
+        } } }
+    }
+}
+
+/// Scratch buffers shared by the networks of one sampler (used one network at a time).
+final class NetworkWorkspace {
+    let hiddenA: Buffer, hiddenB: Buffer, scratch: Buffer, row: Buffer
+
+    init(rows: Int, networks: [L2HMCNetwork]) {
+        let width = networks.map(\.maxWidth).max() ?? 1
+        let rank = max(networks.map(\.maxRank).max() ?? 0, 1)
+        hiddenA = Buffer(rows * width)
+        hiddenB = Buffer(rows * width)
+        scratch = Buffer(rows * rank)
+        row = Buffer(width)
+    }
+}
+
+import Foundation

@@ -1,0 +1,130 @@
+import Foundation
+
+/// Metropolis-Hastings over many chains at once.
+///
+/// Each trajectory t: draw v ~ N(0, I) and a direction d = +-1 per chain (counter-based, see
+/// ``ChainRandom``); H = U(x) + |v|^2/2; propose with the scheduled sampler (L2HMC: forward
+/// dynamics for d = +1 chains, backward for d = -1, each group batched; HMC: leapfrog);
+/// accept with probability min(1, exp(H - H' + logdet)). Non-finite energies are rejected.
+public final class ChainSampler {
+    public let target: TargetAction
+    public let l2hmc: L2HMCDynamics?
+    public let hmc: LeapfrogDynamics?
+    public let chains: Int
+    public let random: ChainRandom
+    /// Current states [chains, n].
+    public let x: Buffer
+    /// Number of trajectories done (the trajectory counter of the random stream).
+    public private(set) var trajectoryIndex: Int = 0
+
+    private let xProp: Buffer, vProp: Buffer, v0: Buffer, logDet: Buffer, energy0: Buffer, energy1: Buffer
+    private let groupX: Buffer, groupV: Buffer, groupLogDet: Buffer
+
+    public init(target: TargetAction, l2hmc: L2HMCDynamics?, hmc: LeapfrogDynamics?, chains: Int, seed: UInt64) {
+        precondition(l2hmc == nil || l2hmc!.capacity >= chains)
+        precondition(hmc == nil || hmc!.capacity >= chains)
+        self.target = target; self.l2hmc = l2hmc; self.hmc = hmc; self.chains = chains
+        random = ChainRandom(seed: seed)
+        let n = target.stateSize
+        x = Buffer(chains * n)
+        xProp = Buffer(chains * n); vProp = Buffer(chains * n); v0 = Buffer(chains * n)
+        logDet = Buffer(chains); energy0 = Buffer(chains); energy1 = Buffer(chains)
+        groupX = Buffer(chains * n); groupV = Buffer(chains * n); groupLogDet = Buffer(chains)
+    }
+
+    /// Random start: angles uniform on [-pi, pi) (hot start) or N(0, I) in R^n.
+    public func randomizeStart() {
+        let n = target.stateSize
+        for c in 0..<chains {
+            let row = x.pointer + c * n
+            if target.isCompact {
+                for i in stride(from: 0, to: n, by: 2) {
+                    let (a, b) = random.uniforms(trajectory: UInt32.max, chain: UInt32(c), purpose: .initialState, index: UInt32(i / 2))
+                    row[i] = Angles.wrap(2 * .pi * a - .pi)
+                    if i + 1 < n { row[i + 1] = Angles.wrap(2 * .pi * b - .pi) }
+                }
+            } else {
+                random.normals(trajectory: UInt32.max, chain: UInt32(c), purpose: .initialState, count: n, into: row)
+            }
+        }
+    }
+
+    /// Replaces the states and the trajectory counter (resume).
+    public func restore(states: [Double], trajectoryIndex: Int) {
+        precondition(states.count == x.count)
+        states.withUnsafeBufferPointer { x.pointer.update(from: $0.baseAddress!, count: states.count) }
+        self.trajectoryIndex = trajectoryIndex
+    }
+
+    /// Result of one trajectory for every chain.
+    public struct Outcome {
+        public let kind: Schedule.Kind
+        public var acceptProbability: [Double]
+        public var accepted: [Bool]
+        public var energyChange: [Double]
+        public var logDet: [Double]
+    }
+
+    /// Runs one trajectory of `kind` for every chain and advances the counter.
+    public func step(kind: Schedule.Kind) -> Outcome {
+        let n = target.stateSize
+        let t = UInt32(truncatingIfNeeded: trajectoryIndex)
+        for c in 0..<chains {
+            random.normals(trajectory: t, chain: UInt32(c), purpose: .momentum, count: n, into: v0.pointer + c * n)
+        }
+        xProp.pointer.update(from: x.pointer, count: chains * n)
+        vProp.pointer.update(from: v0.pointer, count: chains * n)
+        target.action(x.pointer, rows: chains, into: energy0.pointer)
+        for c in 0..<chains { energy0[c] += 0.5 * dot(v0.pointer + c * n, n); logDet[c] = 0 }
+
+        switch kind {
+        case .hmc:
+            hmc!.integrate(x: xProp.pointer, v: vProp.pointer, rows: chains)
+        case .l2hmc:
+            let d = (0..<chains).map { random.block(trajectory: t, chain: UInt32($0), purpose: .direction, index: 0).0 & 1 == 0 }
+            for forward in [true, false] {
+                let rows = (0..<chains).filter { d[$0] == forward }
+                guard !rows.isEmpty else { continue }
+                for (g, c) in rows.enumerated() {
+                    (groupX.pointer + g * n).update(from: xProp.pointer + c * n, count: n)
+                    (groupV.pointer + g * n).update(from: vProp.pointer + c * n, count: n)
+                    groupLogDet[g] = 0
+                }
+                if forward {
+                    l2hmc!.forward(x: groupX.pointer, v: groupV.pointer, rows: rows.count, logDet: groupLogDet.pointer)
+                } else {
+                    l2hmc!.backward(x: groupX.pointer, v: groupV.pointer, rows: rows.count, logDet: groupLogDet.pointer)
+                }
+                for (g, c) in rows.enumerated() {
+                    (xProp.pointer + c * n).update(from: groupX.pointer + g * n, count: n)
+                    (vProp.pointer + c * n).update(from: groupV.pointer + g * n, count: n)
+                    logDet[c] = groupLogDet[g]
+                }
+            }
+        }
+        target.action(xProp.pointer, rows: chains, into: energy1.pointer)
+        var outcome = Outcome(kind: kind, acceptProbability: [], accepted: [], energyChange: [], logDet: [])
+        outcome.acceptProbability.reserveCapacity(chains)
+        for c in 0..<chains {
+            energy1[c] += 0.5 * dot(vProp.pointer + c * n, n)
+            let dH = energy1[c] - energy0[c]
+            let logA = dH.isFinite && logDet[c].isFinite ? min(0, -dH + logDet[c]) : -.infinity
+            let u = random.uniforms(trajectory: t, chain: UInt32(c), purpose: .accept, index: 0).0
+            let accept = log(u) < logA
+            if accept { (x.pointer + c * n).update(from: xProp.pointer + c * n, count: n) }
+            outcome.acceptProbability.append(exp(logA))
+            outcome.accepted.append(accept)
+            outcome.energyChange.append(dH)
+            outcome.logDet.append(logDet[c])
+        }
+        trajectoryIndex += 1
+        return outcome
+    }
+
+    @inline(__always)
+    private func dot(_ p: UnsafePointer<Double>, _ n: Int) -> Double {
+        var s = 0.0
+        for i in 0..<n { s += p[i] * p[i] }
+        return s
+    }
+}

@@ -1,0 +1,115 @@
+import Foundation
+import ModelFormat
+
+/// U(x) = -log sum_m w_m N(x; mu_m, Sigma_m) in R^D, evaluated with log-sum-exp for stability.
+/// dU/dx = sum_m r_m(x) Sigma_m^{-1} (x - mu_m) with responsibilities r_m = w_m N_m / sum.
+public final class MixtureAction: TargetAction {
+    public let mixture: GaussianMixture
+    public let stateSize: Int
+    public let isCompact = false
+    /// Sigma_m^{-1}, row-major [D, D] each.
+    let precisions: [[Double]]
+    /// log w_m - (D/2) log 2pi - (1/2) log det Sigma_m
+    let logNormalizers: [Double]
+
+    public init(mixture: GaussianMixture) {
+        self.mixture = mixture
+        let d = mixture.dimension
+        stateSize = d
+        var precisions: [[Double]] = [], norms: [Double] = []
+        for (m, cov) in mixture.covariances.enumerated() {
+            let (inverse, logDet) = MixtureAction.invertSPD(cov)
+            precisions.append(inverse)
+            norms.append(log(mixture.weights[m]) - 0.5 * Double(d) * log(2 * .pi) - 0.5 * logDet)
+        }
+        self.precisions = precisions
+        logNormalizers = norms
+    }
+
+    /// Inverse and log-determinant of an SPD matrix by Cholesky (sizes here are small).
+    static func invertSPD(_ a: [[Double]]) -> ([Double], Double) {
+        let d = a.count
+        var l = [Double](repeating: 0, count: d * d)
+        for i in 0..<d {
+            for j in 0...i {
+                var s = a[i][j]
+                for k in 0..<j { s -= l[i * d + k] * l[j * d + k] }
+                l[i * d + j] = i == j ? s.squareRoot() : s / l[j * d + j]
+            }
+        }
+        var logDet = 0.0
+        for i in 0..<d { logDet += 2 * log(l[i * d + i]) }
+        // Solve L L^T X = I column by column.
+        var inv = [Double](repeating: 0, count: d * d)
+        for c in 0..<d {
+            var y = [Double](repeating: 0, count: d)
+            for i in 0..<d {
+                var s = i == c ? 1.0 : 0.0
+                for k in 0..<i { s -= l[i * d + k] * y[k] }
+                y[i] = s / l[i * d + i]
+            }
+            for i in stride(from: d - 1, through: 0, by: -1) {
+                var s = y[i]
+                for k in (i + 1)..<d { s -= l[k * d + i] * inv[k * d + c] }
+                inv[i * d + c] = s / l[i * d + i]
+            }
+        }
+        return (inv, logDet)
+    }
+
+    /// log N_m terms and the quadratic-form gradient pieces for one row.
+    @inline(__always)
+    private func componentTerms(_ x: UnsafePointer<Double>, _ m: Int, _ delta: UnsafeMutablePointer<Double>, _ pd: UnsafeMutablePointer<Double>) -> Double {
+        let d = stateSize, mu = mixture.means[m], p = precisions[m]
+        for i in 0..<d { delta[i] = x[i] - mu[i] }
+        var quad = 0.0
+        for i in 0..<d {
+            var s = 0.0
+            for j in 0..<d { s += p[i * d + j] * delta[j] }
+            pd[i] = s
+            quad += delta[i] * s
+        }
+        return logNormalizers[m] - 0.5 * quad
+    }
+
+    public func action(_ x: UnsafePointer<Double>, rows: Int, into out: UnsafeMutablePointer<Double>) {
+        evaluate(x, rows: rows, action: out, force: nil)
+    }
+
+    public func force(_ x: UnsafePointer<Double>, rows: Int, into out: UnsafeMutablePointer<Double>) {
+        evaluate(x, rows: rows, action: nil, force: out)
+    }
+
+    func evaluate(_ x: UnsafePointer<Double>, rows: Int, action: UnsafeMutablePointer<Double>?, force: UnsafeMutablePointer<Double>?) {
+        let d = stateSize, k = mixture.weights.count
+        let delta = UnsafeMutablePointer<Double>.allocate(capacity: d), pd = UnsafeMutablePointer<Double>.allocate(capacity: d * k)
+        let logs = UnsafeMutablePointer<Double>.allocate(capacity: k)
+        defer { delta.deallocate(); pd.deallocate(); logs.deallocate() }
+        for r in 0..<rows {
+            let row = x + r * d
+            var top = -Double.infinity
+            for m in 0..<k { logs[m] = componentTerms(row, m, delta, pd + m * d); top = max(top, logs[m]) }
+            var sum = 0.0
+            for m in 0..<k { sum += exp(logs[m] - top) }
+            if let action { action[r] = -(top + log(sum)) }
+            if let force {
+                let f = force + r * d
+                for i in 0..<d { f[i] = 0 }
+                for m in 0..<k {
+                    let w = exp(logs[m] - top) / sum
+                    for i in 0..<d { f[i] += w * pd[m * d + i] }
+                }
+            }
+        }
+    }
+
+    /// Index of the component with the largest responsibility for each row.
+    public func modeIndex(_ x: UnsafePointer<Double>, rows: Int) -> [Int] {
+        let d = stateSize, k = mixture.weights.count
+        let delta = UnsafeMutablePointer<Double>.allocate(capacity: d), pd = UnsafeMutablePointer<Double>.allocate(capacity: d)
+        defer { delta.deallocate(); pd.deallocate() }
+        return (0..<rows).map { r in
+            (0..<k).max { componentTerms(x + r * d, $0, delta, pd) < componentTerms(x + r * d, $1, delta, pd) }!
+        }
+    }
+}

@@ -1,0 +1,87 @@
+import Foundation
+import ModelFormat
+
+/// The 2D U(1) Wilson action S(x) = beta sum_P (1 - cos phi_P) on an Lt x Lx torus, with
+/// phi_P(n) = x_0(n) + x_1(n + e_0) - x_0(n + e_1) - x_1(n) (periodic), links flattened by the
+/// model's ``LinkLayout``. The force is the exact gradient (checked against finite differences).
+public final class U1Action: TargetAction {
+    public let lattice: U1Lattice
+    public let stateSize: Int
+    public let isCompact = true
+    /// Number of plaquettes V = Lt Lx.
+    public let volume: Int
+    /// For each plaquette, the link indices with signs + + - -: [V, 4].
+    let plaquetteLinks: [Int32]
+
+    public init(lattice: U1Lattice) {
+        self.lattice = lattice
+        let lt = lattice.lt, lx = lattice.lx
+        volume = lt * lx
+        stateSize = 2 * volume
+        var links: [Int32] = []
+        links.reserveCapacity(4 * volume)
+        for t in 0..<lt {
+            for x in 0..<lx {
+                let idx = { (t: Int, x: Int, mu: Int) in Int32(lattice.linkLayout.index(t: (t + lt) % lt, x: (x + lx) % lx, mu: mu, lt: lt, lx: lx)) }
+                links += [idx(t, x, 0), idx(t + 1, x, 1), idx(t, x + 1, 0), idx(t, x, 1)]
+            }
+        }
+        plaquetteLinks = links
+    }
+
+    /// Plaquette angle index of site (t, x) is t * Lx + x.
+    @inline(__always)
+    func plaquette(_ x: UnsafePointer<Double>, _ p: Int, _ links: UnsafePointer<Int32>) -> Double {
+        let l = links + 4 * p
+        return x[Int(l[0])] + x[Int(l[1])] - x[Int(l[2])] - x[Int(l[3])]
+    }
+
+    public func action(_ x: UnsafePointer<Double>, rows: Int, into out: UnsafeMutablePointer<Double>) {
+        let n = stateSize, beta = lattice.beta
+        plaquetteLinks.withUnsafeBufferPointer { links in
+            for r in 0..<rows {
+                let row = x + r * n
+                var s = 0.0
+                for p in 0..<volume { s += 1 - cos(plaquette(row, p, links.baseAddress!)) }
+                out[r] = beta * s
+            }
+        }
+    }
+
+    public func force(_ x: UnsafePointer<Double>, rows: Int, into out: UnsafeMutablePointer<Double>) {
+        let n = stateSize, beta = lattice.beta
+        out.update(repeating: 0, count: rows * n)
+        plaquetteLinks.withUnsafeBufferPointer { lb in
+            let links = lb.baseAddress!
+            for r in 0..<rows {
+                let row = x + r * n, f = out + r * n
+                for p in 0..<volume {
+                    let s = beta * sin(plaquette(row, p, links))
+                    let l = links + 4 * p
+                    f[Int(l[0])] += s; f[Int(l[1])] += s
+                    f[Int(l[2])] -= s; f[Int(l[3])] -= s
+                }
+            }
+        }
+    }
+
+    /// Per-row observables: mean cos phi_P, Q_int = sum wrap(phi_P)/2pi (an exact integer up to
+    /// rounding, returned rounded), Q_sin = sum sin(phi_P)/2pi.
+    public func observables(_ x: UnsafePointer<Double>, rows: Int) -> (plaquette: [Double], qInt: [Double], qSin: [Double]) {
+        let n = stateSize
+        var plaq = [Double](repeating: 0, count: rows), qi = plaq, qs = plaq
+        plaquetteLinks.withUnsafeBufferPointer { lb in
+            for r in 0..<rows {
+                var c = 0.0, w = 0.0, s = 0.0
+                for p in 0..<volume {
+                    let phi = plaquette(x + r * n, p, lb.baseAddress!)
+                    c += cos(phi); s += sin(phi); w += Angles.wrap(phi)
+                }
+                plaq[r] = c / Double(volume)
+                qi[r] = (w / (2 * .pi)).rounded()
+                qs[r] = s / (2 * .pi)
+            }
+        }
+        return (plaq, qi, qs)
+    }
+}
