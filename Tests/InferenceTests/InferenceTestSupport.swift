@@ -1,4 +1,5 @@
 import Foundation
+import XCTest
 import ModelFormat
 @testable import Inference
 
@@ -68,3 +69,29 @@ extension L2HMCDynamics {
         return (xb.array, vb.array, ld.array)
     }
 }
+
+/// Forward then backward (and backward then forward) returns the start to 1e-12, angle-aware;
+/// log-dets cancel; the trajectory is non-trivial and, on the circle, wraps links.
+func assertReversible(_ dyn: L2HMCDynamics, label: String, rows: Int = 6, file: StaticString = #filePath, line: UInt = #line) throws {
+    let n = dyn.spec.stateSize
+    let compact = dyn.target.isCompact
+    let x0 = compact ? Fixtures.angles(rows * n, seed: 11) : Fixtures.normals(rows * n, seed: 11)
+    let v0 = Fixtures.normals(rows * n, seed: 12, scale: 3)
+    for forwardFirst in [true, false] {
+        let there = dyn.run(x: x0, v: v0, rows: rows, forward: forwardFirst)
+        let back = dyn.run(x: there.x, v: there.v, rows: rows, forward: !forwardFirst)
+        let dx = Fixtures.maxDifference(back.x, x0, compact: compact)
+        let dv = Fixtures.maxDifference(back.v, v0, compact: false)
+        let dl = zip(there.logDet, back.logDet).map { abs($0 + $1) }.max()!
+        XCTAssertLessThanOrEqual(dx, 1e-12, "\(label) (forward first: \(forwardFirst)): |dx|", file: file, line: line)
+        XCTAssertLessThanOrEqual(dv, 1e-12, "\(label) (forward first: \(forwardFirst)): |dv|", file: file, line: line)
+        XCTAssertLessThanOrEqual(dl, 1e-12, "\(label) (forward first: \(forwardFirst)): log-dets do not cancel", file: file, line: line)
+        XCTAssertTrue(there.logDet.contains { abs($0) > 1e-3 }, "\(label): the test needs a non-trivial log-det", file: file, line: line)
+        if compact {
+            // Links crossed the cut: the wrapped displacement differs from the raw one.
+            let crossings = zip(there.x, x0).filter { abs($0 - $1) > .pi }.count
+            XCTAssertGreaterThan(crossings, 0, "\(label): no link wrapped; the test would not exercise wrapping", file: file, line: line)
+        }
+    }
+}
+
