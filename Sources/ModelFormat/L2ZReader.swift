@@ -65,6 +65,11 @@ public enum L2ZReader {
         for name in manifest.arrays.keys.sorted() where arrays[name] == nil {
             throw L2ZError.arrayMissing(name: name, reason: "listed in manifest.arrays but no member \(name).npy is stored")
         }
+        let needed = SamplerRules.expectedArrayCount(manifest.sampler, probe: manifest.probe)
+        guard needed <= limits.maxEntries else {
+            throw L2ZError.manifestInvalidValue(path: "network", expected: "an architecture of at most \(limits.maxEntries) arrays (the entry limit)",
+                                                actual: "\(needed) arrays")
+        }
         try ModelValidator.validate(sampler: manifest.sampler, probe: manifest.probe, arrays: arrays)
         let model = L2ZModel(sampler: manifest.sampler, arrays: arrays, probe: manifest.probe,
                              provenance: manifest.provenance, extensions: manifest.extensions)
@@ -76,7 +81,8 @@ public enum L2ZReader {
         guard bytes.count <= limits.maxManifestBytes else { throw L2ZError.manifestTooLarge(size: bytes.count, limit: limits.maxManifestBytes) }
         var jsonLimits = StrictJSONParser.Limits()
         jsonLimits.maxBytes = limits.maxManifestBytes
-        jsonLimits.maxDepth = limits.maxManifestDepth
+        // Parsed values are freed recursively: a hard cap keeps that within the stack.
+        jsonLimits.maxDepth = min(limits.maxManifestDepth, 256)
         let json: JSONValue
         do {
             json = try StrictJSONParser.parse(bytes, limits: jsonLimits)

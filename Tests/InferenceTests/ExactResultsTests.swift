@@ -69,6 +69,18 @@ final class ExactResultsTests: XCTestCase {
         }
     }
 
+    func testHighPrecisionValues() {
+        // mpmath at 30 digits (same formulas, independent arithmetic and quadrature). The table
+        // above rounds <Q^2> at beta 2 and 6 one unit off in its last digit; these are tighter.
+        XCTAssertEqual(U1Exact.plaquette(beta: 6, volume: 64), 0.9124549148766738, accuracy: 1e-14)
+        XCTAssertEqual(U1Exact.plaquette(beta: 4, volume: 64), 0.8635300425123311, accuracy: 1e-14)
+        let q2Beta2 = U1Exact.topologicalSusceptibility(beta: 2, volume: 64).q2
+        let q2Beta6 = U1Exact.topologicalSusceptibility(beta: 6, volume: 64).q2
+        // 1e-12 relative: the quadratures are converged to rounding (~1e-15 observed).
+        XCTAssertEqual(q2Beta2, 1.23929891072325894, accuracy: 1e-12 * q2Beta2)
+        XCTAssertEqual(q2Beta6, 0.27920084532802260, accuracy: 1e-12 * q2Beta6)
+    }
+
     func testAnalyticLimits() {
         // V = 1: the single plaquette angle is identically zero.
         XCTAssertEqual(U1Exact.plaquette(beta: 2, volume: 1), 1, accuracy: 1e-14)

@@ -71,7 +71,10 @@ public enum NpyCodec {
         guard let count = NDArray.checkedElementCount(shape), count <= limits.maxElements else {
             throw L2ZError.invalidShape(member: member, reason: "element count of shape \(shape) overflows or exceeds the limit of \(limits.maxElements)")
         }
-        let dataBytes = count * dtype.itemSize  // cannot overflow: count <= maxElements (2^36 by default) and itemSize <= 8
+        let (dataBytes, overflow) = count.multipliedReportingOverflow(by: dtype.itemSize)
+        guard !overflow else {
+            throw L2ZError.invalidShape(member: member, reason: "byte count of shape \(shape) overflows")
+        }
         let dataOffset = 10 + headerLength
         let present = bytes.count - dataOffset
         if present < dataBytes { throw L2ZError.arrayTruncated(member: member, expectedBytes: dataBytes, actualBytes: present) }

@@ -72,7 +72,11 @@ struct ZipLayout {
             throw L2ZError.centralDirectoryInvalid(reason: "central directory (offset \(cdOffset), size \(cdSize)) runs past its end record at \(eocd)")
         }
         guard cdOffset + cdSize == eocd else {
-            throw L2ZError.bytesOutsideArchive(reason: "\(eocd - cdOffset - cdSize) bytes between the central directory and its end record")
+            let gap = eocd - cdOffset - cdSize
+            if cdOffset + gap + 4 <= size && u32(cdOffset + gap) == 0x02014B50 {
+                throw L2ZError.bytesOutsideArchive(reason: "\(gap) bytes were prepended to the archive")
+            }
+            throw L2ZError.bytesOutsideArchive(reason: "\(gap) bytes between the central directory and its end record")
         }
 
         var entries: [Entry] = []
@@ -106,6 +110,7 @@ struct ZipLayout {
                 throw L2ZError.centralDirectoryInvalid(reason: "stored member \(name) has compressed size \(compressed) but size \(uncompressed)")
             }
             guard entryCommentLength == 0 else { throw L2ZError.unsupportedZipFeature(member: name, feature: "an entry comment") }
+            guard extraLength == 0 else { throw L2ZError.unsupportedZipFeature(member: name, feature: "central-directory extra fields") }
             guard diskStart == 0 else { throw L2ZError.centralDirectoryInvalid(reason: "member \(name) starts on disk \(diskStart)") }
             let unixType = (externalAttributes >> 16) & 0o170000
             if unixType == 0o120000 { throw L2ZError.unexpectedMember(name: name, reason: "a symbolic link") }
@@ -157,6 +162,16 @@ struct ZipLayout {
         }
         if expectedStart != cdOffset {
             throw L2ZError.bytesOutsideArchive(reason: "\(cdOffset - expectedStart) bytes between the last member and the central directory")
+        }
+
+        // The only local extra field allowed is the alignment padding (id 0x4C32, zero payload).
+        // Checked after the tiling so a misplaced member is reported as such.
+        for e in entries where e.dataOffset > e.localHeaderOffset + 30 + e.name.utf8.count {
+            let start = e.localHeaderOffset + 30 + e.name.utf8.count, length = e.dataOffset - start
+            guard length >= 4, u16(start) == Int(LibZip.paddingExtraFieldID), u16(start + 2) == length - 4,
+                  (0..<(length - 4)).allSatisfy({ bytes[start + 4 + $0] == 0 }) else {
+                throw L2ZError.unsupportedZipFeature(member: e.name, feature: "a local extra field other than the alignment padding")
+            }
         }
 
         // The fixed first member.

@@ -137,6 +137,22 @@ public enum SamplerRules {
         return names
     }
 
+    /// How many arrays ``expectedArrays(_:probe:)`` lists, computed without building the table
+    /// (so an absurd manifest is rejected in constant time).
+    public static func expectedArrayCount(_ s: SamplerSpec, probe: ProbeSpec?) -> Int {
+        let net = s.network
+        var perNetwork = 4 + (net.timeInput ? 2 : 0) + 2 * (net.hiddenUnits.count - 1) + 6
+        if net.batchNorm != nil { perNetwork += 4 }
+        if net.scaleHead == .tanhExpCoeff { perNetwork += 1 }
+        if net.transformationHead == .tanhExpCoeff { perNetwork += 1 }
+        let steps = net.layout == .shared ? 1 : s.dynamics.nLF
+        var count = 3 + steps * (1 + net.xNetworksPerStep) * perNetwork
+        if let p = probe {
+            count += p.networks.count * (net.timeInput ? 6 : 5) + (p.trajectory ? 6 : 0)
+        }
+        return count
+    }
+
     /// The exact set of arrays a model with this description must contain.
     public static func expectedArrays(_ s: SamplerSpec, probe: ProbeSpec?) -> [String: ExpectedArray] {
         let n = s.stateSize

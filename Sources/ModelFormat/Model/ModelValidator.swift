@@ -6,6 +6,11 @@ public enum ModelValidator {
     public static func validate(sampler: SamplerSpec, probe: ProbeSpec?, arrays: [String: NDArray]) throws {
         try SamplerRules.validate(sampler)
         if let probe { try SamplerRules.validate(probe: probe, for: sampler) }
+        let present = arrays.keys.filter { !SamplerRules.isExtensionArray($0) }.count
+        let needed = SamplerRules.expectedArrayCount(sampler, probe: probe)
+        if needed > present + 4096 {
+            throw L2ZError.arrayMissing(name: "(\(needed - present) arrays)", reason: "the architecture in the manifest needs \(needed) arrays, only \(present) are present")
+        }
         let expected = SamplerRules.expectedArrays(sampler, probe: probe)
         for name in expected.keys.sorted() where arrays[name] == nil {
             throw L2ZError.arrayMissing(name: name, reason: "the architecture in the manifest needs it")
