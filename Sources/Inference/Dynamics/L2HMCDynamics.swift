@@ -34,7 +34,13 @@ public final class L2HMCDynamics {
     private var workspace: NetworkWorkspace
 
     /// - capacity: the largest number of rows (chains) any call will pass.
-    public init(model: L2ZModel, target: TargetAction, nLF: Int? = nil, mapping: StepMapping? = nil, capacity: Int) throws {
+    public convenience init(model: L2ZModel, target: TargetAction, nLF: Int? = nil, mapping: StepMapping? = nil, capacity: Int) throws {
+        try self.init(model: model, target: target, nLF: nLF, mapping: mapping, capacity: capacity, refuseBiasedWeights: true)
+    }
+
+    /// `refuseBiasedWeights: false` exists only so tests can build the known-biased sampler as a
+    /// control; the public initializer always refuses it.
+    init(model: L2ZModel, target: TargetAction, nLF: Int?, mapping: StepMapping?, capacity: Int, refuseBiasedWeights: Bool) throws {
         let spec = model.sampler
         self.spec = spec
         self.target = target
@@ -69,7 +75,7 @@ public final class L2HMCDynamics {
         xIn = Buffer(capacity * 2 * n)
         heads = Buffer(capacity * 3 * n)
         workspace = NetworkWorkspace(rows: capacity, networks: nets)
-        try setNetWeights(spec.netWeights)
+        if refuseBiasedWeights { try setNetWeights(spec.netWeights) }
     }
 
     /// All distinct networks.

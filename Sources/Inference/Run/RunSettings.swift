@@ -1,0 +1,54 @@
+import ModelFormat
+
+/// Everything that determines a run's numbers (printed first, stored in params.json).
+public struct RunSettings: Sendable, Equatable {
+    public var chains: Int
+    public var trajectories: Int
+    public var seed: UInt64
+    /// Fraction of the trajectories dropped before statistics (default 0.25).
+    public var thermalization: Double = 0.25
+    public var schedule: Schedule
+    /// L2HMC leapfrog steps (nil: the model's trained N_LF).
+    public var l2hmcSteps: Int?
+    public var stepMapping: StepMapping?
+    public var netWeights: NetWeights?
+    public var compression: L2HMCDynamics.CompressionTarget?
+    /// Plain-HMC step size and steps (used for HMC trajectories of the schedule).
+    public var hmcStepSize: Double
+    public var hmcSteps: Int
+    /// Random start (hot) or all zeros (cold).
+    public var hotStart: Bool = true
+
+    public init(chains: Int, trajectories: Int, seed: UInt64, schedule: Schedule, hmcStepSize: Double, hmcSteps: Int) {
+        self.chains = chains; self.trajectories = trajectories; self.seed = seed; self.schedule = schedule
+        self.hmcStepSize = hmcStepSize; self.hmcSteps = hmcSteps
+    }
+
+    public static func == (a: RunSettings, b: RunSettings) -> Bool {
+        a.chains == b.chains && a.trajectories == b.trajectories && a.seed == b.seed && a.thermalization == b.thermalization
+            && a.schedule == b.schedule && a.l2hmcSteps == b.l2hmcSteps && a.stepMapping == b.stepMapping && a.netWeights == b.netWeights
+            && a.compressionText == b.compressionText && a.hmcStepSize == b.hmcStepSize && a.hmcSteps == b.hmcSteps && a.hotStart == b.hotStart
+    }
+
+    public var compressionText: String {
+        switch compression {
+        case nil: return "none"
+        case let .rank(r)?: return "rank \(r)"
+        case let .energy(f)?: return "energy \(f)"
+        }
+    }
+
+    /// Rejects settings that cannot run, with the option to fix.
+    public func validate() throws {
+        guard chains >= 1 else { throw InferenceError.invalidOption(name: "--chains", reason: "must be >= 1 (got \(chains))") }
+        guard trajectories >= 1 else { throw InferenceError.invalidOption(name: "--trajectories", reason: "must be >= 1 (got \(trajectories))") }
+        guard thermalization >= 0 && thermalization < 1 else {
+            throw InferenceError.invalidOption(name: "--thermalization", reason: "must be in [0, 1) (got \(thermalization))")
+        }
+        if let s = l2hmcSteps, s < 1 { throw InferenceError.invalidOption(name: "--nlf", reason: "must be >= 1 (got \(s))") }
+        if schedule.usesHMC {
+            guard hmcStepSize > 0, hmcStepSize.isFinite else { throw InferenceError.invalidOption(name: "--hmc-eps", reason: "must be > 0 (got \(hmcStepSize))") }
+            guard hmcSteps >= 1 else { throw InferenceError.invalidOption(name: "--hmc-nlf", reason: "must be >= 1 (got \(hmcSteps))") }
+        }
+    }
+}
