@@ -22,6 +22,14 @@ public enum InferenceError: Error, Equatable, CustomStringConvertible {
         }
     }
 
+    /// True when the fix is a different command line (exit status 64), false for bad data.
+    public var isUsageError: Bool {
+        switch self {
+        case .linearXScaleOnCircle, .invalidOption, .stepPlan, .modelTargetMismatch: return true
+        default: return false
+        }
+    }
+
     public var description: String {
         let message: String
         switch self {

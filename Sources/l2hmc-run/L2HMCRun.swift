@@ -1,52 +1,50 @@
 import ArgumentParser
 import Foundation
+import Inference
 import ModelFormat
 
-/// `l2hmc-run`: until the runtime of issue #3 lands, it loads and verifies a model and prints
-/// its description.
 @main
 struct L2HMCRun: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "l2hmc-run",
-        abstract: "Run a trained L2HMC sampler (the runtime is in progress: this version verifies and describes the model).",
-        discussion: "With no --model, uses the small model shipped in fixtures/ (\(DefaultModel.relativePath)).")
+        abstract: "Run trained L2HMC samplers and plain HMC, and measure the physics against exact results.",
+        discussion: """
+            With no subcommand, `run` is used. Exit codes: 0 success, 1 invalid or unreadable \
+            input (the message starts with an error code), 64 invalid options, 130 interrupted \
+            (the --out directory then holds what was computed; continue with --resume).
+            """,
+        subcommands: [RunCommand.self, SVDCommand.self],
+        defaultSubcommand: RunCommand.self)
 
-    @Option(help: "Path of the .l2z model (default: the model shipped in fixtures/).")
-    var model: String?
-
-    func run() throws {
-        let path = model ?? DefaultModel.locate()
-        guard let path else {
-            FileHandle.standardError.write(Data("error: no --model given and \(DefaultModel.relativePath) was not found; run from the repository root or pass --model PATH\n".utf8))
-            Foundation.exit(1)
-        }
+    /// Every failure is one line on stderr: `error: [code] message`.
+    static func main() {
         do {
-            let result = try L2ZReader.read(path: path)
-            print("model       \(path)")
-            print("format      l2z \(result.manifest.formatVersion), producer \(result.model.provenance.producer) \(result.model.provenance.producerVersion)")
-            for line in ModelDescription.lines(result.model.sampler) { print(line) }
-            let parameters = result.model.arrays.filter { !$0.key.hasPrefix("probe.") }.values.reduce(0) { $0 + $1.elementCount }
-            print("parameters  \(parameters) values in \(result.model.arrays.count) arrays, all checksums verified")
-            print("status      the sampling runtime is not built yet; this run only verified and described the model")
+            var command = try parseAsRoot()
+            try command.run()
         } catch {
-            let text = (error as? L2ZError)?.description ?? "\(error)"
+            let code = exitCode(for: error)
+            if code == .success { exit(withError: error) }
+            let text: String
+            switch error {
+            case let e as InferenceError: text = e.description
+            case let e as L2ZError: text = e.description
+            case let e as UsageError: text = e.message
+            default: text = message(for: error).split(separator: "\n").first.map(String.init) ?? "\(error)"
+            }
             FileHandle.standardError.write(Data("error: \(text)\n".utf8))
-            Foundation.exit(1)
+            let status: Int32
+            switch error {
+            case let e as InferenceError: status = e.isUsageError ? 64 : 1
+            case is L2ZError: status = 1
+            default: status = 64
+            }
+            Foundation.exit(status)
         }
     }
 }
 
-/// Where the default model lives: `fixtures/default.l2z` under the current directory, or under
-/// the repository this binary was built from.
-enum DefaultModel {
-    static let relativePath = "fixtures/default.l2z"
-
-    static func locate() -> String? {
-        let fm = FileManager.default
-        let cwd = fm.currentDirectoryPath + "/" + relativePath
-        if fm.fileExists(atPath: cwd) { return cwd }
-        let repo = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-        let built = repo.appendingPathComponent(relativePath).path
-        return fm.fileExists(atPath: built) ? built : nil
-    }
+/// An invalid combination of options (exit status 64).
+struct UsageError: Error {
+    let message: String
+    init(_ message: String) { self.message = message }
 }

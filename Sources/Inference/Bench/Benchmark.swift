@@ -1,0 +1,234 @@
+import Dispatch
+import Foundation
+import ModelFormat
+
+/// `l2hmc-run bench`: fixed workloads with random weights (issue 3, "Performance").
+///
+/// Each workload runs full L2HMC trajectories exactly as ``ChainSampler/step(kind:)`` does
+/// (momentum draw, the forward and backward direction groups, Metropolis-Hastings) and reports
+/// chain-trajectories per second and the effective GFLOP/s of the dense layers, next to the
+/// machine's DGEMM rate measured in the same run with the same thread count.
+///
+/// FLOP model (so figures compare across implementations): 2 x in x out per chain for every dense
+/// layer of the four network calls of each leapfrog step (a rank-r pair counts 2 x r x (in + out)),
+/// nothing else; the time layer (2 inputs, constant per step) is excluded.
+/// See ``L2HMCDynamics/multiplyAddsPerChainTrajectory``.
+public enum Benchmark {
+    public static let flopFormula =
+        "FLOPs per chain-trajectory = 2 x sum over the 4 network calls of every leapfrog step of in x out per dense layer " +
+        "(rank-r pair: r x (in + out)); time layer, activations, heads, force and updates not counted"
+
+    /// One benchmark workload (all: beta 2, time input on, random weights from `RandomModel.make`).
+    public struct Workload: Sendable {
+        public let name: String
+        public let summary: String
+        public let spec: SamplerSpec
+        public let chains: Int
+        public let lowRank: Int?
+
+        /// W1: U(1) 8x8, 64 chains, N_LF 5, shared networks, units [128, 128].
+        public static let w1 = Workload(name: "W1", summary: "U(1) 8x8, 64 chains, N_LF 5, shared nets, [128,128]",
+                                        spec: u1Spec(l: 8, nLF: 5, layout: .shared, units: [128, 128]), chains: 64, lowRank: nil)
+        /// W2: U(1) 16x16, 256 chains, N_LF 8, per-step networks, units [256, 256].
+        public static let w2 = Workload(name: "W2", summary: "U(1) 16x16, 256 chains, N_LF 8, per-step nets, [256,256]",
+                                        spec: u1Spec(l: 16, nLF: 8, layout: .perStep, units: [256, 256]), chains: 256, lowRank: nil)
+        /// W3: W2 with every dense layer replaced by its rank-16 truncated SVD.
+        public static let w3 = Workload(name: "W3", summary: "W2 with low rank 16",
+                                        spec: u1Spec(l: 16, nLF: 8, layout: .perStep, units: [256, 256]), chains: 256, lowRank: 16)
+        /// W4: the seed's two-mode Gaussian mixture in 2D, 4096 chains, N_LF 10, units [64, 64].
+        public static let w4 = Workload(name: "W4", summary: "2D two-mode Gaussian mixture, 4096 chains, N_LF 10, shared nets, [64,64]",
+                                        spec: mixtureSpec(), chains: 4096, lowRank: nil)
+
+        public static let all = [w1, w2, w3, w4]
+
+        public static func named(_ name: String) -> Workload? { all.first { $0.name.lowercased() == name.lowercased() } }
+
+        /// U(1) at beta 2: non-compact-projection x update, cos/sin blocks as the x input of both
+        /// the x- and the v-networks (mask before the trig functions), time input, relu.
+        static func u1Spec(l: Int, nLF: Int, layout: NetworkLayout, units: [Int]) -> SamplerSpec {
+            SamplerSpec(target: .u1(U1Lattice(lt: l, lx: l, beta: 2)),
+                        dynamics: Dynamics(nLF: nLF, xUpdate: .ncp),
+                        network: NetworkSpec(layout: layout, xNetworksPerStep: 1, xNetInput: .cosSinBlocks, vNetInput: .cosSinBlocks,
+                                             maskPlacement: .beforeTrig, timeInput: true, hiddenUnits: units, activation: .relu))
+        }
+
+        /// Seed 001 sec. 9.1: weights 1/2, means (-2, 0) and (2, 0), Sigma = 0.1 I; linear x update,
+        /// raw inputs, shared networks with time input.
+        static func mixtureSpec() -> SamplerSpec {
+            let cov = [[0.1, 0.0], [0.0, 0.1]]
+            return SamplerSpec(target: .gaussianMixture(GaussianMixture(dimension: 2, weights: [0.5, 0.5], means: [[-2, 0], [2, 0]], covariances: [cov, cov])),
+                               dynamics: Dynamics(nLF: 10, xUpdate: .linear),
+                               network: NetworkSpec(layout: .shared, xNetworksPerStep: 1, xNetInput: .raw, vNetInput: .raw,
+                                                    maskPlacement: nil, timeInput: true, hiddenUnits: [64, 64], activation: .relu))
+        }
+
+        /// The sampler of this workload (random weights, seed 1, step sizes 0.1) and its dynamics.
+        public func makeSampler(seed: UInt64 = 1) throws -> (sampler: ChainSampler, dynamics: L2HMCDynamics) {
+            let model = try RandomModel.make(sampler: spec, seed: seed, epsX: 0.1, epsV: 0.1)
+            let target = makeTarget(spec.target)
+            let dynamics = try L2HMCDynamics(model: model, target: target, capacity: chains)
+            if let r = lowRank { try dynamics.compress(.rank(r)) }
+            let sampler = ChainSampler(target: target, l2hmc: dynamics, hmc: nil, chains: chains, seed: seed)
+            sampler.randomizeStart()
+            return (sampler, dynamics)
+        }
+    }
+
+    /// One measured workload at one thread count.
+    public struct WorkloadResult: Codable, Sendable {
+        public let workload: String
+        public let description: String
+        public let threads: Int
+        public let chains: Int
+        public let trajectoriesTimed: Int
+        public let secondsPerTrajectory: Double
+        public let chainTrajectoriesPerSecond: Double
+        public let flopsPerChainTrajectory: Double
+        public let gflops: Double
+        /// gflops / the DGEMM reference of the same thread count.
+        public let fractionOfDGEMM: Double
+        public let acceptance: Double
+    }
+
+    /// The DGEMM reference at one thread count.
+    public struct DGEMMResult: Codable, Sendable {
+        public let threads: Int
+        /// GFLOP/s per square size n (2 n^3 FLOPs per call).
+        public let sizes: [Int]
+        public let gflopsBySize: [Double]
+        /// The largest of the sizes' rates: the reference.
+        public let gflops: Double
+    }
+
+    public struct Report: Codable, Sendable {
+        public let flopFormula: String
+        public let timing: String
+        public let dgemm: [DGEMMResult]
+        public let workloads: [WorkloadResult]
+        /// W3 chain-trajectories/s over W2's, per thread count (when both ran).
+        public let lowRankSpeedup: [String: Double]
+    }
+
+    /// Monotonic wall clock in seconds.
+    @inline(__always)
+    static func now() -> Double { Double(DispatchTime.now().uptimeNanoseconds) * 1e-9 }
+
+    /// Repeats `body` in `rounds` rounds of at least `seconds / rounds` each (at least one call per
+    /// round) and returns the best round's (seconds per call, calls in all rounds).
+    static func time(seconds: Double, rounds: Int = 3, _ body: () -> Void) -> (best: Double, calls: Int) {
+        var best = Double.infinity, calls = 0
+        let roundTime = seconds / Double(rounds)
+        for _ in 0..<rounds {
+            var count = 0
+            let start = now()
+            var elapsed = 0.0
+            repeat {
+                body()
+                count += 1
+                elapsed = now() - start
+            } while elapsed < roundTime
+            best = min(best, elapsed / Double(count))
+            calls += count
+        }
+        return (best, calls)
+    }
+
+    /// Single-threaded (or `threads`-threaded) DGEMM rate on square matrices of each size.
+    public static func dgemm(threads: Int, sizes: [Int] = [256, 512, 1024], seconds: Double = 0.6) -> DGEMMResult {
+        BLAS.setThreads(threads)
+        var rates: [Double] = []
+        for n in sizes {
+            let a = Buffer(n * n), b = Buffer(n * n), c = Buffer(n * n)
+            var s = SplitMix64(seed: UInt64(n))
+            for i in 0..<(n * n) { a[i] = s.uniform() - 0.5; b[i] = s.uniform() - 0.5 }
+            let call = { BLAS.gemm(m: n, n: n, k: n, a: a.pointer, lda: n, b: b.pointer, ldb: n, beta: 0, c: c.pointer, ldc: n) }
+            call()  // warm-up
+            let t = time(seconds: seconds, call)
+            rates.append(2 * Double(n * n * n) / t.best / 1e9)
+        }
+        return DGEMMResult(threads: threads, sizes: sizes, gflopsBySize: rates, gflops: rates.max() ?? 0)
+    }
+
+    /// Times full L2HMC trajectories of `workload` (after two warm-up trajectories).
+    public static func run(_ workload: Workload, threads: Int, seconds: Double, dgemmReference: Double) throws -> WorkloadResult {
+        BLAS.setThreads(threads)
+        let (sampler, dynamics) = try workload.makeSampler()
+        var accepted = 0, proposed = 0
+        let step = {
+            let o = sampler.step(kind: .l2hmc)
+            accepted += o.accepted.lazy.filter { $0 }.count
+            proposed += o.accepted.count
+        }
+        step(); step()  // warm-up: page in buffers and weights, let OpenBLAS start its threads
+        let t = time(seconds: seconds, step)
+        let flops = 2 * Double(dynamics.multiplyAddsPerChainTrajectory)
+        let chains = Double(workload.chains)
+        let gflops = flops * chains / t.best / 1e9
+        return WorkloadResult(workload: workload.name, description: workload.summary, threads: threads, chains: workload.chains,
+                              trajectoriesTimed: t.calls, secondsPerTrajectory: t.best, chainTrajectoriesPerSecond: chains / t.best,
+                              flopsPerChainTrajectory: flops, gflops: gflops, fractionOfDGEMM: gflops / dgemmReference,
+                              acceptance: proposed > 0 ? Double(accepted) / Double(proposed) : 0)
+    }
+
+    /// Runs the DGEMM reference and every workload at every thread count.
+    public static func run(workloads: [Workload], threadCounts: [Int], seconds: Double,
+                           progress: (String) -> Void = { _ in }) throws -> Report {
+        let before = BLAS.threads
+        defer { BLAS.setThreads(before) }
+        var references: [DGEMMResult] = [], results: [WorkloadResult] = []
+        for threads in threadCounts {
+            progress("dgemm, \(threads) thread(s)")
+            let ref = dgemm(threads: threads, seconds: max(0.3, min(seconds, 1.5)))
+            references.append(ref)
+            for w in workloads {
+                progress("\(w.name), \(threads) thread(s)")
+                results.append(try run(w, threads: threads, seconds: seconds, dgemmReference: ref.gflops))
+            }
+        }
+        var speedup: [String: Double] = [:]
+        for threads in threadCounts {
+            let r = results.filter { $0.threads == threads }
+            if let w2 = r.first(where: { $0.workload == "W2" }), let w3 = r.first(where: { $0.workload == "W3" }) {
+                speedup["\(threads)"] = w3.chainTrajectoriesPerSecond / w2.chainTrajectoriesPerSecond
+            }
+        }
+        return Report(flopFormula: flopFormula,
+                      timing: "wall clock (monotonic), best of 3 rounds after 2 warm-up trajectories; DGEMM reference = best square size",
+                      dgemm: references, workloads: results, lowRankSpeedup: speedup)
+    }
+
+    /// The report as a readable table.
+    public static func table(_ report: Report) -> String {
+        var lines: [String] = []
+        func pad(_ s: String, _ w: Int) -> String { s.count >= w ? s : String(repeating: " ", count: w - s.count) + s }
+        func padRight(_ s: String, _ w: Int) -> String { s.count >= w ? s : s + String(repeating: " ", count: w - s.count) }
+        func f(_ x: Double, _ digits: Int) -> String { String(format: "%.\(digits)f", x) }
+        lines.append("l2hmc-run bench: full L2HMC trajectories (momentum draw, forward + backward groups, Metropolis-Hastings)")
+        lines.append("FLOP model: \(report.flopFormula)")
+        lines.append("timing:     \(report.timing)")
+        lines.append("")
+        for ref in report.dgemm {
+            let sizes = zip(ref.sizes, ref.gflopsBySize).map { "n=\($0) \(f($1, 1))" }.joined(separator: ", ")
+            lines.append("DGEMM reference, \(ref.threads) thread(s): \(f(ref.gflops, 1)) GFLOP/s  (square C = A B, 2n^3 FLOPs: \(sizes))")
+        }
+        lines.append("")
+        lines.append(padRight("workload", 9) + pad("threads", 8) + pad("chain-traj/s", 14) + pad("ms/traj", 10) + pad("MFLOP/ch-traj", 15)
+                     + pad("GFLOP/s", 9) + pad("% DGEMM", 9) + pad("accept", 8) + "  description")
+        for r in report.workloads {
+            lines.append(padRight(r.workload, 9) + pad("\(r.threads)", 8) + pad(f(r.chainTrajectoriesPerSecond, 1), 14)
+                         + pad(f(1000 * r.secondsPerTrajectory, 2), 10) + pad(f(r.flopsPerChainTrajectory / 1e6, 3), 15)
+                         + pad(f(r.gflops, 2), 9) + pad(f(100 * r.fractionOfDGEMM, 1), 9) + pad(f(r.acceptance, 2), 8) + "  " + r.description)
+        }
+        for (threads, s) in report.lowRankSpeedup.sorted(by: { $0.key < $1.key }) {
+            lines.append("W3 / W2 chain-trajectories per second, \(threads) thread(s): \(f(s, 2))x")
+        }
+        return lines.joined(separator: "\n")
+    }
+
+    /// The report as pretty-printed JSON.
+    public static func json(_ report: Report) throws -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        return String(decoding: try encoder.encode(report), as: UTF8.self)
+    }
+}

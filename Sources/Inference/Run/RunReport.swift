@@ -1,0 +1,74 @@
+import Foundation
+import ModelFormat
+
+/// Renders a ``RunSummary`` as a readable table and as JSON.
+public enum RunReport {
+    public static func text(_ s: RunSummary) -> String {
+        var lines: [String] = []
+        lines.append("summary     \(s.trajectoriesUsed) trajectories x \(s.chains) chains after dropping \(s.trajectoriesDropped) for thermalization")
+        let header = ["quantity", "estimate", "error", "tau_int", "exact", "z"]
+        var rows: [[String]] = []
+        for q in s.quantities {
+            rows.append([q.name, fmt(q.estimate.mean), fmt(q.estimate.error), fmt(q.estimate.tauInt) + (q.estimate.converged ? "" : "*"),
+                         q.exact.map(fmt) ?? "-", q.zScore.map { String(format: "%+.2f", $0) } ?? "-"])
+        }
+        let widths = header.indices.map { c in max(header[c].count, rows.map { $0[c].count }.max() ?? 0) }
+        func line(_ r: [String]) -> String {
+            r.enumerated().map { $0.offset == 0 ? $0.element.padding(toLength: widths[0], withPad: " ", startingAt: 0)
+                                                : String(repeating: " ", count: widths[$0.offset] - $0.element.count) + $0.element }
+                .joined(separator: "  ")
+        }
+        lines.append(line(header))
+        lines += rows.map(line)
+        if s.quantities.contains(where: { !$0.estimate.converged }) {
+            lines.append("(* the Sokal window did not converge: the run is too short for this tau_int; the error is a lower bound)")
+        }
+        for kind in Schedule.Kind.allCases {
+            if let a = s.acceptance[kind] { lines.append("acceptance  \(kind.rawValue): \(fmt(a)) over \(s.trajectoriesBySampler[kind] ?? 0) trajectories") }
+        }
+        if let t = s.tunneling {
+            lines.append("tunneling   rate \(fmt(t.rate)) per trajectory and chain (\(t.events) events); tau_int(Q) \(s.tauQ.map(fmt) ?? "-"), tau_int(plaquette) \(s.tauPlaquette.map(fmt) ?? "-")")
+        }
+        if let r = s.modeSwitchRate {
+            lines.append("modes       switch rate \(fmt(r)) per trajectory and chain; occupancy \(s.occupancy!.map(fmt).joined(separator: ", "))")
+        }
+        lines.append("exactness   <exp(-dH + logdet)> = \(fmt(s.meanBoltzmannFactor)) (1 for an exact kernel)")
+        return lines.joined(separator: "\n")
+    }
+
+    public static func json(_ s: RunSummary) -> JSONValue {
+        var o: [String: JSONValue] = [
+            "trajectories_used": .int(Int64(s.trajectoriesUsed)),
+            "trajectories_dropped": .int(Int64(s.trajectoriesDropped)),
+            "chains": .int(Int64(s.chains)),
+            "mean_boltzmann_factor": number(s.meanBoltzmannFactor),
+            "quantities": .array(s.quantities.map { q in
+                .object(["name": .string(q.name), "mean": number(q.estimate.mean), "error": number(q.estimate.error),
+                         "tau_int": number(q.estimate.tauInt), "window": .int(Int64(q.estimate.window)),
+                         "window_converged": .bool(q.estimate.converged), "samples": .int(Int64(q.estimate.samples)),
+                         "exact": q.exact.map(number) ?? .null, "z": q.zScore.map(number) ?? .null])
+            }),
+            "acceptance": .object(Dictionary(uniqueKeysWithValues: s.acceptance.map { ($0.key.rawValue, number($0.value)) })),
+            "trajectories_by_sampler": .object(Dictionary(uniqueKeysWithValues: s.trajectoriesBySampler.map { ($0.key.rawValue, .int(Int64($0.value))) })),
+        ]
+        if let t = s.tunneling {
+            o["tunneling_rate"] = number(t.rate)
+            o["tunneling_events"] = .int(Int64(t.events))
+        }
+        if let q = s.tauQ { o["tau_int_q"] = number(q) }
+        if let p = s.tauPlaquette { o["tau_int_plaquette"] = number(p) }
+        if let r = s.modeSwitchRate { o["mode_switch_rate"] = number(r) }
+        if let occ = s.occupancy { o["occupancy"] = .array(occ.map(number)) }
+        return .object(o)
+    }
+
+    /// JSON has no NaN or infinity: those become null.
+    static func number(_ x: Double) -> JSONValue { x.isFinite ? .double(x) : .null }
+
+    static func fmt(_ x: Double) -> String {
+        guard x.isFinite else { return "\(x)" }
+        if x == 0 { return "0" }
+        let a = abs(x)
+        return a >= 1e-3 && a < 1e5 ? String(format: "%.6g", x) : String(format: "%.3e", x)
+    }
+}

@@ -1,0 +1,346 @@
+import ArgumentParser
+import Foundation
+import Inference
+import ModelFormat
+
+extension Schedule.Kind: ExpressibleByArgument {}
+extension StepMapping: ExpressibleByArgument {}
+
+struct RunCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "run",
+        abstract: "Sample with a trained model (L2HMC), plain HMC, or a mixed schedule, and summarize the physics.",
+        discussion: """
+            Examples:
+              l2hmc-run                                   # the model in fixtures/, its trained N_LF
+              l2hmc-run --model m.l2z --nlf 4 --lowrank 16 --trajectories 2000
+              l2hmc-run --model m.l2z --schedule l2hmc:1,hmc:4 --hmc-eps 0.1 --hmc-nlf 10
+              l2hmc-run --sampler hmc --lattice 6x10 --beta 2 --eps 0.2 --nlf 10
+              l2hmc-run --sampler hmc --target gmm --mixture-means "-2,0;2,0" --mixture-sigma 0.1
+              l2hmc-run --model m.l2z --out run1 --trajectories 500; l2hmc-run --resume run1 --trajectories 1000
+            Statistics drop the first --thermalization fraction of trajectories, then give means with \
+            errors corrected by the integrated autocorrelation time (Sokal window, c = 5), and for \
+            U(1) the exact finite-volume plaquette and <Q^2> with z-scores.
+            """)
+
+    @Option(help: "Model (.l2z). Default: fixtures/default.l2z when the schedule uses L2HMC.")
+    var model: String?
+    @Option(help: "Main sampler: l2hmc or hmc (default l2hmc; hmc needs no model).")
+    var sampler: Schedule.Kind?
+    @Option(help: "Target without a model: u1 or gmm (default u1).")
+    var target: String?
+    @Option(help: "U(1) lattice LTxLX (default 8x8 without a model; must match the model's).")
+    var lattice: String?
+    @Option(help: "U(1) inverse coupling beta > 0 (default 2 without a model; with a model, the model's).")
+    var beta: Double?
+    @Option(help: "Mixture means, ';'-separated vectors (default \"-2,0;2,0\").")
+    var mixtureMeans: String?
+    @Option(help: "Mixture components' isotropic standard deviation... given as variance sigma^2 (default 0.1).")
+    var mixtureSigma: Double?
+    @Option(help: "Mixture weights, comma separated (default equal).")
+    var mixtureWeights: String?
+    @Option(help: "Number of chains (default 64).")
+    var chains: Int?
+    @Option(help: "Number of trajectories (default 1000; with --resume, the new total).")
+    var trajectories: Int?
+    @Option(help: "Leapfrog steps: L2HMC N_LF (default the model's), or HMC steps with --sampler hmc (default 10).")
+    var nlf: Int?
+    @Option(help: "HMC step size with --sampler hmc (default 0.1).")
+    var eps: Double?
+    @Option(help: "Step size of HMC trajectories in a mixed schedule (default 0.1).")
+    var hmcEps: Double?
+    @Option(help: "Steps of HMC trajectories in a mixed schedule (default: the L2HMC N_LF).")
+    var hmcNlf: Int?
+    @Option(help: "Per-step networks with --nlf != trained N_LF: cyclic or stretch.")
+    var stepMapping: StepMapping?
+    @Option(help: "Replace every dense kernel by its rank-R truncated SVD.")
+    var lowrank: Int?
+    @Option(help: "Per layer, the smallest rank keeping this fraction of sum s_i^2 (e.g. 0.99).")
+    var lowrankEnergy: Double?
+    @Option(help: "Repeating pattern, e.g. l2hmc:1,hmc:4 (default: the --sampler alone).")
+    var schedule: String?
+    @Option(help: "Thermalize with this many HMC trajectories first (default 0).")
+    var hmcStart: Int?
+    @Option(help: "Six net weights x_scale,x_translation,x_transformation,v_scale,v_translation,v_transformation (default: the model's).")
+    var netWeights: String?
+    @Option(help: "Random seed (default 1).")
+    var seed: UInt64?
+    @Option(help: "Fraction of trajectories dropped before statistics (default 0.25).")
+    var thermalization: Double?
+    @Flag(help: "Start from all links 0 (or x = 0) instead of a random start.")
+    var coldStart = false
+    @Option(help: "Write params.json, summary.json, observables.csv, .npy records and final states to this directory (atomically).")
+    var out: String?
+    @Flag(help: "Replace an existing --out directory.")
+    var force = false
+    @Option(help: "Continue the run saved in this directory (same numbers as one uninterrupted run).")
+    var resume: String?
+    @Flag(help: "Print the summary as JSON on stdout (parameters go to stderr).")
+    var json = false
+    @Flag(help: "No progress bar.")
+    var quiet = false
+    @Flag(help: "Run F L F L on a sample of chains at the end and report max |dx| and |dv|.")
+    var checkReversibility = false
+    @Option(help: "OpenBLAS threads (default 1; results do not depend on it).")
+    var threads: Int?
+
+    func run() throws {
+        let (params, model, resumed) = try resolve()
+        if let t = threads {
+            guard t >= 1 else { throw UsageError("--threads must be >= 1 (got \(t))") }
+            BLAS.setThreads(t)
+        } else {
+            BLAS.setThreads(1)
+        }
+        let outDir = out ?? resume
+        if let outDir { try RunDirectory.checkWritable(outDir, replace: force || outDir == resume) }
+
+        let targetAction = makeTarget(params.target)
+        let engine = try RunEngine(settings: params.settings, target: targetAction, model: model)
+        if let r = resumed { try engine.resume(states: r.states, trajectoryIndex: r.trajectoryIndex, record: r.record) }
+
+        var header = parameterLines(params, model: model, engine: engine)
+        if let r = resumed { header.append("resume      from \(resume!) after \(r.trajectoryIndex) trajectories") }
+        emit(header.joined(separator: "\n") + "\n")
+
+        Interrupt.install()
+        let progress = ProgressBar(label: "trajectories", quiet: quiet)
+        let started = Date()
+        engine.run(progress: { done, total in
+            let acc = engine.record.acceptProbability.last.map { $0.reduce(0, +) / Double($0.count) } ?? 0
+            progress.update(done: done, total: total, note: String(format: "acc %.2f", acc))
+        }, shouldStop: { Interrupt.isRequested })
+        let seconds = Date().timeIntervalSince(started)
+        let interrupted = Interrupt.isRequested
+
+        let summary = RunSummary(record: engine.record, target: targetAction, thermalization: params.settings.thermalization)
+        var summaryJSON = RunReport.json(summary)
+        var extraLines: [String] = []
+        if case var .object(o) = summaryJSON {
+            o["trajectories_done"] = .int(Int64(engine.record.count))
+            o["interrupted"] = .bool(interrupted)
+            o["seconds"] = .double(seconds)
+            if checkReversibility {
+                let r = ReversibilityCheck.run(l2hmc: engine.l2hmc, hmc: engine.sampler.hmc, target: targetAction, states: engine.states,
+                                               count: 16, random: ChainRandom(seed: params.settings.seed))
+                o["reversibility"] = .object(["chains": .int(Int64(r.chains)), "max_dx": .double(r.maxDx), "max_dv": .double(r.maxDv),
+                                              "max_logdet_sum": .double(r.maxLogDetSum)])
+                extraLines.append(String(format: "reversible  F L F L on %d chains (%@): max |dx| %.2e, max |dv| %.2e, max |logdet sum| %.2e",
+                                         r.chains, engine.l2hmc != nil ? "L2HMC" : "HMC", r.maxDx, r.maxDv, r.maxLogDetSum))
+            }
+            summaryJSON = .object(o)
+        }
+        if json {
+            FileHandle.standardOutput.write(Data(try CanonicalJSONWriter.encode(summaryJSON)))
+        } else {
+            print(RunReport.text(summary))
+            extraLines.forEach { print($0) }
+            print(String(format: "time        %.1f s (%.1f trajectories/s)", seconds, Double(engine.record.count - (resumed?.trajectoryIndex ?? 0)) / max(seconds, 1e-9)))
+        }
+        if let outDir {
+            let paramsJSON = params.json(extra: ["tool": .string("l2hmc-run \(Inference.version)"), "threads": .int(Int64(BLAS.threads))])
+            try RunDirectory.write(RunDirectory.Contents(params: paramsJSON, summary: summaryJSON, record: engine.record, states: engine.states,
+                                                         stateSize: targetAction.stateSize, trajectoryIndex: engine.sampler.trajectoryIndex,
+                                                         seed: params.settings.seed),
+                                   to: outDir, replace: true)
+            emit("output      \(outDir)\n")
+        }
+        if interrupted {
+            FileHandle.standardError.write(Data("interrupted after \(engine.record.count) trajectories\(outDir.map { "; continue with --resume \($0)" } ?? "")\n".utf8))
+            Foundation.exit(130)
+        }
+    }
+
+    /// Parameters go to stdout, or to stderr when stdout carries JSON.
+    private func emit(_ text: String) {
+        if json { FileHandle.standardError.write(Data(text.utf8)) } else { print(text, terminator: "") }
+    }
+
+    // MARK: Resolving options
+
+    private func resolve() throws -> (RunParameters, L2ZModel?, RunDirectory.Contents?) {
+        if let resume {
+            let fixed: [(String, Bool)] = [("--model", model != nil), ("--sampler", sampler != nil), ("--target", target != nil), ("--lattice", lattice != nil),
+                                           ("--beta", beta != nil), ("--chains", chains != nil), ("--nlf", nlf != nil), ("--eps", eps != nil),
+                                           ("--hmc-eps", hmcEps != nil), ("--hmc-nlf", hmcNlf != nil), ("--schedule", schedule != nil),
+                                           ("--hmc-start", hmcStart != nil), ("--net-weights", netWeights != nil), ("--seed", seed != nil),
+                                           ("--lowrank", lowrank != nil), ("--lowrank-energy", lowrankEnergy != nil), ("--step-mapping", stepMapping != nil),
+                                           ("--thermalization", thermalization != nil), ("--cold-start", coldStart),
+                                           ("--mixture-means", mixtureMeans != nil), ("--mixture-sigma", mixtureSigma != nil), ("--mixture-weights", mixtureWeights != nil)]
+            if let given = fixed.first(where: { $0.1 }) {
+                throw UsageError("\(given.0) cannot change when resuming (the saved params.json fixes it); only --trajectories, --out, --force, --json, --quiet, --threads and --check-reversibility may be given")
+            }
+            let saved = try RunDirectory.read(resume)
+            var params = try RunParameters(json: saved.params)
+            if let t = trajectories {
+                guard t >= saved.trajectoryIndex else { throw UsageError("--trajectories \(t) is fewer than the \(saved.trajectoryIndex) already done") }
+                params.settings.trajectories = t
+            }
+            var loaded: L2ZModel?
+            if let path = params.modelPath {
+                let bytes = try AtomicFile.read(path, limit: ReadLimits().maxFileBytes)
+                guard SHA256Digest.hex(bytes) == params.modelSHA256 else {
+                    throw InferenceError.io(path: path, reason: "the model changed since the run was saved (SHA-256 differs); resuming would mix samplers")
+                }
+                loaded = try L2ZReader.read(bytes: bytes).model
+            }
+            return (params, loaded, saved)
+        }
+
+        let main = sampler ?? .l2hmc
+        let scheduleValue: Schedule
+        do {
+            scheduleValue = try Schedule(parsing: schedule ?? "\(main.rawValue):1", hmcStart: hmcStart ?? 0)
+        }
+        if sampler != nil && schedule != nil && !scheduleValue.pattern.contains(where: { $0.kind == main }) {
+            throw UsageError("--sampler \(main.rawValue) does not appear in --schedule \(schedule!)")
+        }
+        // The model: needed for L2HMC; optional for plain HMC (then its target is used).
+        var modelPath = model
+        if modelPath == nil && scheduleValue.usesL2HMC {
+            guard let found = DefaultModel.locate() else {
+                throw UsageError("no --model given and \(DefaultModel.relativePath) was not found; run from the repository root, pass --model PATH, or use --sampler hmc")
+            }
+            modelPath = found
+        }
+        var loaded: L2ZModel?
+        var modelSHA: String?
+        if let path = modelPath {
+            let bytes = try AtomicFile.read(path, limit: ReadLimits().maxFileBytes)
+            modelSHA = SHA256Digest.hex(bytes)
+            let m = try L2ZReader.read(bytes: bytes).model
+            _ = try ProbeVerifier.verify(model: m, target: makeTarget(m.sampler.target))
+            loaded = m
+        }
+        let targetValue = try resolveTarget(model: loaded)
+
+        // Step counts and sizes.
+        if let n = nlf, n < 1 { throw UsageError("--nlf must be >= 1 (got \(n))") }
+        var settings: RunSettings
+        let chainCount = chains ?? 64
+        let total = trajectories ?? 1000
+        let seedValue = seed ?? 1
+        if main == .hmc && !scheduleValue.usesL2HMC {
+            if let e = eps, let h = hmcEps, e != h { throw UsageError("--eps and --hmc-eps disagree; give one") }
+            if let n = nlf, let h = hmcNlf, n != h { throw UsageError("--nlf and --hmc-nlf disagree; give one") }
+            for (flag, given) in [("--lowrank", lowrank != nil), ("--lowrank-energy", lowrankEnergy != nil), ("--net-weights", netWeights != nil), ("--step-mapping", stepMapping != nil)] where given {
+                throw UsageError("\(flag) applies to L2HMC; this run uses plain HMC only")
+            }
+            settings = RunSettings(chains: chainCount, trajectories: total, seed: seedValue, schedule: scheduleValue,
+                                   hmcStepSize: hmcEps ?? eps ?? 0.1, hmcSteps: hmcNlf ?? nlf ?? 10)
+        } else {
+            if eps != nil { throw UsageError("--eps sets the step size of --sampler hmc; for HMC trajectories in a mixed schedule use --hmc-eps (L2HMC step sizes come from the model)") }
+            let l2hmcSteps = nlf ?? loaded!.sampler.dynamics.nLF
+            settings = RunSettings(chains: chainCount, trajectories: total, seed: seedValue, schedule: scheduleValue,
+                                   hmcStepSize: hmcEps ?? 0.1, hmcSteps: hmcNlf ?? l2hmcSteps)
+            settings.l2hmcSteps = nlf
+            settings.stepMapping = stepMapping
+            if let w = netWeights { settings.netWeights = try parseNetWeights(w) }
+            if lowrank != nil && lowrankEnergy != nil { throw UsageError("give either --lowrank or --lowrank-energy, not both") }
+            if let r = lowrank { settings.compression = .rank(r) }
+            if let f = lowrankEnergy { settings.compression = .energy(f) }
+        }
+        settings.thermalization = thermalization ?? 0.25
+        settings.hotStart = !coldStart
+        try settings.validate()
+        return (RunParameters(settings: settings, target: targetValue, modelPath: modelPath, modelSHA256: modelSHA), loaded, nil)
+    }
+
+    private func resolveTarget(model: L2ZModel?) throws -> Target {
+        if let model {
+            switch model.sampler.target {
+            case var .u1(l):
+                if let t = target, t != "u1" { throw InferenceError.modelTargetMismatch("--target \(t) does not match the model, a U(1) lattice") }
+                if mixtureMeans != nil || mixtureSigma != nil || mixtureWeights != nil {
+                    throw InferenceError.modelTargetMismatch("mixture options given, but the model's target is a U(1) lattice")
+                }
+                if let text = lattice {
+                    let (lt, lx) = try parseLattice(text)
+                    guard lt == l.lt && lx == l.lx else {
+                        throw InferenceError.modelTargetMismatch("--lattice \(text) does not match the model's \(l.lt)x\(l.lx) lattice (its networks have a fixed input size)")
+                    }
+                }
+                if let b = beta {
+                    guard b > 0 && b.isFinite else { throw UsageError("--beta must be > 0 (got \(b))") }
+                    l.beta = b
+                }
+                return .u1(l)
+            case let .gaussianMixture(g):
+                if let t = target, t != "gmm" { throw InferenceError.modelTargetMismatch("--target \(t) does not match the model, a Gaussian mixture") }
+                if lattice != nil || beta != nil { throw InferenceError.modelTargetMismatch("--lattice/--beta given, but the model's target is a Gaussian mixture") }
+                if mixtureMeans != nil || mixtureSigma != nil || mixtureWeights != nil {
+                    throw InferenceError.modelTargetMismatch("the model fixes its mixture; mixture options cannot change it")
+                }
+                return .gaussianMixture(g)
+            }
+        }
+        switch target ?? "u1" {
+        case "u1":
+            if mixtureMeans != nil || mixtureSigma != nil || mixtureWeights != nil { throw UsageError("mixture options need --target gmm") }
+            let (lt, lx) = try parseLattice(lattice ?? "8x8")
+            let b = beta ?? 2
+            guard b > 0 && b.isFinite else { throw UsageError("--beta must be > 0 (got \(b))") }
+            return .u1(U1Lattice(lt: lt, lx: lx, beta: b))
+        case "gmm":
+            if lattice != nil || beta != nil { throw UsageError("--lattice and --beta apply to --target u1") }
+            let means = try (mixtureMeans ?? "-2,0;2,0").split(separator: ";").map { part -> [Double] in
+                let v = part.split(separator: ",").compactMap { Double($0.trimmingCharacters(in: .whitespaces)) }
+                guard v.count == part.split(separator: ",").count, !v.isEmpty else { throw UsageError("--mixture-means: \"\(part)\" is not a comma-separated vector") }
+                return v
+            }
+            let d = means[0].count
+            guard means.allSatisfy({ $0.count == d }) else { throw UsageError("--mixture-means: every mean needs \(d) coordinates") }
+            let variance = mixtureSigma ?? 0.1
+            guard variance > 0 else { throw UsageError("--mixture-sigma must be > 0") }
+            let weights = try mixtureWeights.map { text -> [Double] in
+                let w = text.split(separator: ",").compactMap { Double($0) }
+                guard w.count == means.count, w.allSatisfy({ $0 > 0 }) else { throw UsageError("--mixture-weights needs \(means.count) positive numbers") }
+                let sum = w.reduce(0, +)
+                return w.map { $0 / sum }
+            } ?? [Double](repeating: 1 / Double(means.count), count: means.count)
+            let cov = (0..<d).map { i in (0..<d).map { $0 == i ? variance : 0 } }
+            return .gaussianMixture(GaussianMixture(dimension: d, weights: weights, means: means, covariances: [[[Double]]](repeating: cov, count: means.count)))
+        case let other:
+            throw UsageError("--target must be u1 or gmm (got \(other))")
+        }
+    }
+
+    private func parseLattice(_ text: String) throws -> (Int, Int) {
+        let parts = text.lowercased().split(separator: "x").compactMap { Int($0) }
+        guard parts.count == 2, parts.allSatisfy({ $0 >= 1 && $0 <= 4096 }) else { throw UsageError("--lattice must look like 8x8 (got \(text))") }
+        return (parts[0], parts[1])
+    }
+
+    private func parseNetWeights(_ text: String) throws -> NetWeights {
+        let values = text.split(separator: ",").compactMap { Double($0.trimmingCharacters(in: .whitespaces)) }
+        guard values.count == 6, text.split(separator: ",").count == 6, values.allSatisfy(\.isFinite) else {
+            throw UsageError("--net-weights needs six numbers: x_scale,x_translation,x_transformation,v_scale,v_translation,v_transformation (got \(text))")
+        }
+        return NetWeights(values: values)
+    }
+
+    private func parameterLines(_ p: RunParameters, model: L2ZModel?, engine: RunEngine) -> [String] {
+        let s = p.settings
+        var lines = ["l2hmc-run   \(Inference.version)"]
+        if let path = p.modelPath, let m = model {
+            lines.append("model       \(path) (sha256 \(p.modelSHA256!.prefix(16))...; \(m.probe != nil ? "probe reproduced" : "no probe stored"))")
+        }
+        switch p.target {
+        case let .u1(l): lines.append("target      U(1) \(l.lt)x\(l.lx), beta \(l.beta)\(model.map { m -> String in if case let .u1(ml) = m.sampler.target, ml.beta != l.beta { return " (model trained at \(ml.beta))" }; return "" } ?? "")")
+        case let .gaussianMixture(g): lines.append("target      Gaussian mixture in R^\(g.dimension): weights \(g.weights), means \(g.means)")
+        }
+        lines.append("schedule    \(s.schedule)")
+        if let dyn = engine.l2hmc {
+            let w = dyn.netWeights.values.map { ModelDescription.formatNumber($0) }.joined(separator: ",")
+            lines.append("l2hmc       N_LF \(dyn.plan.steps.count)\(s.stepMapping.map { " (\($0.rawValue) mapping)" } ?? ""), net weights \(w), compression \(s.compressionText)")
+            if !engine.compression.isEmpty && s.compression != nil {
+                for c in engine.compression where c.rank < min(c.rows, c.cols) {
+                    lines.append(String(format: "            %@.%@ [%d x %d]: rank %d, variance retained %.4f", c.network, c.layer, c.rows, c.cols, c.rank, c.energyRetained))
+                }
+            }
+        }
+        if s.schedule.usesHMC { lines.append("hmc         eps \(s.hmcStepSize), N_LF \(s.hmcSteps)") }
+        lines.append("chains      \(s.chains), trajectories \(s.trajectories), seed \(s.seed), thermalization \(s.thermalization), \(s.hotStart ? "random" : "cold") start, threads \(BLAS.threads)")
+        return lines
+    }
+}
