@@ -77,7 +77,7 @@ struct RunCommand: ParsableCommand {
     var resume: String?
     @Flag(help: "Print the summary as JSON on stdout (parameters go to stderr).")
     var json = false
-    @Flag(help: "No progress bar.")
+    @Flag(name: [.short, .long], help: "No progress bar.")
     var quiet = false
     @Flag(help: "Run F L F L on a sample of chains at the end and report max |dx| and |dv|.")
     var checkReversibility = false
