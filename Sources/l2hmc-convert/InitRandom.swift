@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Inference
 import ModelFormat
 
 struct InitRandom: ParsableCommand {
@@ -36,6 +37,10 @@ struct InitRandom: ParsableCommand {
     var eps = 0.1
     @Option(help: "Random seed.")
     var seed: UInt64 = 1
+    @Option(help: "Multiplier of the Glorot-uniform kernel scale (smaller: closer to plain HMC).")
+    var weightScale = 1.0
+    @Flag(inversion: .prefixedNo, help: "Store a probe computed by this runtime (networks and one trajectory).")
+    var probe = true
     @Option(name: .shortAndLong, help: "Output .l2z path.")
     var out: String
     @Flag(help: "Replace an existing output file.")
@@ -45,6 +50,7 @@ struct InitRandom: ParsableCommand {
         guard nlf >= 1 else { throw ValidationError("--nlf must be >= 1 (got \(nlf))") }
         guard eps > 0 else { throw ValidationError("--eps must be > 0 (got \(eps))") }
         guard beta > 0 else { throw ValidationError("--beta must be > 0 (got \(beta))") }
+        guard weightScale > 0 && weightScale.isFinite else { throw ValidationError("--weight-scale must be > 0 (got \(weightScale))") }
         guard xNets == 1 || xNets == 2 else { throw ValidationError("--x-nets must be 1 or 2 (got \(xNets))") }
     }
 
@@ -78,7 +84,8 @@ struct InitRandom: ParsableCommand {
                                      maskPlacement: nil, timeInput: true, hiddenUnits: hidden))
         }
         do {
-            let model = try RandomModel.make(sampler: sampler, seed: seed, epsX: eps, epsV: eps)
+            var model = try RandomModel.make(sampler: sampler, seed: seed, epsX: eps, epsV: eps, weightScale: weightScale)
+            if probe { try ProbeBuilder.addProbe(to: &model, target: makeTarget(sampler.target)) }
             try L2ZWriter.write(model, to: out, replaceExisting: force)
         } catch {
             fail(error)

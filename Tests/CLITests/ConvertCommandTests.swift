@@ -15,7 +15,7 @@ final class ConvertCommandTests: XCTestCase {
         let r = try CLI.run("l2hmc-convert", ["inspect", "fixtures/default.l2z"])
         XCTAssertEqual(r.status, 0, r.stderr)
         XCTAssertTrue(r.stdout.contains("format      l2z 1.0"), r.stdout)
-        XCTAssertTrue(r.stdout.contains("2D U(1) Wilson action, 4 x 4 lattice"), r.stdout)
+        XCTAssertTrue(r.stdout.contains("2D U(1) Wilson action, 8 x 8 lattice"), r.stdout)
         XCTAssertTrue(r.stdout.contains("all SHA-256 checksums verified; 0 warning(s)"), r.stdout)
         // One table row per array, each with its verified checksum prefix.
         let model = try L2ZReader.read(path: CLI.repositoryRoot.appendingPathComponent("fixtures/default.l2z").path).model

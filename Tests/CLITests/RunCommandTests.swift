@@ -70,7 +70,7 @@ final class RunCommandTests: XCTestCase {
             (["--nlf", "0"], "--nlf must be >= 1"),
             (["--beta=-2"], "--beta must be > 0"),
             (["--sampler", "metropolis"], "invalid for '--sampler"),
-            (["--lattice", "8x8"], "run.model_target_mismatch"),
+            (["--lattice", "4x4"], "run.model_target_mismatch"),
             (["--model", notAModel], "container.truncated"),
             (["--sampler", "hmc", "--target", "gmm", "--beta", "2"], "--lattice and --beta apply to --target u1"),
             (["--schedule", "l2hmc:1,mala:2"], "--schedule"),

@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+import Inference
 import ModelFormat
 
 /// The committed fixtures are golden files of the writer: regenerating them with the recipe of
@@ -11,13 +12,15 @@ final class FixtureGoldenTests: XCTestCase {
         .deletingLastPathComponent().appendingPathComponent("fixtures")
 
     func testDefaultFixtureMatchesItsRecipe() throws {
-        // make-fixtures.sh: init-random --target u1 --lattice 4x4 --beta 2 --nlf 2 --units 16,16 --seed 1
+        // make-fixtures.sh: init-random --target u1 --lattice 8x8 --beta 2 --nlf 4 --units 32,32 --eps 0.15 --weight-scale 0.3 --seed 1
         let sampler = SamplerSpec(
-            target: .u1(U1Lattice(lt: 4, lx: 4, beta: 2)),
-            dynamics: Dynamics(nLF: 2, xUpdate: .ncp),
+            target: .u1(U1Lattice(lt: 8, lx: 8, beta: 2)),
+            dynamics: Dynamics(nLF: 4, xUpdate: .ncp),
             network: NetworkSpec(layout: .shared, xNetInput: .cosSinBlocks, vNetInput: .raw, maskPlacement: .beforeTrig,
-                                 timeInput: true, hiddenUnits: [16, 16]))
-        let expected = try L2ZWriter.encode(try RandomModel.make(sampler: sampler, seed: 1, epsX: 0.1, epsV: 0.1))
+                                 timeInput: true, hiddenUnits: [32, 32]))
+        var model = try RandomModel.make(sampler: sampler, seed: 1, epsX: 0.15, epsV: 0.15, weightScale: 0.3)
+        try ProbeBuilder.addProbe(to: &model, target: makeTarget(sampler.target))
+        let expected = try L2ZWriter.encode(model)
         let committed = try Array(Data(contentsOf: Self.fixtures.appendingPathComponent("default.l2z")))
         XCTAssertEqual(committed.count, expected.count, "fixtures/default.l2z differs in size from its recipe; rerun fixtures/make-fixtures.sh if the change is intended")
         XCTAssertTrue(committed == expected, "fixtures/default.l2z differs from its recipe; rerun fixtures/make-fixtures.sh if the change is intended")
@@ -31,7 +34,9 @@ final class FixtureGoldenTests: XCTestCase {
             dynamics: Dynamics(nLF: 3, xUpdate: .linear),
             network: NetworkSpec(layout: .perStep, xNetworksPerStep: 2, xNetInput: .raw, vNetInput: .raw, maskPlacement: nil,
                                  timeInput: true, hiddenUnits: [8, 8]))
-        let expected = try L2ZWriter.encode(try RandomModel.make(sampler: sampler, seed: 2, epsX: 0.1, epsV: 0.1))
+        var model = try RandomModel.make(sampler: sampler, seed: 2, epsX: 0.1, epsV: 0.1)
+        try ProbeBuilder.addProbe(to: &model, target: makeTarget(sampler.target))
+        let expected = try L2ZWriter.encode(model)
         let committed = try Array(Data(contentsOf: Self.fixtures.appendingPathComponent("gmm2-random.l2z")))
         XCTAssertTrue(committed == expected, "fixtures/gmm2-random.l2z differs from its recipe; rerun fixtures/make-fixtures.sh if the change is intended")
     }
