@@ -22,6 +22,11 @@ if ! python3 -c "import numpy" 2>/dev/null; then
   echo "setup: installing numpy for the interop tests" >&2
   python3 -m pip install --quiet numpy
 fi
+# h5py is used only by the HDF5Kit interop tests (never by the product).
+if ! python3 -c "import h5py" 2>/dev/null; then
+  echo "setup: installing h5py for the HDF5 interop tests" >&2
+  python3 -m pip install --quiet h5py
+fi
 
 if ! command -v swift >/dev/null 2>&1 && [ -x /opt/swift/usr/bin/swift ]; then
   export PATH="/opt/swift/usr/bin:$PATH"

@@ -26,7 +26,8 @@ public struct RunSummary: Sendable {
     public var tunneling: TunnelingRate?
     public var tauQ: Double?
     public var tauPlaquette: Double?
-    /// Mixtures: mode-switch rate per trajectory and occupancy per mode.
+    /// Mixtures: mode-switch rate per trajectory and the fraction of samples whose most
+    /// responsible component is each mode.
     public var modeSwitchRate: Double?
     public var occupancy: [Double]?
 
@@ -80,9 +81,12 @@ public struct RunSummary: Sendable {
             }
             self.occupancy = occupancy.map { $0 / Double((total - start) * chains) }
             modeSwitchRate = Double(switches) / Double(max(1, (total - start - 1) * chains))
+            // Mean responsibility of each component: its exact expectation is the mixture weight
+            // (the argmax occupancy above is only close to it for well-separated modes).
+            let responsibilities = (0..<chains).map { c in (start..<total).map { mixture.responsibilities(record.position[$0][c]) } }
             for m in 0..<modes {
-                let indicator = (0..<chains).map { c in (start..<total).map { record.mode[$0][c] == m ? 1.0 : 0.0 } }
-                quantities.append(Quantity(name: "occupancy[\(m)]", estimate: MeanEstimate.estimate(chains: indicator), exact: mixture.mixture.weights[m]))
+                let series = responsibilities.map { $0.map { $0[m] } }
+                quantities.append(Quantity(name: "weight[\(m)]", estimate: MeanEstimate.estimate(chains: series), exact: mixture.mixture.weights[m]))
             }
         }
     }

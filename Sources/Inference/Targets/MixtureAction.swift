@@ -103,6 +103,18 @@ public final class MixtureAction: TargetAction {
         }
     }
 
+    /// Responsibilities r_m(x) = w_m N_m(x) / p(x) for one point; E_p[r_m] = w_m exactly.
+    public func responsibilities(_ x: [Double]) -> [Double] {
+        let d = stateSize, k = mixture.weights.count
+        let delta = UnsafeMutablePointer<Double>.allocate(capacity: d), pd = UnsafeMutablePointer<Double>.allocate(capacity: d)
+        defer { delta.deallocate(); pd.deallocate() }
+        let logs = x.withUnsafeBufferPointer { xp in (0..<k).map { componentTerms(xp.baseAddress!, $0, delta, pd) } }
+        let top = logs.max()!
+        let e = logs.map { exp($0 - top) }
+        let sum = e.reduce(0, +)
+        return e.map { $0 / sum }
+    }
+
     /// Index of the component with the largest responsibility for each row.
     public func modeIndex(_ x: UnsafePointer<Double>, rows: Int) -> [Int] {
         let d = stateSize, k = mixture.weights.count
