@@ -29,6 +29,7 @@ let package = Package(
         .target(name: "ModelFormat", dependencies: ["CZip", "CLibCrypto"]),
         .target(name: "Inference", dependencies: ["ModelFormat", "COpenBLAS"]),
         .target(name: "Trainer", dependencies: ["ModelFormat", "COpenBLAS", "CHDF5"]),
+        .target(name: "HDF5Kit", dependencies: ["CHDF5"]),
 
         .executableTarget(
             name: "l2hmc-run",
@@ -41,8 +42,10 @@ let package = Package(
 
         .testTarget(name: "ModelFormatTests", dependencies: ["ModelFormat"]),
         .testTarget(name: "InferenceTests", dependencies: ["Inference", "ModelFormat"]),
+        .testTarget(name: "TrainerTests", dependencies: ["Trainer", "ModelFormat"]),
         .testTarget(name: "GoldenTests", dependencies: ["ModelFormat", "Inference", "Trainer"]),
         .testTarget(name: "CLITests", dependencies: ["ModelFormat"]),
+        .testTarget(name: "HDF5KitTests", dependencies: ["HDF5Kit"]),
     ],
     swiftLanguageModes: [.v5]
 )

@@ -1,0 +1,66 @@
+import Foundation
+import ModelFormat
+
+/// A sampler being trained: its description, masks and parameters.
+public struct TrainerModel: Sendable, Equatable {
+    public let spec: SamplerSpec
+    /// m^k per step ([N_LF][n], 0/1).
+    public let masks: [[Double]]
+    public var params: ParameterStore
+
+    public enum Failure: Error, CustomStringConvertible, Equatable {
+        case unsupported(String)
+        public var description: String {
+            switch self { case let .unsupported(s): return "[train.unsupported] \(s)" }
+        }
+    }
+
+    /// Fresh parameters: Glorot-uniform kernels (heads scaled by 0.1), zero biases and
+    /// coefficients, step sizes `eps`, and one random half-permutation mask per step.
+    public init(spec: SamplerSpec, eps: Double, seed: UInt64, kernelScale: Double = 1) throws {
+        guard spec.network.batchNorm == nil else { throw Failure.unsupported("the trainer does not train batch norm; set network.batch_norm to null") }
+        if case .u1 = spec.target, spec.dynamics.xUpdate == .linear, spec.netWeights.xScale != 0 {
+            throw Failure.unsupported("a linear x update on U(1) needs the x-scale net weight 0 (or use the ncp x update)")
+        }
+        guard spec.dynamics.epsXParametrization == .raw, spec.dynamics.epsVParametrization == .raw else {
+            throw Failure.unsupported("the trainer exports raw step sizes (it trains log eps)")
+        }
+        self.spec = spec
+        var rng = SplitMix64(seed: seed)
+        let n = spec.stateSize
+        var masks: [[Double]] = []
+        for _ in 0..<spec.dynamics.nLF {
+            var idx = Array(0..<n)
+            idx.shuffle(using: &rng)
+            var m = [Double](repeating: 0, count: n)
+            for i in idx.prefix(n / 2) { m[i] = 1 }
+            masks.append(m)
+        }
+        self.masks = masks
+        var store = ParameterStore()
+        let dyn = TrainerDynamics(spec: spec, target: makeTrainingTarget(spec.target), masks: masks)
+        var seen = Set<String>()
+        for net in dyn.vNets + dyn.xFirst + dyn.xSecond where seen.insert(net.name).inserted {
+            net.addParameters(to: &store, rng: &rng, kernelScale: kernelScale)
+        }
+        store.add("log_eps_x", shape: [spec.dynamics.nLF], values: [Double](repeating: log(eps), count: spec.dynamics.nLF))
+        store.add("log_eps_v", shape: [spec.dynamics.nLF], values: [Double](repeating: log(eps), count: spec.dynamics.nLF))
+        params = store
+    }
+
+    /// Restores a model from its parts (checkpoints).
+    public init(spec: SamplerSpec, masks: [[Double]], params: ParameterStore) {
+        self.spec = spec; self.masks = masks; self.params = params
+    }
+
+    func dynamics() -> TrainerDynamics {
+        TrainerDynamics(spec: spec, target: makeTrainingTarget(spec.target), masks: masks)
+    }
+}
+
+func makeTrainingTarget(_ t: Target) -> TrainingTarget {
+    switch t {
+    case let .u1(l): return U1TrainingTarget(lattice: l)
+    case let .gaussianMixture(g): return MixtureTrainingTarget(mixture: g)
+    }
+}
