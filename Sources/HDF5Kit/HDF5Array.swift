@@ -30,15 +30,15 @@ public struct HDF5Array: Equatable, Sendable {
         raw.withUnsafeBytes { bytes -> [Double] in
             switch dtype {
             case .float64: return Array(bytes.bindMemory(to: Double.self))
-            case .float32: return bytes.bindMemory(to: Float.self).map(Double.init)
-            case .int64: return bytes.bindMemory(to: Int64.self).map(Double.init)
-            case .int32: return bytes.bindMemory(to: Int32.self).map(Double.init)
-            case .int16: return bytes.bindMemory(to: Int16.self).map(Double.init)
-            case .int8: return bytes.bindMemory(to: Int8.self).map(Double.init)
-            case .uint64: return bytes.bindMemory(to: UInt64.self).map(Double.init)
-            case .uint32: return bytes.bindMemory(to: UInt32.self).map(Double.init)
-            case .uint16: return bytes.bindMemory(to: UInt16.self).map(Double.init)
-            case .uint8, .bool: return bytes.bindMemory(to: UInt8.self).map(Double.init)
+            case .float32: return bytes.bindMemory(to: Float.self).map { Double($0) }
+            case .int64: return bytes.bindMemory(to: Int64.self).map { Double($0) }
+            case .int32: return bytes.bindMemory(to: Int32.self).map { Double($0) }
+            case .int16: return bytes.bindMemory(to: Int16.self).map { Double($0) }
+            case .int8: return bytes.bindMemory(to: Int8.self).map { Double($0) }
+            case .uint64: return bytes.bindMemory(to: UInt64.self).map { Double($0) }
+            case .uint32: return bytes.bindMemory(to: UInt32.self).map { Double($0) }
+            case .uint16: return bytes.bindMemory(to: UInt16.self).map { Double($0) }
+            case .uint8, .bool: return bytes.bindMemory(to: UInt8.self).map { Double($0) }
             }
         }
     }
@@ -46,7 +46,7 @@ public struct HDF5Array: Equatable, Sendable {
     /// Every element as Float: float32 data exactly, everything else rounded to nearest.
     public var floats: [Float] {
         if dtype == .float32 { return raw.withUnsafeBytes { Array($0.bindMemory(to: Float.self)) } }
-        return doubles.map(Float.init)
+        return doubles.map { Float($0) }
     }
 
     /// Exact integer values for integer and bool data; nil for floating-point data and for uint64
@@ -56,16 +56,16 @@ public struct HDF5Array: Equatable, Sendable {
             switch dtype {
             case .float64, .float32: return nil
             case .int64: return Array(bytes.bindMemory(to: Int64.self))
-            case .int32: return bytes.bindMemory(to: Int32.self).map(Int64.init)
-            case .int16: return bytes.bindMemory(to: Int16.self).map(Int64.init)
-            case .int8: return bytes.bindMemory(to: Int8.self).map(Int64.init)
+            case .int32: return bytes.bindMemory(to: Int32.self).map { Int64($0) }
+            case .int16: return bytes.bindMemory(to: Int16.self).map { Int64($0) }
+            case .int8: return bytes.bindMemory(to: Int8.self).map { Int64($0) }
             case .uint64:
                 let values = bytes.bindMemory(to: UInt64.self)
                 guard values.allSatisfy({ $0 <= UInt64(Int64.max) }) else { return nil }
                 return values.map { Int64($0) }
-            case .uint32: return bytes.bindMemory(to: UInt32.self).map(Int64.init)
-            case .uint16: return bytes.bindMemory(to: UInt16.self).map(Int64.init)
-            case .uint8, .bool: return bytes.bindMemory(to: UInt8.self).map(Int64.init)
+            case .uint32: return bytes.bindMemory(to: UInt32.self).map { Int64($0) }
+            case .uint16: return bytes.bindMemory(to: UInt16.self).map { Int64($0) }
+            case .uint8, .bool: return bytes.bindMemory(to: UInt8.self).map { Int64($0) }
             }
         }
     }

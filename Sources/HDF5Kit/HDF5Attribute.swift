@@ -2,10 +2,10 @@
 ///
 /// Reading: a scalar dataspace gives the singular case, a 1-D dataspace the plural case (also for
 /// one element and for zero elements). Strings come variable- or fixed-length, ASCII or UTF-8;
-/// fixed-length strings lose their padding (trailing NULs, or trailing spaces for space-padded
-/// types), which is how Keras' `layer_names` / `weight_names` (numpy `S` arrays) read back.
-/// Floating-point attributes of any width read as `double(s)`, integer and h5py-boolean ones as
-/// `int(s)`. Keras stores an empty name list as an empty float64 array, which reads as
+/// fixed-length strings end at their first NUL (and lose trailing spaces when the type is
+/// space-padded), which is how Keras' `layer_names` / `weight_names` (numpy `S` arrays, NUL-padded)
+/// read back. Strings must be valid UTF-8. 16-, 32- and 64-bit floating-point attributes read as
+/// `double(s)` (exactly), integers of up to 64 bits and h5py booleans as `int(s)`. Keras stores an empty name list as an empty float64 array, which reads as
 /// `.doubles([])`: use ``stringList`` to accept it as `[]`.
 ///
 /// Writing: strings are written as variable-length UTF-8 (as h5py writes `str`), doubles as

@@ -137,7 +137,11 @@ extension HDF5File {
             }
         } else {
             let width = H5Tget_size(type)
-            var bytes = [UInt8](repeating: 0, count: count * width)
+            let total = count.multipliedReportingOverflow(by: width)
+            guard !total.overflow, total.partialValue <= Int(Int32.max) else {
+                throw HDF5Error.tooLarge(object: label, bytes: total.overflow ? Int.max : total.partialValue, limit: Int(Int32.max))
+            }
+            var bytes = [UInt8](repeating: 0, count: total.partialValue)
             if count > 0, width > 0 {
                 let status = bytes.withUnsafeMutableBytes { H5Aread(handle, memory, $0.baseAddress) }
                 guard status >= 0 else { throw corruption("reading \(label)") }

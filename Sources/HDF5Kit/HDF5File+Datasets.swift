@@ -140,7 +140,7 @@ extension HDF5File {
         }
         switch dtype {
         case .float64: return values.withUnsafeBytes { Array($0) }
-        case .float32: return values.map(Float.init).withUnsafeBytes { Array($0) }
+        case .float32: return values.map { Float($0) }.withUnsafeBytes { Array($0) }
         case .int64: return try exact { Int64(exactly: $0) }
         case .int32: return try exact { Int32(exactly: $0) }
         case .int16: return try exact { Int16(exactly: $0) }

@@ -9,6 +9,7 @@ import CHDF5
 /// - Object paths are absolute inside the file; a missing leading `/` is added and repeated
 ///   slashes collapse (`dense//kernel:0` is `/dense/kernel:0`). `/` is the root group. Names may
 ///   contain any character but `/` (Keras' `kernel:0` works).
+/// - `deinit` closes a file still open, but only an explicit ``close()`` reports a failed flush.
 /// - An instance is not safe to share between threads; separate instances on separate threads
 ///   are (Debian's libhdf5 is a thread-safe build).
 /// - Datasets and attributes are read in the machine's byte order whatever the file's; files are

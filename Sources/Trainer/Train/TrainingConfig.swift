@@ -1,0 +1,137 @@
+import Foundation
+import ModelFormat
+
+/// Every setting of a training run. Read from JSON (strict: unknown keys are errors) and from
+/// command-line flags with the same names; validated before training starts.
+public struct TrainingConfig: Sendable, Equatable {
+    public enum TargetKind: String, CaseIterable, Sendable { case u1, gmm }
+
+    public var target: TargetKind = .u1
+    // U(1)
+    public var lattice: [Int] = [8, 8]
+    public var betaInit: Double = 2
+    public var betaFinal: Double = 4
+    // Mixture (default: the seed's two modes at (+-2, 0), covariance 0.1 I)
+    public var mixtureMeans: [[Double]] = [[-2, 0], [2, 0]]
+    public var mixtureVariance: Double = 0.1
+    public var mixtureWeights: [Double] = [0.5, 0.5]
+    public var temperatureInit: Double = 10
+    public var temperatureFinal: Double = 1
+    // Sampler
+    public var nLF: Int = 4
+    public var epsInit: Double = 0.1
+    public var hiddenUnits: [Int] = [64, 64]
+    public var activation: Activation = .relu
+    public var layout: NetworkLayout = .shared
+    public var xNetworksPerStep: Int = 1
+    public var xInput: InputEncoding = .cosSinBlocks
+    public var maskPlacement: MaskPlacement = .beforeTrig
+    public var timeInput = true
+    /// nil: ncp for U(1), linear for mixtures.
+    public var xUpdate: XUpdateForm?
+    public var translationSign: TranslationSign = .plus
+    public var xScale = true
+    public var kernelScale: Double = 1
+    // Optimization
+    public var chains: Int = 64
+    public var steps: Int = 1000
+    public var seed: UInt64 = 1
+    public var learningRate: Double = 1e-3
+    public var learningRateDecay: Double = 0.96
+    public var learningRateDecaySteps: Int = 500
+    public var clipNorm: Double = 100
+    public var loss = LossSettings()
+    // Output
+    public var checkpointEvery: Int = 0
+    public var logEvery: Int = 10
+
+    public init() {}
+
+    /// The sampler this configuration trains.
+    public func samplerSpec() -> SamplerSpec {
+        var weights = NetWeights.all(1)
+        if !xScale { weights.xScale = 0 }
+        switch target {
+        case .u1:
+            return SamplerSpec(target: .u1(U1Lattice(lt: lattice[0], lx: lattice[1], beta: betaFinal)),
+                               dynamics: Dynamics(nLF: nLF, xUpdate: xUpdate ?? .ncp, translationSign: translationSign),
+                               network: NetworkSpec(layout: layout, xNetworksPerStep: xNetworksPerStep, xNetInput: xInput, vNetInput: .raw,
+                                                    maskPlacement: xInput == .raw ? nil : maskPlacement, timeInput: timeInput,
+                                                    hiddenUnits: hiddenUnits, activation: activation),
+                               netWeights: weights)
+        case .gmm:
+            let d = mixtureMeans.first?.count ?? 0
+            let cov = (0..<d).map { i in (0..<d).map { $0 == i ? mixtureVariance : 0 } }
+            return SamplerSpec(target: .gaussianMixture(GaussianMixture(dimension: d, weights: mixtureWeights, means: mixtureMeans,
+                                                                        covariances: [[[Double]]](repeating: cov, count: mixtureMeans.count))),
+                               dynamics: Dynamics(nLF: nLF, xUpdate: .linear, translationSign: translationSign),
+                               network: NetworkSpec(layout: layout, xNetworksPerStep: xNetworksPerStep, xNetInput: .raw, vNetInput: .raw,
+                                                    maskPlacement: nil, timeInput: timeInput, hiddenUnits: hiddenUnits, activation: activation),
+                               netWeights: weights)
+        }
+    }
+
+    /// The coupling used at training step `n` of `steps`: beta(n) with 1/beta linear from
+    /// 1/beta_i to 1/beta_f (seed eq. 49, factor 1 - n/N), or 1/T(n) with T linear from T_i to
+    /// T_f (eq. 41).
+    public func scale(atStep n: Int) -> Double {
+        let f = 1 - Double(n) / Double(max(steps, 1))
+        switch target {
+        case .u1: return 1 / ((1 / betaInit - 1 / betaFinal) * f + 1 / betaFinal)
+        case .gmm: return 1 / ((temperatureInit - temperatureFinal) * f + temperatureFinal)
+        }
+    }
+
+    /// Staircase exponential decay: lr * decay^floor(n / decaySteps).
+    public func learningRate(atStep n: Int) -> Double {
+        learningRate * pow(learningRateDecay, Double(n / max(learningRateDecaySteps, 1)))
+    }
+}
+
+extension TrainingConfig {
+    /// A configuration error: one line naming the key, what it must be and what it was.
+    public struct Invalid: Error, CustomStringConvertible, Equatable {
+        public let key: String
+        public let reason: String
+        public var description: String { "[train.invalid_config] \(key): \(reason)" }
+    }
+
+    /// Rejects configurations that cannot train, before anything runs.
+    public func validate() throws {
+        func check(_ ok: Bool, _ key: String, _ reason: String) throws { if !ok { throw Invalid(key: key, reason: reason) } }
+        try check(nLF >= 1, "n_lf", "must be >= 1 (got \(nLF))")
+        try check(epsInit > 0 && epsInit.isFinite, "eps_init", "must be > 0 (got \(epsInit))")
+        try check(!hiddenUnits.isEmpty && hiddenUnits.allSatisfy { $0 >= 1 }, "hidden_units", "must be a non-empty list of positive widths (got \(hiddenUnits))")
+        try check(xNetworksPerStep == 1 || xNetworksPerStep == 2, "x_networks_per_step", "must be 1 or 2 (got \(xNetworksPerStep))")
+        try check(chains >= 1, "chains", "must be >= 1 (got \(chains))")
+        try check(steps >= 1, "steps", "must be >= 1 (got \(steps))")
+        try check(learningRate > 0, "learning_rate", "must be > 0 (got \(learningRate))")
+        try check(learningRateDecay > 0 && learningRateDecay <= 1, "learning_rate_decay", "must be in (0, 1] (got \(learningRateDecay))")
+        try check(learningRateDecaySteps >= 1, "learning_rate_decay_steps", "must be >= 1 (got \(learningRateDecaySteps))")
+        try check(clipNorm >= 0, "clip_norm", "must be >= 0 (0 disables clipping; got \(clipNorm))")
+        try check(loss.lambda > 0, "lambda", "must be > 0 (got \(loss.lambda))")
+        try check(loss.lambdaPlaquette > 0, "lambda_plaquette", "must be > 0")
+        try check(loss.lambdaCharge > 0, "lambda_charge", "must be > 0")
+        try check(loss.auxWeight >= 0, "aux_weight", "must be >= 0 (got \(loss.auxWeight))")
+        try check(kernelScale > 0, "kernel_scale", "must be > 0")
+        try check(checkpointEvery >= 0, "checkpoint_every", "must be >= 0 (0: only at the end)")
+        try check(logEvery >= 1, "log_every", "must be >= 1")
+        switch target {
+        case .u1:
+            try check(lattice.count == 2 && lattice.allSatisfy { $0 >= 1 && $0 <= 4096 }, "lattice", "must be [lt, lx] with positive sizes (got \(lattice))")
+            try check(betaInit > 0 && betaFinal > 0, "beta_init/beta_final", "must be > 0 (got \(betaInit), \(betaFinal))")
+            try check(betaFinal >= betaInit, "beta_final", "must be >= beta_init (annealing goes from hot to cold; got \(betaInit) -> \(betaFinal))")
+            try check(xUpdate != .linear || !xScale, "x_update", "\"linear\" on U(1) requires x_scale false: scaling then wrapping an angle is not a bijection")
+        case .gmm:
+            let d = mixtureMeans.first?.count ?? 0
+            try check(d >= 1 && mixtureMeans.allSatisfy { $0.count == d }, "mixture_means", "must be a list of equal-length vectors")
+            try check(mixtureWeights.count == mixtureMeans.count && mixtureWeights.allSatisfy { $0 > 0 } && abs(mixtureWeights.reduce(0, +) - 1) < 1e-9,
+                      "mixture_weights", "must be \(mixtureMeans.count) positive numbers summing to 1")
+            try check(mixtureVariance > 0, "mixture_variance", "must be > 0")
+            try check(temperatureInit > 0 && temperatureFinal > 0 && temperatureInit >= temperatureFinal, "temperature_init/final",
+                      "must be > 0 with temperature_init >= temperature_final")
+            try check(xUpdate != .ncp, "x_update", "must be \"linear\" for a mixture (R^D)")
+            try check(loss.plaquetteWeight == 0 && loss.chargeWeight == 0, "plaquette_weight/charge_weight", "apply to U(1) only")
+        }
+    }
+}
