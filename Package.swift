@@ -14,6 +14,7 @@ let package = Package(
         .library(name: "Trainer", targets: ["Trainer"]),
         .executable(name: "l2hmc-run", targets: ["l2hmc-run"]),
         .executable(name: "l2hmc-convert", targets: ["l2hmc-convert"]),
+        .executable(name: "l2hmc-train", targets: ["l2hmc-train"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -26,14 +27,23 @@ let package = Package(
         .systemLibrary(name: "CHDF5", pkgConfig: "hdf5", providers: [.apt(["libhdf5-dev"])]),
         .systemLibrary(name: "CLibCrypto", pkgConfig: "libcrypto", providers: [.apt(["libssl-dev"])]),
 
+        // SIMD elementwise kernels of the runtime (our own vectorized exp/tanh/sincos/atan2/log,
+        // fused updates). Plain C, no system package, no flags: the AVX2 and AVX-512 variants
+        // carry target attributes and are chosen at run time.
+        .target(name: "CL2HMCKernels", linkerSettings: [.linkedLibrary("m", .when(platforms: [.linux]))]),
+
         .target(name: "ModelFormat", dependencies: ["CZip", "CLibCrypto"]),
-        .target(name: "Inference", dependencies: ["ModelFormat", "COpenBLAS"]),
-        .target(name: "Trainer", dependencies: ["ModelFormat", "COpenBLAS", "CHDF5"]),
+        .target(name: "Inference", dependencies: ["ModelFormat", "COpenBLAS", "CL2HMCKernels"]),
+        .target(name: "Trainer", dependencies: ["ModelFormat", "COpenBLAS", "HDF5Kit"]),
         .target(name: "HDF5Kit", dependencies: ["CHDF5"]),
 
         .executableTarget(
             name: "l2hmc-run",
             dependencies: ["Inference", "ModelFormat",
+                           .product(name: "ArgumentParser", package: "swift-argument-parser")]),
+        .executableTarget(
+            name: "l2hmc-train",
+            dependencies: ["Trainer", "ModelFormat",
                            .product(name: "ArgumentParser", package: "swift-argument-parser")]),
         .executableTarget(
             name: "l2hmc-convert",

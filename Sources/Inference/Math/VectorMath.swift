@@ -1,30 +1,48 @@
-import Foundation
+import CL2HMCKernels
+import ModelFormat
 
 /// Elementwise kernels of the hot paths, each a single pass over its arrays with no allocation.
-/// The transcendental functions are those of the platform libm (correctly rounded to within
-/// about 1 ulp); forward and backward updates use the same kernels, so exact reversibility does
-/// not depend on their accuracy.
+///
+/// They call the C target `CL2HMCKernels`: our own SIMD exp, tanh, sin/cos, atan2 and log
+/// (Cody-Waite reduction with FMA and Taylor polynomials whose truncation is far below one ulp;
+/// within a few ulp of glibc, see VectorMathTests), compiled for AVX2+FMA, AVX-512 and a portable
+/// path, chosen once at run time. All paths perform the same IEEE operations (explicit fma, no
+/// contraction, fixed summation order), so results are bit-identical whatever the instruction
+/// set, the position of a value in an array, or the row count. Forward and backward updates use
+/// the same kernels.
 enum VectorMath {
+    /// The instruction set the kernels run on ("avx512", "avx2+fma" or "portable").
+    static var instructionSet: String {
+        switch l2k_isa() {
+        case 2: return "avx512"
+        case 1: return "avx2+fma"
+        default: return "portable"
+        }
+    }
+
     static func relu(_ x: UnsafeMutablePointer<Double>, count: Int) {
         for i in 0..<count where x[i] < 0 { x[i] = 0 }
     }
 
-    static func tanh(_ x: UnsafePointer<Double>, _ y: UnsafeMutablePointer<Double>, count: Int) {
-        for i in 0..<count { y[i] = Foundation.tanh(x[i]) }
+    static func tanh(_ x: UnsafePointer<Double>, _ y: UnsafeMutablePointer<Double>, count: Int) { l2k_tanh(x, y, count) }
+    static func exp(_ x: UnsafePointer<Double>, _ y: UnsafeMutablePointer<Double>, count: Int) { l2k_exp(x, y, count) }
+    static func log(_ x: UnsafePointer<Double>, _ y: UnsafeMutablePointer<Double>, count: Int) { l2k_log(x, y, count) }
+    static func sincos(_ x: UnsafePointer<Double>, sin s: UnsafeMutablePointer<Double>, cos c: UnsafeMutablePointer<Double>, count: Int) {
+        l2k_sincos(x, s, c, count)
     }
+    static func atan2(_ y: UnsafePointer<Double>, _ x: UnsafePointer<Double>, _ out: UnsafeMutablePointer<Double>, count: Int) {
+        l2k_atan2(y, x, out, count)
+    }
+    static func wrap(_ x: UnsafePointer<Double>, _ y: UnsafeMutablePointer<Double>, count: Int) { l2k_wrap(x, y, count) }
 
-    /// x * sigmoid(x)
+    /// x * sigmoid(x) = x / (1 + e^{-x})
     static func swish(_ x: UnsafeMutablePointer<Double>, count: Int) {
-        for i in 0..<count { x[i] = x[i] / (1 + Foundation.exp(-x[i])) }
+        l2k_bias_activate(x, 1, count, zeros(count), Int32(L2K_SWISH))
     }
 
     /// a[r, c] = act(a[r, c] + row[c])
     static func addRowAndActivate(_ a: UnsafeMutablePointer<Double>, rows: Int, cols: Int, row: UnsafePointer<Double>, activation: ModelFormatActivation) {
-        for r in 0..<rows {
-            let p = a + r * cols
-            for c in 0..<cols { p[c] += row[c] }
-        }
-        activation.apply(a, count: rows * cols)
+        l2k_bias_activate(a, rows, cols, row, activation.kernelCode)
     }
 
     /// a[r, c] = a[r, c] * scale[c] + shift[c]
@@ -39,16 +57,27 @@ enum VectorMath {
     /// S = w_s tanh(raw + b_S) f_S, T = w_t (raw + b_T), Q = w_q tanh(raw + b_Q) f_Q.
     static func heads(_ out: UnsafeMutablePointer<Double>, rows: Int, n: Int, bias: UnsafePointer<Double>,
                       scaleFactor: UnsafePointer<Double>, transformationFactor: UnsafePointer<Double>, weights: (s: Double, t: Double, q: Double)) {
-        for r in 0..<rows {
-            let s = out + r * 3 * n, t = s + n, q = t + n
-            for i in 0..<n {
-                s[i] = weights.s * Foundation.tanh(s[i] + bias[i]) * scaleFactor[i]
-                t[i] = weights.t * (t[i] + bias[n + i])
-                q[i] = weights.q * Foundation.tanh(q[i] + bias[2 * n + i]) * transformationFactor[i]
-            }
+        l2k_heads(out, rows, n, bias, scaleFactor, transformationFactor, weights.s, weights.t, weights.q)
+    }
+
+    /// A read-only block of zeros (for kernels that take a bias row).
+    private static func zeros(_ count: Int) -> UnsafePointer<Double> {
+        if count <= zeroBlock.count { return UnsafePointer(zeroBlock.pointer) }
+        return UnsafePointer(Buffer(count).pointer)  // never hit in the hot paths
+    }
+    nonisolated(unsafe) private static let zeroBlock = Buffer(1 << 16)
+}
+
+extension Activation {
+    /// The activation code of the C kernels.
+    var kernelCode: Int32 {
+        switch self {
+        case .linear: return Int32(L2K_LINEAR)
+        case .relu: return Int32(L2K_RELU)
+        case .tanh: return Int32(L2K_TANH)
+        case .swish: return Int32(L2K_SWISH)
         }
     }
 }
 
 typealias ModelFormatActivation = Activation
-import ModelFormat

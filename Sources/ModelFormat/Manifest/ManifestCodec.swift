@@ -226,6 +226,25 @@ public enum ManifestCodec {
         return Provenance(producer: producer, producerVersion: version, sourceSHA256: sha, source: source, training: training, created: created)
     }
 
+    // MARK: Sampler descriptions alone (checkpoints and sidecars)
+
+    /// The sampler part of a manifest: an object with `target`, `dynamics`, `network`,
+    /// `net_weights`, in the manifest's schema.
+    public static func encodeSampler(_ s: SamplerSpec) -> JSONValue {
+        .object(["target": encodeTarget(s.target), "dynamics": encodeDynamics(s.dynamics), "network": encodeNetwork(s.network),
+                 "net_weights": .object(Dictionary(uniqueKeysWithValues: zip(NetWeights.keys, s.netWeights.values.map { JSONValue.double($0) })))])
+    }
+
+    /// Reads what ``encodeSampler(_:)`` writes, with every manifest rule.
+    public static func decodeSampler(_ json: JSONValue) throws -> SamplerSpec {
+        var r = try JSONObjectReader(json, path: "", tolerateUnknownKeys: false)
+        let s = SamplerSpec(target: try decodeTarget(try r.object("target")), dynamics: try decodeDynamics(try r.object("dynamics")),
+                            network: try decodeNetwork(try r.object("network")), netWeights: try decodeNetWeights(try r.object("net_weights")))
+        try r.finish()
+        try SamplerRules.validate(s)
+        return s
+    }
+
     // MARK: Encoding
 
     public static func encode(_ m: Manifest) -> JSONValue {

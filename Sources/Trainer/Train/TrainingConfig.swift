@@ -94,6 +94,7 @@ extension TrainingConfig {
         public let key: String
         public let reason: String
         public var description: String { "[train.invalid_config] \(key): \(reason)" }
+        public init(key: String, reason: String) { self.key = key; self.reason = reason }
     }
 
     /// Rejects configurations that cannot train, before anything runs.

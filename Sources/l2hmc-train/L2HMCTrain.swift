@@ -1,0 +1,44 @@
+import ArgumentParser
+import Foundation
+import ModelFormat
+import Trainer
+
+@main
+struct L2HMCTrain: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "l2hmc-train",
+        abstract: "Train an L2HMC sampler (U(1) lattice or Gaussian mixture) and export it as .l2z.",
+        discussion: """
+            Settings: defaults < --config FILE < flags (every config key is also a flag, e.g. \
+            --n-lf 5 --hidden-units 64,64). Writes a CSV log of every step, an HDF5 checkpoint \
+            every checkpoint_every steps and at the end, and the .l2z model at the end. \
+            --resume CKPT continues a run and gives exactly the numbers of an uninterrupted one. \
+            Exit codes: 0 success, 1 bad data, 64 bad configuration, 130 interrupted (a checkpoint is written).
+            """,
+        subcommands: [TrainCommand.self, ExportCommand.self],
+        defaultSubcommand: TrainCommand.self)
+
+    static func main() {
+        do {
+            var command = try parseAsRoot()
+            try command.run()
+        } catch {
+            let code = exitCode(for: error)
+            if code == .success { exit(withError: error) }
+            let text: String
+            var status: Int32 = 1
+            switch error {
+            case let e as TrainingConfig.Invalid: text = e.description; status = 64
+            case let e as TrainerModel.Failure: text = e.description; status = 64
+            case let e as CustomStringConvertible where !(error is ParsableArgumentsValidationError): text = e.description
+            default: text = message(for: error).split(separator: "\n").first.map(String.init) ?? "\(error)"; status = 64
+            }
+            FileHandle.standardError.write(Data("error: \(text)\n".utf8))
+            Foundation.exit(status)
+        }
+    }
+}
+
+/// Marker for ArgumentParser's own validation errors (exit 64).
+protocol ParsableArgumentsValidationError {}
+extension ValidationError: ParsableArgumentsValidationError {}
