@@ -1,3 +1,4 @@
+import CL2HMCKernels
 import Foundation
 import ModelFormat
 
@@ -31,6 +32,11 @@ public final class L2HMCDynamics {
     let storedEpsX: [Double], storedEpsV: [Double]
     public let capacity: Int
     private let force: Buffer, xIn: Buffer, heads: Buffer
+    /// cos x | sin x ([capacity, 2n]) of the current positions, kept up to date through a
+    /// trajectory (each x update refreshes the links it moved); nil when no input is cos/sin.
+    private let trig: Buffer?
+    /// Per stored mask: the indices of the links it updates (mask 1) and of the others.
+    private let maskIndices: [[Int32]], complementIndices: [[Int32]]
     private var workspace: NetworkWorkspace
 
     /// - capacity: the largest number of rows (chains) any call will pass.
@@ -74,6 +80,9 @@ public final class L2HMCDynamics {
         force = Buffer(capacity * n)
         xIn = Buffer(capacity * 2 * n)
         heads = Buffer(capacity * 3 * n)
+        trig = spec.network.xNetInput != .raw || spec.network.vNetInput != .raw ? Buffer(capacity * 2 * n) : nil
+        maskIndices = masks.map { m in (0..<n).filter { m[$0] != 0 }.map { Int32($0) } }
+        complementIndices = masks.map { m in (0..<n).filter { m[$0] == 0 }.map { Int32($0) } }
         workspace = NetworkWorkspace(rows: capacity, networks: nets)
         if refuseBiasedWeights { try setNetWeights(spec.netWeights) }
     }
@@ -110,102 +119,102 @@ public final class L2HMCDynamics {
 
     /// Applies the N_LF forward steps in place to x, v ([rows, n]) and adds to logDet ([rows]).
     public func forward(x: UnsafeMutablePointer<Double>, v: UnsafeMutablePointer<Double>, rows: Int, logDet: UnsafeMutablePointer<Double>) {
-        for k in 0..<plan.steps.count { forwardStep(k, x: x, v: v, rows: rows, logDet: logDet) }
+        precondition(rows <= capacity)
+        refreshTrig(x, rows: rows)
+        var forceValid = false
+        for k in 0..<plan.steps.count { step(k, inverse: false, x: x, v: v, rows: rows, logDet: logDet, forceValid: &forceValid) }
     }
 
     /// Applies the inverse of ``forward(x:v:rows:logDet:)`` in place (steps N-1 ... 0).
     public func backward(x: UnsafeMutablePointer<Double>, v: UnsafeMutablePointer<Double>, rows: Int, logDet: UnsafeMutablePointer<Double>) {
-        for k in stride(from: plan.steps.count - 1, through: 0, by: -1) { backwardStep(k, x: x, v: v, rows: rows, logDet: logDet) }
+        precondition(rows <= capacity)
+        refreshTrig(x, rows: rows)
+        var forceValid = false
+        for k in stride(from: plan.steps.count - 1, through: 0, by: -1) {
+            step(k, inverse: true, x: x, v: v, rows: rows, logDet: logDet, forceValid: &forceValid)
+        }
     }
 
     public func forwardStep(_ k: Int, x: UnsafeMutablePointer<Double>, v: UnsafeMutablePointer<Double>, rows: Int, logDet: UnsafeMutablePointer<Double>) {
         precondition(rows <= capacity)
-        let step = plan.steps[k]
-        vUpdate(step, x: x, v: v, rows: rows, logDet: logDet, inverse: false)
-        xUpdate(step, net: xNetsFirst[step.network], update: masks[step.mask], read: complements[step.mask], x: x, v: v, rows: rows, logDet: logDet, inverse: false)
-        xUpdate(step, net: xNetsSecond[step.network], update: complements[step.mask], read: masks[step.mask], x: x, v: v, rows: rows, logDet: logDet, inverse: false)
-        vUpdate(step, x: x, v: v, rows: rows, logDet: logDet, inverse: false)
+        refreshTrig(x, rows: rows)
+        var forceValid = false
+        step(k, inverse: false, x: x, v: v, rows: rows, logDet: logDet, forceValid: &forceValid)
     }
 
     public func backwardStep(_ k: Int, x: UnsafeMutablePointer<Double>, v: UnsafeMutablePointer<Double>, rows: Int, logDet: UnsafeMutablePointer<Double>) {
         precondition(rows <= capacity)
+        refreshTrig(x, rows: rows)
+        var forceValid = false
+        step(k, inverse: true, x: x, v: v, rows: rows, logDet: logDet, forceValid: &forceValid)
+    }
+
+    /// One step (forward: v, x with mask u, x with 1 - u, v; inverse: the inverses in reverse
+    /// order). `forceValid` says whether `force` holds F(x) for the current x: the force at the
+    /// end of a step is the force at the start of the next one, so it is computed once per step.
+    private func step(_ k: Int, inverse: Bool, x: UnsafeMutablePointer<Double>, v: UnsafeMutablePointer<Double>, rows: Int,
+                      logDet: UnsafeMutablePointer<Double>, forceValid: inout Bool) {
         let step = plan.steps[k]
-        vUpdate(step, x: x, v: v, rows: rows, logDet: logDet, inverse: true)
-        xUpdate(step, net: xNetsSecond[step.network], update: complements[step.mask], read: masks[step.mask], x: x, v: v, rows: rows, logDet: logDet, inverse: true)
-        xUpdate(step, net: xNetsFirst[step.network], update: masks[step.mask], read: complements[step.mask], x: x, v: v, rows: rows, logDet: logDet, inverse: true)
-        vUpdate(step, x: x, v: v, rows: rows, logDet: logDet, inverse: true)
+        vUpdate(step, x: x, v: v, rows: rows, logDet: logDet, inverse: inverse, forceValid: &forceValid)
+        let first = (net: xNetsFirst[step.network], update: maskIndices[step.mask], read: complements[step.mask])
+        let second = (net: xNetsSecond[step.network], update: complementIndices[step.mask], read: masks[step.mask])
+        for sub in inverse ? [second, first] : [first, second] {
+            xUpdate(step, net: sub.net, update: sub.update, read: sub.read, x: x, v: v, rows: rows, logDet: logDet, inverse: inverse)
+        }
+        forceValid = false
+        vUpdate(step, x: x, v: v, rows: rows, logDet: logDet, inverse: inverse, forceValid: &forceValid)
+    }
+
+    /// cos/sin of every link, when a network input needs them.
+    private func refreshTrig(_ x: UnsafePointer<Double>, rows: Int) {
+        if let trig { l2k_sincos_blocks(x, rows, spec.stateSize, trig.pointer) }
+    }
+
+    private static func encodingCode(_ e: InputEncoding) -> Int32 {
+        switch e {
+        case .raw: return Int32(L2K_ENC_RAW)
+        case .cosSinBlocks: return Int32(L2K_ENC_BLOCKS)
+        case .cosSinInterleaved: return Int32(L2K_ENC_INTERLEAVED)
+        }
     }
 
     private func vUpdate(_ step: StepPlan.Step, x: UnsafeMutablePointer<Double>, v: UnsafeMutablePointer<Double>, rows: Int,
-                         logDet: UnsafeMutablePointer<Double>, inverse: Bool) {
+                         logDet: UnsafeMutablePointer<Double>, inverse: Bool, forceValid: inout Bool) {
         let n = spec.stateSize
         let f = force.pointer, h = heads.pointer
-        target.force(x, rows: rows, into: f)
-        let encoding = spec.network.vNetInput
+        if !forceValid {
+            target.force(x, rows: rows, into: f)
+            forceValid = true
+        }
         let xInput: UnsafePointer<Double>
-        if encoding == .raw {
-            xInput = UnsafePointer(x)
-        } else {
-            InputEncoder.encode(x, rows: rows, n: n, readMask: nil, encoding: encoding, placement: nil, into: xIn.pointer)
+        switch spec.network.vNetInput {
+        case .raw: xInput = UnsafePointer(x)
+        case .cosSinBlocks: xInput = UnsafePointer(trig!.pointer)
+        case .cosSinInterleaved:
+            l2k_encode(x, trig!.pointer, rows, n, nil, Int32(L2K_ENC_INTERLEAVED), 1, xIn.pointer)
             xInput = UnsafePointer(xIn.pointer)
         }
-        vNets[step.network].evaluate(xIn: xInput, vIn: f, tau: spec.network.timeInput ? (step.tau[0], step.tau[1]) : nil, rows: rows,
-                                     weights: (netWeights.vScale, netWeights.vTranslation, netWeights.vTransformation),
-                                     out: h, workspace: workspace)
-        let half = 0.5 * step.epsV, e = step.epsV
-        let sigma = Double(spec.dynamics.translationSign.rawValue)
-        for r in 0..<rows {
-            let s = h + r * 3 * n, t = s + n, q = t + n, vr = v + r * n, fr = f + r * n
-            var sum = 0.0
-            if inverse {
-                for i in 0..<n {
-                    vr[i] = (vr[i] + half * (fr[i] * exp(e * q[i]) + sigma * t[i])) * exp(-half * s[i])
-                    sum += s[i]
-                }
-                logDet[r] -= half * sum
-            } else {
-                for i in 0..<n {
-                    vr[i] = vr[i] * exp(half * s[i]) - half * (fr[i] * exp(e * q[i]) + sigma * t[i])
-                    sum += s[i]
-                }
-                logDet[r] += half * sum
-            }
-        }
+        let net = vNets[step.network]
+        net.evaluateRaw(xIn: xInput, vIn: f, tau: spec.network.timeInput ? (step.tau[0], step.tau[1]) : nil, rows: rows, out: h, workspace: workspace)
+        l2k_v_update(h, rows, n, net.headBias.pointer, net.scaleFactor.pointer, net.transformationFactor.pointer,
+                     netWeights.vScale, netWeights.vTranslation, netWeights.vTransformation, step.epsV,
+                     Double(spec.dynamics.translationSign.rawValue), f, v, logDet, inverse ? 1 : 0)
     }
 
-    private func xUpdate(_ step: StepPlan.Step, net: L2HMCNetwork, update u: Buffer, read: Buffer, x: UnsafeMutablePointer<Double>,
+    private func xUpdate(_ step: StepPlan.Step, net: L2HMCNetwork, update: [Int32], read: Buffer, x: UnsafeMutablePointer<Double>,
                          v: UnsafeMutablePointer<Double>, rows: Int, logDet: UnsafeMutablePointer<Double>, inverse: Bool) {
         let n = spec.stateSize
         let h = heads.pointer
-        InputEncoder.encode(x, rows: rows, n: n, readMask: read.pointer, encoding: spec.network.xNetInput,
-                            placement: spec.network.maskPlacement, into: xIn.pointer)
-        net.evaluate(xIn: xIn.pointer, vIn: v, tau: spec.network.timeInput ? (step.tau[0], step.tau[1]) : nil, rows: rows,
-                     weights: (netWeights.xScale, netWeights.xTranslation, netWeights.xTransformation), out: h, workspace: workspace)
-        let e = step.epsX
-        let compact = target.isCompact
-        let ncp = spec.dynamics.xUpdate == .ncp
-        for r in 0..<rows {
-            let s = h + r * 3 * n, t = s + n, q = t + n, xr = x + r * n, vr = v + r * n
-            var sum = 0.0
-            for i in 0..<n where u[i] != 0 {
-                let b = e * (vr[i] * exp(e * q[i]) + t[i])
-                let es = e * s[i]
-                if ncp {
-                    if inverse {
-                        let pre = Angles.projectedScale(Angles.wrap(xr[i] - b), logA: -es)
-                        sum += Angles.projectedScaleLogJacobian(pre, logA: es)
-                        xr[i] = pre
-                    } else {
-                        sum += Angles.projectedScaleLogJacobian(xr[i], logA: es)
-                        xr[i] = Angles.wrap(Angles.projectedScale(xr[i], logA: es) + b)
-                    }
-                } else {
-                    let y = inverse ? (xr[i] - b) * exp(-es) : xr[i] * exp(es) + b
-                    xr[i] = compact ? Angles.wrap(y) : y
-                    sum += es
-                }
-            }
-            logDet[r] += inverse ? -sum : sum
+        l2k_encode(x, trig?.pointer, rows, n, read.pointer, L2HMCDynamics.encodingCode(spec.network.xNetInput),
+                   spec.network.maskPlacement == .afterTrig ? 0 : 1, xIn.pointer)
+        net.evaluateRaw(xIn: xIn.pointer, vIn: v, tau: spec.network.timeInput ? (step.tau[0], step.tau[1]) : nil, rows: rows,
+                        out: h, workspace: workspace)
+        let form: Int32
+        if spec.dynamics.xUpdate == .ncp { form = Int32(L2K_X_NCP) } else { form = Int32(target.isCompact ? L2K_X_LINEAR_WRAPPED : L2K_X_LINEAR) }
+        update.withUnsafeBufferPointer { idx in
+            l2k_x_update(h, rows, n, idx.baseAddress, idx.count, net.headBias.pointer, net.scaleFactor.pointer, net.transformationFactor.pointer,
+                         netWeights.xScale, netWeights.xTranslation, netWeights.xTransformation, step.epsX, form, inverse ? 1 : 0,
+                         x, v, logDet, trig?.pointer)
         }
     }
 

@@ -1,3 +1,5 @@
+import CL2HMCKernels
+
 /// Standard leapfrog (kick-drift-kick) for plain HMC: per step v -= eps/2 F(x); x += eps v
 /// (wrapped on the circle); v -= eps/2 F(x). Volume preserving (log-det 0); the backward
 /// direction is the same integrator with -eps, its exact inverse up to rounding.
@@ -27,7 +29,7 @@ public final class LeapfrogDynamics {
         for _ in 0..<stepCount {
             for i in 0..<count { v[i] -= half * f[i] }
             if compact {
-                for i in 0..<count { x[i] = Angles.wrap(x[i] + eps * v[i]) }
+                l2k_drift_wrapped(x, v, eps, count)
             } else {
                 for i in 0..<count { x[i] += eps * v[i] }
             }

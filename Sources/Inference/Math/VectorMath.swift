@@ -37,7 +37,12 @@ enum VectorMath {
 
     /// x * sigmoid(x) = x / (1 + e^{-x})
     static func swish(_ x: UnsafeMutablePointer<Double>, count: Int) {
-        l2k_bias_activate(x, 1, count, zeros(count), Int32(L2K_SWISH))
+        var done = 0
+        while done < count {
+            let piece = min(count - done, zeroBlock.count)
+            l2k_bias_activate(x + done, 1, piece, zeroBlock.pointer, Int32(L2K_SWISH))
+            done += piece
+        }
     }
 
     /// a[r, c] = act(a[r, c] + row[c])
@@ -60,12 +65,8 @@ enum VectorMath {
         l2k_heads(out, rows, n, bias, scaleFactor, transformationFactor, weights.s, weights.t, weights.q)
     }
 
-    /// A read-only block of zeros (for kernels that take a bias row).
-    private static func zeros(_ count: Int) -> UnsafePointer<Double> {
-        if count <= zeroBlock.count { return UnsafePointer(zeroBlock.pointer) }
-        return UnsafePointer(Buffer(count).pointer)  // never hit in the hot paths
-    }
-    nonisolated(unsafe) private static let zeroBlock = Buffer(1 << 16)
+    /// A read-only block of zeros (the bias row of ``swish(_:count:)``).
+    nonisolated(unsafe) private static let zeroBlock = Buffer(4096)
 }
 
 extension Activation {

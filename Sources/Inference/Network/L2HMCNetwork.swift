@@ -1,3 +1,4 @@
+import CL2HMCKernels
 import ModelFormat
 
 /// One S, T, Q network of an L2HMC sampler, evaluated for a batch of chains with GEMMs.
@@ -19,13 +20,15 @@ public final class L2HMCNetwork {
     /// Folded batch norm: y = h * bnScale + bnShift.
     let batchNorm: (scale: [Double], shift: [Double])?
     /// e^{coeff} of the scale and transformation heads (all ones when the head has no coefficient).
-    let scaleFactor: [Double]
-    let transformationFactor: [Double]
+    let scaleFactor: Buffer
+    let transformationFactor: Buffer
     /// Concatenated [K_S | K_T | K_Q] ([h_L, 3n]) and [b_S | b_T | b_Q], used when no head is compressed.
     private var headKernel: [Double]
-    private let headBias: [Double]
+    let headBias: Buffer
     /// b_x + b_v (+ b_t), added before the first activation.
     private let inputBias: [Double]
+    /// Inputs at most this wide (x and v together) skip the first-layer GEMMs for a fused kernel.
+    static let smallInputWidth = 8
 
     /// Loads network `name` (e.g. `vnet.0`) from a model.
     public init(model: L2ZModel, name: String) throws {
@@ -53,11 +56,11 @@ public final class L2HMCNetwork {
         } else {
             batchNorm = nil
         }
-        scaleFactor = spec.scaleHead == .tanhExpCoeff ? try model.doubles("\(name).scale.coeff").map { Foundation.exp($0) } : [Double](repeating: 1, count: n)
-        transformationFactor = spec.transformationHead == .tanhExpCoeff
-            ? try model.doubles("\(name).transformation.coeff").map { Foundation.exp($0) } : [Double](repeating: 1, count: n)
+        scaleFactor = Buffer(spec.scaleHead == .tanhExpCoeff ? try model.doubles("\(name).scale.coeff").map { Foundation.exp($0) } : [Double](repeating: 1, count: n))
+        transformationFactor = Buffer(spec.transformationHead == .tanhExpCoeff
+            ? try model.doubles("\(name).transformation.coeff").map { Foundation.exp($0) } : [Double](repeating: 1, count: n))
         headKernel = L2HMCNetwork.concatenate(heads, rows: hl, n: n)
-        headBias = heads.flatMap(\.bias)
+        headBias = Buffer(heads.flatMap(\.bias))
         var b = xLayer.bias
         for i in 0..<units[0] { b[i] += vLayer.bias[i] + (tLayer?.bias[i] ?? 0) }
         inputBias = b
@@ -99,11 +102,18 @@ public final class L2HMCNetwork {
     /// - out: [rows, 3n] receives S | T | Q with the weights applied.
     func evaluate(xIn: UnsafePointer<Double>, vIn: UnsafePointer<Double>, tau: (Double, Double)?, rows: Int,
                   weights: (s: Double, t: Double, q: Double), out: UnsafeMutablePointer<Double>, workspace ws: NetworkWorkspace) {
+        evaluateRaw(xIn: xIn, vIn: vIn, tau: tau, rows: rows, out: out, workspace: ws)
+        l2k_heads(out, rows, stateSize, headBias.pointer, scaleFactor.pointer, transformationFactor.pointer, weights.s, weights.t, weights.q)
+    }
+
+    /// Evaluates everything up to the head GEMMs: `out` [rows, 3n] receives h_L [K_S | K_T | K_Q]
+    /// without the head biases, squashing and weights (the dynamics fuse those into their updates;
+    /// ``evaluate(xIn:vIn:tau:rows:weights:out:workspace:)`` applies them).
+    func evaluateRaw(xIn: UnsafePointer<Double>, vIn: UnsafePointer<Double>, tau: (Double, Double)?, rows: Int,
+                     out: UnsafeMutablePointer<Double>, workspace ws: NetworkWorkspace) {
         let n = stateSize
         let h0 = xLayer.outputs
         var a = ws.hiddenA.pointer, b = ws.hiddenB.pointer
-        xLayer.multiply(xIn, ldx: xLayer.inputs, rows: rows, into: a, ldo: h0, accumulate: false, scratch: ws.scratch.pointer)
-        vLayer.multiply(vIn, ldx: n, rows: rows, into: a, ldo: h0, accumulate: true, scratch: ws.scratch.pointer)
         // Constant row: biases plus tau K_t (tau is the same for every chain of a step).
         inputBias.withUnsafeBufferPointer { bias in
             ws.row.pointer.update(from: bias.baseAddress!, count: h0)
@@ -111,11 +121,21 @@ public final class L2HMCNetwork {
         if let t = tLayer, let tau {
             for j in 0..<h0 { ws.row[j] += tau.0 * t.kernel[j] + tau.1 * t.kernel[h0 + j] }
         }
-        VectorMath.addRowAndActivate(a, rows: rows, cols: h0, row: ws.row.pointer, activation: activation)
+        if xLayer.lowRank == nil && vLayer.lowRank == nil && xLayer.inputs + vLayer.inputs <= L2HMCNetwork.smallInputWidth {
+            // Narrow inputs (e.g. a 2D mixture): one fused pass instead of two skinny GEMMs and a bias pass.
+            xLayer.kernel.withUnsafeBufferPointer { kx in vLayer.kernel.withUnsafeBufferPointer { kv in
+                l2k_small_input_layer(xIn, xLayer.inputs, xLayer.inputs, kx.baseAddress!, vIn, n, vLayer.inputs, kv.baseAddress!,
+                                      rows, h0, ws.row.pointer, activation.kernelCode, a)
+            } }
+        } else {
+            xLayer.multiply(xIn, ldx: xLayer.inputs, rows: rows, into: a, ldo: h0, accumulate: false, scratch: ws.scratch.pointer)
+            vLayer.multiply(vIn, ldx: n, rows: rows, into: a, ldo: h0, accumulate: true, scratch: ws.scratch.pointer)
+            l2k_bias_activate(a, rows, h0, ws.row.pointer, activation.kernelCode)
+        }
         var width = h0
         for layer in hidden {
             layer.multiply(a, ldx: width, rows: rows, into: b, ldo: layer.outputs, accumulate: false, scratch: ws.scratch.pointer)
-            layer.bias.withUnsafeBufferPointer { VectorMath.addRowAndActivate(b, rows: rows, cols: layer.outputs, row: $0.baseAddress!, activation: activation) }
+            layer.bias.withUnsafeBufferPointer { l2k_bias_activate(b, rows, layer.outputs, $0.baseAddress!, activation.kernelCode) }
             swap(&a, &b)
             width = layer.outputs
         }
@@ -133,10 +153,6 @@ public final class L2HMCNetwork {
                 layer.multiply(a, ldx: width, rows: rows, into: out + h * n, ldo: 3 * n, accumulate: false, scratch: ws.scratch.pointer)
             }
         }
-        headBias.withUnsafeBufferPointer { hb in scaleFactor.withUnsafeBufferPointer { sf in transformationFactor.withUnsafeBufferPointer { tf in
-            VectorMath.heads(out, rows: rows, n: n, bias: hb.baseAddress!, scaleFactor: sf.baseAddress!, transformationFactor: tf.baseAddress!,
-                             weights: weights)
-        } } }
     }
 }
 

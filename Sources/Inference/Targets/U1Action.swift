@@ -1,3 +1,4 @@
+import CL2HMCKernels
 import Foundation
 import ModelFormat
 
@@ -12,6 +13,9 @@ public final class U1Action: TargetAction {
     public let volume: Int
     /// For each plaquette, the link indices with signs + + - -: [V, 4].
     let plaquetteLinks: [Int32]
+    /// For each link, the plaquette where it enters with + and the one where it enters with -,
+    /// when every link is in exactly one of each (Lt, Lx >= 2); the force is then a gather.
+    private let plusPlaquette: [Int32]?, minusPlaquette: [Int32]?
 
     public init(lattice: U1Lattice) {
         self.lattice = lattice
@@ -27,6 +31,18 @@ public final class U1Action: TargetAction {
             }
         }
         plaquetteLinks = links
+        var plus = [[Int32]](repeating: [], count: 2 * volume), minus = plus
+        for p in 0..<volume {
+            plus[Int(links[4 * p])].append(Int32(p)); plus[Int(links[4 * p + 1])].append(Int32(p))
+            minus[Int(links[4 * p + 2])].append(Int32(p)); minus[Int(links[4 * p + 3])].append(Int32(p))
+        }
+        if plus.allSatisfy({ $0.count == 1 }) && minus.allSatisfy({ $0.count == 1 }) {
+            plusPlaquette = plus.map { $0[0] }
+            minusPlaquette = minus.map { $0[0] }
+        } else {
+            plusPlaquette = nil
+            minusPlaquette = nil
+        }
     }
 
     /// Plaquette angle index of site (t, x) is t * Lx + x.
@@ -37,29 +53,26 @@ public final class U1Action: TargetAction {
     }
 
     public func action(_ x: UnsafePointer<Double>, rows: Int, into out: UnsafeMutablePointer<Double>) {
-        let n = stateSize, beta = lattice.beta
+        let n = stateSize, v = volume, beta = lattice.beta
         plaquetteLinks.withUnsafeBufferPointer { links in
-            for r in 0..<rows {
-                let row = x + r * n
-                var s = 0.0
-                for p in 0..<volume { s += 1 - cos(plaquette(row, p, links.baseAddress!)) }
-                out[r] = beta * s
+            withUnsafeTemporaryAllocation(of: Double.self, capacity: v) { scratch in
+                l2k_u1_action(x, rows, n, links.baseAddress!, v, beta, scratch.baseAddress!, out)
             }
         }
     }
 
+    /// dU/dx: the sines of the plaquettes (vectorized), then for each link the difference of the
+    /// two plaquettes it enters (the same sums as scattering +-beta sin phi_P in plaquette order).
     public func force(_ x: UnsafePointer<Double>, rows: Int, into out: UnsafeMutablePointer<Double>) {
-        let n = stateSize, beta = lattice.beta
-        out.update(repeating: 0, count: rows * n)
-        plaquetteLinks.withUnsafeBufferPointer { lb in
-            let links = lb.baseAddress!
-            for r in 0..<rows {
-                let row = x + r * n, f = out + r * n
-                for p in 0..<volume {
-                    let s = beta * sin(plaquette(row, p, links))
-                    let l = links + 4 * p
-                    f[Int(l[0])] += s; f[Int(l[1])] += s
-                    f[Int(l[2])] -= s; f[Int(l[3])] -= s
+        let n = stateSize, v = volume, beta = lattice.beta
+        plaquetteLinks.withUnsafeBufferPointer { links in
+            withUnsafeTemporaryAllocation(of: Double.self, capacity: v) { scratch in
+                if let plus = plusPlaquette, let minus = minusPlaquette {
+                    plus.withUnsafeBufferPointer { p in minus.withUnsafeBufferPointer { m in
+                        l2k_u1_force(x, rows, n, links.baseAddress!, v, beta, p.baseAddress!, m.baseAddress!, scratch.baseAddress!, out)
+                    } }
+                } else {
+                    l2k_u1_force(x, rows, n, links.baseAddress!, v, beta, nil, nil, scratch.baseAddress!, out)
                 }
             }
         }

@@ -85,7 +85,7 @@ extension TrainingConfig {
         case "x_input": xInput = try choice(InputEncoding.self)
         case "mask_placement": maskPlacement = try choice(MaskPlacement.self)
         case "time_input": timeInput = try bool()
-        case "x_update": xUpdate = try choice(XUpdateForm.self)
+        case "x_update": xUpdate = v == .null ? nil : try choice(XUpdateForm.self)
         case "translation_sign":
             guard let s = TranslationSign(rawValue: try int()) else { throw fail("1 or -1") }
             translationSign = s
