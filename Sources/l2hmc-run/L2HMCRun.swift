@@ -18,6 +18,7 @@ struct L2HMCRun: ParsableCommand {
 
     /// Every failure is one line on stderr: `error: [code] message`.
     static func main() {
+        setvbuf(stdout, nil, _IOLBF, 0)  // progress lines reach pipes and files as they happen
         do {
             var command = try parseAsRoot()
             try command.run()

@@ -19,6 +19,7 @@ struct L2HMCTrain: ParsableCommand {
         defaultSubcommand: TrainCommand.self)
 
     static func main() {
+        setvbuf(stdout, nil, _IOLBF, 0)  // progress lines reach pipes and files as they happen
         do {
             var command = try parseAsRoot()
             try command.run()
