@@ -17,7 +17,7 @@
     void l2k_heads##sfx(double *, long, long, const double *, const double *, const double *, double, double, double); \
     void l2k_v_update##sfx(const double *, long, long, const double *, const double *, const double *, double, double, double, \
                            double, double, const double *, double *, double *, int); \
-    void l2k_x_update##sfx(const double *, long, long, const int32_t *, long, const double *, const double *, const double *, \
+    void l2k_x_update##sfx(const double *, long, long, long, long, const int32_t *, const double *, const double *, const double *, \
                            double, double, double, double, int, int, double *, const double *, double *, double *); \
     void l2k_sincos_blocks##sfx(const double *, long, long, double *); \
     void l2k_encode##sfx(const double *, const double *, long, long, const double *, int, int, double *); \
@@ -102,10 +102,10 @@ void l2k_v_update(const double *raw, long rows, long n, const double *bias, cons
                   double *v, double *logdet, int inverse) {
     DISPATCH(l2k_v_update, raw, rows, n, bias, sf, tf, ws, wt, wq, eps, sigma, force, v, logdet, inverse);
 }
-void l2k_x_update(const double *raw, long rows, long n, const int32_t *idx, long m,
+void l2k_x_update(const double *raw, long rows, long n, long off, long m, const int32_t *idx,
                   const double *bias, const double *sf, const double *tf, double ws, double wt, double wq,
                   double eps, int form, int inverse, double *x, const double *v, double *logdet, double *trig) {
-    DISPATCH(l2k_x_update, raw, rows, n, idx, m, bias, sf, tf, ws, wt, wq, eps, form, inverse, x, v, logdet, trig);
+    DISPATCH(l2k_x_update, raw, rows, n, off, m, idx, bias, sf, tf, ws, wt, wq, eps, form, inverse, x, v, logdet, trig);
 }
 void l2k_sincos_blocks(const double *x, long rows, long n, double *trig) { DISPATCH(l2k_sincos_blocks, x, rows, n, trig); }
 void l2k_encode(const double *x, const double *trig, long rows, long n, const double *read, int encoding, int before, double *out) {

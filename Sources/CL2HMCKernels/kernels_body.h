@@ -26,28 +26,39 @@ typedef unsigned long VU __attribute__((ext_vector_type(L2K_W)));
 #define SIGN_BIT ((long)INT64_MIN)
 #define ABS_MASK ((long)INT64_MAX)
 
-static inline VD ld(const double *p) { VD v; memcpy(&v, p, sizeof v); return v; }
-static inline void st(double *p, VD v) { memcpy(p, &v, sizeof v); }
-static inline VD ldk(const double *p, long k, double pad) {
+static inline __attribute__((always_inline)) VD ld(const double *p) { VD v; memcpy(&v, p, sizeof v); return v; }
+static inline __attribute__((always_inline)) void st(double *p, VD v) { memcpy(p, &v, sizeof v); }
+static inline __attribute__((always_inline)) VD ldk(const double *p, long k, double pad) {
     VD v = pad;
     for (long j = 0; j < k; j++) v[j] = p[j];
     return v;
 }
-static inline void stk(double *p, VD v, long k) { for (long j = 0; j < k; j++) p[j] = v[j]; }
-static inline VD gather(const double *p, const int32_t *idx, long k, double pad) {
+static inline __attribute__((always_inline)) void stk(double *p, VD v, long k) { for (long j = 0; j < k; j++) p[j] = v[j]; }
+static inline __attribute__((always_inline)) VD gather(const double *p, const int32_t *idx, long k, double pad) {
     VD v = pad;
     for (long j = 0; j < k; j++) v[j] = p[idx[j]];
     return v;
 }
-static inline void scatter(double *p, const int32_t *idx, VD v, long k) { for (long j = 0; j < k; j++) p[idx[j]] = v[j]; }
+static inline __attribute__((always_inline)) void scatter(double *p, const int32_t *idx, VD v, long k) { for (long j = 0; j < k; j++) p[idx[j]] = v[j]; }
+/* Full-width versions (constant trip counts, so the lane loops unroll into register moves). */
+static inline __attribute__((always_inline)) VD gatherW(const double *p, const int32_t *idx) {
+    double t[L2K_W];
+    for (int j = 0; j < L2K_W; j++) t[j] = p[idx[j]];
+    return ld(t);
+}
+static inline __attribute__((always_inline)) void scatterW(double *p, const int32_t *idx, VD v) {
+    double t[L2K_W];
+    st(t, v);
+    for (int j = 0; j < L2K_W; j++) p[idx[j]] = t[j];
+}
 
-static inline VD vfma(VD a, VD b, VD c) { return __builtin_elementwise_fma(a, b, c); }
-static inline VD vabs(VD x) { return (VD)((VL)x & ABS_MASK); }
-static inline VD vcopysign(VD mag, VD sgn) { return (VD)(((VL)mag & ABS_MASK) | ((VL)sgn & SIGN_BIT)); }
-static inline VD vsel(VL m, VD a, VD b) { return m ? a : b; }
-static inline VD vfloor(VD x) { return __builtin_elementwise_floor(x); }
+static inline __attribute__((always_inline)) VD vfma(VD a, VD b, VD c) { return __builtin_elementwise_fma(a, b, c); }
+static inline __attribute__((always_inline)) VD vabs(VD x) { return (VD)((VL)x & ABS_MASK); }
+static inline __attribute__((always_inline)) VD vcopysign(VD mag, VD sgn) { return (VD)(((VL)mag & ABS_MASK) | ((VL)sgn & SIGN_BIT)); }
+static inline __attribute__((always_inline)) VD vsel(VL m, VD a, VD b) { return m ? a : b; }
+static inline __attribute__((always_inline)) VD vfloor(VD x) { return __builtin_elementwise_floor(x); }
 /* Lanes >= k set to zero. */
-static inline VD vkeep(VD x, long k) {
+static inline __attribute__((always_inline)) VD vkeep(VD x, long k) {
     if (k >= W) return x;
     VD z = 0;
     for (long j = 0; j < k; j++) z[j] = x[j];
@@ -57,10 +68,10 @@ static inline VD vkeep(VD x, long k) {
 /* Eight partial sums by element index mod 8 (8 / W vectors; W in {2, 4, 8}). */
 #define NPART (8 / L2K_W)
 typedef struct { VD part[NPART]; } Sum8;
-static inline Sum8 sum8_zero(void) { Sum8 s; for (int i = 0; i < NPART; i++) s.part[i] = 0; return s; }
+static inline __attribute__((always_inline)) Sum8 sum8_zero(void) { Sum8 s; for (int i = 0; i < NPART; i++) s.part[i] = 0; return s; }
 /* Adds the chunk starting at element j (a multiple of W). */
-static inline void sum8_add(Sum8 *s, VD x, long j) { s->part[(j / L2K_W) % NPART] += x; }
-static inline double sum8_total(Sum8 s) {
+static inline __attribute__((always_inline)) void sum8_add(Sum8 *s, VD x, long j) { s->part[(j / L2K_W) % NPART] += x; }
+static inline __attribute__((always_inline)) double sum8_total(Sum8 s) {
     double p[8];
     memcpy(p, s.part, sizeof p);
     return ((p[0] + p[4]) + (p[2] + p[6])) + ((p[1] + p[5]) + (p[3] + p[7]));
@@ -82,7 +93,7 @@ static const double TANPIO8_HI = 0x1.a827999fcef32p-2, TANPIO8_LO = 0x1.08b2fb13
 static const double TANPIO16 = 0.198912367379658, TAN3PIO16 = 0.6681786379192989;
 
 /* e^r - 1 - r for |r| <= ln2/2 as r^2 (1/2 + r (1/6 + ...)), Taylor to r^14 (truncation < 1e-17 r). */
-static inline VD expm1_tail(VD r) {
+static inline __attribute__((always_inline)) VD expm1_tail(VD r) {
     VD h = 1.0 / 87178291200.0;                       /* 1/14! */
     h = vfma(h, r, (VD)(1.0 / 6227020800.0));         /* 1/13! */
     h = vfma(h, r, (VD)(1.0 / 479001600.0));
@@ -100,9 +111,9 @@ static inline VD expm1_tail(VD r) {
 }
 
 /* 2^k for integer k in [-1022, 1023] given as VL. */
-static inline VD pow2i(VL k) { return (VD)((VU)(k + 1023) << 52); }
+static inline __attribute__((always_inline)) VD pow2i(VL k) { return (VD)((VU)(k + 1023) << 52); }
 
-static inline VD v_exp(VD x) {
+static inline __attribute__((always_inline)) VD v_exp(VD x) {
     VD xc = vsel(x > 709.8, (VD)709.8, x);
     xc = vsel(xc < -745.2, (VD)-745.2, xc);
     VD t = vfma(xc, (VD)LOG2E, (VD)MAGIC);
@@ -120,7 +131,7 @@ static inline VD v_exp(VD x) {
 }
 
 /* tanh(y) = sign(y) u / (u + 2), u = expm1(2|y|) (|y| clamped at 20, where tanh is 1 in double). */
-static inline VD v_tanh(VD y) {
+static inline __attribute__((always_inline)) VD v_tanh(VD y) {
     VD a = vabs(y);
     a = vsel(a > 20.0, (VD)20.0, a);
     VD z = a + a;
@@ -136,7 +147,7 @@ static inline VD v_tanh(VD y) {
 }
 
 /* sin and cos: x = q pi/2 + r (three-part pi/2 with fma), |r| <= pi/4, Taylor to r^17 / r^16. */
-static inline void v_sincos(VD x, VD *s, VD *c) {
+static inline __attribute__((always_inline)) void v_sincos(VD x, VD *s, VD *c) {
     VD t = vfma(x, (VD)TWO_OVER_PI, (VD)MAGIC);
     VD q = t - MAGIC;
     VD r = vfma(q, (VD)-PIO2_1, x);
@@ -170,7 +181,7 @@ static inline void v_sincos(VD x, VD *s, VD *c) {
 }
 
 /* atan(u) for |u| <= tan(pi/16) (+ rounding): Taylor to u^23 (truncation < 1e-18 u). */
-static inline VD atan_small(VD u) {
+static inline __attribute__((always_inline)) VD atan_small(VD u) {
     VD z = u * u;
     VD p = -1.0 / 23.0;
     p = vfma(p, z, (VD)(1.0 / 21.0));
@@ -189,7 +200,7 @@ static inline VD atan_small(VD u) {
 /* atan2(y, x): reduce to t = min/max in [0, 1], then atan(t) = j pi/8 + atan(u) with
  * u = (t - c_j)/(1 + t c_j), c_j = tan(j pi/8), j = 0, 1, 2 (|u| <= tan(pi/16)), computed in one
  * division as (num - c den)/(den + c num); the octant is folded into a multiple of pi/8. */
-static inline VD v_atan2(VD y, VD x) {
+static inline __attribute__((always_inline)) VD v_atan2(VD y, VD x) {
     VD ax = vabs(x), ay = vabs(y);
     VL swap = ay > ax;
     VD num = vsel(swap, ax, ay), den = vsel(swap, ay, ax);
@@ -215,7 +226,7 @@ static inline VD v_atan2(VD y, VD x) {
 
 /* log(x) = k ln2 + log(1 + f), 1 + f in [sqrt(1/2), sqrt(2)), log(1 + f) = f - (hfsq - s (hfsq + R)),
  * s = f/(2 + f), R = sum_{i=1..11} 2 s^{2i}/(2i + 1) (the fdlibm arrangement with Taylor terms). */
-static inline VD v_log(VD x) {
+static inline __attribute__((always_inline)) VD v_log(VD x) {
     VL sub = x < 0x1p-1022;
     VD xs = vsel(sub, x * 0x1p54, x);
     VL bits = (VL)xs;
@@ -252,7 +263,7 @@ static inline VD v_log(VD x) {
 }
 
 /* wrap(phi) in [-pi, pi): the operations of Angles.wrap. */
-static inline VD v_wrap(VD phi) {
+static inline __attribute__((always_inline)) VD v_wrap(VD phi) {
     VD k = vfloor((phi + PI) / TWO_PI);
     VD r = phi - TWO_PI * k;
     r = vsel(r < -PI, r + TWO_PI, r);
@@ -261,7 +272,7 @@ static inline VD v_wrap(VD phi) {
     return r;
 }
 
-static inline VD act(VD v, int a) {
+static inline __attribute__((always_inline)) VD act(VD v, int a) {
     switch (a) {
     case L2K_RELU: return vsel(v < 0.0, (VD)0.0, v);
     case L2K_TANH: return v_tanh(v);
@@ -394,7 +405,7 @@ void FN(l2k_v_update)(const double *raw, long rows, long n, const double *bias, 
 }
 
 /* One chunk of the x update: k lanes valid. */
-static inline VD x_chunk(VD rs, VD rt, VD rq, VD bs, VD bt, VD bq, VD fs, VD fq, double ws, double wt, double wq,
+static inline __attribute__((always_inline)) VD x_chunk(VD rs, VD rt, VD rq, VD bs, VD bt, VD bq, VD fs, VD fq, double ws, double wt, double wq,
                          double eps, int form, int inverse, VD xv, VD vv, VD *logj) {
     VD S = ws * v_tanh(rs + bs) * fs;
     VD T = wt * (rt + bt);
@@ -422,21 +433,36 @@ static inline VD x_chunk(VD rs, VD rt, VD rq, VD bs, VD bt, VD bq, VD fs, VD fq,
     return form == L2K_X_LINEAR_WRAPPED ? v_wrap(y) : y;
 }
 
-void FN(l2k_x_update)(const double *raw, long rows, long n, const int32_t *idx, long m,
+void FN(l2k_x_update)(const double *raw, long rows, long n, long off, long m, const int32_t *idx,
                       const double *bias, const double *sf, const double *tf, double ws, double wt, double wq,
                       double eps, int form, int inverse, double *x, const double *v, double *logdet, double *trig) {
+    const double *bs = bias + off, *bt = bias + n + off, *bq = bias + 2 * n + off, *fs = sf + off, *fq = tf + off;
     for (long r = 0; r < rows; r++) {
-        const double *s = raw + r * 3 * n, *t = s + n, *q = t + n, *vr = v + r * n;
+        const double *s = raw + r * 3 * n + off, *t = s + n, *q = t + n, *vr = v + r * n;
         double *xr = x + r * n;
         double *tc = trig ? trig + r * 2 * n : 0;
         Sum8 acc = sum8_zero();
-        for (long j = 0; j < m; j += W) {
-            long k = m - j < W ? m - j : W;
+        long j = 0;
+        for (; j + W <= m; j += W) {
             const int32_t *ix = idx + j;
             VD lj;
-            VD xn = x_chunk(gather(s, ix, k, 0), gather(t, ix, k, 0), gather(q, ix, k, 0),
-                            gather(bias, ix, k, 0), gather(bias + n, ix, k, 0), gather(bias + 2 * n, ix, k, 0),
-                            gather(sf, ix, k, 1), gather(tf, ix, k, 1), ws, wt, wq, eps, form, inverse,
+            VD xn = x_chunk(ld(s + j), ld(t + j), ld(q + j), ld(bs + j), ld(bt + j), ld(bq + j), ld(fs + j), ld(fq + j),
+                            ws, wt, wq, eps, form, inverse, gatherW(xr, ix), gatherW(vr, ix), &lj);
+            scatterW(xr, ix, xn);
+            if (tc) {
+                VD sn, cs;
+                v_sincos(xn, &sn, &cs);
+                scatterW(tc, ix, cs);
+                scatterW(tc + n, ix, sn);
+            }
+            sum8_add(&acc, lj, j);
+        }
+        if (j < m) {
+            long k = m - j;
+            const int32_t *ix = idx + j;
+            VD lj;
+            VD xn = x_chunk(ldk(s + j, k, 0), ldk(t + j, k, 0), ldk(q + j, k, 0), ldk(bs + j, k, 0), ldk(bt + j, k, 0),
+                            ldk(bq + j, k, 0), ldk(fs + j, k, 1), ldk(fq + j, k, 1), ws, wt, wq, eps, form, inverse,
                             gather(xr, ix, k, 0), gather(vr, ix, k, 0), &lj);
             scatter(xr, ix, xn, k);
             if (tc) {
@@ -494,7 +520,7 @@ void FN(l2k_encode)(const double *x, const double *trig, long rows, long n, cons
 }
 
 /* phi for plaquettes p .. p + k - 1 of one row. */
-static inline VD plaquettes(const double *xr, const int32_t *plaq, long p, long k) {
+static inline __attribute__((always_inline)) VD plaquettes(const double *xr, const int32_t *plaq, long p, long k) {
     VD a = 0, b = 0, c = 0, d = 0;
     for (long j = 0; j < k; j++) {
         const int32_t *l = plaq + 4 * (p + j);

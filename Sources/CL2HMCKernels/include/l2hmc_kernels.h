@@ -62,7 +62,10 @@ void l2k_v_update(const double *raw, long rows, long n, const double *bias, cons
 /* x-update forms. */
 enum { L2K_X_LINEAR = 0, L2K_X_LINEAR_WRAPPED = 1, L2K_X_NCP = 2 };
 
-/* x update of the links idx[0..<m] of every row, fused with the x-network heads
+/* x update of the links idx[0..<m] of every row, fused with the x-network heads, whose columns
+ * were permuted so that link idx[j] is column off + j of each block: S = raw[r, off + j],
+ * T = raw[r, n + off + j], Q = raw[r, 2n + off + j] (raw [rows, 3n], no bias), with the biases
+ * bias[off + j], bias[n + off + j], bias[2n + off + j] and factors sf[off + j], tf[off + j]
  * (b = eps (v e^{eps Q} + T), es = eps S):
  * linear:  x' = x e^{es} + b (wrapped on the circle), log J = es; inverse (x' - b) e^{-es}
  * ncp:     x' = wrap(2 atan2(e^{es} sin(x/2), cos(x/2)) + b), log J = es - log(cos^2 + e^{2es} sin^2)(x/2);
@@ -70,7 +73,7 @@ enum { L2K_X_LINEAR = 0, L2K_X_LINEAR_WRAPPED = 1, L2K_X_NCP = 2 };
  *          log J = es + log(cos^2 + e^{-2es} sin^2)(w/2) (the same Jacobian at the pre-image).
  * logdet[r] += sum log J (inverse: -=). When trig is not NULL ([rows, 2n]: cos x | sin x) the
  * entries of the updated links are refreshed. */
-void l2k_x_update(const double *raw, long rows, long n, const int32_t *idx, long m,
+void l2k_x_update(const double *raw, long rows, long n, long off, long m, const int32_t *idx,
                   const double *bias, const double *sf, const double *tf, double ws, double wt, double wq,
                   double eps, int form, int inverse, double *x, const double *v, double *logdet, double *trig);
 

@@ -35,8 +35,11 @@ public final class L2HMCDynamics {
     /// cos x | sin x ([capacity, 2n]) of the current positions, kept up to date through a
     /// trajectory (each x update refreshes the links it moved); nil when no input is cos/sin.
     private let trig: Buffer?
-    /// Per stored mask: the indices of the links it updates (mask 1) and of the others.
-    private let maskIndices: [[Int32]], complementIndices: [[Int32]]
+    /// Per stored mask: the links it updates (mask 1) followed by the others; `maskCounts` of them are updated.
+    private let maskOrders: [[Int32]], maskCounts: [Int]
+    /// x-network heads permuted by the mask order they are used with, keyed by network and mask.
+    private var permutedHeads: [HeadsKey: PermutedHeads] = [:]
+    private struct HeadsKey: Hashable { let net: ObjectIdentifier; let mask: Int }
     private var workspace: NetworkWorkspace
 
     /// - capacity: the largest number of rows (chains) any call will pass.
@@ -81,9 +84,10 @@ public final class L2HMCDynamics {
         xIn = Buffer(capacity * 2 * n)
         heads = Buffer(capacity * 3 * n)
         trig = spec.network.xNetInput != .raw || spec.network.vNetInput != .raw ? Buffer(capacity * 2 * n) : nil
-        maskIndices = masks.map { m in (0..<n).filter { m[$0] != 0 }.map { Int32($0) } }
-        complementIndices = masks.map { m in (0..<n).filter { m[$0] == 0 }.map { Int32($0) } }
+        maskOrders = masks.map { m in ((0..<n).filter { m[$0] != 0 } + (0..<n).filter { m[$0] == 0 }).map { Int32($0) } }
+        maskCounts = masks.map { m in (0..<n).filter { m[$0] != 0 }.count }
         workspace = NetworkWorkspace(rows: capacity, networks: nets)
+        preparePermutedHeads()
         if refuseBiasedWeights { try setNetWeights(spec.netWeights) }
     }
 
@@ -110,10 +114,30 @@ public final class L2HMCDynamics {
         do {
             plan = try StepPlan(dynamics: spec.dynamics, layout: spec.network.layout, epsX: storedEpsX, epsV: storedEpsV, nLF: nLF, mapping: mapping)
         } catch let e as StepPlan.Failure { throw InferenceError.stepPlan(e.description) }
+        preparePermutedHeads()
     }
 
     /// Rebuilds scratch space after layers were compressed.
-    func refreshWorkspace() { workspace = NetworkWorkspace(rows: capacity, networks: networks) }
+    func refreshWorkspace() {
+        workspace = NetworkWorkspace(rows: capacity, networks: networks)
+        permutedHeads = [:]
+        preparePermutedHeads()
+    }
+
+    /// Builds the permuted x-network heads every step of the plan uses (outside the trajectories).
+    private func preparePermutedHeads() {
+        for step in plan.steps {
+            for net in [xNetsFirst[step.network], xNetsSecond[step.network]] { _ = headsPermuted(net, mask: step.mask) }
+        }
+    }
+
+    private func headsPermuted(_ net: L2HMCNetwork, mask: Int) -> PermutedHeads {
+        let key = HeadsKey(net: ObjectIdentifier(net), mask: mask)
+        if let p = permutedHeads[key], p.version == net.headsVersion { return p }
+        let p = net.permutedHeads(order: maskOrders[mask])
+        permutedHeads[key] = p
+        return p
+    }
 
     // MARK: Trajectories
 
@@ -156,10 +180,13 @@ public final class L2HMCDynamics {
                       logDet: UnsafeMutablePointer<Double>, forceValid: inout Bool) {
         let step = plan.steps[k]
         vUpdate(step, x: x, v: v, rows: rows, logDet: logDet, inverse: inverse, forceValid: &forceValid)
-        let first = (net: xNetsFirst[step.network], update: maskIndices[step.mask], read: complements[step.mask])
-        let second = (net: xNetsSecond[step.network], update: complementIndices[step.mask], read: masks[step.mask])
-        for sub in inverse ? [second, first] : [first, second] {
-            xUpdate(step, net: sub.net, update: sub.update, read: sub.read, x: x, v: v, rows: rows, logDet: logDet, inverse: inverse)
+        let m = maskCounts[step.mask], n = spec.stateSize
+        if inverse {
+            xUpdate(step, net: xNetsSecond[step.network], first: false, range: m..<n, read: masks[step.mask], x: x, v: v, rows: rows, logDet: logDet, inverse: true)
+            xUpdate(step, net: xNetsFirst[step.network], first: true, range: 0..<m, read: complements[step.mask], x: x, v: v, rows: rows, logDet: logDet, inverse: true)
+        } else {
+            xUpdate(step, net: xNetsFirst[step.network], first: true, range: 0..<m, read: complements[step.mask], x: x, v: v, rows: rows, logDet: logDet, inverse: false)
+            xUpdate(step, net: xNetsSecond[step.network], first: false, range: m..<n, read: masks[step.mask], x: x, v: v, rows: rows, logDet: logDet, inverse: false)
         }
         forceValid = false
         vUpdate(step, x: x, v: v, rows: rows, logDet: logDet, inverse: inverse, forceValid: &forceValid)
@@ -201,18 +228,22 @@ public final class L2HMCDynamics {
                      Double(spec.dynamics.translationSign.rawValue), f, v, logDet, inverse ? 1 : 0)
     }
 
-    private func xUpdate(_ step: StepPlan.Step, net: L2HMCNetwork, update: [Int32], read: Buffer, x: UnsafeMutablePointer<Double>,
+    /// The x sub-update of the links maskOrders[step.mask][range] (the mask's links when `first`,
+    /// the others otherwise), reading x through `read`.
+    private func xUpdate(_ step: StepPlan.Step, net: L2HMCNetwork, first: Bool, range: Range<Int>, read: Buffer, x: UnsafeMutablePointer<Double>,
                          v: UnsafeMutablePointer<Double>, rows: Int, logDet: UnsafeMutablePointer<Double>, inverse: Bool) {
         let n = spec.stateSize
         let h = heads.pointer
+        let permuted = headsPermuted(net, mask: step.mask)
         l2k_encode(x, trig?.pointer, rows, n, read.pointer, L2HMCDynamics.encodingCode(spec.network.xNetInput),
                    spec.network.maskPlacement == .afterTrig ? 0 : 1, xIn.pointer)
         net.evaluateRaw(xIn: xIn.pointer, vIn: v, tau: spec.network.timeInput ? (step.tau[0], step.tau[1]) : nil, rows: rows,
-                        out: h, workspace: workspace)
+                        out: h, workspace: workspace, permuted: permuted)
         let form: Int32
         if spec.dynamics.xUpdate == .ncp { form = Int32(L2K_X_NCP) } else { form = Int32(target.isCompact ? L2K_X_LINEAR_WRAPPED : L2K_X_LINEAR) }
-        update.withUnsafeBufferPointer { idx in
-            l2k_x_update(h, rows, n, idx.baseAddress, idx.count, net.headBias.pointer, net.scaleFactor.pointer, net.transformationFactor.pointer,
+        maskOrders[step.mask].withUnsafeBufferPointer { order in
+            l2k_x_update(h, rows, n, range.lowerBound, range.count, order.baseAddress! + range.lowerBound,
+                         permuted.bias.pointer, permuted.scaleFactor.pointer, permuted.transformationFactor.pointer,
                          netWeights.xScale, netWeights.xTranslation, netWeights.xTransformation, step.epsX, form, inverse ? 1 : 0,
                          x, v, logDet, trig?.pointer)
         }

@@ -9,7 +9,9 @@ public final class DenseLayer {
     /// [outputs]
     public let bias: [Double]
     /// Rank-r factors, when compressed.
-    public private(set) var lowRank: (p: [Double], q: [Double], rank: Int)?
+    public private(set) var lowRank: (p: [Double], q: [Double], rank: Int)? { didSet { version &+= 1 } }
+    /// Changes whenever the layer is (de)compressed (derived data such as permuted copies check it).
+    private(set) var version = 0
 
     public init(kernel: [Double], bias: [Double], inputs: Int, outputs: Int) {
         precondition(kernel.count == inputs * outputs && bias.count == outputs, "dense layer shapes")

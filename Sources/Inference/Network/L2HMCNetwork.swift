@@ -109,8 +109,9 @@ public final class L2HMCNetwork {
     /// Evaluates everything up to the head GEMMs: `out` [rows, 3n] receives h_L [K_S | K_T | K_Q]
     /// without the head biases, squashing and weights (the dynamics fuse those into their updates;
     /// ``evaluate(xIn:vIn:tau:rows:weights:out:workspace:)`` applies them).
+    /// With `permuted`, the head columns come out in that order (see ``PermutedHeads``).
     func evaluateRaw(xIn: UnsafePointer<Double>, vIn: UnsafePointer<Double>, tau: (Double, Double)?, rows: Int,
-                     out: UnsafeMutablePointer<Double>, workspace ws: NetworkWorkspace) {
+                     out: UnsafeMutablePointer<Double>, workspace ws: NetworkWorkspace, permuted: PermutedHeads? = nil) {
         let n = stateSize
         let h0 = xLayer.outputs
         var a = ws.hiddenA.pointer, b = ws.hiddenB.pointer
@@ -144,7 +145,24 @@ public final class L2HMCNetwork {
                 VectorMath.scaleShiftRows(a, rows: rows, cols: width, scale: sc.baseAddress!, shift: sh.baseAddress!)
             } }
         }
-        if heads.allSatisfy({ $0.lowRank == nil }) {
+        if let permuted {
+            precondition(permuted.version == headsVersion, "permuted heads are stale")
+            if let k = permuted.kernel {
+                BLAS.gemm(m: rows, n: 3 * n, k: width, a: a, lda: width, b: k.pointer, ldb: 3 * n, beta: 0, c: out, ldc: 3 * n)
+            } else {
+                for (h, layer) in heads.enumerated() {
+                    let q = permuted.perHead[h]
+                    if let lr = layer.lowRank {
+                        lr.p.withUnsafeBufferPointer { p in
+                            BLAS.gemm(m: rows, n: lr.rank, k: width, a: a, lda: width, b: p.baseAddress!, ldb: lr.rank, beta: 0, c: ws.scratch.pointer, ldc: lr.rank)
+                        }
+                        BLAS.gemm(m: rows, n: n, k: lr.rank, a: ws.scratch.pointer, lda: lr.rank, b: q.pointer, ldb: n, beta: 0, c: out + h * n, ldc: 3 * n)
+                    } else {
+                        BLAS.gemm(m: rows, n: n, k: width, a: a, lda: width, b: q.pointer, ldb: n, beta: 0, c: out + h * n, ldc: 3 * n)
+                    }
+                }
+            }
+        } else if heads.allSatisfy({ $0.lowRank == nil }) {
             headKernel.withUnsafeBufferPointer { k in
                 BLAS.gemm(m: rows, n: 3 * n, k: width, a: a, lda: width, b: k.baseAddress!, ldb: 3 * n, beta: 0, c: out, ldc: 3 * n)
             }
@@ -152,6 +170,57 @@ public final class L2HMCNetwork {
             for (h, layer) in heads.enumerated() {
                 layer.multiply(a, ldx: width, rows: rows, into: out + h * n, ldo: 3 * n, accumulate: false, scratch: ws.scratch.pointer)
             }
+        }
+    }
+}
+
+extension L2HMCNetwork {
+    /// Sum of the head layers' versions (changes when a head is compressed).
+    var headsVersion: Int { heads.reduce(0) { $0 &+ $1.version } }
+
+    /// The heads with their output columns reordered: column j of each block is link order[j].
+    func permutedHeads(order: [Int32]) -> PermutedHeads { PermutedHeads(self, order: order.map { Int($0) }) }
+}
+
+/// A copy of a network's three heads whose output columns follow a permutation of the links, so
+/// that an x update reads the outputs of the links it moves contiguously (no gathers).
+final class PermutedHeads {
+    let version: Int
+    /// [h_L, 3n] concatenated permuted kernels, when no head is compressed.
+    let kernel: Buffer?
+    /// Per head: the permuted kernel [h_L, n], or the permuted second factor [r, n] when compressed.
+    let perHead: [Buffer]
+    /// Permuted [b_S | b_T | b_Q], e^{c_S}, e^{c_Q}.
+    let bias: Buffer, scaleFactor: Buffer, transformationFactor: Buffer
+
+    init(_ net: L2HMCNetwork, order: [Int]) {
+        let n = net.stateSize
+        precondition(order.count == n)
+        version = net.headsVersion
+        func permuteColumns(_ m: [Double], rows: Int) -> Buffer {
+            let b = Buffer(rows * n)
+            for r in 0..<rows { for j in 0..<n { b[r * n + j] = m[r * n + order[j]] } }
+            return b
+        }
+        perHead = net.heads.map { layer in
+            if let lr = layer.lowRank { return permuteColumns(lr.q, rows: lr.rank) }
+            return permuteColumns(layer.kernel, rows: layer.inputs)
+        }
+        if net.heads.allSatisfy({ $0.lowRank == nil }) {
+            let hl = net.heads[0].inputs
+            let k = Buffer(hl * 3 * n)
+            for r in 0..<hl { for h in 0..<3 { for j in 0..<n { k[r * 3 * n + h * n + j] = perHead[h][r * n + j] } } }
+            kernel = k
+        } else {
+            kernel = nil
+        }
+        bias = Buffer(3 * n)
+        scaleFactor = Buffer(n)
+        transformationFactor = Buffer(n)
+        for h in 0..<3 { for j in 0..<n { bias[h * n + j] = net.headBias[h * n + order[j]] } }
+        for j in 0..<n {
+            scaleFactor[j] = net.scaleFactor[order[j]]
+            transformationFactor[j] = net.transformationFactor[order[j]]
         }
     }
 }

@@ -1,0 +1,111 @@
+import Foundation
+import ModelFormat
+
+/// The trainer's forward pass exposed for audits and golden tests: whole trajectories and a
+/// trace of every sub-update, computed by the trainer's own code (never the runtime's).
+public enum TrainerRecompute {
+    /// One sub-update of a trajectory, in the order applied.
+    public struct SubUpdate: Sendable {
+        /// Leapfrog step k (network and mask index) and the sub-update within it: "v1", "x1",
+        /// "x2", "v2" in forward order (the backward direction applies v2, x2, x1, v1 inverses).
+        public let step: Int
+        public let stage: String
+        /// State after the sub-update, [rows, n] flattened.
+        public let x: [Double]
+        public let v: [Double]
+        /// The sub-update's network outputs S, T, Q with net weights applied, [rows, n].
+        public let s: [Double], t: [Double], q: [Double]
+        /// Running log-det after the sub-update, [rows].
+        public let logDet: [Double]
+        /// The network used and its exact inputs (encoded x, v or F, time), and the net weights
+        /// (S, T, Q) applied to its outputs.
+        public let network: String
+        public let xIn: [Double], vIn: [Double]
+        public let tau: [Double]?
+        public let weights: [Double]
+    }
+
+    public struct Trajectory: Sendable {
+        public let x: [Double]
+        public let v: [Double]
+        public let logDet: [Double]
+        public let subUpdates: [SubUpdate]
+    }
+
+    /// Runs all rows in one direction at coupling `scale` (beta for U(1), 1 for mixtures) with
+    /// `weights` (default: the model's net weights).
+    public static func trajectory(_ model: TrainerModel, x0: [Double], v0: [Double], rows: Int, forward: Bool,
+                                  scale: Double, weights: NetWeights? = nil) -> Trajectory {
+        let n = model.spec.stateSize
+        let dyn = model.dynamics()
+        let w = weights ?? model.spec.netWeights
+        let r = dyn.run(x0: Matrix(rows: rows, cols: n, data: x0), v0: Matrix(rows: rows, cols: n, data: v0), forward: forward,
+                        params: model.params, scale: scale, weights: w)
+        // Replay the tape: each record holds the state before its sub-update; the state after is
+        // the next record's (or the result).
+        var subs: [SubUpdate] = []
+        var logDet = [Double](repeating: 0, count: rows)
+        for (i, record) in r.tape.enumerated() {
+            let xAfter: [Double], vAfter: [Double]
+            if i + 1 < r.tape.count {
+                switch r.tape[i + 1] {
+                case let .v(next): xAfter = next.x.data; vAfter = next.vIn.data
+                case let .x(next): xAfter = next.xIn.data; vAfter = next.v.data
+                }
+            } else {
+                xAfter = r.x.data; vAfter = r.v.data
+            }
+            let step: Int, stage: String, cache: TrainableNetwork.Cache, network: String
+            switch record {
+            case let .v(rec):
+                step = rec.step; cache = rec.cache
+                network = dyn.vNets[dyn.networkIndex(rec.step)].name
+                let firstOfStep = (forward && isFirstV(r.tape, i)) || (!forward && !isFirstV(r.tape, i))
+                stage = firstOfStep ? "v1" : "v2"
+                let e = rec.eps
+                for row in 0..<rows {
+                    let sum = (0..<n).reduce(0) { $0 + cache.s.data[row * n + $1] }
+                    logDet[row] += (rec.inverse ? -0.5 : 0.5) * e * sum
+                }
+            case let .x(rec):
+                step = rec.step; cache = rec.cache
+                stage = rec.first ? "x1" : "x2"
+                network = (rec.first ? dyn.xFirst : dyn.xSecond)[dyn.networkIndex(rec.step)].name
+                let m = model.masks[rec.step]
+                let update = rec.first ? m : m.map { 1 - $0 }
+                for row in 0..<rows {
+                    for k in 0..<n where update[k] != 0 {
+                        let j = row * n + k
+                        let s = rec.eps * cache.s.data[j]
+                        let mv = rec.inverse ? ScaleMap.evaluate(rec.w.data[j], -s, projected: dyn.projected)
+                                             : ScaleMap.evaluate(rec.xIn.data[j], s, projected: dyn.projected)
+                        logDet[row] += mv.logJ
+                    }
+                }
+            }
+            subs.append(SubUpdate(step: step, stage: stage, x: xAfter, v: vAfter, s: cache.s.data, t: cache.t.data, q: cache.q.data, logDet: logDet,
+                                  network: network, xIn: cache.xIn.data, vIn: cache.vIn.data, tau: cache.tau,
+                                  weights: [cache.weights.s, cache.weights.t, cache.weights.q]))
+        }
+        return Trajectory(x: r.x.data, v: r.v.data, logDet: r.logDet, subUpdates: subs)
+    }
+
+    /// True when tape entry i is the first v update of its step in tape order.
+    private static func isFirstV(_ tape: [TrainerDynamics.Record], _ i: Int) -> Bool {
+        // Each step contributes four records: v, x, x, v.
+        i % 4 == 0
+    }
+
+    /// The network `name` evaluated on explicit inputs with unit net weights: S, T, Q [rows, n].
+    public static func network(_ model: TrainerModel, name: String, xIn: [Double], vIn: [Double], tau: [Double]?, rows: Int) throws
+        -> (s: [Double], t: [Double], q: [Double]) {
+        let dyn = model.dynamics()
+        guard let net = (dyn.vNets + dyn.xFirst + dyn.xSecond).first(where: { $0.name == name }) else {
+            throw TrainerModel.Failure.unsupported("no network \(name)")
+        }
+        let n = model.spec.stateSize
+        let c = net.forward(xIn: Matrix(rows: rows, cols: net.xWidth, data: xIn), vIn: Matrix(rows: rows, cols: n, data: vIn), tau: tau,
+                            weights: (1, 1, 1), params: model.params)
+        return (c.s.data, c.t.data, c.q.data)
+    }
+}

@@ -1,0 +1,34 @@
+import Foundation
+import ModelFormat
+
+extension TrainerModel {
+    /// Loads any `.l2z` model whose architecture the trainer implements (everything the format
+    /// expresses except batch norm), so the trainer's independent forward pass can recompute
+    /// what the runtime computes. Step sizes become `log_eps = log(step size)` whatever the
+    /// stored parametrization, so the trainer uses exactly the model's effective step sizes.
+    public init(l2z model: L2ZModel) throws {
+        let spec = model.sampler
+        guard spec.network.batchNorm == nil else { throw Failure.unsupported("the trainer does not implement batch norm") }
+        let n = spec.stateSize
+        let maskValues = try model.doubles("masks")
+        let masks = (0..<spec.dynamics.nLF).map { Array(maskValues[($0 * n)..<(($0 + 1) * n)]) }
+        var store = ParameterStore()
+        let dyn = TrainerDynamics(spec: spec, target: makeTrainingTarget(spec.target), masks: masks)
+        var template = ParameterStore()
+        var rng = SplitMix64(seed: 0)
+        var seen = Set<String>()
+        for net in dyn.vNets + dyn.xFirst + dyn.xSecond where seen.insert(net.name).inserted {
+            net.addParameters(to: &template, rng: &rng, kernelScale: 1)
+        }
+        for slice in template.slices {
+            guard let a = model.arrays[slice.name] else { throw Failure.unsupported("array \(slice.name) is missing") }
+            guard a.shape == slice.shape else { throw Failure.unsupported("array \(slice.name) has shape \(a.shape), expected \(slice.shape)") }
+            store.add(slice.name, shape: slice.shape, values: a.doubles())
+        }
+        let ex = try model.doubles("eps_x").map { log(spec.dynamics.epsXParametrization.stepSize($0)) }
+        let ev = try model.doubles("eps_v").map { log(spec.dynamics.epsVParametrization.stepSize($0)) }
+        store.add("log_eps_x", shape: [ex.count], values: ex)
+        store.add("log_eps_v", shape: [ev.count], values: ev)
+        self.init(spec: spec, masks: masks, params: store)
+    }
+}
