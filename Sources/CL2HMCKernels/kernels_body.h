@@ -146,7 +146,8 @@ static inline __attribute__((always_inline)) VD v_tanh(VD y) {
     return vcopysign(u / (u + 2.0), y);
 }
 
-/* sin and cos: x = q pi/2 + r (three-part pi/2 with fma), |r| <= pi/4, Taylor to r^17 / r^16. */
+/* sin and cos: x = q pi/2 + r (three-part pi/2 with fma), |r| <= pi/4, Taylor to r^17 / r^16.
+ * Accurate for |x| up to about 2^20 (the angles here are below 4 pi + a few step sizes). */
 static inline __attribute__((always_inline)) void v_sincos(VD x, VD *s, VD *c) {
     VD t = vfma(x, (VD)TWO_OVER_PI, (VD)MAGIC);
     VD q = t - MAGIC;
@@ -164,6 +165,7 @@ static inline __attribute__((always_inline)) void v_sincos(VD x, VD *s, VD *c) {
     ps = vfma(ps, z, (VD)(1.0 / 120.0));
     ps = vfma(ps, z, (VD)(-1.0 / 6.0));
     VD sr = vfma(r * z, ps, r);
+    sr = vsel(r == 0.0, r, sr);                       /* keeps the sign of a zero */
     VD pc = 1.0 / 20922789888000.0;                   /* 1/16! */
     pc = vfma(pc, z, (VD)(-1.0 / 87178291200.0));
     pc = vfma(pc, z, (VD)(1.0 / 479001600.0));
