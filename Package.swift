@@ -36,10 +36,13 @@ let package = Package(
         .target(name: "Inference", dependencies: ["ModelFormat", "COpenBLAS", "CL2HMCKernels"]),
         .target(name: "Trainer", dependencies: ["ModelFormat", "COpenBLAS", "HDF5Kit"]),
         .target(name: "HDF5Kit", dependencies: ["CHDF5"]),
+        // Checkpoint conversion (HDF5: our trainer's ckpt.h5 and Keras files) into .l2z models;
+        // reads our ckpt.h5 through its documented layout, never through Trainer.
+        .target(name: "Converter", dependencies: ["ModelFormat", "HDF5Kit", "Inference", "CZip"]),
 
         .executableTarget(
             name: "l2hmc-run",
-            dependencies: ["Inference", "ModelFormat",
+            dependencies: ["Inference", "ModelFormat", "Trainer",
                            .product(name: "ArgumentParser", package: "swift-argument-parser")]),
         .executableTarget(
             name: "l2hmc-train",
@@ -47,7 +50,7 @@ let package = Package(
                            .product(name: "ArgumentParser", package: "swift-argument-parser")]),
         .executableTarget(
             name: "l2hmc-convert",
-            dependencies: ["ModelFormat", "Inference", "CHDF5",
+            dependencies: ["ModelFormat", "Inference", "CHDF5", "Converter", "HDF5Kit",
                            .product(name: "ArgumentParser", package: "swift-argument-parser")]),
 
         .testTarget(name: "ModelFormatTests", dependencies: ["ModelFormat"]),
@@ -56,6 +59,7 @@ let package = Package(
         .testTarget(name: "GoldenTests", dependencies: ["ModelFormat", "Inference", "Trainer"]),
         .testTarget(name: "CLITests", dependencies: ["ModelFormat"]),
         .testTarget(name: "HDF5KitTests", dependencies: ["HDF5Kit"]),
+        .testTarget(name: "ConverterTests", dependencies: ["Converter", "ModelFormat", "Inference", "HDF5Kit", "Trainer"]),
     ],
     swiftLanguageModes: [.v5]
 )

@@ -165,7 +165,6 @@ static inline __attribute__((always_inline)) void v_sincos(VD x, VD *s, VD *c) {
     ps = vfma(ps, z, (VD)(1.0 / 120.0));
     ps = vfma(ps, z, (VD)(-1.0 / 6.0));
     VD sr = vfma(r * z, ps, r);
-    sr = vsel(r == 0.0, r, sr);                       /* keeps the sign of a zero */
     VD pc = 1.0 / 20922789888000.0;                   /* 1/16! */
     pc = vfma(pc, z, (VD)(-1.0 / 87178291200.0));
     pc = vfma(pc, z, (VD)(1.0 / 479001600.0));
@@ -178,7 +177,7 @@ static inline __attribute__((always_inline)) void v_sincos(VD x, VD *s, VD *c) {
     VL swap = (qi & 1) != 0;
     VD ss = vsel(swap, cr, sr), cc = vsel(swap, sr, cr);
     VU qu = (VU)qi;
-    *s = (VD)((VU)ss ^ ((qu & 2) << 62));
+    *s = vsel(x == 0.0, x, (VD)((VU)ss ^ ((qu & 2) << 62)));   /* sin(-0) = -0 */
     *c = (VD)((VU)cc ^ (((qu + 1) & 2) << 62));
 }
 

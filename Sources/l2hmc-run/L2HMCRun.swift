@@ -13,7 +13,7 @@ struct L2HMCRun: ParsableCommand {
             input (the message starts with an error code), 64 invalid options, 130 interrupted \
             (the --out directory then holds what was computed; continue with --resume).
             """,
-        subcommands: [RunCommand.self, SVDCommand.self],
+        subcommands: [RunCommand.self, SVDCommand.self, BenchCommand.self, CrossvalCommand.self],
         defaultSubcommand: RunCommand.self)
 
     /// Every failure is one line on stderr: `error: [code] message`.

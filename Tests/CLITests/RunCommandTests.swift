@@ -135,3 +135,28 @@ final class RunCommandTests: XCTestCase {
         XCTAssertTrue(r.stderr.hasPrefix("error: [container.not_zip]"), r.stderr)
     }
 }
+
+final class CrossvalCommandTests: XCTestCase {
+    func testCrossvalPassesOnTheShippedModelAndFailsOnATamperedOne() throws {
+        let dir = try CLI.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let report = dir.appendingPathComponent("report.json").path
+        let ok = try CLI.run("l2hmc-run", ["crossval", "fixtures/gmm2-random.l2z", "--chains", "8", "--trajectories", "60", "--report", report])
+        XCTAssertEqual(ok.status, 0, ok.stdout + ok.stderr)
+        for check in ["probe", "recomputation", "reversibility", "log-det", "exactness: HMC", "exactness: model", "ablation: v_scale only"] {
+            XCTAssertTrue(ok.stdout.contains(check), "verdict table lacks \(check)")
+        }
+        guard case let .object(o) = try StrictJSONParser.parse(Array(try Data(contentsOf: URL(fileURLWithPath: report)))) else { return XCTFail("report") }
+        XCTAssertEqual(o["passed"], .bool(true))
+
+        // A transposed square kernel: the probe and the recomputation... the probe fails.
+        var model = try L2ZReader.read(path: CLI.repositoryRoot.appendingPathComponent("fixtures/gmm2-random.l2z").path).model
+        let k = try model.doubles("vnet.1.hidden1.kernel")
+        model.arrays["vnet.1.hidden1.kernel"] = try NDArray(shape: [8, 8], doubles: (0..<64).map { k[($0 % 8) * 8 + $0 / 8] })
+        let tampered = dir.appendingPathComponent("tampered.l2z").path
+        try L2ZWriter.write(model, to: tampered)
+        let bad = try CLI.run("l2hmc-run", ["crossval", tampered, "--chains", "8", "--trajectories", "40", "--report", report])
+        XCTAssertEqual(bad.status, 1)
+        XCTAssertTrue(bad.stdout.contains("probe") && bad.stdout.contains("FAIL"), bad.stdout)
+    }
+}

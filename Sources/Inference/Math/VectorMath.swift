@@ -20,6 +20,12 @@ enum VectorMath {
         }
     }
 
+    /// Forces an instruction set (0 portable, 1 AVX2+FMA, 2 AVX-512), capped at what the CPU has;
+    /// returns the one set. Tests use it to check that every path gives the same bits.
+    @discardableResult
+    static func setInstructionSet(_ isa: Int) -> Int { Int(l2k_set_isa(Int32(isa))) }
+    static var instructionSetLevel: Int { Int(l2k_isa()) }
+
     static func relu(_ x: UnsafeMutablePointer<Double>, count: Int) {
         for i in 0..<count where x[i] < 0 { x[i] = 0 }
     }

@@ -19,6 +19,8 @@ public final class ChainSampler {
 
     private let xProp: Buffer, vProp: Buffer, v0: Buffer, logDet: Buffer, energy0: Buffer, energy1: Buffer
     private let groupX: Buffer, groupV: Buffer, groupLogDet: Buffer
+    /// Chain indices of the forward (d = +1) and backward (d = -1) groups, reused every trajectory.
+    private var forwardRows: [Int] = [], backwardRows: [Int] = []
 
     public init(target: TargetAction, l2hmc: L2HMCDynamics?, hmc: LeapfrogDynamics?, chains: Int, seed: UInt64) {
         precondition(l2hmc == nil || l2hmc!.capacity >= chains)
@@ -30,6 +32,7 @@ public final class ChainSampler {
         xProp = Buffer(chains * n); vProp = Buffer(chains * n); v0 = Buffer(chains * n)
         logDet = Buffer(chains); energy0 = Buffer(chains); energy1 = Buffer(chains)
         groupX = Buffer(chains * n); groupV = Buffer(chains * n); groupLogDet = Buffer(chains)
+        forwardRows.reserveCapacity(chains); backwardRows.reserveCapacity(chains)
     }
 
     /// Random start: angles uniform on [-pi, pi) (hot start) or N(0, I) in R^n.
@@ -81,9 +84,18 @@ public final class ChainSampler {
         case .hmc:
             hmc!.integrate(x: xProp.pointer, v: vProp.pointer, rows: chains)
         case .l2hmc:
-            let d = (0..<chains).map { random.block(trajectory: t, chain: UInt32($0), purpose: .direction, index: 0).0 & 1 == 0 }
+            // d = +1 where the direction block's first word is even (same draws as always).
+            forwardRows.removeAll(keepingCapacity: true)
+            backwardRows.removeAll(keepingCapacity: true)
+            for c in 0..<chains {
+                if random.block(trajectory: t, chain: UInt32(c), purpose: .direction, index: 0).0 & 1 == 0 {
+                    forwardRows.append(c)
+                } else {
+                    backwardRows.append(c)
+                }
+            }
             for forward in [true, false] {
-                let rows = (0..<chains).filter { d[$0] == forward }
+                let rows = forward ? forwardRows : backwardRows
                 guard !rows.isEmpty else { continue }
                 for (g, c) in rows.enumerated() {
                     (groupX.pointer + g * n).update(from: xProp.pointer + c * n, count: n)
@@ -105,6 +117,9 @@ public final class ChainSampler {
         target.action(xProp.pointer, rows: chains, into: energy1.pointer)
         var outcome = Outcome(kind: kind, acceptProbability: [], accepted: [], energyChange: [], logDet: [])
         outcome.acceptProbability.reserveCapacity(chains)
+        outcome.accepted.reserveCapacity(chains)
+        outcome.energyChange.reserveCapacity(chains)
+        outcome.logDet.reserveCapacity(chains)
         for c in 0..<chains {
             energy1[c] += 0.5 * dot(vProp.pointer + c * n, n)
             let dH = energy1[c] - energy0[c]

@@ -11,6 +11,8 @@ public final class MixtureAction: TargetAction {
     let precisions: [[Double]]
     /// log w_m - (D/2) log 2pi - (1/2) log det Sigma_m
     let logNormalizers: [Double]
+    /// Flat copies for the hot loop: means [k, D], precisions [k, D, D], log normalizers [k].
+    private let meanTable: Buffer, precisionTable: Buffer, normalizerTable: Buffer
 
     public init(mixture: GaussianMixture) {
         self.mixture = mixture
@@ -24,6 +26,9 @@ public final class MixtureAction: TargetAction {
         }
         self.precisions = precisions
         logNormalizers = norms
+        meanTable = Buffer(mixture.means.flatMap { $0 })
+        precisionTable = Buffer(precisions.flatMap { $0 })
+        normalizerTable = Buffer(norms)
     }
 
     /// Inverse and log-determinant of an SPD matrix by Cholesky (sizes here are small).
@@ -60,7 +65,7 @@ public final class MixtureAction: TargetAction {
     /// log N_m terms and the quadratic-form gradient pieces for one row.
     @inline(__always)
     private func componentTerms(_ x: UnsafePointer<Double>, _ m: Int, _ delta: UnsafeMutablePointer<Double>, _ pd: UnsafeMutablePointer<Double>) -> Double {
-        let d = stateSize, mu = mixture.means[m], p = precisions[m]
+        let d = stateSize, mu = meanTable.pointer + m * d, p = precisionTable.pointer + m * d * d
         for i in 0..<d { delta[i] = x[i] - mu[i] }
         var quad = 0.0
         for i in 0..<d {
@@ -69,7 +74,7 @@ public final class MixtureAction: TargetAction {
             pd[i] = s
             quad += delta[i] * s
         }
-        return logNormalizers[m] - 0.5 * quad
+        return normalizerTable[m] - 0.5 * quad
     }
 
     public func action(_ x: UnsafePointer<Double>, rows: Int, into out: UnsafeMutablePointer<Double>) {
@@ -82,22 +87,23 @@ public final class MixtureAction: TargetAction {
 
     func evaluate(_ x: UnsafePointer<Double>, rows: Int, action: UnsafeMutablePointer<Double>?, force: UnsafeMutablePointer<Double>?) {
         let d = stateSize, k = mixture.weights.count
-        let delta = UnsafeMutablePointer<Double>.allocate(capacity: d), pd = UnsafeMutablePointer<Double>.allocate(capacity: d * k)
-        let logs = UnsafeMutablePointer<Double>.allocate(capacity: k)
-        defer { delta.deallocate(); pd.deallocate(); logs.deallocate() }
-        for r in 0..<rows {
-            let row = x + r * d
-            var top = -Double.infinity
-            for m in 0..<k { logs[m] = componentTerms(row, m, delta, pd + m * d); top = max(top, logs[m]) }
-            var sum = 0.0
-            for m in 0..<k { sum += exp(logs[m] - top) }
-            if let action { action[r] = -(top + log(sum)) }
-            if let force {
-                let f = force + r * d
-                for i in 0..<d { f[i] = 0 }
-                for m in 0..<k {
-                    let w = exp(logs[m] - top) / sum
-                    for i in 0..<d { f[i] += w * pd[m * d + i] }
+        // Scratch on the stack (no heap allocation per call): delta [d], P_m delta [k d], log terms [k].
+        withUnsafeTemporaryAllocation(of: Double.self, capacity: d + d * k + k) { scratch in
+            let delta = scratch.baseAddress!, pd = delta + d, logs = pd + d * k
+            for r in 0..<rows {
+                let row = x + r * d
+                var top = -Double.infinity
+                for m in 0..<k { logs[m] = componentTerms(row, m, delta, pd + m * d); top = max(top, logs[m]) }
+                var sum = 0.0
+                for m in 0..<k { sum += exp(logs[m] - top) }
+                if let action { action[r] = -(top + log(sum)) }
+                if let force {
+                    let f = force + r * d
+                    for i in 0..<d { f[i] = 0 }
+                    for m in 0..<k {
+                        let w = exp(logs[m] - top) / sum
+                        for i in 0..<d { f[i] += w * pd[m * d + i] }
+                    }
                 }
             }
         }

@@ -1,0 +1,122 @@
+import Foundation
+
+/// Every way a conversion can fail that is the converter's own concern (HDF5 and `.l2z` failures
+/// keep their own ``HDF5Kit/HDF5Error`` and ``ModelFormat/L2ZError`` codes).
+///
+/// Each case has a stable ``code`` (`convert.*`) and a one-line ``message`` that names the
+/// culprit (the fact, the source dataset, the canonical array). ``isUsageError`` marks failures
+/// the user fixes with options (a missing or conflicting fact): the CLI exits 64 for them and 1
+/// for everything about the file's content.
+public enum ConvertError: Error, Equatable, Sendable {
+    // MARK: Facts (usage)
+    /// A convention the file does not carry and no preset, config or flag gave.
+    case missingFact(fact: String, needed: String, how: String)
+    /// A fact given with a value that cannot be parsed or is out of range.
+    case invalidFact(fact: String, value: String, expected: String)
+    /// Two facts, or a fact and the file, contradict each other.
+    case conflictingFact(fact: String, reason: String)
+    case unknownPreset(name: String, known: [String])
+    /// An option that makes no sense for this source (e.g. a convention flag for our own ckpt.h5).
+    case optionNotAccepted(option: String, reason: String)
+
+    // MARK: The source file
+    case unsupportedSource(path: String, reason: String)
+    /// No supported network naming matches the weight names.
+    case unrecognizedNaming(reason: String)
+    /// Datasets that are neither mapped to a canonical array nor known to be ignorable.
+    case unmappedDatasets(names: [String])
+    /// Two source datasets map to the same canonical array.
+    case duplicateMapping(canonical: String, sources: [String])
+    /// An array the architecture needs was not found in the file.
+    case missingArray(canonical: String, expectedSource: String)
+    /// A dataset's shape disagrees with the facts (or with the other networks).
+    case shapeMismatch(source: String, canonical: String, expected: [Int], actual: [Int], reason: String)
+    case wrongDType(source: String, found: String, expected: String)
+    case nonFinite(source: String, count: Int, firstIndex: Int)
+    /// A trained kernel or bias that is exactly all zero, under `--strict`.
+    case zeroParameters(names: [String])
+    case invalidCheckpoint(path: String, reason: String)
+    /// A `.keras` archive with a member name that could escape a directory, or too large a member.
+    case unsafeArchive(path: String, reason: String)
+    case archiveFailure(path: String, reason: String)
+    /// The converted model did not reproduce its own probe (an internal consistency check).
+    case probeFailed(reason: String)
+
+    public var code: String {
+        switch self {
+        case .missingFact: return "convert.missing_fact"
+        case .invalidFact: return "convert.invalid_fact"
+        case .conflictingFact: return "convert.conflicting_fact"
+        case .unknownPreset: return "convert.unknown_preset"
+        case .optionNotAccepted: return "convert.option_not_accepted"
+        case .unsupportedSource: return "convert.unsupported_source"
+        case .unrecognizedNaming: return "convert.unrecognized_naming"
+        case .unmappedDatasets: return "convert.unmapped_datasets"
+        case .duplicateMapping: return "convert.duplicate_mapping"
+        case .missingArray: return "convert.missing_array"
+        case .shapeMismatch: return "convert.shape_mismatch"
+        case .wrongDType: return "convert.wrong_dtype"
+        case .nonFinite: return "convert.non_finite"
+        case .zeroParameters: return "convert.zero_parameter"
+        case .invalidCheckpoint: return "convert.invalid_checkpoint"
+        case .unsafeArchive: return "convert.unsafe_archive"
+        case .archiveFailure: return "convert.archive_failure"
+        case .probeFailed: return "convert.probe_failed"
+        }
+    }
+
+    /// True for failures fixed by giving options (CLI exit status 64).
+    public var isUsageError: Bool {
+        switch self {
+        case .missingFact, .invalidFact, .conflictingFact, .unknownPreset, .optionNotAccepted: return true
+        default: return false
+        }
+    }
+
+    public var message: String {
+        switch self {
+        case let .missingFact(fact, needed, how):
+            return "missing fact '\(fact)' (\(needed)); the file does not carry it: \(how)"
+        case let .invalidFact(fact, value, expected):
+            return "fact '\(fact)' has value \(value.debugDescription); expected \(expected)"
+        case let .conflictingFact(fact, reason):
+            return "fact '\(fact)': \(reason)"
+        case let .unknownPreset(name, known):
+            return "unknown preset \(name.debugDescription); known presets: \(known.joined(separator: ", ")) (docs/CONVERT.md)"
+        case let .optionNotAccepted(option, reason):
+            return "\(option) is not accepted here: \(reason)"
+        case let .unsupportedSource(path, reason):
+            return "\(path) cannot be converted: \(reason)"
+        case let .unrecognizedNaming(reason):
+            return "no supported network naming matches the weights: \(reason) (see docs/CONVERT.md; --naming chooses one)"
+        case let .unmappedDatasets(names):
+            let shown = names.prefix(8).joined(separator: ", ") + (names.count > 8 ? ", ... (\(names.count) in all)" : "")
+            return "\(names.count) dataset(s) map to no canonical array: \(shown); pass --allow-unused to convert anyway (they are listed), or check the naming with --dry-run"
+        case let .duplicateMapping(canonical, sources):
+            return "\(canonical) is given by more than one dataset: \(sources.joined(separator: ", "))"
+        case let .missingArray(canonical, expectedSource):
+            return "the architecture needs \(canonical), but the file has no \(expectedSource)"
+        case let .shapeMismatch(source, canonical, expected, actual, reason):
+            return "\(source) (-> \(canonical)) has shape \(actual), expected \(expected): \(reason)"
+        case let .wrongDType(source, found, expected):
+            return "\(source) has element type \(found), expected \(expected)"
+        case let .nonFinite(source, count, first):
+            return "\(source) holds \(count) non-finite value(s) (NaN or infinity), the first at flat index \(first)"
+        case let .zeroParameters(names):
+            return "trained parameter(s) exactly all zero (the upstream export bug's signature): \(names.joined(separator: ", ")); drop --strict to convert with a warning"
+        case let .invalidCheckpoint(path, reason):
+            return "\(path) is not a valid l2hmc-train checkpoint: \(reason)"
+        case let .unsafeArchive(path, reason):
+            return "\(path): refused archive: \(reason)"
+        case let .archiveFailure(path, reason):
+            return "\(path): cannot read the archive: \(reason)"
+        case let .probeFailed(reason):
+            return "the converted model does not reproduce its own probe: \(reason)"
+        }
+    }
+}
+
+extension ConvertError: LocalizedError, CustomStringConvertible {
+    public var errorDescription: String? { "[\(code)] \(message)" }
+    public var description: String { "[\(code)] \(message)" }
+}
