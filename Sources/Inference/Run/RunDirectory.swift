@@ -10,7 +10,7 @@ import Glibc
 ///
 /// Contents: `params.json` (settings and provenance), `summary.json`, `observables.csv` (one row
 /// per trajectory and chain), the record as `.npy` arrays [trajectories, chains] that numpy and
-/// `--resume` read (`accept_prob`, `accepted`, `energy_change`, `log_det`, `sampler` (0 l2hmc,
+/// `--resume` read (`accept_prob`, `accepted`, `energy_before`, `energy_change`, `log_det`, `sampler` (0 l2hmc,
 /// 1 hmc), and `plaquette`, `q_int`, `q_sin` for U(1) or `position` [T, C, D] and `mode` for
 /// mixtures), `final_states.npy` [chains, n] and `state.json` (trajectory counter and seed).
 public enum RunDirectory {
@@ -64,6 +64,7 @@ public enum RunDirectory {
             try npy("accept_prob", grid(r.acceptProbability))
             try npy("accepted", NDArray(shape: [t, chains], bools: r.accepted.flatMap { $0 }))
             try npy("energy_change", grid(r.energyChange))
+            try npy("energy_before", grid(r.energyBefore))
             try npy("log_det", grid(r.logDet))
             try npy("sampler", NDArray(shape: [t], uint8s: r.sampler.map { $0 == .l2hmc ? 0 : 1 }))
             if !r.plaquette.isEmpty {
@@ -149,6 +150,7 @@ public enum RunDirectory {
         r.acceptProbability = try grid(try array("accept_prob"))
         r.accepted = try grid(try array("accepted")).map { $0.map { $0 != 0 } }
         r.energyChange = try grid(try array("energy_change"))
+        r.energyBefore = try grid(try array("energy_before"))
         r.logDet = try grid(try array("log_det"))
         if FileManager.default.fileExists(atPath: "\(path)/plaquette.npy") {
             r.plaquette = try grid(try array("plaquette")); r.qInt = try grid(try array("q_int")); r.qSin = try grid(try array("q_sin"))

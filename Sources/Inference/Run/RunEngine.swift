@@ -65,6 +65,7 @@ public final class RunEngine {
         record.acceptProbability.append(o.acceptProbability)
         record.accepted.append(o.accepted)
         record.energyChange.append(o.energyChange)
+        record.energyBefore.append(o.energyBefore)
         record.logDet.append(o.logDet)
         let chains = settings.chains
         if let u1 = target as? U1Action {

@@ -4,6 +4,8 @@ public struct RunRecord: Sendable, Equatable {
     public var acceptProbability: [[Double]] = []
     public var accepted: [[Bool]] = []
     public var energyChange: [[Double]] = []
+    /// H at the start of each trajectory (H after the proposal is energyBefore + energyChange).
+    public var energyBefore: [[Double]] = []
     public var logDet: [[Double]] = []
     /// U(1): mean cos phi_P, integer charge, sin charge.
     public var plaquette: [[Double]] = []
@@ -26,7 +28,7 @@ public struct RunRecord: Sendable, Equatable {
     /// Appends the records of `other` (a resumed continuation).
     public mutating func append(_ other: RunRecord) {
         sampler += other.sampler; acceptProbability += other.acceptProbability; accepted += other.accepted
-        energyChange += other.energyChange; logDet += other.logDet; plaquette += other.plaquette
+        energyChange += other.energyChange; energyBefore += other.energyBefore; logDet += other.logDet; plaquette += other.plaquette
         qInt += other.qInt; qSin += other.qSin; position += other.position; mode += other.mode
     }
 }

@@ -66,6 +66,8 @@ public final class ChainSampler {
         public var accepted: [Bool]
         public var energyChange: [Double]
         public var logDet: [Double]
+        /// H = U(x) + |v|^2/2 at the start of the trajectory (H after = before + change).
+        public var energyBefore: [Double] = []
     }
 
     /// Runs one trajectory of `kind` for every chain and advances the counter.
@@ -120,6 +122,7 @@ public final class ChainSampler {
         outcome.accepted.reserveCapacity(chains)
         outcome.energyChange.reserveCapacity(chains)
         outcome.logDet.reserveCapacity(chains)
+        outcome.energyBefore = Array(UnsafeBufferPointer(start: energy0.pointer, count: chains))
         for c in 0..<chains {
             energy1[c] += 0.5 * dot(vProp.pointer + c * n, n)
             let dH = energy1[c] - energy0[c]
