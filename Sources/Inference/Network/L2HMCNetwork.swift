@@ -29,6 +29,7 @@ public final class L2HMCNetwork {
     private let inputBias: [Double]
     /// Inputs at most this wide (x and v together) skip the first-layer GEMMs for a fused kernel.
     static let smallInputWidth = 8
+    private var lowRankCache: LowRankPlan?
 
     /// Loads network `name` (e.g. `vnet.0`) from a model.
     public init(model: L2ZModel, name: String) throws {
@@ -115,6 +116,7 @@ public final class L2HMCNetwork {
         let n = stateSize
         let h0 = xLayer.outputs
         var a = ws.hiddenA.pointer, b = ws.hiddenB.pointer
+        let lowRank = lowRankPlan()
         // Constant row: biases plus tau K_t (tau is the same for every chain of a step).
         inputBias.withUnsafeBufferPointer { bias in
             ws.row.pointer.update(from: bias.baseAddress!, count: h0)
@@ -128,6 +130,17 @@ public final class L2HMCNetwork {
                 l2k_small_input_layer(xIn, xLayer.inputs, xLayer.inputs, kx.baseAddress!, vIn, n, vLayer.inputs, kv.baseAddress!,
                                       rows, h0, ws.row.pointer, activation.kernelCode, a)
             } }
+        } else if let q = lowRank.inputQ, let px = xLayer.lowRank, let pv = vLayer.lowRank {
+            // Both input layers compressed: x P_x and v P_v side by side, then one GEMM with [Q_x; Q_v].
+            let r = px.rank + pv.rank, sc = ws.scratch.pointer
+            px.p.withUnsafeBufferPointer { p in
+                BLAS.gemm(m: rows, n: px.rank, k: xLayer.inputs, a: xIn, lda: xLayer.inputs, b: p.baseAddress!, ldb: px.rank, beta: 0, c: sc, ldc: r)
+            }
+            pv.p.withUnsafeBufferPointer { p in
+                BLAS.gemm(m: rows, n: pv.rank, k: vLayer.inputs, a: vIn, lda: n, b: p.baseAddress!, ldb: pv.rank, beta: 0, c: sc + px.rank, ldc: r)
+            }
+            BLAS.gemm(m: rows, n: h0, k: r, a: sc, lda: r, b: q.pointer, ldb: h0, beta: 0, c: a, ldc: h0)
+            l2k_bias_activate(a, rows, h0, ws.row.pointer, activation.kernelCode)
         } else {
             xLayer.multiply(xIn, ldx: xLayer.inputs, rows: rows, into: a, ldo: h0, accumulate: false, scratch: ws.scratch.pointer)
             vLayer.multiply(vIn, ldx: n, rows: rows, into: a, ldo: h0, accumulate: true, scratch: ws.scratch.pointer)
@@ -145,32 +158,94 @@ public final class L2HMCNetwork {
                 VectorMath.scaleShiftRows(a, rows: rows, cols: width, scale: sc.baseAddress!, shift: sh.baseAddress!)
             } }
         }
-        if let permuted {
-            precondition(permuted.version == headsVersion, "permuted heads are stale")
-            if let k = permuted.kernel {
-                BLAS.gemm(m: rows, n: 3 * n, k: width, a: a, lda: width, b: k.pointer, ldb: 3 * n, beta: 0, c: out, ldc: 3 * n)
-            } else {
-                for (h, layer) in heads.enumerated() {
-                    let q = permuted.perHead[h]
-                    if let lr = layer.lowRank {
-                        lr.p.withUnsafeBufferPointer { p in
-                            BLAS.gemm(m: rows, n: lr.rank, k: width, a: a, lda: width, b: p.baseAddress!, ldb: lr.rank, beta: 0, c: ws.scratch.pointer, ldc: lr.rank)
-                        }
-                        BLAS.gemm(m: rows, n: n, k: lr.rank, a: ws.scratch.pointer, lda: lr.rank, b: q.pointer, ldb: n, beta: 0, c: out + h * n, ldc: 3 * n)
-                    } else {
-                        BLAS.gemm(m: rows, n: n, k: width, a: a, lda: width, b: q.pointer, ldb: n, beta: 0, c: out + h * n, ldc: 3 * n)
-                    }
-                }
-            }
-        } else if heads.allSatisfy({ $0.lowRank == nil }) {
+        // Heads: one GEMM with the concatenated (possibly permuted) kernels when none is
+        // compressed; otherwise h P for all compressed heads in one GEMM, then one GEMM per head.
+        precondition(permuted == nil || permuted!.version == headsVersion, "permuted heads are stale")
+        if let k = permuted?.kernel {
+            BLAS.gemm(m: rows, n: 3 * n, k: width, a: a, lda: width, b: k.pointer, ldb: 3 * n, beta: 0, c: out, ldc: 3 * n)
+        } else if permuted == nil && lowRank.allHeadsFull {
             headKernel.withUnsafeBufferPointer { k in
                 BLAS.gemm(m: rows, n: 3 * n, k: width, a: a, lda: width, b: k.baseAddress!, ldb: 3 * n, beta: 0, c: out, ldc: 3 * n)
             }
         } else {
+            let sc = ws.scratch.pointer, r = lowRank.headRankSum
+            if let p = lowRank.headP {
+                BLAS.gemm(m: rows, n: r, k: width, a: a, lda: width, b: p.pointer, ldb: r, beta: 0, c: sc, ldc: r)
+            }
+            var offset = 0
             for (h, layer) in heads.enumerated() {
-                layer.multiply(a, ldx: width, rows: rows, into: out + h * n, ldo: 3 * n, accumulate: false, scratch: ws.scratch.pointer)
+                if let lr = layer.lowRank {
+                    if lowRank.headP == nil {
+                        lr.p.withUnsafeBufferPointer { p in
+                            BLAS.gemm(m: rows, n: lr.rank, k: width, a: a, lda: width, b: p.baseAddress!, ldb: lr.rank, beta: 0, c: sc, ldc: lr.rank)
+                        }
+                    }
+                    let z = lowRank.headP == nil ? sc : sc + offset, lda = lowRank.headP == nil ? lr.rank : r
+                    if let q = permuted?.perHead[h] {
+                        BLAS.gemm(m: rows, n: n, k: lr.rank, a: z, lda: lda, b: q.pointer, ldb: n, beta: 0, c: out + h * n, ldc: 3 * n)
+                    } else {
+                        lr.q.withUnsafeBufferPointer { q in
+                            BLAS.gemm(m: rows, n: n, k: lr.rank, a: z, lda: lda, b: q.baseAddress!, ldb: n, beta: 0, c: out + h * n, ldc: 3 * n)
+                        }
+                    }
+                    offset += lr.rank
+                } else if let k = permuted?.perHead[h] {
+                    BLAS.gemm(m: rows, n: n, k: width, a: a, lda: width, b: k.pointer, ldb: n, beta: 0, c: out + h * n, ldc: 3 * n)
+                } else {
+                    layer.multiply(a, ldx: width, rows: rows, into: out + h * n, ldo: 3 * n, accumulate: false, scratch: sc)
+                }
             }
         }
+    }
+
+    /// Sum of every layer's version (changes when any layer is compressed).
+    var layersVersion: Int {
+        var v = xLayer.version &+ vLayer.version &+ (tLayer?.version ?? 0)
+        for l in hidden { v = v &+ l.version }
+        for l in heads { v = v &+ l.version }
+        return v
+    }
+
+    /// Concatenated low-rank factors for fewer, wider GEMMs, rebuilt when a layer's compression changes.
+    final class LowRankPlan {
+        let version: Int
+        /// [Q_x; Q_v] ([r_x + r_v, h_1]) when both input layers are compressed.
+        let inputQ: Buffer?
+        /// [P_S | P_T | P_Q] ([h_L, r_S + r_T + r_Q]) when all three heads are compressed.
+        let headP: Buffer?
+        let headRankSum: Int
+        let allHeadsFull: Bool
+
+        init(_ net: L2HMCNetwork) {
+            version = net.layersVersion
+            if let qx = net.xLayer.lowRank, let qv = net.vLayer.lowRank {
+                inputQ = Buffer(qx.q + qv.q)
+            } else {
+                inputQ = nil
+            }
+            let compressed = net.heads.compactMap(\.lowRank)
+            headRankSum = compressed.reduce(0) { $0 + $1.rank }
+            allHeadsFull = compressed.isEmpty
+            if compressed.count == 3 {
+                let hl = net.heads[0].inputs, r = headRankSum
+                let p = Buffer(hl * r)
+                var offset = 0
+                for f in compressed {
+                    for i in 0..<hl { for j in 0..<f.rank { p[i * r + offset + j] = f.p[i * f.rank + j] } }
+                    offset += f.rank
+                }
+                headP = p
+            } else {
+                headP = nil
+            }
+        }
+    }
+
+    private func lowRankPlan() -> LowRankPlan {
+        if let p = lowRankCache, p.version == layersVersion { return p }
+        let p = LowRankPlan(self)
+        lowRankCache = p
+        return p
     }
 }
 
@@ -234,7 +309,7 @@ final class NetworkWorkspace {
         let rank = max(networks.map(\.maxRank).max() ?? 0, 1)
         hiddenA = Buffer(rows * width)
         hiddenB = Buffer(rows * width)
-        scratch = Buffer(rows * rank)
+        scratch = Buffer(rows * 3 * rank)  // up to three side-by-side rank blocks (heads)
         row = Buffer(width)
     }
 }
