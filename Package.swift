@@ -46,7 +46,7 @@ let package = Package(
                            .product(name: "ArgumentParser", package: "swift-argument-parser")]),
         .executableTarget(
             name: "l2hmc-train",
-            dependencies: ["Trainer", "ModelFormat",
+            dependencies: ["Trainer", "ModelFormat", "COpenBLAS",
                            .product(name: "ArgumentParser", package: "swift-argument-parser")]),
         .executableTarget(
             name: "l2hmc-convert",

@@ -15,7 +15,7 @@ struct L2HMCTrain: ParsableCommand {
             --resume CKPT continues a run and gives exactly the numbers of an uninterrupted one. \
             Exit codes: 0 success, 1 bad data, 64 bad configuration, 130 interrupted (a checkpoint is written).
             """,
-        subcommands: [TrainCommand.self, ExportCommand.self],
+        subcommands: [TrainCommand.self, ExportCommand.self, BenchCommand.self],
         defaultSubcommand: TrainCommand.self)
 
     static func main() {
