@@ -1,23 +1,31 @@
 import ArgumentParser
+import Converter
 import Foundation
 import ModelFormat
 
 struct Inspect: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Verify a .l2z model and print its description and arrays.",
+        abstract: "Verify a .l2z model and print its description and arrays; or list an HDF5 checkpoint.",
         discussion: """
             Every check of the reader runs (structure, CRC-32, SHA-256 of every array, manifest, \
             arrays against the architecture); a file failing any of them is reported with its \
             error code and exit status 1. Warns when a trained kernel or bias is exactly all zero.
+            Given an HDF5 file (ckpt.h5, Keras .h5 / .weights.h5) or a Keras .keras archive, lists \
+            its datasets and the canonical array each would map to (no facts needed).
             """)
 
-    @Argument(help: "The .l2z file to inspect.")
+    @Argument(help: "The .l2z file (or HDF5 checkpoint, .keras archive) to inspect.")
     var path: String
 
-    @Flag(help: "Print the report as JSON on stdout.")
+    @Flag(help: "Print the report as JSON on stdout (.l2z only).")
     var json = false
 
     func run() throws {
+        if Inspect.isConvertibleSource(path) {
+            if json { throw ValidationError("--json is available for .l2z models only") }
+            do { print(try SourceInspection.lines(path: path).joined(separator: "\n")) } catch { failConvert(error) }
+            return
+        }
         let result: L2ZReader.Result
         do { result = try L2ZReader.read(path: path) } catch { fail(error) }
         let model = result.model
@@ -30,6 +38,19 @@ struct Inspect: ParsableCommand {
             print(InspectReport.text(result: result, inspection: inspection, path: path))
         }
         for w in inspection.warnings { FileHandle.standardError.write(Data("warning: \(w)\n".utf8)) }
+    }
+}
+
+extension Inspect {
+    /// HDF5 signature at offset 0, or a zip whose first member is not `l2z.magic` (a `.keras`).
+    static func isConvertibleSource(_ path: String) -> Bool {
+        guard let handle = FileHandle(forReadingAtPath: path) else { return false }
+        defer { try? handle.close() }
+        let head = Array(handle.readData(ofLength: 39))
+        if head.starts(with: [0x89, 0x48, 0x44, 0x46, 0x0D, 0x0A, 0x1A, 0x0A]) { return true }
+        guard head.starts(with: [0x50, 0x4B, 0x03, 0x04]), head.count >= 30 else { return false }
+        let nameLength = Int(head[26]) | Int(head[27]) << 8
+        return !(nameLength == 9 && head.count >= 39 && Array(head[30..<39]) == Array("l2z.magic".utf8))
     }
 }
 

@@ -8,11 +8,14 @@ struct L2HMCConvert: ParsableCommand {
         commandName: "l2hmc-convert",
         abstract: "Create, inspect and convert L2HMC sampler models in the .l2z format.",
         discussion: """
+            `l2hmc-convert SRC DST [options]` converts an HDF5 checkpoint (l2hmc-train's ckpt.h5 \
+            or a Keras file) into DST.l2z (see `l2hmc-convert convert --help` and docs/CONVERT.md).
             Exit codes: 0 success, 1 invalid or unreadable input (the message starts with the \
             error code, e.g. [container.crc_mismatch]), 64 usage error.
             The .l2z format is specified in docs/FORMAT.md.
             """,
-        subcommands: [Inspect.self, InitRandom.self])
+        subcommands: [Convert.self, Inspect.self, InitRandom.self],
+        defaultSubcommand: Convert.self)
 }
 
 /// Prints `error: [code] message` on stderr and exits 1: the one-line failure of every command.

@@ -129,8 +129,9 @@ public final class SourceFile {
         if rootAttributes.contains("format"), case let .string(format)? = try? f.readAttribute("/", "format"), format == "l2hmc-train-checkpoint" {
             return .l2hmcCheckpoint
         }
-        if rootAttributes.contains("layer_names") { return .kerasWeightsH5 }
-        if f.exists("/model_weights"), (try f.attributeNames("/model_weights")).contains("layer_names") { return .kerasModelH5 }
+        func listsLayers(_ names: [String]) -> Bool { names.contains("layer_names") || names.contains("layer_names0") }
+        if listsLayers(rootAttributes) { return .kerasWeightsH5 }
+        if f.exists("/model_weights"), listsLayers(try f.attributeNames("/model_weights")) { return .kerasModelH5 }
         if f.exists("/layers") { return .keras3Weights }
         if rootAttributes.contains("format") {
             throw ConvertError.unsupportedSource(path: path, reason: "an HDF5 file with a 'format' attribute that is not l2hmc-train-checkpoint")
@@ -158,17 +159,13 @@ public final class SourceFile {
         case .kerasWeightsH5, .kerasModelH5:
             let root = kind == .kerasModelH5 ? "/model_weights" : "/"
             kerasVersion = try? stringAttribute(root, "keras_version")
-            guard let layers = try hdf5.readAttribute(root, "layer_names").stringList else {
-                throw ConvertError.unsupportedSource(path: path, reason: "\(root)@layer_names is not a list of names")
-            }
+            let layers = try nameList(root, "layer_names")
             for layer in layers {
                 let group = (root == "/" ? "" : root) + "/" + layer
                 guard hdf5.exists(group) else {
                     throw ConvertError.unsupportedSource(path: path, reason: "layer \(layer) is listed in layer_names but has no group \(group)")
                 }
-                guard let weights = try hdf5.readAttribute(group, "weight_names").stringList else {
-                    throw ConvertError.unsupportedSource(path: path, reason: "\(group)@weight_names is not a list of names")
-                }
+                let weights = try nameList(group, "weight_names")
                 for w in weights {
                     let location = group + "/" + w
                     guard let o = objects.first(where: { $0.path == HDF5Path.normalize(location) }), o.kind == .dataset else {
@@ -233,6 +230,26 @@ public final class SourceFile {
         let location = kind == .keras3Archive ? "model.weights.h5:\(o.path)" : o.path
         return SourceDataset(location: location, hdf5Path: o.path, name: unreferenced ? "(unreferenced) " + name : name,
                              shape: o.shape ?? [], dtype: o.dtype, typeDescription: o.typeDescription ?? "unknown")
+    }
+
+    /// A Keras name list: attribute `name`, or, when Keras split a long list over several
+    /// attributes to stay under HDF5's 64 KiB header limit, `name0`, `name1`, ... concatenated.
+    func nameList(_ object: String, _ name: String) throws -> [String] {
+        let present = try hdf5.attributeNames(object)
+        var parts: [String] = present.contains(name) ? [name] : []
+        if parts.isEmpty {
+            var i = 0
+            while present.contains("\(name)\(i)") { parts.append("\(name)\(i)"); i += 1 }
+        }
+        guard !parts.isEmpty else {
+            throw ConvertError.unsupportedSource(path: path, reason: "\(object) has no \(name) attribute (a Keras HDF5 layer group must list its \(name))")
+        }
+        return try parts.flatMap { attribute -> [String] in
+            guard let list = try hdf5.readAttribute(object, attribute).stringList else {
+                throw ConvertError.unsupportedSource(path: path, reason: "\(object)@\(attribute) is not a list of names")
+            }
+            return list
+        }
     }
 
     func stringAttribute(_ object: String, _ name: String) throws -> String {

@@ -1,0 +1,105 @@
+import ModelFormat
+
+/// The network arrays of a Keras file under their canonical names, in the source's link layout.
+///
+/// Values are stored in the source's element type (float32 stays float32: the exact trained
+/// values). A stored `coeff` of shape [1, n] becomes [n]. Sep 2020 linear layers are folded
+/// into each head: with z = h W1 + b1, y = z W2 + b2 and a head k(y) = y K + b (no activation
+/// between them), k = h (W1 W2 K) + ((b1 W2 + b2) K + b); the folded kernels and biases are
+/// computed in float64 and stored as float64.
+struct NetworkArrays {
+    var arrays: [String: NDArray] = [:]
+    /// Canonical name -> the source datasets it comes from.
+    var sources: [String: [String]] = [:]
+    /// Source location -> what was done to it.
+    var notes: [String: String] = [:]
+
+    static func build(source: SourceFile, mapping: KerasMapping, structure: NetworkStructure, stateSize n: Int) throws -> NetworkArrays {
+        var out = NetworkArrays()
+        var doubles: [String: (values: [Double], shape: [Int], location: String)] = [:]
+        var linear: [String: [Int: [String: (values: [Double], shape: [Int], location: String)]]] = [:]   // network -> layer -> variable
+        for (d, r) in mapping.mapped {
+            let (values, dtype) = try source.values(d)
+            var shape = d.shape
+            if r.variable == "coeff", shape.count == 2, shape[0] == 1 {
+                shape = [shape[1]]
+                out.notes[d.location] = "reshaped [1, \(shape[0])] -> [\(shape[0])]"
+            }
+            if case let .linear(i) = r.layer {
+                linear[r.networkName, default: [:]][i, default: [:]][r.variable] = (values, shape, d.location)
+                continue
+            }
+            let name = r.canonicalName
+            out.sources[name] = [d.location]
+            doubles[name] = (values, shape, d.location)
+            out.arrays[name] = dtype == .float32 ? try NDArray(shape: shape, floats: values.map { Float($0) }) : try NDArray(shape: shape, doubles: values)
+        }
+        for net in linear.keys.sorted() {
+            try out.fold(network: net, layers: linear[net]!, doubles: doubles, lastHidden: structure.hiddenUnits.last!)
+        }
+        return out
+    }
+
+    private mutating func fold(network net: String, layers: [Int: [String: (values: [Double], shape: [Int], location: String)]],
+                               doubles: [String: (values: [Double], shape: [Int], location: String)], lastHidden: Int) throws {
+        // Compose the linear layers in order: (W, c) with y = h W + c.
+        var width = lastHidden
+        var w: [Double] = identity(width), c = [Double](repeating: 0, count: width)
+        var used: [String] = []
+        for i in layers.keys.sorted() {
+            let name = "\(net).h_layer\(i)"
+            guard let k = layers[i]!["kernel"] else { throw ConvertError.missingArray(canonical: "\(name).kernel", expectedSource: "the kernel of \(name) (its bias is present)") }
+            guard let b = layers[i]!["bias"] else { throw ConvertError.missingArray(canonical: "\(name).bias", expectedSource: "the bias of \(name) (its kernel is present)") }
+            guard k.shape.count == 2, k.shape[0] == width, b.shape == [k.shape[1]] else {
+                throw ConvertError.shapeMismatch(source: k.location, canonical: "\(name).kernel (folded)", expected: [width, b.shape.first ?? 0], actual: k.shape,
+                                                 reason: "h_layer\(i) takes the \(width) outputs of the layer before it")
+            }
+            let out = k.shape[1]
+            w = multiply(w, rows: lastHidden, inner: width, k.values, cols: out)
+            c = add(multiply(c, rows: 1, inner: width, k.values, cols: out), b.values)
+            width = out
+            used += [k.location, b.location]
+        }
+        for head in ["scale", "translation", "transformation"] {
+            let kn = "\(net).\(head).kernel", bn = "\(net).\(head).bias"
+            guard let k = doubles[kn] else { throw ConvertError.missingArray(canonical: kn, expectedSource: "the \(head) head of \(net) (its h_layer kernels are present)") }
+            guard let b = doubles[bn] else { throw ConvertError.missingArray(canonical: bn, expectedSource: "the \(head) head bias of \(net)") }
+            guard k.shape.count == 2, k.shape[0] == width else {
+                throw ConvertError.shapeMismatch(source: k.location, canonical: kn, expected: [width, k.shape.last ?? 0], actual: k.shape,
+                                                 reason: "the \(head) head takes the \(width) outputs of h_layer\(layers.keys.max()!)")
+            }
+            let cols = k.shape[1]
+            guard b.shape == [cols] else {
+                throw ConvertError.shapeMismatch(source: b.location, canonical: bn, expected: [cols], actual: b.shape, reason: "one bias per output of the \(head) head")
+            }
+            arrays[kn] = try NDArray(shape: [lastHidden, cols], doubles: multiply(w, rows: lastHidden, inner: width, k.values, cols: cols))
+            arrays[bn] = try NDArray(shape: [cols], doubles: add(multiply(c, rows: 1, inner: width, k.values, cols: cols), b.values))
+            sources[kn] = used.filter { $0.hasSuffix("kernel") } + [k.location]
+            sources[bn] = used + [b.location]
+            notes[k.location] = "h_layer1/2 folded in (float64)"
+            notes[b.location] = "h_layer1/2 folded in (float64)"
+        }
+        for location in used { notes[location] = "folded into \(net) scale, translation, transformation (no activation between)" }
+    }
+
+    private func identity(_ n: Int) -> [Double] {
+        var m = [Double](repeating: 0, count: n * n)
+        for i in 0..<n { m[i * n + i] = 1 }
+        return m
+    }
+
+    /// [rows, inner] x [inner, cols], row-major, summed in index order.
+    private func multiply(_ a: [Double], rows: Int, inner: Int, _ b: [Double], cols: Int) -> [Double] {
+        var out = [Double](repeating: 0, count: rows * cols)
+        for i in 0..<rows {
+            for k in 0..<inner {
+                let aik = a[i * inner + k]
+                if aik == 0 { continue }
+                for j in 0..<cols { out[i * cols + j] += aik * b[k * cols + j] }
+            }
+        }
+        return out
+    }
+
+    private func add(_ a: [Double], _ b: [Double]) -> [Double] { zip(a, b).map { $0 + $1 } }
+}

@@ -1,0 +1,135 @@
+import ArgumentParser
+import Converter
+import Foundation
+import ModelFormat
+
+struct Convert: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Convert an HDF5 checkpoint (ours or Keras's) into a .l2z model (the default subcommand).",
+        discussion: """
+            Sources: l2hmc-train's ckpt.h5 (every fact is in the file: give no fact options); \
+            Keras HDF5 weights (tf-keras save_weights .h5, model.save .h5, Keras 3 .weights.h5, \
+            .keras) in the L2HMC namings of 2021 (vnet0_x_layer, ...) or Sep 2020 (xnet/x_layer, ...).
+            A Keras file does not carry the conventions: give them with --preset NAME \
+            (\(Preset.all.map(\.name).joined(separator: ", "))), --config sidecar.json and the \
+            fact flags below (flags win over the sidecar, which wins over the preset). A missing \
+            fact is refused with its name; nothing is guessed. docs/CONVERT.md lists the presets \
+            and every fact.
+            Exit codes: 0 success, 1 unreadable or unsupported input, 64 usage (including a \
+            missing or conflicting fact).
+            """)
+
+    @Argument(help: "Source: ckpt.h5, a Keras .h5 / .weights.h5, or a .keras archive.")
+    var source: String
+    @Argument(help: "Output .l2z path.")
+    var destination: String?
+
+    @Option(help: "Preset of an upstream era's conventions (\(Preset.all.map(\.name).joined(separator: ", "))).")
+    var preset: String?
+    @Option(help: "JSON sidecar of facts (keys as the flags with _ for -, plus \"preset\").")
+    var config: String?
+
+    @Option(help: "Fact: U(1) lattice LTxLX.") var lattice: String?
+    @Option(help: "Fact: coupling beta (> 0).") var beta: String?
+    @Option(help: "Fact: the source's link flattening, t_x_mu or mu_t_x.") var linkLayout: String?
+    @Option(help: "Fact: number of leapfrog steps (read from per-step network names when present).") var nLf: String?
+    @Option(help: "Fact: step size(s) of x and v updates: one, or one per step (comma separated).") var eps: String?
+    @Option(help: "Fact: x step size(s).") var epsX: String?
+    @Option(help: "Fact: v step size(s).") var epsV: String?
+    @Option(help: "Fact: raw or eps_over_one_plus_eps for the x step sizes.") var epsXParametrization: String?
+    @Option(help: "Fact: raw or eps_over_one_plus_eps for the v step sizes.") var epsVParametrization: String?
+    @Option(help: "Fact: masks: a rule (\(MaskRule.allCases.map(\.rawValue).joined(separator: ", "))) or an .npy [n_lf, n] 0/1 array.") var masks: String?
+    @Option(help: "Fact: sign of T in the v update: plus or minus (also +1, and -1 as --translation-sign=-1).") var translationSign: String?
+    @Option(help: "Fact: x update, ncp or linear.") var xUpdate: String?
+    @Option(help: "Fact: x-network x input: raw, cos_sin_blocks or cos_sin_interleaved.") var xNetInput: String?
+    @Option(help: "Fact: v-network x input: raw, cos_sin_blocks or cos_sin_interleaved.") var vNetInput: String?
+    @Option(help: "Fact: before_trig or after_trig (cos/sin x input).") var maskPlacement: String?
+    @Option(help: "Fact: whether tau_k enters through t_layer, true or false.") var timeInput: String?
+    @Option(help: "Fact: hidden activation: relu, tanh, swish or linear.") var activation: String?
+    @Option(help: "Fact: batch-norm epsilon (when the file has batch norm).") var batchNormEpsilon: String?
+    @Option(help: "Fact: six net weights x_scale,x_translation,x_transformation,v_scale,v_translation,v_transformation.") var netWeights: String?
+    @Option(help: "Fact: shared or per_step (checked against the names).") var layout: String?
+    @Option(help: "Fact: x-networks per step, 1 or 2 (checked against the names).") var xNetworksPerStep: String?
+    @Option(help: "Fact: hidden widths (checked against the kernels).") var hiddenUnits: String?
+
+    @Option(help: "Link layout of the written model (default t_x_mu); arrays are permuted when the source's differs.")
+    var outputLinkLayout: String?
+    @Option(help: "Force the naming: tf2021 or sep2020 (default: detected from the weight names).")
+    var naming: String?
+    @Flag(help: "Keras 3 weights without layer names: pair sub-models and layers by the documented order (shapes still checked).")
+    var matchByOrder = false
+    @Flag(help: "Convert although some datasets map to no canonical array (they are listed).")
+    var allowUnused = false
+    @Flag(help: "Make an exactly-all-zero trained kernel or bias an error.")
+    var strict = false
+    @Flag(help: "Print the full mapping table and the facts; write nothing.")
+    var dryRun = false
+    @Flag(help: "Replace an existing output file.")
+    var force = false
+
+    func validate() throws {
+        if destination == nil && !dryRun { throw ValidationError("give the output path (l2hmc-convert SRC DST), or --dry-run") }
+    }
+
+    func run() throws {
+        var options = ConversionOptions()
+        options.preset = preset
+        options.configPath = config
+        options.matchByOrder = matchByOrder
+        options.allowUnused = allowUnused
+        options.strict = strict
+        do {
+            if let outputLinkLayout {
+                guard let l = LinkLayout(rawValue: outputLinkLayout) else { throw ValidationError("--output-link-layout must be t_x_mu or mu_t_x") }
+                options.outputLinkLayout = l
+            }
+            if let naming {
+                guard let n = KerasNaming(rawValue: naming), n != .keras3Order else { throw ValidationError("--naming must be tf2021 or sep2020 (order matching: --match-by-order)") }
+                options.naming = n
+            }
+            let flags: [(FactKey, String?)] = [
+                (.lattice, lattice), (.beta, beta), (.linkLayout, linkLayout), (.nLF, nLf), (.eps, eps), (.epsX, epsX), (.epsV, epsV),
+                (.epsXParametrization, epsXParametrization), (.epsVParametrization, epsVParametrization), (.masks, masks),
+                (.translationSign, translationSign), (.xUpdate, xUpdate), (.xNetInput, xNetInput), (.vNetInput, vNetInput),
+                (.maskPlacement, maskPlacement), (.timeInput, timeInput), (.activation, activation), (.batchNormEpsilon, batchNormEpsilon),
+                (.netWeights, netWeights), (.layout, layout), (.xNetworksPerStep, xNetworksPerStep), (.hiddenUnits, hiddenUnits),
+            ]
+            for (key, value) in flags {
+                if let value { try options.flagFacts.set(key, text: value, origin: key.flag) }
+            }
+            if let destination, !dryRun, !force, FileManager.default.fileExists(atPath: destination) {
+                throw L2ZError.outputExists(path: destination)
+            }
+            let result = try Converter.convert(path: source, options: options)
+            if dryRun {
+                _ = try L2ZWriter.encode(result.model)   // every writer check, nothing written
+                print(result.report.lines().joined(separator: "\n"))
+                for w in result.report.warnings { FileHandle.standardError.write(Data("warning: \(w)\n".utf8)) }
+                print("dry run: nothing written")
+                return
+            }
+            try Converter.write(result, to: destination!, force: force)
+            for w in result.report.warnings { FileHandle.standardError.write(Data("warning: \(w)\n".utf8)) }
+            let probe = result.model.probe.map { "probe of \($0.networks.count) network(s) and \($0.batch) trajectories" } ?? "no probe"
+            print("wrote \(destination!) from \(source) (\(result.report.sourceKind.rawValue)\(result.report.naming.map { ", \($0) naming" } ?? ""); \(result.model.arrays.count) arrays, \(probe))")
+        } catch let e as ValidationError {
+            throw e
+        } catch {
+            failConvert(error)
+        }
+    }
+}
+
+/// Like `fail`, with exit status 64 for a conversion refused for want of (or conflicting) options.
+func failConvert(_ error: Error) -> Never {
+    let text: String
+    var status: Int32 = 1
+    if let e = error as? ConvertError {
+        text = e.description
+        if e.isUsageError { status = 64 }
+    } else {
+        text = (error as? L2ZError)?.description ?? "\(error)"
+    }
+    FileHandle.standardError.write(Data("error: \(text)\n".utf8))
+    Foundation.exit(status)
+}
