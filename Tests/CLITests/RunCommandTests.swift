@@ -159,4 +159,17 @@ final class CrossvalCommandTests: XCTestCase {
         XCTAssertEqual(bad.status, 1)
         XCTAssertTrue(bad.stdout.contains("probe") && bad.stdout.contains("FAIL"), bad.stdout)
     }
+
+    func testCrossvalRunsOnAConvertedKerasModel() throws {
+        let dir = try CLI.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let model = dir.appendingPathComponent("keras.l2z").path
+        let convert = try CLI.run("l2hmc-convert", ["fixtures/keras/tf2021_tfkeras_weights.h5", model, "--preset", "tf2-functional-2021",
+                                                    "--lattice", "2x2", "--beta", "1", "--eps", "0.1", "--x-update", "ncp"])
+        XCTAssertEqual(convert.status, 0, convert.stderr)
+        let r = try CLI.run("l2hmc-run", ["crossval", model, "--chains", "8", "--trajectories", "60", "--report", dir.appendingPathComponent("r.json").path])
+        XCTAssertEqual(r.status, 0, r.stdout + r.stderr)
+        XCTAssertTrue(r.stdout.contains("recomputation") && r.stdout.contains("skip"), "batch norm is not in the trainer: the recomputation is skipped, not failed")
+        XCTAssertTrue(r.stdout.contains("verdict     PASS"), r.stdout)
+    }
 }
