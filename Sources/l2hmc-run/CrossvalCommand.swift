@@ -52,7 +52,7 @@ struct CrossvalCommand: ParsableCommand {
         let started = Date()
         func note(_ c: Check) {
             checks.append(c)
-            if !json { FileHandle.standardError.write(Data("  \(c.passed == nil ? "skip" : c.passed! ? "pass" : "FAIL")  \(c.name): \(c.detail)\n".utf8)) }
+            if !json { FileHandle.standardError.write(Data("  \(c.passed == nil ? "----" : c.passed! ? "pass" : "FAIL")  \(c.name): \(c.detail)\n".utf8)) }
         }
 
         // 1. Format and probe.
@@ -227,6 +227,12 @@ struct CrossvalCommand: ParsableCommand {
         if let s = summary.modeSwitchRate { detail += String(format: "; mode switches %.4f", s) }
         var data: [String: JSONValue] = ["summary": RunReport.json(summary)]
         data["max_abs_z"] = .double(worst)
+        // A Sokal window that did not converge means the error is only a lower bound: a large
+        // |z| is then inconclusive (run longer), not evidence of a bias.
+        let unconverged = tested.contains { !$0.estimate.converged }
+        if worst > zThreshold && unconverged {
+            return Check(name: name, passed: nil, detail: detail + "; inconclusive: the run is shorter than the autocorrelation window needs, raise --trajectories", data: data)
+        }
         return Check(name: name, passed: worst <= zThreshold, detail: detail, data: data)
     }
 
@@ -239,7 +245,7 @@ struct CrossvalCommand: ParsableCommand {
             "settings": .object(["chains": .int(Int64(chains)), "trajectories": .int(Int64(trajectories)), "seed": .string(String(seed)),
                                  "z_threshold": .double(zThreshold), "hmc_eps": .double(hmcEps)]),
             "checks": .array(checks.map { c in
-                .object(["name": .string(c.name), "result": .string(c.passed == nil ? "skipped" : c.passed! ? "pass" : "fail"),
+                .object(["name": .string(c.name), "result": .string(c.passed == nil ? (c.detail.contains("inconclusive") ? "inconclusive" : "skipped") : c.passed! ? "pass" : "fail"),
                          "detail": .string(c.detail), "data": .object(c.data)])
             }),
         ])
@@ -252,7 +258,7 @@ struct CrossvalCommand: ParsableCommand {
             print("crossval    \(path)")
             let width = max(6, checks.map(\.name.count).max() ?? 6)
             for c in checks {
-                let verdict = c.passed == nil ? "skip" : c.passed! ? "pass" : "FAIL"
+                let verdict = c.passed == nil ? (c.detail.contains("inconclusive") ? "warn" : "skip") : c.passed! ? "pass" : "FAIL"
                 print(c.name.padding(toLength: width, withPad: " ", startingAt: 0) + "  " + verdict + "  " + c.detail)
             }
             print(String(format: "verdict     %@ (%d checks, %d failed, %.1f s); report %@", failed.isEmpty ? "PASS" : "FAIL", checks.count, failed.count,

@@ -167,8 +167,11 @@ final class CrossvalCommandTests: XCTestCase {
         let convert = try CLI.run("l2hmc-convert", ["fixtures/keras/tf2021_tfkeras_weights.h5", model, "--preset", "tf2-functional-2021",
                                                     "--lattice", "2x2", "--beta", "1", "--eps", "0.1", "--x-update", "ncp"])
         XCTAssertEqual(convert.status, 0, convert.stderr)
+        // tau_int of the plaquette is ~100 for this untrained 2x2 model: short runs are
+        // inconclusive (warn), never a false FAIL.
         let r = try CLI.run("l2hmc-run", ["crossval", model, "--chains", "8", "--trajectories", "60", "--report", dir.appendingPathComponent("r.json").path])
         XCTAssertEqual(r.status, 0, r.stdout + r.stderr)
+        XCTAssertFalse(r.stdout.contains("FAIL"), r.stdout)
         XCTAssertTrue(r.stdout.contains("recomputation") && r.stdout.contains("skip"), "batch norm is not in the trainer: the recomputation is skipped, not failed")
         XCTAssertTrue(r.stdout.contains("verdict     PASS"), r.stdout)
     }
