@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Installs what the tests need (scripts/setup.sh), runs the whole test suite, and ends with one
+# summary line "tests: N passed, M failed". The exit status is swift test's.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+if ! command -v swift >/dev/null 2>&1 && [ -x /opt/swift/usr/bin/swift ]; then
+  export PATH="/opt/swift/usr/bin:$PATH"
+fi
+bash scripts/setup.sh
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+set +e
+# The suite is XCTest only; --disable-swift-testing skips the empty Swift Testing pass.
+swift test --disable-swift-testing 2>&1 | tee "$log"
+status=${PIPESTATUS[0]}
+set -e
+summary=$(grep -E "Executed [0-9]+ tests?, with [0-9]+ failures?" "$log" | tail -n 1 || true)
+if [ -n "$summary" ]; then
+  total=$(echo "$summary" | sed -E 's/.*Executed ([0-9]+) tests?.*/\1/')
+  failed=$(echo "$summary" | sed -E 's/.*with ([0-9]+) failures?.*/\1/')
+  echo "tests: $((total - failed)) passed, $failed failed"
+else
+  echo "tests: no test summary found (the build or the test runner failed)" >&2
+  [ "$status" -eq 0 ] && status=1
+fi
+exit "$status"
