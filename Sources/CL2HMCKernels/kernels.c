@@ -15,9 +15,11 @@
     void l2k_small_input_layer##sfx(const double *, long, long, const double *, const double *, long, long, const double *, \
                                     long, long, const double *, int, double *); \
     void l2k_heads##sfx(double *, long, long, const double *, const double *, const double *, double, double, double); \
-    void l2k_v_update##sfx(const double *, long, long, const double *, const double *, const double *, double, double, double, \
+    void l2k_v_update##sfx(const double *, const double *, long, long, const double *, const double *, const double *, \
+                           long, long, const double *, const double *, const double *, double, double, double, \
                            double, double, const double *, double *, double *, int); \
-    void l2k_x_update##sfx(const double *, long, long, long, long, const int32_t *, const double *, const double *, const double *, \
+    void l2k_x_update##sfx(const double *, const double *, long, long, const double *, const double *, const double *, \
+                           long, long, long, long, const int32_t *, const double *, const double *, const double *, \
                            double, double, double, double, int, int, double *, const double *, double *, double *); \
     void l2k_sincos_blocks##sfx(const double *, long, long, double *); \
     void l2k_encode##sfx(const double *, const double *, long, long, const double *, int, int, double *); \
@@ -75,8 +77,20 @@ int l2k_set_isa(int isa) {
         case 1: name##_avx2(__VA_ARGS__); return; \
         default: name##_portable(__VA_ARGS__); return; \
         } } while (0)
+/* For row-wise kernels whose rows are narrow (fewer than 16 values per row, e.g. a 2D mixture),
+ * the AVX2 build (4 lanes) wastes fewer lanes than the AVX-512 one (16 lanes); every path gives
+ * the same bits, so the choice is free. */
+#define DISPATCH_ROWS(width, name, ...) do { \
+        int isa_ = pick(); \
+        if (isa_ == 2 && (width) < 16) isa_ = 1; \
+        switch (isa_) { \
+        case 2: name##_avx512(__VA_ARGS__); return; \
+        case 1: name##_avx2(__VA_ARGS__); return; \
+        default: name##_portable(__VA_ARGS__); return; \
+        } } while (0)
 #else
 #define DISPATCH(name, ...) do { name##_portable(__VA_ARGS__); return; } while (0)
+#define DISPATCH_ROWS(width, name, ...) do { name##_portable(__VA_ARGS__); return; } while (0)
 #endif
 
 void l2k_exp(const double *x, double *y, long n) { DISPATCH(l2k_exp, x, y, n); }
@@ -87,34 +101,37 @@ void l2k_atan2(const double *y, const double *x, double *out, long n) { DISPATCH
 void l2k_wrap(const double *x, double *y, long n) { DISPATCH(l2k_wrap, x, y, n); }
 void l2k_drift_wrapped(double *x, const double *v, double eps, long n) { DISPATCH(l2k_drift_wrapped, x, v, eps, n); }
 void l2k_bias_activate(double *a, long rows, long cols, const double *row, int act) {
-    DISPATCH(l2k_bias_activate, a, rows, cols, row, act);
+    DISPATCH_ROWS(cols, l2k_bias_activate, a, rows, cols, row, act);
 }
 void l2k_small_input_layer(const double *in1, long ld1, long k1, const double *w1, const double *in2, long ld2, long k2,
                            const double *w2, long rows, long cols, const double *row, int act, double *h) {
-    DISPATCH(l2k_small_input_layer, in1, ld1, k1, w1, in2, ld2, k2, w2, rows, cols, row, act, h);
+    DISPATCH_ROWS(cols, l2k_small_input_layer, in1, ld1, k1, w1, in2, ld2, k2, w2, rows, cols, row, act, h);
 }
 void l2k_heads(double *out, long rows, long n, const double *bias, const double *sf, const double *tf,
                double ws, double wt, double wq) {
-    DISPATCH(l2k_heads, out, rows, n, bias, sf, tf, ws, wt, wq);
+    DISPATCH_ROWS(n, l2k_heads, out, rows, n, bias, sf, tf, ws, wt, wq);
 }
-void l2k_v_update(const double *raw, long rows, long n, const double *bias, const double *sf, const double *tf,
+void l2k_v_update(const double *raw, const double *z, long ldz, long rank, const double *qs, const double *qt, const double *qq,
+                  long rows, long n, const double *bias, const double *sf, const double *tf,
                   double ws, double wt, double wq, double eps, double sigma, const double *force,
                   double *v, double *logdet, int inverse) {
-    DISPATCH(l2k_v_update, raw, rows, n, bias, sf, tf, ws, wt, wq, eps, sigma, force, v, logdet, inverse);
+    DISPATCH_ROWS(n, l2k_v_update, raw, z, ldz, rank, qs, qt, qq, rows, n, bias, sf, tf, ws, wt, wq, eps, sigma, force, v, logdet, inverse);
 }
-void l2k_x_update(const double *raw, long rows, long n, long off, long m, const int32_t *idx,
+void l2k_x_update(const double *raw, const double *z, long ldz, long rank, const double *qs, const double *qt, const double *qq,
+                  long rows, long n, long off, long m, const int32_t *idx,
                   const double *bias, const double *sf, const double *tf, double ws, double wt, double wq,
                   double eps, int form, int inverse, double *x, const double *v, double *logdet, double *trig) {
-    DISPATCH(l2k_x_update, raw, rows, n, off, m, idx, bias, sf, tf, ws, wt, wq, eps, form, inverse, x, v, logdet, trig);
+    DISPATCH_ROWS(m, l2k_x_update, raw, z, ldz, rank, qs, qt, qq, rows, n, off, m, idx, bias, sf, tf, ws, wt, wq, eps, form, inverse,
+                  x, v, logdet, trig);
 }
-void l2k_sincos_blocks(const double *x, long rows, long n, double *trig) { DISPATCH(l2k_sincos_blocks, x, rows, n, trig); }
+void l2k_sincos_blocks(const double *x, long rows, long n, double *trig) { DISPATCH_ROWS(n, l2k_sincos_blocks, x, rows, n, trig); }
 void l2k_encode(const double *x, const double *trig, long rows, long n, const double *read, int encoding, int before, double *out) {
     DISPATCH(l2k_encode, x, trig, rows, n, read, encoding, before, out);
 }
 void l2k_u1_force(const double *x, long rows, long n, const int32_t *plaq, long V, double beta,
                   const int32_t *plus, const int32_t *minus, double *scratch, double *out) {
-    DISPATCH(l2k_u1_force, x, rows, n, plaq, V, beta, plus, minus, scratch, out);
+    DISPATCH_ROWS(V, l2k_u1_force, x, rows, n, plaq, V, beta, plus, minus, scratch, out);
 }
 void l2k_u1_action(const double *x, long rows, long n, const int32_t *plaq, long V, double beta, double *scratch, double *out) {
-    DISPATCH(l2k_u1_action, x, rows, n, plaq, V, beta, scratch, out);
+    DISPATCH_ROWS(V, l2k_u1_action, x, rows, n, plaq, V, beta, scratch, out);
 }

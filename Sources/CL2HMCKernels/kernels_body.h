@@ -6,9 +6,12 @@
  * Rules that keep every path bit-identical:
  * - no FP contraction (pragma below); fused multiply-adds only where written as vfma();
  * - every lane runs the same operations; partial vectors are padded and their lanes dropped;
- * - sums across a row go to 8 partial sums indexed by (element index mod 8), then a fixed tree.
+ * - sums across a row go to 16 partial sums indexed by (element index mod 16), then a fixed tree.
  */
 #pragma clang fp contract(off)
+/* Wide vectors (two registers per operation on AVX-512, for instruction-level parallelism) are
+ * never passed across a call (everything is always_inline), so the ABI note does not apply. */
+#pragma clang diagnostic ignored "-Wpsabi"
 
 #include <stdint.h>
 #include <string.h>
@@ -28,18 +31,28 @@ typedef unsigned long VU __attribute__((ext_vector_type(L2K_W)));
 
 static inline __attribute__((always_inline)) VD ld(const double *p) { VD v; memcpy(&v, p, sizeof v); return v; }
 static inline __attribute__((always_inline)) void st(double *p, VD v) { memcpy(p, &v, sizeof v); }
+/* Partial vectors (k < W lanes valid) go through small arrays: element inserts at a variable
+ * lane index would spill the whole vector for every lane. */
 static inline __attribute__((always_inline)) VD ldk(const double *p, long k, double pad) {
-    VD v = pad;
-    for (long j = 0; j < k; j++) v[j] = p[j];
-    return v;
+    double t[L2K_W];
+    for (long j = 0; j < L2K_W; j++) t[j] = j < k ? p[j] : pad;
+    return ld(t);
 }
-static inline __attribute__((always_inline)) void stk(double *p, VD v, long k) { for (long j = 0; j < k; j++) p[j] = v[j]; }
+static inline __attribute__((always_inline)) void stk(double *p, VD v, long k) {
+    double t[L2K_W];
+    st(t, v);
+    for (long j = 0; j < k; j++) p[j] = t[j];
+}
 static inline __attribute__((always_inline)) VD gather(const double *p, const int32_t *idx, long k, double pad) {
-    VD v = pad;
-    for (long j = 0; j < k; j++) v[j] = p[idx[j]];
-    return v;
+    double t[L2K_W];
+    for (long j = 0; j < L2K_W; j++) t[j] = j < k ? p[idx[j]] : pad;
+    return ld(t);
 }
-static inline __attribute__((always_inline)) void scatter(double *p, const int32_t *idx, VD v, long k) { for (long j = 0; j < k; j++) p[idx[j]] = v[j]; }
+static inline __attribute__((always_inline)) void scatter(double *p, const int32_t *idx, VD v, long k) {
+    double t[L2K_W];
+    st(t, v);
+    for (long j = 0; j < k; j++) p[idx[j]] = t[j];
+}
 /* Full-width versions (constant trip counts, so the lane loops unroll into register moves). */
 static inline __attribute__((always_inline)) VD gatherW(const double *p, const int32_t *idx) {
     double t[L2K_W];
@@ -60,21 +73,28 @@ static inline __attribute__((always_inline)) VD vfloor(VD x) { return __builtin_
 /* Lanes >= k set to zero. */
 static inline __attribute__((always_inline)) VD vkeep(VD x, long k) {
     if (k >= W) return x;
-    VD z = 0;
-    for (long j = 0; j < k; j++) z[j] = x[j];
-    return z;
+    double t[L2K_W];
+    st(t, x);
+    for (long j = k; j < L2K_W; j++) t[j] = 0;
+    return ld(t);
 }
 
-/* Eight partial sums by element index mod 8 (8 / W vectors; W in {2, 4, 8}). */
-#define NPART (8 / L2K_W)
+/* Sixteen partial sums by element index mod 16 (16 / W vectors; W in {2, 4, 8, 16}), then a
+ * fixed tree: the same order of additions whatever W. */
+#if L2K_W > 16
+#error "L2K_W must divide 16"
+#endif
+#define NPART (16 / L2K_W)
 typedef struct { VD part[NPART]; } Sum8;
 static inline __attribute__((always_inline)) Sum8 sum8_zero(void) { Sum8 s; for (int i = 0; i < NPART; i++) s.part[i] = 0; return s; }
 /* Adds the chunk starting at element j (a multiple of W). */
 static inline __attribute__((always_inline)) void sum8_add(Sum8 *s, VD x, long j) { s->part[(j / L2K_W) % NPART] += x; }
 static inline __attribute__((always_inline)) double sum8_total(Sum8 s) {
-    double p[8];
+    double p[16];
     memcpy(p, s.part, sizeof p);
-    return ((p[0] + p[4]) + (p[2] + p[6])) + ((p[1] + p[5]) + (p[3] + p[7]));
+    double q[8];
+    for (int i = 0; i < 8; i++) q[i] = p[i] + p[i + 8];
+    return ((q[0] + q[4]) + (q[2] + q[6])) + ((q[1] + q[5]) + (q[3] + q[7]));
 }
 
 /* ---------------------------------------------------------------------------------------- */
@@ -92,28 +112,44 @@ static const double PIO8_HI = 0x1.921fb54442d18p-2, PIO8_LO = 0x1.1a62633145c07p
 static const double TANPIO8_HI = 0x1.a827999fcef32p-2, TANPIO8_LO = 0x1.08b2fb1366ea9p-56;
 static const double TANPIO16 = 0.198912367379658, TAN3PIO16 = 0.6681786379192989;
 
-/* e^r - 1 - r for |r| <= ln2/2 as r^2 (1/2 + r (1/6 + ...)), Taylor to r^14 (truncation < 1e-17 r). */
+/* e^r - 1 - r for |r| <= ln2/2 as r^2 h(r): h is a degree-10 near-minimax polynomial (Chebyshev
+ * fit in 60-digit arithmetic, |error| < 1.4e-18 against h ~ 1/2, i.e. far below one ulp). */
 static inline __attribute__((always_inline)) VD expm1_tail(VD r) {
-    VD h = 1.0 / 87178291200.0;                       /* 1/14! */
-    h = vfma(h, r, (VD)(1.0 / 6227020800.0));         /* 1/13! */
-    h = vfma(h, r, (VD)(1.0 / 479001600.0));
-    h = vfma(h, r, (VD)(1.0 / 39916800.0));
-    h = vfma(h, r, (VD)(1.0 / 3628800.0));
-    h = vfma(h, r, (VD)(1.0 / 362880.0));
-    h = vfma(h, r, (VD)(1.0 / 40320.0));
-    h = vfma(h, r, (VD)(1.0 / 5040.0));
-    h = vfma(h, r, (VD)(1.0 / 720.0));
-    h = vfma(h, r, (VD)(1.0 / 120.0));
-    h = vfma(h, r, (VD)(1.0 / 24.0));
-    h = vfma(h, r, (VD)(1.0 / 6.0));
-    h = vfma(h, r, (VD)0.5);
+    VD h = 0x1.1f72fc848c527p-29;
+    h = vfma(h, r, (VD)0x1.af4ddda32bea9p-26);
+    h = vfma(h, r, (VD)0x1.27e4db67abc75p-22);
+    h = vfma(h, r, (VD)0x1.71de0237479e4p-19);
+    h = vfma(h, r, (VD)0x1.a01a01a6d7833p-16);
+    h = vfma(h, r, (VD)0x1.a01a01abe6327p-13);
+    h = vfma(h, r, (VD)0x1.6c16c16c162d6p-10);
+    h = vfma(h, r, (VD)0x1.11111111100dfp-7);
+    h = vfma(h, r, (VD)0x1.5555555555556p-5);
+    h = vfma(h, r, (VD)0x1.5555555555557p-3);
+    h = vfma(h, r, (VD)0x1.0000000000000p-1);
     return h;   /* expm1(r) = r + r^2 h */
 }
 
 /* 2^k for integer k in [-1022, 1023] given as VL. */
 static inline __attribute__((always_inline)) VD pow2i(VL k) { return (VD)((VU)(k + 1023) << 52); }
 
+/* e^x for |x| <= 708 (one scaling by 2^k); the caller handles the rest. */
+static inline __attribute__((always_inline)) VD exp_core(VD x) {
+    VD t = vfma(x, (VD)LOG2E, (VD)MAGIC);
+    VD kd = t - MAGIC;
+    VD r = vfma(kd, (VD)-LN2_HI, x);
+    r = vfma(kd, (VD)-LN2_LO, r);
+    VD p = vfma(r * r, expm1_tail(r), r) + 1.0;
+    return p * pow2i((VL)t - MAGIC_BITS);
+}
+
+/* e^x on the whole line: overflow to inf, gradual underflow to 0, NaN propagated. The usual
+ * case (every lane within |x| <= 708) takes exp_core; the general path scales by 2^k in two
+ * exact steps, which gives the same bits wherever both apply. */
 static inline __attribute__((always_inline)) VD v_exp(VD x) {
+    VL out = vabs(x) > 708.0;
+    int any = 0;
+    for (int j = 0; j < L2K_W; j++) any |= out[j] != 0;
+    if (__builtin_expect(!any, 1)) return exp_core(x);
     VD xc = vsel(x > 709.8, (VD)709.8, x);
     xc = vsel(xc < -745.2, (VD)-745.2, xc);
     VD t = vfma(xc, (VD)LOG2E, (VD)MAGIC);
@@ -146,7 +182,7 @@ static inline __attribute__((always_inline)) VD v_tanh(VD y) {
     return vcopysign(u / (u + 2.0), y);
 }
 
-/* sin and cos: x = q pi/2 + r (three-part pi/2 with fma), |r| <= pi/4, Taylor to r^17 / r^16.
+/* sin and cos: x = q pi/2 + r (three-part pi/2 with fma), |r| <= pi/4, polynomials of degree 15 / 14.
  * Accurate for |x| up to about 2^20 (the angles here are below 4 pi + a few step sizes). */
 static inline __attribute__((always_inline)) void v_sincos(VD x, VD *s, VD *c) {
     VD t = vfma(x, (VD)TWO_OVER_PI, (VD)MAGIC);
@@ -156,23 +192,22 @@ static inline __attribute__((always_inline)) void v_sincos(VD x, VD *s, VD *c) {
     r = vfma(q, (VD)-PIO2_3, r);
     VL qi = (VL)t;                                    /* low bits = q mod 4 */
     VD z = r * r;
-    VD ps = 1.0 / 355687428096000.0;                  /* 1/17! */
-    ps = vfma(ps, z, (VD)(-1.0 / 1307674368000.0));
-    ps = vfma(ps, z, (VD)(1.0 / 6227020800.0));
-    ps = vfma(ps, z, (VD)(-1.0 / 39916800.0));
-    ps = vfma(ps, z, (VD)(1.0 / 362880.0));
-    ps = vfma(ps, z, (VD)(-1.0 / 5040.0));
-    ps = vfma(ps, z, (VD)(1.0 / 120.0));
-    ps = vfma(ps, z, (VD)(-1.0 / 6.0));
+    /* Near-minimax polynomials in z = r^2 (Chebyshev fits, |error| < 2e-19 relative). */
+    VD ps = -0x1.ab17d3cbfa665p-41;
+    ps = vfma(ps, z, (VD)0x1.61217f0b1f8aep-33);
+    ps = vfma(ps, z, (VD)-0x1.ae645412c4e6fp-26);
+    ps = vfma(ps, z, (VD)0x1.71de3a5460956p-19);
+    ps = vfma(ps, z, (VD)-0x1.a01a01a019938p-13);
+    ps = vfma(ps, z, (VD)0x1.1111111111110p-7);
+    ps = vfma(ps, z, (VD)-0x1.5555555555555p-3);
     VD sr = vfma(r * z, ps, r);
-    VD pc = 1.0 / 20922789888000.0;                   /* 1/16! */
-    pc = vfma(pc, z, (VD)(-1.0 / 87178291200.0));
-    pc = vfma(pc, z, (VD)(1.0 / 479001600.0));
-    pc = vfma(pc, z, (VD)(-1.0 / 3628800.0));
-    pc = vfma(pc, z, (VD)(1.0 / 40320.0));
-    pc = vfma(pc, z, (VD)(-1.0 / 720.0));
-    pc = vfma(pc, z, (VD)(1.0 / 24.0));
-    pc = vfma(pc, z, (VD)-0.5);
+    VD pc = -0x1.8ff9d3fd3dc5fp-37;
+    pc = vfma(pc, z, (VD)0x1.1eea7f2534c14p-29);
+    pc = vfma(pc, z, (VD)-0x1.27e4f8e4a2660p-22);
+    pc = vfma(pc, z, (VD)0x1.a01a019de1315p-16);
+    pc = vfma(pc, z, (VD)-0x1.6c16c16c15d79p-10);
+    pc = vfma(pc, z, (VD)0x1.5555555555551p-5);
+    pc = vfma(pc, z, (VD)-0x1.0000000000000p-1);
     VD cr = vfma(z, pc, (VD)1.0);
     VL swap = (qi & 1) != 0;
     VD ss = vsel(swap, cr, sr), cc = vsel(swap, sr, cr);
@@ -181,20 +216,19 @@ static inline __attribute__((always_inline)) void v_sincos(VD x, VD *s, VD *c) {
     *c = (VD)((VU)cc ^ (((qu + 1) & 2) << 62));
 }
 
-/* atan(u) for |u| <= tan(pi/16) (+ rounding): Taylor to u^23 (truncation < 1e-18 u). */
+/* atan(u) for |u| <= tan(pi/16) (+ rounding): u + u^3 a(u^2), a a degree-8 near-minimax
+ * polynomial (Chebyshev fit, |error| < 1e-19). */
 static inline __attribute__((always_inline)) VD atan_small(VD u) {
     VD z = u * u;
-    VD p = -1.0 / 23.0;
-    p = vfma(p, z, (VD)(1.0 / 21.0));
-    p = vfma(p, z, (VD)(-1.0 / 19.0));
-    p = vfma(p, z, (VD)(1.0 / 17.0));
-    p = vfma(p, z, (VD)(-1.0 / 15.0));
-    p = vfma(p, z, (VD)(1.0 / 13.0));
-    p = vfma(p, z, (VD)(-1.0 / 11.0));
-    p = vfma(p, z, (VD)(1.0 / 9.0));
-    p = vfma(p, z, (VD)(-1.0 / 7.0));
-    p = vfma(p, z, (VD)(1.0 / 5.0));
-    p = vfma(p, z, (VD)(-1.0 / 3.0));
+    VD p = -0x1.6fd48243defd5p-5;
+    p = vfma(p, z, (VD)0x1.dd540fa28a418p-5);
+    p = vfma(p, z, (VD)-0x1.10fa1939f065dp-4);
+    p = vfma(p, z, (VD)0x1.3b13295372aafp-4);
+    p = vfma(p, z, (VD)-0x1.745d156bdf381p-4);
+    p = vfma(p, z, (VD)0x1.c71c71c37a2c1p-4);
+    p = vfma(p, z, (VD)-0x1.24924924907f3p-3);
+    p = vfma(p, z, (VD)0x1.999999999998fp-3);
+    p = vfma(p, z, (VD)-0x1.5555555555555p-2);
     return vfma(u * z, p, u);
 }
 
@@ -226,7 +260,8 @@ static inline __attribute__((always_inline)) VD v_atan2(VD y, VD x) {
 }
 
 /* log(x) = k ln2 + log(1 + f), 1 + f in [sqrt(1/2), sqrt(2)), log(1 + f) = f - (hfsq - s (hfsq + R)),
- * s = f/(2 + f), R = sum_{i=1..11} 2 s^{2i}/(2i + 1) (the fdlibm arrangement with Taylor terms). */
+ * s = f/(2 + f), R = z p(z) ~ sum_i 2 s^{2i}/(2i + 1), z = s^2 (the fdlibm arrangement; p is a degree-8
+ * near-minimax polynomial). */
 static inline __attribute__((always_inline)) VD v_log(VD x) {
     VL sub = x < 0x1p-1022;
     VD xs = vsel(sub, x * 0x1p54, x);
@@ -241,17 +276,15 @@ static inline __attribute__((always_inline)) VD v_log(VD x) {
     VD f = m - 1.0;
     VD s = f / (f + 2.0);
     VD z = s * s;
-    VD p = 2.0 / 23.0;
-    p = vfma(p, z, (VD)(2.0 / 21.0));
-    p = vfma(p, z, (VD)(2.0 / 19.0));
-    p = vfma(p, z, (VD)(2.0 / 17.0));
-    p = vfma(p, z, (VD)(2.0 / 15.0));
-    p = vfma(p, z, (VD)(2.0 / 13.0));
-    p = vfma(p, z, (VD)(2.0 / 11.0));
-    p = vfma(p, z, (VD)(2.0 / 9.0));
-    p = vfma(p, z, (VD)(2.0 / 7.0));
-    p = vfma(p, z, (VD)(2.0 / 5.0));
-    p = vfma(p, z, (VD)(2.0 / 3.0));
+    VD p = 0x1.e6afc94796c4ap-4;                      /* near-minimax, |error| < 2e-20 */
+    p = vfma(p, z, (VD)0x1.debedb914cf77p-4);
+    p = vfma(p, z, (VD)0x1.111d273f1ed7cp-3);
+    p = vfma(p, z, (VD)0x1.3b137b3470aafp-3);
+    p = vfma(p, z, (VD)0x1.745d17d353584p-3);
+    p = vfma(p, z, (VD)0x1.c71c71c64c8c7p-3);
+    p = vfma(p, z, (VD)0x1.2492492492959p-2);
+    p = vfma(p, z, (VD)0x1.9999999999998p-2);
+    p = vfma(p, z, (VD)0x1.5555555555555p-1);
     VD R = z * p;
     VD hfsq = 0.5 * f * f;
     const double ln2hi = 0x1.62e42feep-1, ln2lo = 0x1.a39ef35793c76p-33;   /* dk * ln2hi is exact */
@@ -370,19 +403,52 @@ void FN(l2k_heads)(double *out, long rows, long n, const double *bias, const dou
     }
 }
 
-void FN(l2k_v_update)(const double *raw, long rows, long n, const double *bias, const double *sf, const double *tf,
+/* Raw head outputs (before bias) of links i .. i + W - 1 of one row: loaded from raw (S at s,
+ * T at s + n, Q at s + 2n), or, with factored heads, the rank-r products z Q_h computed here
+ * (z: the row's [3r] factors z_S | z_T | z_Q; q_h: the second factor in panels of 16 columns,
+ * column c, rank index k at q_h[(c / 16) 16 r + 16 k + c % 16], so every load is contiguous and
+ * the r rows of a panel do not alias in the cache). */
+typedef struct { const double *z; long rank; const double *qs, *qt, *qq; } Factored;
+#define PANEL 16
+
+static inline __attribute__((always_inline)) void heads_full(const double *s, long n, const Factored *fz, long c,
+                                                             VD *S, VD *T, VD *Q) {
+    if (!fz->z) { *S = ld(s); *T = ld(s + n); *Q = ld(s + 2 * n); return; }
+    const long r = fz->rank, o = (c / PANEL) * PANEL * r + c % PANEL;
+    const double *zs = fz->z, *zt = zs + r, *zq = zt + r, *ps = fz->qs + o, *pt = fz->qt + o, *pq = fz->qq + o;
+    VD a = 0, b = 0, d = 0;
+    for (long k = 0; k < r; k++) {
+        a = vfma((VD)zs[k], ld(ps + PANEL * k), a);
+        b = vfma((VD)zt[k], ld(pt + PANEL * k), b);
+        d = vfma((VD)zq[k], ld(pq + PANEL * k), d);
+    }
+    *S = a; *T = b; *Q = d;
+}
+
+/* Partial chunk (k < W lanes). Panels are zero-padded to whole panels, so full loads are safe. */
+static inline __attribute__((always_inline)) void heads_part(const double *s, long n, const Factored *fz, long c, long k,
+                                                             VD *S, VD *T, VD *Q) {
+    if (!fz->z) { *S = ldk(s, k, 0); *T = ldk(s + n, k, 0); *Q = ldk(s + 2 * n, k, 0); return; }
+    heads_full(s, n, fz, c, S, T, Q);
+}
+
+void FN(l2k_v_update)(const double *raw, const double *z, long ldz, long rank, const double *qs, const double *qt, const double *qq,
+                      long rows, long n, const double *bias, const double *sf, const double *tf,
                       double ws, double wt, double wq, double eps, double sigma, const double *force,
                       double *v, double *logdet, int inverse) {
     const double half = 0.5 * eps;
     for (long r = 0; r < rows; r++) {
-        const double *s = raw + r * 3 * n, *t = s + n, *q = t + n, *f = force + r * n;
+        const double *s = raw ? raw + r * 3 * n : 0, *f = force + r * n;
+        Factored fz = { z ? z + r * ldz : 0, rank, qs, qt, qq };
         double *vr = v + r * n;
         Sum8 acc = sum8_zero();
         long i = 0;
         for (; i + W <= n; i += W) {
-            VD S = ws * v_tanh(ld(s + i) + ld(bias + i)) * ld(sf + i);
-            VD T = wt * (ld(t + i) + ld(bias + n + i));
-            VD Q = wq * v_tanh(ld(q + i) + ld(bias + 2 * n + i)) * ld(tf + i);
+            VD rs, rt, rq;
+            heads_full(s ? s + i : 0, n, &fz, i, &rs, &rt, &rq);
+            VD S = ws * v_tanh(rs + ld(bias + i)) * ld(sf + i);
+            VD T = wt * (rt + ld(bias + n + i));
+            VD Q = wq * v_tanh(rq + ld(bias + 2 * n + i)) * ld(tf + i);
             VD drive = ld(f + i) * v_exp(eps * Q) + sigma * T;
             VD vi = ld(vr + i);
             VD vn = inverse ? (vi + half * drive) * v_exp(-half * S) : vi * v_exp(half * S) - half * drive;
@@ -391,9 +457,11 @@ void FN(l2k_v_update)(const double *raw, long rows, long n, const double *bias, 
         }
         if (i < n) {
             long k = n - i;
-            VD S = ws * v_tanh(ldk(s + i, k, 0) + ldk(bias + i, k, 0)) * ldk(sf + i, k, 1);
-            VD T = wt * (ldk(t + i, k, 0) + ldk(bias + n + i, k, 0));
-            VD Q = wq * v_tanh(ldk(q + i, k, 0) + ldk(bias + 2 * n + i, k, 0)) * ldk(tf + i, k, 1);
+            VD rs, rt, rq;
+            heads_part(s ? s + i : 0, n, &fz, i, k, &rs, &rt, &rq);
+            VD S = ws * v_tanh(rs + ldk(bias + i, k, 0)) * ldk(sf + i, k, 1);
+            VD T = wt * (rt + ldk(bias + n + i, k, 0));
+            VD Q = wq * v_tanh(rq + ldk(bias + 2 * n + i, k, 0)) * ldk(tf + i, k, 1);
             VD drive = ldk(f + i, k, 0) * v_exp(eps * Q) + sigma * T;
             VD vi = ldk(vr + i, k, 0);
             VD vn = inverse ? (vi + half * drive) * v_exp(-half * S) : vi * v_exp(half * S) - half * drive;
@@ -434,20 +502,23 @@ static inline __attribute__((always_inline)) VD x_chunk(VD rs, VD rt, VD rq, VD 
     return form == L2K_X_LINEAR_WRAPPED ? v_wrap(y) : y;
 }
 
-void FN(l2k_x_update)(const double *raw, long rows, long n, long off, long m, const int32_t *idx,
+void FN(l2k_x_update)(const double *raw, const double *z, long ldz, long rank, const double *qs, const double *qt, const double *qq,
+                      long rows, long n, long off, long m, const int32_t *idx,
                       const double *bias, const double *sf, const double *tf, double ws, double wt, double wq,
                       double eps, int form, int inverse, double *x, const double *v, double *logdet, double *trig) {
     const double *bs = bias + off, *bt = bias + n + off, *bq = bias + 2 * n + off, *fs = sf + off, *fq = tf + off;
     for (long r = 0; r < rows; r++) {
-        const double *s = raw + r * 3 * n + off, *t = s + n, *q = t + n, *vr = v + r * n;
+        const double *s = raw ? raw + r * 3 * n + off : 0, *vr = v + r * n;
+        Factored fz = { z ? z + r * ldz : 0, rank, qs, qt, qq };
         double *xr = x + r * n;
         double *tc = trig ? trig + r * 2 * n : 0;
         Sum8 acc = sum8_zero();
         long j = 0;
         for (; j + W <= m; j += W) {
             const int32_t *ix = idx + j;
-            VD lj;
-            VD xn = x_chunk(ld(s + j), ld(t + j), ld(q + j), ld(bs + j), ld(bt + j), ld(bq + j), ld(fs + j), ld(fq + j),
+            VD rs, rt, rq, lj;
+            heads_full(s ? s + j : 0, n, &fz, j, &rs, &rt, &rq);
+            VD xn = x_chunk(rs, rt, rq, ld(bs + j), ld(bt + j), ld(bq + j), ld(fs + j), ld(fq + j),
                             ws, wt, wq, eps, form, inverse, gatherW(xr, ix), gatherW(vr, ix), &lj);
             scatterW(xr, ix, xn);
             if (tc) {
@@ -461,8 +532,9 @@ void FN(l2k_x_update)(const double *raw, long rows, long n, long off, long m, co
         if (j < m) {
             long k = m - j;
             const int32_t *ix = idx + j;
-            VD lj;
-            VD xn = x_chunk(ldk(s + j, k, 0), ldk(t + j, k, 0), ldk(q + j, k, 0), ldk(bs + j, k, 0), ldk(bt + j, k, 0),
+            VD rs, rt, rq, lj;
+            heads_part(s ? s + j : 0, n, &fz, j, k, &rs, &rt, &rq);
+            VD xn = x_chunk(rs, rt, rq, ldk(bs + j, k, 0), ldk(bt + j, k, 0),
                             ldk(bq + j, k, 0), ldk(fs + j, k, 1), ldk(fq + j, k, 1), ws, wt, wq, eps, form, inverse,
                             gather(xr, ix, k, 0), gather(vr, ix, k, 0), &lj);
             scatter(xr, ix, xn, k);
@@ -520,14 +592,25 @@ void FN(l2k_encode)(const double *x, const double *trig, long rows, long n, cons
     }
 }
 
-/* phi for plaquettes p .. p + k - 1 of one row. */
+/* phi for plaquettes p .. p + k - 1 of one row (k <= W; lanes past k are 0). */
 static inline __attribute__((always_inline)) VD plaquettes(const double *xr, const int32_t *plaq, long p, long k) {
-    VD a = 0, b = 0, c = 0, d = 0;
-    for (long j = 0; j < k; j++) {
-        const int32_t *l = plaq + 4 * (p + j);
-        a[j] = xr[l[0]]; b[j] = xr[l[1]]; c[j] = xr[l[2]]; d[j] = xr[l[3]];
+    double a[L2K_W], b[L2K_W], c[L2K_W], d[L2K_W];
+    if (k == W) {
+        for (int j = 0; j < L2K_W; j++) {
+            const int32_t *l = plaq + 4 * (p + j);
+            a[j] = xr[l[0]]; b[j] = xr[l[1]]; c[j] = xr[l[2]]; d[j] = xr[l[3]];
+        }
+    } else {
+        for (int j = 0; j < L2K_W; j++) {
+            if (j < k) {
+                const int32_t *l = plaq + 4 * (p + j);
+                a[j] = xr[l[0]]; b[j] = xr[l[1]]; c[j] = xr[l[2]]; d[j] = xr[l[3]];
+            } else {
+                a[j] = b[j] = c[j] = d[j] = 0;
+            }
+        }
     }
-    return ((a + b) - c) - d;
+    return ((ld(a) + ld(b)) - ld(c)) - ld(d);
 }
 
 void FN(l2k_u1_force)(const double *x, long rows, long n, const int32_t *plaq, long V, double beta,

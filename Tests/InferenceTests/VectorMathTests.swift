@@ -138,6 +138,7 @@ final class VectorMathTests: XCTestCase {
                                             vInput: .cosSinBlocks, units: [12], activation: .tanh),
                          Fixtures.mixtureSampler()] {
                 let dyn = try Fixtures.dynamics(spec, eps: 0.3, capacity: 7)
+                if spec.target.isCompact && spec.network.layout == .perStep { try dyn.compress(.rank(3)) }  // factored heads
                 let n = spec.stateSize
                 let x0 = dyn.target.isCompact ? Fixtures.angles(7 * n, seed: 7) : Fixtures.normals(7 * n, seed: 7)
                 let v0 = Fixtures.normals(7 * n, seed: 8, scale: 2)

@@ -52,10 +52,18 @@ void l2k_small_input_layer(const double *in1, long ld1, long k1, const double *w
 void l2k_heads(double *out, long rows, long n, const double *bias, const double *sf, const double *tf,
                double ws, double wt, double wq);
 
-/* v update fused with the v-network heads (raw [rows, 3n], no bias):
+/* Head outputs of the update kernels come either as raw GEMM outputs (raw [rows, 3n], no bias;
+ * z = NULL), or factored (raw = NULL) when all three heads are rank-r products: z [rows, ldz]
+ * holds each row's h P = z_S | z_T | z_Q (3r values) and qs, qt, qq the second factors in panels
+ * of 16 columns (column c, rank index k at q[(c / 16) 16 r + 16 k + c % 16], zero-padded to whole
+ * panels) covering exactly the columns the kernel reads (all n for the v update, the m updated
+ * links, from off, for the x update); the kernels then form z_h Q_h themselves. */
+
+/* v update fused with the v-network heads:
  * forward  v' = v e^{eps S/2} - eps/2 (F e^{eps Q} + sigma T),  logdet += eps/2 sum S
  * inverse  v  = (v' + eps/2 (F e^{eps Q} + sigma T)) e^{-eps S/2}, logdet -= eps/2 sum S */
-void l2k_v_update(const double *raw, long rows, long n, const double *bias, const double *sf, const double *tf,
+void l2k_v_update(const double *raw, const double *z, long ldz, long rank, const double *qs, const double *qt, const double *qq,
+                  long rows, long n, const double *bias, const double *sf, const double *tf,
                   double ws, double wt, double wq, double eps, double sigma, const double *force,
                   double *v, double *logdet, int inverse);
 
@@ -73,7 +81,8 @@ enum { L2K_X_LINEAR = 0, L2K_X_LINEAR_WRAPPED = 1, L2K_X_NCP = 2 };
  *          log J = es + log(cos^2 + e^{-2es} sin^2)(w/2) (the same Jacobian at the pre-image).
  * logdet[r] += sum log J (inverse: -=). When trig is not NULL ([rows, 2n]: cos x | sin x) the
  * entries of the updated links are refreshed. */
-void l2k_x_update(const double *raw, long rows, long n, long off, long m, const int32_t *idx,
+void l2k_x_update(const double *raw, const double *z, long ldz, long rank, const double *qs, const double *qt, const double *qq,
+                  long rows, long n, long off, long m, const int32_t *idx,
                   const double *bias, const double *sf, const double *tf, double ws, double wt, double wq,
                   double eps, int form, int inverse, double *x, const double *v, double *logdet, double *trig);
 

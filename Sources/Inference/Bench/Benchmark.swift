@@ -62,9 +62,11 @@ public enum Benchmark {
                                                     maskPlacement: nil, timeInput: true, hiddenUnits: [64, 64], activation: .relu))
         }
 
-        /// The sampler of this workload (random weights, seed 1, step sizes 0.1) and its dynamics.
+        /// The sampler of this workload (random weights, seed 1, step sizes 0.1; Glorot kernels
+        /// scaled by 0.3 like the shipped placeholder model, so proposals are sometimes accepted,
+        /// which the timing does not depend on) and its dynamics.
         public func makeSampler(seed: UInt64 = 1) throws -> (sampler: ChainSampler, dynamics: L2HMCDynamics) {
-            let model = try RandomModel.make(sampler: spec, seed: seed, epsX: 0.1, epsV: 0.1)
+            let model = try RandomModel.make(sampler: spec, seed: seed, epsX: 0.1, epsV: 0.1, weightScale: 0.3)
             let target = makeTarget(spec.target)
             let dynamics = try L2HMCDynamics(model: model, target: target, capacity: chains)
             if let r = lowRank { try dynamics.compress(.rank(r)) }
@@ -87,6 +89,10 @@ public enum Benchmark {
         public let gflops: Double
         /// gflops / the DGEMM reference of the same thread count.
         public let fractionOfDGEMM: Double
+        /// Share of the timed wall clock spent inside GEMM calls, and their own rate
+        /// (executed GEMM FLOPs / GEMM time): what limits the workload.
+        public let gemmTimeShare: Double
+        public let gemmGflops: Double
         public let acceptance: Double
     }
 
@@ -103,6 +109,8 @@ public enum Benchmark {
     public struct Report: Codable, Sendable {
         public let flopFormula: String
         public let timing: String
+        /// Instruction set of the elementwise kernels.
+        public let elementwiseKernels: String
         public let dgemm: [DGEMMResult]
         public let workloads: [WorkloadResult]
         /// W3 chain-trajectories/s over W2's, per thread count (when both ran).
@@ -115,8 +123,8 @@ public enum Benchmark {
 
     /// Repeats `body` in `rounds` rounds of at least `seconds / rounds` each (at least one call per
     /// round) and returns the best round's (seconds per call, calls in all rounds).
-    static func time(seconds: Double, rounds: Int = 3, _ body: () -> Void) -> (best: Double, calls: Int) {
-        var best = Double.infinity, calls = 0
+    static func time(seconds: Double, rounds: Int = 3, _ body: () -> Void) -> (best: Double, calls: Int, total: Double) {
+        var best = Double.infinity, calls = 0, total = 0.0
         let roundTime = seconds / Double(rounds)
         for _ in 0..<rounds {
             var count = 0
@@ -129,8 +137,9 @@ public enum Benchmark {
             } while elapsed < roundTime
             best = min(best, elapsed / Double(count))
             calls += count
+            total += elapsed
         }
-        return (best, calls)
+        return (best, calls, total)
     }
 
     /// Single-threaded (or `threads`-threaded) DGEMM rate on square matrices of each size.
@@ -160,13 +169,19 @@ public enum Benchmark {
             proposed += o.accepted.count
         }
         step(); step()  // warm-up: page in buffers and weights, let OpenBLAS start its threads
+        BLAS.resetProfile()
+        BLAS.profiling = true
         let t = time(seconds: seconds, step)
+        BLAS.profiling = false
+        let gemmSeconds = Double(BLAS.profiledNanoseconds) * 1e-9
         let flops = 2 * Double(dynamics.multiplyAddsPerChainTrajectory)
         let chains = Double(workload.chains)
         let gflops = flops * chains / t.best / 1e9
         return WorkloadResult(workload: workload.name, description: workload.summary, threads: threads, chains: workload.chains,
                               trajectoriesTimed: t.calls, secondsPerTrajectory: t.best, chainTrajectoriesPerSecond: chains / t.best,
                               flopsPerChainTrajectory: flops, gflops: gflops, fractionOfDGEMM: gflops / dgemmReference,
+                              gemmTimeShare: gemmSeconds / t.total,
+                              gemmGflops: gemmSeconds > 0 ? 2 * Double(BLAS.profiledMultiplyAdds) / gemmSeconds / 1e9 : 0,
                               acceptance: proposed > 0 ? Double(accepted) / Double(proposed) : 0)
     }
 
@@ -194,6 +209,7 @@ public enum Benchmark {
         }
         return Report(flopFormula: flopFormula,
                       timing: "wall clock (monotonic), best of 3 rounds after 2 warm-up trajectories; DGEMM reference = best square size",
+                      elementwiseKernels: VectorMath.instructionSet,
                       dgemm: references, workloads: results, lowRankSpeedup: speedup)
     }
 
@@ -206,6 +222,7 @@ public enum Benchmark {
         lines.append("l2hmc-run bench: full L2HMC trajectories (momentum draw, forward + backward groups, Metropolis-Hastings)")
         lines.append("FLOP model: \(report.flopFormula)")
         lines.append("timing:     \(report.timing)")
+        lines.append("kernels:    elementwise SIMD path \(report.elementwiseKernels); GEMMs by OpenBLAS (small GEMMs stay on one thread)")
         lines.append("")
         for ref in report.dgemm {
             let sizes = zip(ref.sizes, ref.gflopsBySize).map { "n=\($0) \(f($1, 1))" }.joined(separator: ", ")
@@ -213,12 +230,15 @@ public enum Benchmark {
         }
         lines.append("")
         lines.append(padRight("workload", 9) + pad("threads", 8) + pad("chain-traj/s", 14) + pad("ms/traj", 10) + pad("MFLOP/ch-traj", 15)
-                     + pad("GFLOP/s", 9) + pad("% DGEMM", 9) + pad("accept", 8) + "  description")
+                     + pad("GFLOP/s", 9) + pad("% DGEMM", 9) + pad("GEMM time", 10) + pad("GEMM GF/s", 10) + pad("accept", 8) + "  description")
         for r in report.workloads {
             lines.append(padRight(r.workload, 9) + pad("\(r.threads)", 8) + pad(f(r.chainTrajectoriesPerSecond, 1), 14)
                          + pad(f(1000 * r.secondsPerTrajectory, 2), 10) + pad(f(r.flopsPerChainTrajectory / 1e6, 3), 15)
-                         + pad(f(r.gflops, 2), 9) + pad(f(100 * r.fractionOfDGEMM, 1), 9) + pad(f(r.acceptance, 2), 8) + "  " + r.description)
+                         + pad(f(r.gflops, 2), 9) + pad(f(100 * r.fractionOfDGEMM, 1), 9) + pad(f(100 * r.gemmTimeShare, 0) + " %", 10)
+                         + pad(f(r.gemmGflops, 1), 10) + pad(f(r.acceptance, 2), 8) + "  " + r.description)
         }
+        lines.append("GEMM time: share of the wall clock inside GEMM calls; GEMM GF/s: executed GEMM FLOPs over that time. The rest is")
+        lines.append("elementwise work (encodings, activations, heads, updates, force, Metropolis-Hastings, momentum draws).")
         for (threads, s) in report.lowRankSpeedup.sorted(by: { $0.key < $1.key }) {
             lines.append("W3 / W2 chain-trajectories per second, \(threads) thread(s): \(f(s, 2))x")
         }

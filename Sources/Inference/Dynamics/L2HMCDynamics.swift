@@ -134,7 +134,7 @@ public final class L2HMCDynamics {
     private func headsPermuted(_ net: L2HMCNetwork, mask: Int) -> PermutedHeads {
         let key = HeadsKey(net: ObjectIdentifier(net), mask: mask)
         if let p = permutedHeads[key], p.version == net.headsVersion { return p }
-        let p = net.permutedHeads(order: maskOrders[mask])
+        let p = net.permutedHeads(order: maskOrders[mask], split: maskCounts[mask])
         permutedHeads[key] = p
         return p
     }
@@ -222,8 +222,12 @@ public final class L2HMCDynamics {
             xInput = UnsafePointer(xIn.pointer)
         }
         let net = vNets[step.network]
-        net.evaluateRaw(xIn: xInput, vIn: f, tau: spec.network.timeInput ? (step.tau[0], step.tau[1]) : nil, rows: rows, out: h, workspace: workspace)
-        l2k_v_update(h, rows, n, net.headBias.pointer, net.scaleFactor.pointer, net.transformationFactor.pointer,
+        // Rank-r heads stay two GEMMs here: the v update needs every column, and forming z Q in the
+        // kernel measured no faster than OpenBLAS. The x updates (below) need half the columns, so
+        // there the kernel forms z Q for the links it moves (W3: about 2 ms per trajectory less).
+        net.evaluateRaw(xIn: xInput, vIn: f, tau: spec.network.timeInput ? (step.tau[0], step.tau[1]) : nil, rows: rows, out: h,
+                        workspace: workspace)
+        l2k_v_update(h, nil, 0, 0, nil, nil, nil, rows, n, net.headBias.pointer, net.scaleFactor.pointer, net.transformationFactor.pointer,
                      netWeights.vScale, netWeights.vTranslation, netWeights.vTransformation, step.epsV,
                      Double(spec.dynamics.translationSign.rawValue), f, v, logDet, inverse ? 1 : 0)
     }
@@ -237,12 +241,14 @@ public final class L2HMCDynamics {
         let permuted = headsPermuted(net, mask: step.mask)
         l2k_encode(x, trig?.pointer, rows, n, read.pointer, L2HMCDynamics.encodingCode(spec.network.xNetInput),
                    spec.network.maskPlacement == .afterTrig ? 0 : 1, xIn.pointer)
-        net.evaluateRaw(xIn: xIn.pointer, vIn: v, tau: spec.network.timeInput ? (step.tau[0], step.tau[1]) : nil, rows: rows,
-                        out: h, workspace: workspace, permuted: permuted)
+        let fz = net.evaluateRaw(xIn: xIn.pointer, vIn: v, tau: spec.network.timeInput ? (step.tau[0], step.tau[1]) : nil, rows: rows,
+                                 out: h, workspace: workspace, permuted: permuted, factoredHeads: true)
         let form: Int32
         if spec.dynamics.xUpdate == .ncp { form = Int32(L2K_X_NCP) } else { form = Int32(target.isCompact ? L2K_X_LINEAR_WRAPPED : L2K_X_LINEAR) }
         maskOrders[step.mask].withUnsafeBufferPointer { order in
-            l2k_x_update(h, rows, n, range.lowerBound, range.count, order.baseAddress! + range.lowerBound,
+            let q = fz == nil ? nil : (first ? permuted.panelsFirst : permuted.panelsSecond)
+            l2k_x_update(fz == nil ? h : nil, fz?.z, fz?.ldz ?? 0, fz?.rank ?? 0, q?[0].pointer, q?[1].pointer, q?[2].pointer,
+                         rows, n, range.lowerBound, range.count, order.baseAddress! + range.lowerBound,
                          permuted.bias.pointer, permuted.scaleFactor.pointer, permuted.transformationFactor.pointer,
                          netWeights.xScale, netWeights.xTranslation, netWeights.xTransformation, step.epsX, form, inverse ? 1 : 0,
                          x, v, logDet, trig?.pointer)

@@ -31,6 +31,11 @@ public struct TruncatedSVD {
         var jobz = CChar(UInt8(ascii: "S"))
         var lwork: Int32 = -1
         var query = 0.0
+        // One thread: OpenBLAS's threaded level-2 routines inside LAPACK may split sums, which would
+        // make the factors (and every compressed run) depend on the thread count in the last bits.
+        let threads = openblas_get_num_threads()
+        openblas_set_num_threads(1)
+        defer { openblas_set_num_threads(threads) }
         dgesdd_(&jobz, &m, &n, &at, &lda, &s, &uT, &ldu, &vtT, &ldvt, &query, &lwork, &iwork, &info, 1)
         guard info == 0 else { throw Failure.lapack(info: info) }
         lwork = Int32(query)

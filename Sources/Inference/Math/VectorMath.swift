@@ -4,9 +4,10 @@ import ModelFormat
 /// Elementwise kernels of the hot paths, each a single pass over its arrays with no allocation.
 ///
 /// They call the C target `CL2HMCKernels`: our own SIMD exp, tanh, sin/cos, atan2 and log
-/// (Cody-Waite reduction with FMA and Taylor polynomials whose truncation is far below one ulp;
-/// within a few ulp of glibc, see VectorMathTests), compiled for AVX2+FMA, AVX-512 and a portable
-/// path, chosen once at run time. All paths perform the same IEEE operations (explicit fma, no
+/// (Cody-Waite reduction with FMA, polynomials whose approximation error is far below one ulp;
+/// measured against long-double references: exp, log < 1 ulp, sin/cos < 1.5, tanh < 2.6,
+/// atan2 < 3; VectorMathTests checks them against glibc), compiled for AVX2+FMA, AVX-512 and a
+/// portable path, chosen once at run time. All paths perform the same IEEE operations (explicit fma, no
 /// contraction, fixed summation order), so results are bit-identical whatever the instruction
 /// set, the position of a value in an array, or the row count. Forward and backward updates use
 /// the same kernels.
@@ -26,10 +27,6 @@ enum VectorMath {
     static func setInstructionSet(_ isa: Int) -> Int { Int(l2k_set_isa(Int32(isa))) }
     static var instructionSetLevel: Int { Int(l2k_isa()) }
 
-    static func relu(_ x: UnsafeMutablePointer<Double>, count: Int) {
-        for i in 0..<count where x[i] < 0 { x[i] = 0 }
-    }
-
     static func tanh(_ x: UnsafePointer<Double>, _ y: UnsafeMutablePointer<Double>, count: Int) { l2k_tanh(x, y, count) }
     static func exp(_ x: UnsafePointer<Double>, _ y: UnsafeMutablePointer<Double>, count: Int) { l2k_exp(x, y, count) }
     static func log(_ x: UnsafePointer<Double>, _ y: UnsafeMutablePointer<Double>, count: Int) { l2k_log(x, y, count) }
@@ -40,16 +37,6 @@ enum VectorMath {
         l2k_atan2(y, x, out, count)
     }
     static func wrap(_ x: UnsafePointer<Double>, _ y: UnsafeMutablePointer<Double>, count: Int) { l2k_wrap(x, y, count) }
-
-    /// x * sigmoid(x) = x / (1 + e^{-x})
-    static func swish(_ x: UnsafeMutablePointer<Double>, count: Int) {
-        var done = 0
-        while done < count {
-            let piece = min(count - done, zeroBlock.count)
-            l2k_bias_activate(x + done, 1, piece, zeroBlock.pointer, Int32(L2K_SWISH))
-            done += piece
-        }
-    }
 
     /// a[r, c] = act(a[r, c] + row[c])
     static func addRowAndActivate(_ a: UnsafeMutablePointer<Double>, rows: Int, cols: Int, row: UnsafePointer<Double>, activation: ModelFormatActivation) {
@@ -70,9 +57,6 @@ enum VectorMath {
                       scaleFactor: UnsafePointer<Double>, transformationFactor: UnsafePointer<Double>, weights: (s: Double, t: Double, q: Double)) {
         l2k_heads(out, rows, n, bias, scaleFactor, transformationFactor, weights.s, weights.t, weights.q)
     }
-
-    /// A read-only block of zeros (the bias row of ``swish(_:count:)``).
-    nonisolated(unsafe) private static let zeroBlock = Buffer(4096)
 }
 
 extension Activation {

@@ -111,8 +111,13 @@ public final class L2HMCNetwork {
     /// without the head biases, squashing and weights (the dynamics fuse those into their updates;
     /// ``evaluate(xIn:vIn:tau:rows:weights:out:workspace:)`` applies them).
     /// With `permuted`, the head columns come out in that order (see ``PermutedHeads``).
+    /// With `factoredHeads` and all three heads compressed to one rank r, it stops at z = h [P_S | P_T | P_Q]
+    /// and returns the factors instead (the update kernels form z_h Q_h for the links they need;
+    /// `out` is not written).
+    @discardableResult
     func evaluateRaw(xIn: UnsafePointer<Double>, vIn: UnsafePointer<Double>, tau: (Double, Double)?, rows: Int,
-                     out: UnsafeMutablePointer<Double>, workspace ws: NetworkWorkspace, permuted: PermutedHeads? = nil) {
+                     out: UnsafeMutablePointer<Double>, workspace ws: NetworkWorkspace, permuted: PermutedHeads? = nil,
+                     factoredHeads: Bool = false) -> HeadFactors? {
         let n = stateSize
         let h0 = xLayer.outputs
         var a = ws.hiddenA.pointer, b = ws.hiddenB.pointer
@@ -122,7 +127,15 @@ public final class L2HMCNetwork {
             ws.row.pointer.update(from: bias.baseAddress!, count: h0)
         }
         if let t = tLayer, let tau {
-            for j in 0..<h0 { ws.row[j] += tau.0 * t.kernel[j] + tau.1 * t.kernel[h0 + j] }
+            if let lr = t.lowRank {
+                // A compressed time layer (rank < 2) is applied as (tau P) Q like every other layer.
+                for r in 0..<lr.rank {
+                    let z = tau.0 * lr.p[r] + tau.1 * lr.p[lr.rank + r]
+                    for j in 0..<h0 { ws.row[j] += z * lr.q[r * h0 + j] }
+                }
+            } else {
+                for j in 0..<h0 { ws.row[j] += tau.0 * t.kernel[j] + tau.1 * t.kernel[h0 + j] }
+            }
         }
         if xLayer.lowRank == nil && vLayer.lowRank == nil && xLayer.inputs + vLayer.inputs <= L2HMCNetwork.smallInputWidth {
             // Narrow inputs (e.g. a 2D mixture): one fused pass instead of two skinny GEMMs and a bias pass.
@@ -161,6 +174,10 @@ public final class L2HMCNetwork {
         // Heads: one GEMM with the concatenated (possibly permuted) kernels when none is
         // compressed; otherwise h P for all compressed heads in one GEMM, then one GEMM per head.
         precondition(permuted == nil || permuted!.version == headsVersion, "permuted heads are stale")
+        if factoredHeads, let p = lowRank.headP, let r = lowRank.commonHeadRank {
+            BLAS.gemm(m: rows, n: 3 * r, k: width, a: a, lda: width, b: p.pointer, ldb: 3 * r, beta: 0, c: ws.scratch.pointer, ldc: 3 * r)
+            return HeadFactors(z: UnsafePointer(ws.scratch.pointer), ldz: 3 * r, rank: r)
+        }
         if let k = permuted?.kernel {
             BLAS.gemm(m: rows, n: 3 * n, k: width, a: a, lda: width, b: k.pointer, ldb: 3 * n, beta: 0, c: out, ldc: 3 * n)
         } else if permuted == nil && lowRank.allHeadsFull {
@@ -196,6 +213,25 @@ public final class L2HMCNetwork {
                 }
             }
         }
+        return nil
+    }
+
+    /// Rank-r head factors left for the update kernels: z [rows, ldz] = h [P_S | P_T | P_Q]; the
+    /// second factors come in panels (``PermutedHeads``).
+    struct HeadFactors {
+        let z: UnsafePointer<Double>
+        let ldz: Int, rank: Int
+    }
+
+    /// Columns `columns` of a row-major [r, n] matrix in panels of 16 columns: column c (counted
+    /// from columns.lowerBound), row k at [(c / 16) 16 r + 16 k + c % 16], zero-padded.
+    static func panels(_ q: UnsafePointer<Double>, rank r: Int, n: Int, columns: Range<Int>) -> Buffer {
+        let width = 16, count = columns.count
+        let b = Buffer(max(1, (count + width - 1) / width) * width * r)
+        for c in 0..<count {
+            for k in 0..<r { b[(c / width) * width * r + width * k + c % width] = q[k * n + columns.lowerBound + c] }
+        }
+        return b
     }
 
     /// Sum of every layer's version (changes when any layer is compressed).
@@ -215,6 +251,8 @@ public final class L2HMCNetwork {
         let headP: Buffer?
         let headRankSum: Int
         let allHeadsFull: Bool
+        /// The rank of the three heads when all are compressed to the same rank (factored heads).
+        let commonHeadRank: Int?
 
         init(_ net: L2HMCNetwork) {
             version = net.layersVersion
@@ -226,6 +264,7 @@ public final class L2HMCNetwork {
             let compressed = net.heads.compactMap(\.lowRank)
             headRankSum = compressed.reduce(0) { $0 + $1.rank }
             allHeadsFull = compressed.isEmpty
+            commonHeadRank = compressed.count == 3 && Set(compressed.map(\.rank)).count == 1 ? compressed[0].rank : nil
             if compressed.count == 3 {
                 let hl = net.heads[0].inputs, r = headRankSum
                 let p = Buffer(hl * r)
@@ -253,8 +292,9 @@ extension L2HMCNetwork {
     /// Sum of the head layers' versions (changes when a head is compressed).
     var headsVersion: Int { heads.reduce(0) { $0 &+ $1.version } }
 
-    /// The heads with their output columns reordered: column j of each block is link order[j].
-    func permutedHeads(order: [Int32]) -> PermutedHeads { PermutedHeads(self, order: order.map { Int($0) }) }
+    /// The heads with their output columns reordered: column j of each block is link order[j];
+    /// `split` separates the links of the first x sub-update from those of the second.
+    func permutedHeads(order: [Int32], split: Int) -> PermutedHeads { PermutedHeads(self, order: order.map { Int($0) }, split: split) }
 }
 
 /// A copy of a network's three heads whose output columns follow a permutation of the links, so
@@ -267,8 +307,11 @@ final class PermutedHeads {
     let perHead: [Buffer]
     /// Permuted [b_S | b_T | b_Q], e^{c_S}, e^{c_Q}.
     let bias: Buffer, scaleFactor: Buffer, transformationFactor: Buffer
+    /// When the heads are factored (one rank for all three): the permuted second factors in the
+    /// panel layout, for columns [0, split) and [split, n).
+    let panelsFirst: [Buffer]?, panelsSecond: [Buffer]?
 
-    init(_ net: L2HMCNetwork, order: [Int]) {
+    init(_ net: L2HMCNetwork, order: [Int], split: Int) {
         let n = net.stateSize
         precondition(order.count == n)
         version = net.headsVersion
@@ -296,6 +339,15 @@ final class PermutedHeads {
         for j in 0..<n {
             scaleFactor[j] = net.scaleFactor[order[j]]
             transformationFactor[j] = net.transformationFactor[order[j]]
+        }
+        let ranks = net.heads.map { $0.lowRank?.rank ?? 0 }
+        if ranks[0] > 0 && Set(ranks).count == 1 {
+            let r = ranks[0]
+            panelsFirst = perHead.map { L2HMCNetwork.panels($0.pointer, rank: r, n: n, columns: 0..<split) }
+            panelsSecond = perHead.map { L2HMCNetwork.panels($0.pointer, rank: r, n: n, columns: split..<n) }
+        } else {
+            panelsFirst = nil
+            panelsSecond = nil
         }
     }
 }
