@@ -179,18 +179,32 @@ public final class L2HMCDynamics {
     private func step(_ k: Int, inverse: Bool, x: UnsafeMutablePointer<Double>, v: UnsafeMutablePointer<Double>, rows: Int,
                       logDet: UnsafeMutablePointer<Double>, forceValid: inout Bool) {
         let step = plan.steps[k]
+        func observe(_ stage: String) { subUpdateObserver?(k, stage, x, v, logDet) }
         vUpdate(step, x: x, v: v, rows: rows, logDet: logDet, inverse: inverse, forceValid: &forceValid)
+        observe(inverse ? "v2" : "v1")
         let m = maskCounts[step.mask], n = spec.stateSize
         if inverse {
             xUpdate(step, net: xNetsSecond[step.network], first: false, range: m..<n, read: masks[step.mask], x: x, v: v, rows: rows, logDet: logDet, inverse: true)
+            observe("x2")
             xUpdate(step, net: xNetsFirst[step.network], first: true, range: 0..<m, read: complements[step.mask], x: x, v: v, rows: rows, logDet: logDet, inverse: true)
+            observe("x1")
         } else {
             xUpdate(step, net: xNetsFirst[step.network], first: true, range: 0..<m, read: complements[step.mask], x: x, v: v, rows: rows, logDet: logDet, inverse: false)
+            observe("x1")
             xUpdate(step, net: xNetsSecond[step.network], first: false, range: m..<n, read: masks[step.mask], x: x, v: v, rows: rows, logDet: logDet, inverse: false)
+            observe("x2")
         }
         forceValid = false
         vUpdate(step, x: x, v: v, rows: rows, logDet: logDet, inverse: inverse, forceValid: &forceValid)
+        observe(inverse ? "v1" : "v2")
     }
+
+    /// Called after every sub-update with (step k, stage "v1" | "x1" | "x2" | "v2", x, v,
+    /// running log-det), all [rows, n] / [rows]. The backward direction reports the inverse of
+    /// each stage under the stage's name (v2, x2, x1, v1). For audits and golden tests; nil in
+    /// production runs.
+    public var subUpdateObserver: ((_ step: Int, _ stage: String, _ x: UnsafePointer<Double>, _ v: UnsafePointer<Double>,
+                                    _ logDet: UnsafePointer<Double>) -> Void)?
 
     /// cos/sin of every link, when a network input needs them.
     private func refreshTrig(_ x: UnsafePointer<Double>, rows: Int) {
