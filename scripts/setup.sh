@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what l2hmc-swift needs on a fresh Debian machine (when missing) and builds it.
 #   bash scripts/setup.sh            # debug build (what `swift test` uses)
-#   bash scripts/setup.sh release    # also a release build (what the README's run command uses)
+#   bash scripts/setup.sh release    # a release build instead (what the README's run command uses)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -33,7 +33,8 @@ if ! command -v swift >/dev/null 2>&1 && [ -x /opt/swift/usr/bin/swift ]; then
 fi
 command -v swift >/dev/null 2>&1 || { echo "setup: swift not found (need Swift 6.x on PATH)" >&2; exit 1; }
 
-swift build
 if [ "${1:-}" = "release" ]; then
   swift build -c release
+else
+  swift build
 fi
