@@ -56,7 +56,7 @@ let package = Package(
         .testTarget(name: "ModelFormatTests", dependencies: ["ModelFormat"]),
         .testTarget(name: "InferenceTests", dependencies: ["Inference", "ModelFormat"]),
         .testTarget(name: "TrainerTests", dependencies: ["Trainer", "ModelFormat"]),
-        .testTarget(name: "GoldenTests", dependencies: ["ModelFormat", "Inference", "Trainer"]),
+        .testTarget(name: "GoldenTests", dependencies: ["ModelFormat", "Inference", "Trainer"], exclude: ["Goldens"]),
         .testTarget(name: "CLITests", dependencies: ["ModelFormat"]),
         .testTarget(name: "HDF5KitTests", dependencies: ["HDF5Kit"]),
         .testTarget(name: "ConverterTests", dependencies: ["Converter", "ModelFormat", "Inference", "HDF5Kit", "Trainer"]),

@@ -188,10 +188,7 @@ struct RunCommand: ParsableCommand {
         }
 
         let main = sampler ?? .l2hmc
-        let scheduleValue: Schedule
-        do {
-            scheduleValue = try Schedule(parsing: schedule ?? "\(main.rawValue):1", hmcStart: hmcStart ?? 0)
-        }
+        let scheduleValue = try Schedule(parsing: schedule ?? "\(main.rawValue):1", hmcStart: hmcStart ?? 0)
         if sampler != nil && schedule != nil && !scheduleValue.pattern.contains(where: { $0.kind == main }) {
             throw UsageError("--sampler \(main.rawValue) does not appear in --schedule \(schedule!)")
         }

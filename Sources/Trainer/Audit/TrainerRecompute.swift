@@ -60,7 +60,10 @@ public enum TrainerRecompute {
             case let .v(rec):
                 step = rec.step; cache = rec.cache
                 network = dyn.vNets[dyn.networkIndex(rec.step)].name
-                let firstOfStep = (forward && isFirstV(r.tape, i)) || (!forward && !isFirstV(r.tape, i))
+                // Each step contributes four records (v, x, x, v); the first v record of a
+                // forward step is v1, of a backward step the inverse of v2.
+                let firstRecordOfStep = i % 4 == 0
+                let firstOfStep = forward == firstRecordOfStep
                 stage = firstOfStep ? "v1" : "v2"
                 let e = rec.eps
                 for row in 0..<rows {
@@ -88,12 +91,6 @@ public enum TrainerRecompute {
                                   weights: [cache.weights.s, cache.weights.t, cache.weights.q]))
         }
         return Trajectory(x: r.x.data, v: r.v.data, logDet: r.logDet, subUpdates: subs)
-    }
-
-    /// True when tape entry i is the first v update of its step in tape order.
-    private static func isFirstV(_ tape: [TrainerDynamics.Record], _ i: Int) -> Bool {
-        // Each step contributes four records: v, x, x, v.
-        i % 4 == 0
     }
 
     /// The network `name` evaluated on explicit inputs with unit net weights: S, T, Q [rows, n].

@@ -53,9 +53,9 @@ public enum ModelExporter {
             l2z.arrays["probe.\(net.name).out_translation"] = try NDArray(shape: [batch, n], doubles: t)
             l2z.arrays["probe.\(net.name).out_transformation"] = try NDArray(shape: [batch, n], doubles: q)
         }
-        var x0 = normals(batch * n), v0 = normals(batch * n)
+        var x0 = normals(batch * n)
+        let v0 = normals(batch * n)
         if spec.target.isCompact { x0 = x0.map { wrapAngle(2 * $0) } }
-        v0 = v0.map { $0 }
         let direction = (0..<batch).map { $0 % 2 == 0 ? 1.0 : -1.0 }
         var x1: [Double] = [], v1: [Double] = [], logDet: [Double] = []
         for r in 0..<batch {

@@ -73,7 +73,7 @@ public final class L2HMCTrainer {
     func lossAndGradient(x0: Matrix, v0: Matrix, forward: [Bool], scale: Double, weight: Double, grads: inout [Double])
         -> (TrainingLoss.Evaluation, Matrix) {
         let dyn = model.dynamics()
-        let rows = x0.rows, n = x0.cols
+        let rows = x0.rows
         var x1 = x0, v1 = v0
         var logDet = [Double](repeating: 0, count: rows)
         var results: [(rows: [Int], result: TrainerDynamics.Result)] = []
@@ -91,7 +91,6 @@ public final class L2HMCTrainer {
             dyn.backpropagate(r, gx: e.gx.gather(idx), gv: e.gv.gather(idx), gLogDet: idx.map { e.gLogDet[$0] }, params: model.params,
                               scale: scale, grads: &grads)
         }
-        _ = n
         return (e, x1)
     }
 
