@@ -86,7 +86,7 @@ public enum L2ZReader {
         let json: JSONValue
         do {
             json = try StrictJSONParser.parse(bytes, limits: jsonLimits)
-        } catch let e as StrictJSONError {
+        } catch let e {
             switch e.kind {
             case .notUTF8: throw L2ZError.manifestNotUTF8
             case .duplicateKey: throw L2ZError.manifestDuplicateKey(path: e.path, reason: e.detail)
