@@ -63,7 +63,7 @@ public enum Benchmark {
         }
 
         /// The sampler of this workload (random weights, seed 1, step sizes 0.1; Glorot kernels
-        /// scaled by 0.3 like the shipped placeholder model, so proposals are sometimes accepted,
+        /// scaled by 0.3 (closer to HMC), so proposals are sometimes accepted,
         /// which the timing does not depend on) and its dynamics.
         public func makeSampler(seed: UInt64 = 1) throws -> (sampler: ChainSampler, dynamics: L2HMCDynamics) {
             let model = try RandomModel.make(sampler: spec, seed: seed, epsX: 0.1, epsV: 0.1, weightScale: 0.3)

@@ -3,7 +3,7 @@
 /// Kernels are Glorot-uniform scaled by `weightScale`, biases and coefficients small normals
 /// (never exactly zero, so the zero-parameter warning stays meaningful), step sizes the given
 /// values for every step, masks one random half-permutation per step (seed 001 sec. 3).
-/// Used for benchmarks, tests and the placeholder fixture; not a trained sampler.
+/// Used for benchmarks, tests and the random-weight fixture; not a trained sampler.
 public enum RandomModel {
     public static func make(sampler: SamplerSpec, seed: UInt64, epsX: Double = 0.1, epsV: Double = 0.1,
                             weightScale: Double = 1, provenance: Provenance? = nil) throws -> L2ZModel {
