@@ -35,6 +35,9 @@ struct CrossvalCommand: ParsableCommand {
     @Flag(help: "Print the JSON report on stdout instead of the table.")
     var json = false
 
+    /// Counts statistics runs (each uses a distinct seed).
+    private var statisticsRuns = 0
+
     struct Check {
         let name: String
         let passed: Bool?
@@ -42,7 +45,7 @@ struct CrossvalCommand: ParsableCommand {
         let data: [String: JSONValue]
     }
 
-    func run() throws {
+    mutating func run() throws {
         guard let path = model ?? DefaultModel.locate() else { throw UsageError("no model given and \(DefaultModel.relativePath) was not found") }
         guard chains >= 2, trajectories >= 20 else { throw UsageError("--chains must be >= 2 and --trajectories >= 20") }
         let nlfValues = try parseList(nlf, "--nlf")
@@ -206,10 +209,13 @@ struct CrossvalCommand: ParsableCommand {
                      data: ["numerical": .double(logDet), "accumulated": .double(accumulated)])
     }
 
-    private func statisticsRun(_ name: String, _ m: L2ZModel, target: TargetAction, schedule: Schedule, hmcSteps: Int,
+    private mutating func statisticsRun(_ name: String, _ m: L2ZModel, target: TargetAction, schedule: Schedule, hmcSteps: Int,
                                weights: NetWeights? = nil, nLF: Int? = nil, mapping: StepMapping? = nil,
                                compression: L2HMCDynamics.CompressionTarget? = nil) throws -> Check {
-        var settings = RunSettings(chains: chains, trajectories: trajectories, seed: seed, schedule: schedule, hmcStepSize: hmcEps, hmcSteps: hmcSteps)
+        // Each statistics run gets its own seed so the verdicts are independent tests.
+        statisticsRuns += 1
+        var settings = RunSettings(chains: chains, trajectories: trajectories, seed: seed &+ UInt64(statisticsRuns) &* 0x9E37_79B9,
+                                   schedule: schedule, hmcStepSize: hmcEps, hmcSteps: hmcSteps)
         settings.netWeights = weights
         settings.l2hmcSteps = nLF
         settings.stepMapping = mapping

@@ -16,7 +16,7 @@ struct RunCommand: ParsableCommand {
               l2hmc-run --model m.l2z --nlf 4 --lowrank 16 --trajectories 2000
               l2hmc-run --model m.l2z --schedule l2hmc:1,hmc:4 --hmc-eps 0.1 --hmc-nlf 10
               l2hmc-run --sampler hmc --lattice 6x10 --beta 2 --eps 0.2 --nlf 10
-              l2hmc-run --sampler hmc --target gmm --mixture-means "-2,0;2,0" --mixture-sigma 0.1
+              l2hmc-run --sampler hmc --target gmm --mixture-means="-2,0;2,0" --mixture-variance 0.1
               l2hmc-run --model m.l2z --out run1 --trajectories 500; l2hmc-run --resume run1 --trajectories 1000
             Statistics drop the first --thermalization fraction of trajectories, then give means with \
             errors corrected by the integrated autocorrelation time (Sokal window, c = 5), and for \
@@ -35,8 +35,8 @@ struct RunCommand: ParsableCommand {
     var beta: Double?
     @Option(help: "Mixture means, ';'-separated vectors (default \"-2,0;2,0\").")
     var mixtureMeans: String?
-    @Option(help: "Mixture components' isotropic standard deviation... given as variance sigma^2 (default 0.1).")
-    var mixtureSigma: Double?
+    @Option(help: "Variance sigma^2 of every component's isotropic covariance (default 0.1, the seed's example).")
+    var mixtureVariance: Double?
     @Option(help: "Mixture weights, comma separated (default equal).")
     var mixtureWeights: String?
     @Option(help: "Number of chains (default 64).")
@@ -166,7 +166,7 @@ struct RunCommand: ParsableCommand {
                                            ("--hmc-start", hmcStart != nil), ("--net-weights", netWeights != nil), ("--seed", seed != nil),
                                            ("--lowrank", lowrank != nil), ("--lowrank-energy", lowrankEnergy != nil), ("--step-mapping", stepMapping != nil),
                                            ("--thermalization", thermalization != nil), ("--cold-start", coldStart),
-                                           ("--mixture-means", mixtureMeans != nil), ("--mixture-sigma", mixtureSigma != nil), ("--mixture-weights", mixtureWeights != nil)]
+                                           ("--mixture-means", mixtureMeans != nil), ("--mixture-variance", mixtureVariance != nil), ("--mixture-weights", mixtureWeights != nil)]
             if let given = fixed.first(where: { $0.1 }) {
                 throw UsageError("\(given.0) cannot change when resuming (the saved params.json fixes it); only --trajectories, --out, --force, --json, --quiet, --threads and --check-reversibility may be given")
             }
@@ -248,7 +248,7 @@ struct RunCommand: ParsableCommand {
             switch model.sampler.target {
             case var .u1(l):
                 if let t = target, t != "u1" { throw InferenceError.modelTargetMismatch("--target \(t) does not match the model, a U(1) lattice") }
-                if mixtureMeans != nil || mixtureSigma != nil || mixtureWeights != nil {
+                if mixtureMeans != nil || mixtureVariance != nil || mixtureWeights != nil {
                     throw InferenceError.modelTargetMismatch("mixture options given, but the model's target is a U(1) lattice")
                 }
                 if let text = lattice {
@@ -265,7 +265,7 @@ struct RunCommand: ParsableCommand {
             case let .gaussianMixture(g):
                 if let t = target, t != "gmm" { throw InferenceError.modelTargetMismatch("--target \(t) does not match the model, a Gaussian mixture") }
                 if lattice != nil || beta != nil { throw InferenceError.modelTargetMismatch("--lattice/--beta given, but the model's target is a Gaussian mixture") }
-                if mixtureMeans != nil || mixtureSigma != nil || mixtureWeights != nil {
+                if mixtureMeans != nil || mixtureVariance != nil || mixtureWeights != nil {
                     throw InferenceError.modelTargetMismatch("the model fixes its mixture; mixture options cannot change it")
                 }
                 return .gaussianMixture(g)
@@ -273,7 +273,7 @@ struct RunCommand: ParsableCommand {
         }
         switch target ?? "u1" {
         case "u1":
-            if mixtureMeans != nil || mixtureSigma != nil || mixtureWeights != nil { throw UsageError("mixture options need --target gmm") }
+            if mixtureMeans != nil || mixtureVariance != nil || mixtureWeights != nil { throw UsageError("mixture options need --target gmm") }
             let (lt, lx) = try parseLattice(lattice ?? "8x8")
             let b = beta ?? 2
             guard b > 0 && b.isFinite else { throw UsageError("--beta must be > 0 (got \(b))") }
@@ -287,8 +287,8 @@ struct RunCommand: ParsableCommand {
             }
             let d = means[0].count
             guard means.allSatisfy({ $0.count == d }) else { throw UsageError("--mixture-means: every mean needs \(d) coordinates") }
-            let variance = mixtureSigma ?? 0.1
-            guard variance > 0 else { throw UsageError("--mixture-sigma must be > 0") }
+            let variance = mixtureVariance ?? 0.1
+            guard variance > 0 else { throw UsageError("--mixture-variance must be > 0") }
             let weights = try mixtureWeights.map { text -> [Double] in
                 let w = text.split(separator: ",").compactMap { Double($0) }
                 guard w.count == means.count, w.allSatisfy({ $0 > 0 }) else { throw UsageError("--mixture-weights needs \(means.count) positive numbers") }

@@ -43,6 +43,17 @@ final class RunCommandTests: XCTestCase {
         XCTAssertTrue(r.stderr.contains("target      U(1) 4x6, beta 1.5"), "parameters go to stderr with --json: \(r.stderr)")
     }
 
+    func testPlainHMCOnAGaussianMixtureGivenOnTheCommandLine() throws {
+        let r = try CLI.run("l2hmc-run", ["--sampler", "hmc", "--target", "gmm", "--mixture-means=-1,0;1,0.5;0,2", "--mixture-weights", "2,3,5",
+                                          "--mixture-variance", "0.5", "--eps", "0.3", "--nlf", "5", "--trajectories", "40", "--chains", "8", "--json"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertTrue(r.stderr.contains("weights [0.2, 0.3, 0.5], means [[-1.0, 0.0], [1.0, 0.5], [0.0, 2.0]]"), r.stderr)
+        guard case let .object(summary) = try StrictJSONParser.parse(Array(r.stdout.utf8)), case let .array(occupancy)? = summary["occupancy"] else {
+            return XCTFail("no occupancy in \(r.stdout)")
+        }
+        XCTAssertEqual(occupancy.count, 3)
+    }
+
     func testOutputDirectoryAndResumeGiveTheUninterruptedNumbers() throws {
         let whole = dir.appendingPathComponent("whole").path, part = dir.appendingPathComponent("part").path
         let common = ["--trajectories", "30", "--chains", "6", "--schedule", "l2hmc:2,hmc:1", "--hmc-eps", "0.15", "--seed", "7", "-q"]
