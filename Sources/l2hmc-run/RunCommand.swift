@@ -85,6 +85,7 @@ struct RunCommand: ParsableCommand {
     var threads: Int?
 
     func run() throws {
+        Interrupt.install()
         let (params, model, resumed) = try resolve()
         if let t = threads {
             guard t >= 1 else { throw UsageError("--threads must be >= 1 (got \(t))") }
@@ -103,7 +104,6 @@ struct RunCommand: ParsableCommand {
         if let r = resumed { header.append("resume      from \(resume!) after \(r.trajectoryIndex) trajectories") }
         emit(header.joined(separator: "\n") + "\n")
 
-        Interrupt.install()
         let progress = ProgressBar(label: "trajectories", quiet: quiet)
         let started = Date()
         engine.run(progress: { done, total in

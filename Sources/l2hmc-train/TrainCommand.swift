@@ -26,6 +26,7 @@ struct TrainCommand: ParsableCommand {
     @OptionGroup var flags: ConfigFlags
 
     func run() throws {
+        Interrupt.install()
         let trainer: L2HMCTrainer
         if let resume {
             if config != nil || !flags.given.isEmpty {
@@ -66,7 +67,6 @@ struct TrainCommand: ParsableCommand {
         if trainer.step > 0, let previous = try? String(contentsOfFile: logPath, encoding: .utf8) {
             logText = previous.split(separator: "\n", omittingEmptySubsequences: false).prefix(trainer.step + 1).joined(separator: "\n") + "\n"
         }
-        Interrupt.install()
         let started = Date()
         var last: L2HMCTrainer.Metrics?
         while trainer.step < cfg.steps && !Interrupt.isRequested {

@@ -37,6 +37,18 @@ enum CLI {
         return Result(status: process.terminationStatus, stdout: String(decoding: o, as: UTF8.self), stderr: String(decoding: e, as: UTF8.self))
     }
 
+    /// Reads `pipe` until its text contains `marker` (or 60 s pass); returns what was read.
+    static func waitForOutput(_ pipe: Pipe, containing marker: String) -> String {
+        var text = ""
+        let deadline = Date().addingTimeInterval(60)
+        while !text.contains(marker) && Date() < deadline {
+            let data = pipe.fileHandleForReading.availableData
+            if data.isEmpty { break }
+            text += String(decoding: data, as: UTF8.self)
+        }
+        return text
+    }
+
     static func temporaryDirectory() throws -> URL {
         let url = FileManager.default.temporaryDirectory.appendingPathComponent("l2hmc-cli-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)

@@ -109,11 +109,14 @@ final class RunCommandTests: XCTestCase {
         process.executableURL = CLI.productsDirectory.appendingPathComponent("l2hmc-run")
         process.arguments = ["--trajectories", "100000", "--chains", "4", "-q", "--out", out]
         process.currentDirectoryURL = CLI.repositoryRoot
-        process.standardOutput = Pipe()
+        let stdout = Pipe()
+        process.standardOutput = stdout
         let err = Pipe()
         process.standardError = err
         try process.run()
-        Thread.sleep(forTimeInterval: 1.0)
+        // The parameters are printed just before the trajectory loop starts.
+        _ = CLI.waitForOutput(stdout, containing: "chains      ")
+        Thread.sleep(forTimeInterval: 0.5)
         process.interrupt()
         process.waitUntilExit()
         let stderr = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)

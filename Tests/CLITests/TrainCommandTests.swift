@@ -48,11 +48,14 @@ final class TrainCommandTests: XCTestCase {
         let process = Process()
         process.executableURL = CLI.productsDirectory.appendingPathComponent("l2hmc-train")
         process.arguments = args + ["--out", part]
-        process.standardOutput = Pipe()
+        let out = Pipe()
+        process.standardOutput = out
         let err = Pipe()
         process.standardError = err
         try process.run()
-        Thread.sleep(forTimeInterval: 0.4)
+        // "parameters" is printed just before the training loop starts.
+        _ = CLI.waitForOutput(out, containing: "parameters")
+        Thread.sleep(forTimeInterval: 0.2)
         process.interrupt()
         process.waitUntilExit()
         let stderr = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
