@@ -10,36 +10,28 @@ extension HDF5File {
     public func readDataset(_ object: String, maxElements: Int = HDF5File.defaultMaxElements) throws -> HDF5Array {
         let name = try resolve(object)
         try expect(name, is: .dataset)
-        let dataset = H5Dopen2(fileID, name, l2h_p_default())
-        guard dataset >= 0 else { throw corruption("opening dataset \(name)") }
-        defer { H5Dclose(dataset) }
-        let type = H5Dget_type(dataset)
-        guard type >= 0 else { throw corruption("reading the type of \(name)") }
-        defer { H5Tclose(type) }
-        let space = H5Dget_space(dataset)
-        guard space >= 0 else { throw corruption("reading the shape of \(name)") }
-        defer { H5Sclose(space) }
-
-        let shape = try shapeOf(space: space, object: name)
-        let dtype: HDF5DType
-        switch HDF5DType.classify(type) {
-        case let .success(found): dtype = found
-        case let .failure(refusal): throw HDF5Error.unsupportedDType(object: name, description: refusal.description)
-        }
-        let count = try checkedCount(shape, elementSize: dtype.byteSize, maxElements: maxElements, object: name)
-        var raw = [UInt8](repeating: 0, count: count * dtype.byteSize)
-        if count > 0 {
-            guard let memory = dtype.memoryType() else { throw corruption("making the memory type of \(name)") }
-            defer { memory.close() }
-            let status = raw.withUnsafeMutableBytes {
-                H5Dread(dataset, memory.id, l2h_s_all(), l2h_s_all(), l2h_p_default(), $0.baseAddress)
+        return try withDataset(name) { dataset, type, space in
+            let shape = try shapeOf(space: space, object: name)
+            let dtype: HDF5DType
+            switch HDF5DType.classify(type) {
+            case let .success(found): dtype = found
+            case let .failure(refusal): throw HDF5Error.unsupportedDType(object: name, description: refusal.description)
             }
-            guard status >= 0 else { throw corruption("reading \(name)") }
+            let count = try checkedCount(shape, elementSize: dtype.byteSize, maxElements: maxElements, object: name)
+            var raw = [UInt8](repeating: 0, count: count * dtype.byteSize)
+            if count > 0 {
+                guard let memory = dtype.memoryType() else { throw corruption("making the memory type of \(name)") }
+                defer { memory.close() }
+                let status = raw.withUnsafeMutableBytes {
+                    H5Dread(dataset, memory.id, l2h_s_all(), l2h_s_all(), l2h_p_default(), $0.baseAddress)
+                }
+                guard status >= 0 else { throw corruption("reading \(name)") }
+            }
+            guard let array = HDF5Array(dtype: dtype, shape: shape, raw: raw) else {
+                throw HDF5Error.corrupt(path: path, reason: "\(name): size does not match shape \(shape)")
+            }
+            return array
         }
-        guard let array = HDF5Array(dtype: dtype, shape: shape, raw: raw) else {
-            throw HDF5Error.corrupt(path: path, reason: "\(name): size does not match shape \(shape)")
-        }
-        return array
     }
 
     /// Writes `doubles` (C order) as a new dataset of element type `dtype`, creating missing

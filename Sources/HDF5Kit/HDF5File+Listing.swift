@@ -36,6 +36,20 @@ extension HDF5File {
     /// An ``HDF5Object`` for the existing object `name` of kind `kind`.
     func describe(_ name: String, kind: HDF5Object.Kind) throws -> HDF5Object {
         guard kind == .dataset else { return HDF5Object(path: name, kind: kind) }
+        return try withDataset(name) { _, type, space in
+            let shape = try shapeOf(space: space, object: name)
+            switch HDF5DType.classify(type) {
+            case let .success(dtype):
+                return HDF5Object(path: name, kind: .dataset, shape: shape, dtype: dtype, typeDescription: dtype.rawValue)
+            case let .failure(refusal):
+                return HDF5Object(path: name, kind: .dataset, shape: shape, dtype: nil, typeDescription: refusal.description)
+            }
+        }
+    }
+
+    /// Opens dataset `name` with its datatype and dataspace for the duration of `body`
+    /// (dataset, type, space), closing all three afterwards.
+    func withDataset<T>(_ name: String, _ body: (hid_t, hid_t, hid_t) throws -> T) throws -> T {
         let dataset = H5Dopen2(fileID, name, l2h_p_default())
         guard dataset >= 0 else { throw corruption("opening dataset \(name)") }
         defer { H5Dclose(dataset) }
@@ -45,13 +59,7 @@ extension HDF5File {
         let space = H5Dget_space(dataset)
         guard space >= 0 else { throw corruption("reading the shape of \(name)") }
         defer { H5Sclose(space) }
-        let shape = try shapeOf(space: space, object: name)
-        switch HDF5DType.classify(type) {
-        case let .success(dtype):
-            return HDF5Object(path: name, kind: .dataset, shape: shape, dtype: dtype, typeDescription: dtype.rawValue)
-        case let .failure(refusal):
-            return HDF5Object(path: name, kind: .dataset, shape: shape, dtype: nil, typeDescription: refusal.description)
-        }
+        return try body(dataset, type, space)
     }
 
     /// Shape of a dataspace: `[]` for a scalar, the dimensions for a simple dataspace, and `[0]`

@@ -37,6 +37,25 @@ enum CLI {
         return Result(status: process.terminationStatus, stdout: String(decoding: o, as: UTF8.self), stderr: String(decoding: e, as: UTF8.self))
     }
 
+    /// Starts `tool`, waits until its stdout contains `marker` (the line a command prints just
+    /// before its main loop), lets it work `seconds` more, sends SIGINT, and waits for the exit.
+    /// Returns the exit status and stderr.
+    static func interrupt(_ tool: String, _ arguments: [String], after marker: String, seconds: Double) throws -> (status: Int32, stderr: String) {
+        let process = Process()
+        process.executableURL = productsDirectory.appendingPathComponent(tool)
+        process.arguments = arguments
+        process.currentDirectoryURL = repositoryRoot
+        let out = Pipe(), err = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        try process.run()
+        _ = waitForOutput(out, containing: marker)
+        Thread.sleep(forTimeInterval: seconds)
+        process.interrupt()
+        process.waitUntilExit()
+        return (process.terminationStatus, String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self))
+    }
+
     /// Reads `pipe` until its text contains `marker` (or 60 s pass); returns what was read.
     static func waitForOutput(_ pipe: Pipe, containing marker: String) -> String {
         var text = ""

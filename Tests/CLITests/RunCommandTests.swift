@@ -105,22 +105,10 @@ final class RunCommandTests: XCTestCase {
     /// for what was computed, and --resume finishes the run.
     func testInterruptLeavesAConsistentResumableOutput() throws {
         let out = dir.appendingPathComponent("run").path
-        let process = Process()
-        process.executableURL = CLI.productsDirectory.appendingPathComponent("l2hmc-run")
-        process.arguments = ["--trajectories", "100000", "--chains", "4", "-q", "--out", out]
-        process.currentDirectoryURL = CLI.repositoryRoot
-        let stdout = Pipe()
-        process.standardOutput = stdout
-        let err = Pipe()
-        process.standardError = err
-        try process.run()
-        // The parameters are printed just before the trajectory loop starts.
-        _ = CLI.waitForOutput(stdout, containing: "chains      ")
-        Thread.sleep(forTimeInterval: 0.5)
-        process.interrupt()
-        process.waitUntilExit()
-        let stderr = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        XCTAssertEqual(process.terminationStatus, 130, stderr)
+        // The parameters (ending with the "chains" line) are printed just before the loop starts.
+        let (status, stderr) = try CLI.interrupt("l2hmc-run", ["--trajectories", "100000", "--chains", "4", "-q", "--out", out],
+                                                 after: "chains      ", seconds: 0.5)
+        XCTAssertEqual(status, 130, stderr)
         XCTAssertTrue(stderr.contains("interrupted after"), stderr)
         let state = try StrictJSONParser.parse(Array(try Data(contentsOf: URL(fileURLWithPath: "\(out)/state.json"))))
         guard case let .object(s) = state, case let .int(done)? = s["trajectory_index"] else { return XCTFail("state.json") }

@@ -45,21 +45,9 @@ final class TrainCommandTests: XCTestCase {
         XCTAssertEqual(try CLI.run("l2hmc-train", args + ["--out", whole]).status, 0)
 
         let part = dir.appendingPathComponent("part.l2z").path
-        let process = Process()
-        process.executableURL = CLI.productsDirectory.appendingPathComponent("l2hmc-train")
-        process.arguments = args + ["--out", part]
-        let out = Pipe()
-        process.standardOutput = out
-        let err = Pipe()
-        process.standardError = err
-        try process.run()
         // "parameters" is printed just before the training loop starts.
-        _ = CLI.waitForOutput(out, containing: "parameters")
-        Thread.sleep(forTimeInterval: 0.2)
-        process.interrupt()
-        process.waitUntilExit()
-        let stderr = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        guard process.terminationStatus == 130 else {
+        let (status, stderr) = try CLI.interrupt("l2hmc-train", args + ["--out", part], after: "parameters", seconds: 0.2)
+        guard status == 130 else {
             // The run finished before the interrupt landed: nothing to resume, the test is moot.
             throw XCTSkip("training finished before the interrupt (\(stderr))")
         }
