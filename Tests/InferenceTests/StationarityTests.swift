@@ -60,7 +60,10 @@ final class StationarityTests: XCTestCase {
         XCTAssertTrue(drifting.evidence[0].contains("z = -4.01"), drifting.evidence[0])
         let frozen = Equilibration(drifts: [drift("plaquette", z: 0)], frozenCharge: FrozenCharge(frozenChains: 5, chains: 8))
         XCTAssertEqual(frozen.verdict, .notEquilibrated)
-        XCTAssertEqual(frozen.evidence, ["5 of 8 chains (62%) never changed Q (threshold: more than 50%)"])
+        XCTAssertEqual(frozen.evidence, ["largest drift between the halves plaquette z = +0.00 (threshold 4)",
+                                         "5 of 8 chains (62%) never changed Q (threshold: more than 50%)"])
+        XCTAssertEqual(calm.evidence, ["largest drift between the halves Q^2 z = -4.00 (threshold 4)", "4 of 8 chains (50%) never changed Q"])
+        XCTAssertEqual(drifting.evidence.count, 1, "one significant drift, no charge")
         XCTAssertEqual(Equilibration(drifts: [], frozenCharge: nil).verdict, .notAssessed)
     }
 }

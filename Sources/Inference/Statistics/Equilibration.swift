@@ -69,28 +69,22 @@ public struct Equilibration: Sendable, Equatable {
         return .equilibrated
     }
 
-    /// One sentence per piece of evidence behind the verdict: each significant drift and a frozen
-    /// topology when the verdict is `notEquilibrated`, otherwise the largest drift and the frozen
-    /// fraction that were tested.
+    /// One sentence per piece of evidence: each significant drift (or, when there is none, the
+    /// largest drift tested), then the frozen count (with its threshold when it is evidence
+    /// against equilibrium). Empty when nothing was tested.
     public var evidence: [String] {
         var lines: [String] = []
         let significant = significantDrifts
-        if verdict == .notEquilibrated {
-            for d in significant {
-                lines.append(String(format: "%@ drifts between the halves of the kept data (%.6g -> %.6g, z = %+.2f, threshold %g)",
-                                    d.name, d.drift.first.mean, d.drift.second.mean, d.drift.z, Self.driftThreshold))
-            }
-            if topologyFrozen, let f = frozenCharge {
-                lines.append(String(format: "%d of %d chains (%.0f%%) never changed Q (threshold: more than %.0f%%)",
-                                    f.frozenChains, f.chains, 100 * f.fraction, 100 * Self.frozenFractionThreshold))
-            }
-        } else {
-            if let d = largestDrift {
-                lines.append(String(format: "largest drift between the halves %@ z = %+.2f (threshold %g)", d.name, d.drift.z, Self.driftThreshold))
-            }
-            if let f = frozenCharge, f.chains > 0 {
-                lines.append(String(format: "%d of %d chains (%.0f%%) never changed Q", f.frozenChains, f.chains, 100 * f.fraction))
-            }
+        for d in significant {
+            lines.append(String(format: "%@ drifts between the halves of the kept data (%.6g -> %.6g, z = %+.2f, threshold %g)",
+                                d.name, d.drift.first.mean, d.drift.second.mean, d.drift.z, Self.driftThreshold))
+        }
+        if significant.isEmpty, let d = largestDrift {
+            lines.append(String(format: "largest drift between the halves %@ z = %+.2f (threshold %g)", d.name, d.drift.z, Self.driftThreshold))
+        }
+        if let f = frozenCharge, f.chains > 0 {
+            let threshold = topologyFrozen ? String(format: " (threshold: more than %.0f%%)", 100 * Self.frozenFractionThreshold) : ""
+            lines.append(String(format: "%d of %d chains (%.0f%%) never changed Q", f.frozenChains, f.chains, 100 * f.fraction) + threshold)
         }
         return lines
     }
