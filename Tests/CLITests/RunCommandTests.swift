@@ -175,6 +175,7 @@ final class CrossvalCommandTests: XCTestCase {
         XCTAssertEqual(r.status, 0, r.stdout + r.stderr)
         XCTAssertFalse(r.stdout.contains("FAIL"), r.stdout)
         XCTAssertTrue(r.stdout.contains("recomputation") && r.stdout.contains("skip"), "batch norm is not in the trainer: the recomputation is skipped, not failed")
-        XCTAssertTrue(r.stdout.contains("verdict     PASS"), r.stdout)
+        // Inconclusive checks are counted as such, never as passes (CrossvalVerdictTests).
+        XCTAssertTrue(r.stdout.contains("verdict     PASS (") || r.stdout.contains("verdict     INCONCLUSIVE ("), r.stdout)
     }
 }
