@@ -70,7 +70,7 @@ struct CrossvalCommand: ParsableCommand {
         let started = Date()
         func note(_ c: Check) {
             checks.append(c)
-            if !json { FileHandle.standardError.write(Data("  \(c.verdict.tableLabel)  \(c.name): \(c.detail)\n".utf8)) }
+            if !json { Console.error("  \(c.verdict.tableLabel)  \(c.name): \(c.detail)\n") }
         }
 
         // 1. Format and probe.
@@ -290,7 +290,7 @@ struct CrossvalCommand: ParsableCommand {
         let reportPath = report ?? (URL(fileURLWithPath: path).deletingPathExtension().lastPathComponent + ".crossval.json")
         try AtomicFile.write(bytes, to: reportPath)
         if json {
-            FileHandle.standardOutput.write(Data(bytes))
+            Console.out(bytes)
         } else {
             print("crossval    \(path)")
             let width = max(6, checks.map(\.name.count).max() ?? 6)

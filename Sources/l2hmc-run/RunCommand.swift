@@ -106,6 +106,7 @@ struct RunCommand: ParsableCommand {
         if let r = resumed { try engine.resume(states: r.states, trajectoryIndex: r.trajectoryIndex, record: r.record) }
 
         var header = parameterLines(params, model: model, engine: engine)
+        header.append("memory      estimated \(MemoryBudget.format(MemoryBudget.estimate(settings: params.settings, target: params.target, model: model).bytes)) (limit \(MemoryBudget.format(limit)), --max-memory)")
         if let r = resumed { header.append("resume      from \(resume ?? "") after \(r.trajectoryIndex) trajectories") }
         let paramsJSON = params.json(extra: ["tool": .string("l2hmc-run \(Inference.version)"), "threads": .int(Int64(BLAS.threads))])
 
