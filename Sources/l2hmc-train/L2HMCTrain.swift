@@ -40,8 +40,12 @@ struct L2HMCTrain: ParsableCommand {
             case let e as CustomStringConvertible where !(error is ParsableArgumentsValidationError): text = e.description
             default: text = message(for: error).split(separator: "\n").first.map(String.init) ?? "\(error)"; status = 64
             }
-            FileHandle.standardError.write(Data("error: \(text)\n".utf8))
-            Foundation.exit(status)
+            FileHandle.standardError.write(Data("error: \(MessageText.escaped(text))\n".utf8))
+            // _exit, not exit: after a failed HDF5 write (a full disk) libhdf5's exit-time
+            // shutdown flushes the abandoned file and crashes. Every output is already complete
+            // (fsync'ed and renamed) or removed, so skipping exit handlers loses nothing.
+            fflush(stdout)
+            _exit(status)
         }
     }
 }

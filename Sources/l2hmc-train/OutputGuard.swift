@@ -51,7 +51,10 @@ enum OutputGuard {
         }
     }
 
+    /// Regular files only (a FIFO or device is never opened).
     static func isOwn(_ path: String, as kind: Kind) -> Bool {
+        var st = stat()
+        guard lstat(path, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG else { return false }
         switch kind {
         case .checkpoint: return Checkpoint.isCheckpoint(path)
         case .model: return (try? L2ZReader.read(path: path))?.model.provenance.producer == "l2hmc-train"

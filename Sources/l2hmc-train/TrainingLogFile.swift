@@ -27,6 +27,10 @@ final class TrainingLogFile {
     /// Opens an existing log for a run resumed at `step`: checks the header and rows 1...step
     /// (each present, complete and numbered in order) and truncates what follows.
     static func resume(_ path: String, step: Int) throws -> TrainingLogFile {
+        var st = stat()
+        guard lstat(path, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG else {
+            throw OutputError("train.log_mismatch", path: path, reason: "is missing or not a regular file; the checkpoint (step \(step)) continues it")
+        }
         let bytes: [UInt8]
         do { bytes = Array(try Data(contentsOf: URL(fileURLWithPath: path))) } catch {
             throw OutputError("train.log_mismatch", path: path, reason: "cannot read the training log the checkpoint (step \(step)) continues")

@@ -188,6 +188,46 @@ final class TrainDurabilityTests: XCTestCase {
         XCTAssertEqual(try leftovers(), [])
     }
 
+    /// A full disk, simulated with a file-size limit (RLIMIT_FSIZE via bash's `ulimit -f`, in KiB;
+    /// SIGXFSZ ignored so writes fail with EFBIG): one coded line, exit 1, no crash at exit; the
+    /// outputs are absent (the step-0 checkpoint did not fit) or resumable to the uninterrupted
+    /// result (the log outgrew the limit mid-run).
+    func testFullDiskFailsCleanlyAndLeavesAbsentOrResumableOutputs() throws {
+        func limited(_ kib: Int, _ args: [String]) throws -> CLI.Result {
+            let tool = CLI.productsDirectory.appendingPathComponent("l2hmc-train").path
+            let quoted = ([tool] + args).map { "'" + $0 + "'" }.joined(separator: " ")
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: "/bin/bash")
+            process.arguments = ["-c", "ulimit -f \(kib); trap '' XFSZ; exec \(quoted)"]
+            let out = Pipe(), err = Pipe()
+            process.standardOutput = out
+            process.standardError = err
+            try process.run()
+            let o = out.fileHandleForReading.readDataToEndOfFile(), e = err.fileHandleForReading.readDataToEndOfFile()
+            process.waitUntilExit()
+            return CLI.Result(status: process.terminationStatus, stdout: String(decoding: o, as: UTF8.self), stderr: String(decoding: e, as: UTF8.self))
+        }
+        // The checkpoint (about 42 KB) does not fit in 20 KiB: nothing is left behind.
+        let a = try limited(20, small + ["--out", path("a.l2z")])
+        XCTAssertEqual(a.status, 1, a.stderr)
+        XCTAssertEqual(a.stderr.split(separator: "\n").count, 1, a.stderr)
+        XCTAssertTrue(a.stderr.hasPrefix("error: ["), a.stderr)
+        XCTAssertFalse(exists("a.ckpt.h5") || exists("a.log.csv") || exists("a.l2z"))
+        XCTAssertEqual(try leftovers(), [])
+
+        // The log (about 150 bytes a row) outgrows 48 KiB after some 300 of 400 steps.
+        let b = try limited(48, small + ["--out", path("b.l2z")])
+        XCTAssertEqual(b.status, 1, b.stderr)
+        XCTAssertEqual(b.stderr.split(separator: "\n").count, 1, b.stderr)
+        XCTAssertTrue(exists("b.ckpt.h5") && !exists("b.l2z"))
+        let resumed = try CLI.run("l2hmc-train", ["--resume", path("b.ckpt.h5"), "--out", path("b.l2z"), "-q"])
+        XCTAssertEqual(resumed.status, 0, resumed.stderr)
+        XCTAssertEqual(try CLI.run("l2hmc-train", small + ["--out", path("whole.l2z")]).status, 0)
+        XCTAssertEqual(try bytes("b.l2z"), try bytes("whole.l2z"))
+        XCTAssertEqual(try bytes("b.log.csv"), try bytes("whole.log.csv"))
+        XCTAssertEqual(try leftovers(), [])
+    }
+
     /// --resume may extend --steps (and nothing else); the extended run continues the log.
     func testResumeMayExtendStepsOnly() throws {
         let base = ["--target", "gmm", "--chains", "4", "--n-lf", "2", "--hidden-units", "4", "-q"]

@@ -17,7 +17,7 @@ public struct OutputError: Error, CustomStringConvertible, Equatable {
         self.code = code; self.path = path; self.reason = reason
     }
 
-    public var description: String { "[\(code)] \(MessageText.escaped(path)): \(reason)" }
+    public var description: String { "[\(code)] \(MessageText.escaped(path)): \(MessageText.escaped(reason))" }
 
     static func writeFailed(_ path: String, _ what: String) -> OutputError {
         OutputError("io.write_failed", path: path, reason: "\(what): \(String(cString: strerror(errno)))")

@@ -127,7 +127,8 @@ extension TrainingConfig {
     public struct Invalid: Error, CustomStringConvertible, Equatable {
         public let key: String
         public let reason: String
-        public var description: String { "[train.invalid_config] \(key): \(reason)" }
+        /// Key and reason may quote a configuration file: control characters are escaped.
+        public var description: String { "[train.invalid_config] \(MessageText.escaped(key)): \(MessageText.escaped(reason))" }
         public init(key: String, reason: String) { self.key = key; self.reason = reason }
     }
 
