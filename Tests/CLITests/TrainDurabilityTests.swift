@@ -151,6 +151,30 @@ final class TrainDurabilityTests: XCTestCase {
         XCTAssertEqual(try leftovers(), [])
     }
 
+    /// While a run holds its outputs, a second run naming them (with or without --force, or
+    /// resuming its checkpoint) is io.locked and touches nothing.
+    func testARunningTrainingLocksItsOutputs() throws {
+        var args = small
+        args[args.firstIndex(of: "--steps")! + 1] = "100000"
+        let first = try Running(args + ["--out", path("l.l2z")])
+        let deadline = Date().addingTimeInterval(60)
+        while !exists("l.log.csv") && Date() < deadline { Thread.sleep(forTimeInterval: 0.01) }
+        for second in [small + ["--out", path("l.l2z")], small + ["--out", path("l.l2z"), "--force"],
+                       ["--resume", path("l.ckpt.h5"), "--out", path("l.l2z")],
+                       small + ["--out", path("other.l2z"), "--log", path("l.log.csv")]] {
+            let r = try CLI.run("l2hmc-train", second)
+            XCTAssertEqual(r.status, 1, r.stderr)
+            XCTAssertTrue(r.stderr.hasPrefix("error: [io.locked]"), r.stderr)
+            XCTAssertTrue(first.process.isRunning)
+        }
+        first.process.interrupt()
+        let r = first.finish()
+        XCTAssertEqual(r.status, 130, r.stderr)
+        XCTAssertFalse(exists("other.ckpt.h5") || exists("other.log.csv"))
+        XCTAssertEqual(try leftovers(), [], "the locks are released at exit")
+        XCTAssertEqual(try CLI.run("l2hmc-train", ["export", path("l.ckpt.h5"), "-o", path("l.l2z")]).status, 0)
+    }
+
     /// --force replaces l2hmc-train's own files only; a directory or a foreign file is refused and
     /// survives; without --force an existing output is io.output_exists.
     func testForceReplacesOnlyFilesTheToolWrote() throws {
@@ -226,6 +250,28 @@ final class TrainDurabilityTests: XCTestCase {
         XCTAssertEqual(try bytes("b.l2z"), try bytes("whole.l2z"))
         XCTAssertEqual(try bytes("b.log.csv"), try bytes("whole.log.csv"))
         XCTAssertEqual(try leftovers(), [])
+    }
+
+    /// Checkpoints by wall time: with checkpoint_seconds 0.05 (and no step period) the
+    /// checkpoint a kill -9 leaves after half a second of training is well past step 0.
+    func testTimeBasedCheckpointsLimitWhatAKillLoses() throws {
+        var args = small
+        args[args.firstIndex(of: "--checkpoint-every")! + 1] = "0"
+        args[args.firstIndex(of: "--steps")! + 1] = "100000"
+        let p = try Running(args + ["--checkpoint-seconds", "0.05", "--out", path("t.l2z")])
+        let deadline = Date().addingTimeInterval(60)
+        while !exists("t.log.csv") && Date() < deadline { Thread.sleep(forTimeInterval: 0.01) }
+        Thread.sleep(forTimeInterval: 0.5)
+        kill(p.process.processIdentifier, SIGKILL)
+        _ = p.finish()
+        let r = try CLI.run("l2hmc-train", ["export", path("t.ckpt.h5"), "-o", path("e.l2z")])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        guard let open = r.stdout.range(of: "(step "), let step = Int(r.stdout[open.upperBound...].prefix { $0.isNumber }) else {
+            return XCTFail("no step in \(r.stdout)")
+        }
+        XCTAssertGreaterThan(step, 0, "a time-based checkpoint was written")
+        let rows = try String(contentsOfFile: path("t.log.csv"), encoding: .utf8).split(separator: "\n").count - 1
+        XCTAssertGreaterThanOrEqual(rows, step, "the log holds the checkpoint's rows")
     }
 
     /// --resume may extend --steps (and nothing else); the extended run continues the log.
