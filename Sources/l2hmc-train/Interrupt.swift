@@ -19,13 +19,14 @@ enum Interrupt {
 
     static func install() {
         if paths == nil {
-            paths = .allocate(capacity: slots * width)
-            paths!.initialize(repeating: 0, count: slots * width)
-            used = .allocate(capacity: slots)
-            used!.initialize(repeating: 0, count: slots)
+            let p = UnsafeMutablePointer<CChar>.allocate(capacity: slots * width)
+            p.initialize(repeating: 0, count: slots * width)
+            let u = UnsafeMutablePointer<sig_atomic_t>.allocate(capacity: slots)
+            u.initialize(repeating: 0, count: slots)
             let text = Array("error: [interrupted] second signal: stopped at once, temporary files removed; resume from the last checkpoint\n".utf8CString)
-            abortMessage = .allocate(capacity: text.count)
-            abortMessage!.initialize(from: text, count: text.count)
+            let m = UnsafeMutablePointer<CChar>.allocate(capacity: text.count)
+            m.initialize(from: text, count: text.count)
+            paths = p; used = u; abortMessage = m
             abortMessageLength = text.count - 1
         }
         for s in [SIGINT, SIGTERM] {

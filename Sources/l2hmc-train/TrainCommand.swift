@@ -30,7 +30,7 @@ struct TrainCommand: ParsableCommand {
         // Configuration first: a bad one is refused before any file is touched.
         var fresh: L2HMCTrainer?
         var extendTo: Int?
-        if let resume {
+        if resume != nil {
             let other = flags.given.filter { $0.0 != "steps" }
             if config != nil || !other.isEmpty {
                 throw ValidationError("--resume uses the checkpoint's configuration; drop --config and the config flags (only --steps may extend the run)")
@@ -71,7 +71,8 @@ struct TrainCommand: ParsableCommand {
         let trainer: L2HMCTrainer
         let logFile: TrainingLogFile
         let replaceModel: Bool
-        if let resume {
+        switch (resume, fresh) {
+        case let (resume?, _):
             trainer = try Checkpoint.read(resume, steps: extendTo)
             let sameCheckpoint = URL(fileURLWithPath: resume).standardizedFileURL.path == absolute[1]
             let replaceCheckpoint = try sameCheckpoint || OutputGuard.checkReplaceable(ckptPath, as: .checkpoint, allowed: force)
@@ -87,8 +88,8 @@ struct TrainCommand: ParsableCommand {
             if !sameCheckpoint || extendTo != nil {
                 try Checkpoint.write(trainer, to: ckptPath, replaceExisting: replaceCheckpoint, hooks: hooks)
             }
-        } else {
-            trainer = fresh!
+        case let (nil, fresh?):
+            trainer = fresh
             let replaceCheckpoint = try OutputGuard.checkReplaceable(ckptPath, as: .checkpoint, allowed: force)
             let replaceLog = try OutputGuard.checkReplaceable(logPath, as: .log, allowed: force)
             replaceModel = try OutputGuard.checkReplaceable(out, as: .model, allowed: force)
@@ -96,6 +97,8 @@ struct TrainCommand: ParsableCommand {
             try Checkpoint.write(trainer, to: ckptPath, replaceExisting: replaceCheckpoint, hooks: hooks)
             logFile = try TrainingLogFile.create(logPath, replaceExisting: replaceLog, hooks: hooks)
             if replaceModel { unlink(out) }
+        case (nil, nil):
+            throw ValidationError("nothing to train: give a configuration or --resume")
         }
 
         let cfg = trainer.config

@@ -210,6 +210,14 @@ final class TrainDurabilityTests: XCTestCase {
         XCTAssertEqual(forced.status, 0, forced.stderr)
         XCTAssertEqual(try String(contentsOfFile: path("m.log.csv"), encoding: .utf8).split(separator: "\n").count, 8)
         XCTAssertEqual(try leftovers(), [])
+
+        // export --force: the same rule.
+        try Data("my model".utf8).write(to: dir.appendingPathComponent("mine.l2z"))
+        let export = try CLI.run("l2hmc-train", ["export", path("m.ckpt.h5"), "-o", path("mine.l2z"), "--force"])
+        XCTAssertEqual(export.status, 1, export.stderr)
+        XCTAssertTrue(export.stderr.hasPrefix("error: [io.foreign_output]"), export.stderr)
+        XCTAssertEqual(try bytes("mine.l2z"), Data("my model".utf8))
+        XCTAssertEqual(try CLI.run("l2hmc-train", ["export", path("m.ckpt.h5"), "-o", path("m.l2z"), "--force"]).status, 0)
     }
 
     /// A full disk, simulated with a file-size limit (RLIMIT_FSIZE via bash's `ulimit -f`, in KiB;

@@ -113,7 +113,7 @@ extension Checkpoint {
         if let missing = expected.keys.sorted().first(where: { !seen.contains($0) }) { throw fail("checkpoint.missing_array", "no dataset \(missing)") }
 
         func load(_ name: String) throws -> [Double] {
-            let want = expected[name]!
+            guard let want = expected[name] else { throw fail("checkpoint.missing_array", "no dataset \(name)") }
             let a = try f.readDataset(name, maxElements: want.shape.reduce(1, *))
             guard a.dtype == want.dtype, a.shape == want.shape else { throw fail("checkpoint.wrong_shape", "\(name) changed while reading") }
             let v = a.doubles

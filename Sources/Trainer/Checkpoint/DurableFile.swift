@@ -54,8 +54,9 @@ public enum DurableFile {
     public static func writeAll(_ fd: Int32, _ bytes: [UInt8], path: String) throws {
         var done = 0
         try bytes.withUnsafeBytes { raw in
+            guard let start = raw.baseAddress else { return }
             while done < raw.count {
-                let n = Glibc.write(fd, raw.baseAddress! + done, raw.count - done)
+                let n = Glibc.write(fd, start + done, raw.count - done)
                 if n < 0 {
                     if errno == EINTR { continue }
                     throw OutputError.writeFailed(path, "write")
