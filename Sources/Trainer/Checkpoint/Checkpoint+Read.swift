@@ -45,12 +45,17 @@ extension Checkpoint {
         let names = try f.attributeNames("/")
         if let extra = names.first(where: { !required.contains($0) }) { throw fail("checkpoint.invalid", "unexpected root attribute \(extra)") }
         if let missing = required.first(where: { !names.contains($0) }) { throw fail("checkpoint.invalid", "missing root attribute \(missing)") }
+        func attribute(_ name: String) throws -> HDF5Attribute {
+            do { return try f.readAttribute("/", name, maxElements: 1) } catch let e as HDF5Error {
+                throw fail("checkpoint.invalid", "attribute \(name) is not a scalar of a supported type (\(e.code))")
+            }
+        }
         func string(_ name: String) throws -> String {
-            guard case let .string(s) = try f.readAttribute("/", name, maxElements: 1) else { throw fail("checkpoint.invalid", "attribute \(name) is not a string") }
+            guard case let .string(s) = try attribute(name) else { throw fail("checkpoint.invalid", "attribute \(name) is not a string") }
             return s
         }
         func int(_ name: String) throws -> Int {
-            guard case let .int(i) = try f.readAttribute("/", name, maxElements: 1), let v = Int(exactly: i) else {
+            guard case let .int(i) = try attribute(name), let v = Int(exactly: i) else {
                 throw fail("checkpoint.invalid", "attribute \(name) is not an integer")
             }
             return v
