@@ -71,8 +71,12 @@ final class TrainDurabilityTests: XCTestCase {
                 // Every run's first kill falls early (start-up, the step-0 checkpoint), the
                 // others anywhere in a quarter of a whole run.
                 let delay = Double.random(in: 0.0...(attempt == 1 && run > 0 ? 0.1 : referenceSeconds * 0.25), using: &seeded)
-                Thread.sleep(forTimeInterval: delay)
                 let useTerm = run == 0 && attempt == 1
+                if useTerm {  // a SIGTERM before the handler is installed would just kill: wait for the log
+                    let deadline = Date().addingTimeInterval(60)
+                    while !exists(log) && Date() < deadline { Thread.sleep(forTimeInterval: 0.005) }
+                }
+                Thread.sleep(forTimeInterval: delay)
                 if p.process.isRunning { kill(p.process.processIdentifier, useTerm ? SIGTERM : SIGKILL) }
                 let r = p.finish()
                 if r.reason == .exit && r.status == 0 { break }  // finished before the kill
