@@ -81,7 +81,7 @@ public enum L2ZError: Error, Equatable, Sendable {
         case .ioFailure: return "io.failure"
         case .outputExists: return "io.output_exists"
         case .outputLocked: return "io.locked"
-        case .foreignOutput: return "io.not_ours"
+        case .foreignOutput: return "io.foreign_output"
         case .fileTooLarge: return "container.file_too_large"
         case .notZip: return "container.not_zip"
         case .notL2Z: return "container.not_l2z"

@@ -110,13 +110,13 @@ final class RunDurabilityTests: XCTestCase {
         try Data("my notes".utf8).write(to: mine.appendingPathComponent("notes.txt"))
         let refused = try CLI.run("l2hmc-run", run + ["--trajectories", "5", "--out", mine.path, "--force"])
         XCTAssertEqual(refused.status, 1)
-        XCTAssertTrue(refused.stderr.contains("[io.not_ours]"), refused.stderr)
+        XCTAssertTrue(refused.stderr.contains("[io.foreign_output]"), refused.stderr)
         XCTAssertEqual(try fm.contentsOfDirectory(atPath: mine.path).sorted(), ["notes.txt", "sub"])
         XCTAssertEqual(try String(contentsOf: mine.appendingPathComponent("notes.txt"), encoding: .utf8), "my notes")
         // A plain file: refused.
         let file = dir.appendingPathComponent("file.txt")
         try Data("x".utf8).write(to: file)
-        XCTAssertTrue(try CLI.run("l2hmc-run", run + ["--trajectories", "5", "--out", file.path, "--force"]).stderr.contains("[io.not_ours]"))
+        XCTAssertTrue(try CLI.run("l2hmc-run", run + ["--trajectories", "5", "--out", file.path, "--force"]).stderr.contains("[io.foreign_output]"))
         // Our own output: replaced with --force, refused without.
         let ours = dir.appendingPathComponent("ours").path
         XCTAssertEqual(try CLI.run("l2hmc-run", run + ["--trajectories", "5", "--out", ours]).status, 0)
@@ -128,7 +128,7 @@ final class RunDurabilityTests: XCTestCase {
         // Our output with a file of the user's added: refused, nothing deleted.
         try Data("added".utf8).write(to: URL(fileURLWithPath: "\(ours)/analysis.py"))
         let mixed = try CLI.run("l2hmc-run", run + ["--trajectories", "9", "--out", ours, "--force"])
-        XCTAssertTrue(mixed.stderr.contains("[io.not_ours]") && mixed.stderr.contains("analysis.py"), mixed.stderr)
+        XCTAssertTrue(mixed.stderr.contains("[io.foreign_output]") && mixed.stderr.contains("analysis.py"), mixed.stderr)
         XCTAssertEqual(committed(ours), 7)
         XCTAssertTrue(fm.fileExists(atPath: "\(ours)/analysis.py"))
     }

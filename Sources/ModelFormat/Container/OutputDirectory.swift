@@ -47,7 +47,7 @@ public final class OutputDirectory {
             self.tool = tool; self.hasMarker = hasMarker; self.isOwnEntry = isOwnEntry
         }
 
-        /// Throws `io.not_ours` unless `directory` is empty or holds the marker and only own entries.
+        /// Throws `io.foreign_output` unless `directory` is empty or holds the marker and only own entries.
         public func check(_ directory: String) throws {
             var isDir: ObjCBool = false
             guard FileManager.default.fileExists(atPath: directory, isDirectory: &isDir), isDir.boolValue else {
