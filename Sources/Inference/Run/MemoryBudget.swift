@@ -10,10 +10,11 @@ import Glibc
 ///
 /// The estimate counts the large allocations: the sampler's chain buffers (6 C n values), the
 /// integrators' buffers (HMC C n; L2HMC 8 C n plus the network workspace C (2 w + 3 n) and twice
-/// the model's parameters), the in-memory record (per trajectory and chain 41 bytes plus 24 for
-/// U(1) or 8 (d + 1) for a mixture, with 3 C T values of scratch for the statistics) and a fixed
-/// 96 MiB for the process itself (Swift runtime, OpenBLAS buffers). It is an upper estimate by
-/// design, so a refused request would really not fit; measured peaks are listed in docs/RUNTIME.md.
+/// the model's parameters), the in-memory record (per trajectory and chain 41 bytes, 24 bytes of
+/// statistics scratch, plus 24 for U(1), or for a mixture 8 (d + 1) + 56 + 8 (d + 2): each
+/// position is its own small array) and a fixed 96 MiB for the process itself (Swift runtime,
+/// OpenBLAS buffers). It is meant as an upper estimate, so that a refused request would really
+/// not fit; estimates against measured peaks are listed in docs/RUNTIME.md.
 public enum MemoryBudget {
     public struct Estimate: Sendable {
         public let bytes: Double
@@ -35,12 +36,16 @@ public enum MemoryBudget {
             parts.append(("L2HMC integrator", (8 * c * n + c * (2 * width + 3 * n)) * 8))
             parts.append(("network parameters", 2 * parameters * 8))
         }
-        var perCell = 41.0
+        var perCell = 41.0 + 3 * 8
         switch target {
         case .u1: perCell += 24
-        case let .gaussianMixture(g): perCell += 8 * Double(g.dimension + 1)
+        case let .gaussianMixture(g):
+            // A position is its own array (48-byte object plus 8 bytes of pointer), and the
+            // statistics take d + 2 more values per cell.
+            let d = Double(g.dimension)
+            perCell += 8 * (d + 1) + 56 + 8 * (d + 2)
         }
-        parts.append(("record", t * c * perCell + t * 9 * 48 + 3 * t * c * 8))
+        parts.append(("record", t * c * perCell + t * 9 * 48))
         let sorted = parts.sorted { $0.1 > $1.1 }.map { (name: $0.0, bytes: $0.1) }
         return Estimate(bytes: sorted.reduce(0) { $0 + $1.bytes }, parts: sorted)
     }
