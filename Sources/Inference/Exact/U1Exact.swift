@@ -10,22 +10,23 @@ import Foundation
 /// Domain: every function taking beta throws `InvalidInput` (code `exact.invalid_beta`) unless
 /// beta is finite and > 0, and `exact.invalid_volume` below its minimum volume; nothing traps.
 ///
-/// Two methods, switched at `asymptoticThreshold` (beta = 1000):
-/// - beta <= 1000: the Bessel series below (cost grows like beta: about 2e6 integrand
-///   evaluations at the threshold and V = 3, a tenth of a second in a debug build);
-/// - beta > 1000: `U1LargeBeta`, the same character sums with `ln(I_nu / I_0)` from the
-///   large-argument expansion `BesselLargeArgument` (14 orders in 1/beta; its truncation error,
-///   weighted by a term's share of the sum, is at most `1.26e3 / (V beta)^7`, 1.3e-18 at the
+/// Two methods, switched at `asymptoticThreshold` (beta = 200):
+/// - beta <= 200: the Bessel series below (cost grows like beta: about 4e5 integrand
+///   evaluations at the threshold and V = 3, tens of milliseconds in a debug build);
+/// - beta > 200: `U1LargeBeta`, the same character sums with `ln(I_nu / I_0)` from the
+///   large-argument expansion `BesselLargeArgument` (24 orders in 1/beta; its truncation error,
+///   weighted by a term's share of the sum, is at most `1.39e9 / (V beta)^12`, 3.4e-19 at the
 ///   threshold, derived there) and at most 38 nodes, so the cost is bounded for every finite
 ///   beta (microseconds, also at beta = 1e300). Past the threshold the results are accurate to
 ///   a few ulps of the sums: the plaquette and I1/I0 to about 1e-15 absolute, `<Q^2>` to about
 ///   1e-15 times its scale `V / (4 pi^2 beta)` (absolute: once `beta / V` exceeds a few, the
 ///   exact `<Q^2>` is below that scale by about `e^{-2 pi^2 beta / V}`, and both methods return
 ///   it as cancellation noise or, for beta / V > 8, as 0, the exact value being below e^{-100}).
-///   The threshold is where the expansion has reached double precision; the series' rounding
-///   grows with beta (at beta = 2000 it would be off by 4e-14 in I1/I0 and by 2e-12 of the
-///   scale in <Q^2>), so the switch improves accuracy. Checked against mpmath for
-///   beta = 1 ... 1e12 on both sides (Tests/InferenceTests/ExactLargeBetaTests.swift).
+///   The threshold is the smallest beta at which the expansion reaches double precision: the
+///   series' rounding grows with beta (against mpmath, had it been kept: 5e-15 in I1/I0 at
+///   beta 500, 4e-14 at 2000; <Q^2> 1.1e-11 relative at 100x100 and beta 1000), so the switch
+///   also improves accuracy. Checked against mpmath for beta = 1 ... 1e12 on both sides
+///   (Tests/InferenceTests/ExactLargeBetaTests.swift).
 ///
 /// Overflow: `I_0(beta)^V` overflows already for V = 256, beta = 6, so every sum is written with
 /// the ratios `r_k = c_k / c_0` (and derivatives divided by `c_0`), and the Bessel integrals carry
@@ -58,8 +59,8 @@ public enum U1Exact {
     ///
     /// Bounded cost: for |x| > `asymptoticThreshold` the value is
     /// `exp(ln(sqrt(2 pi x) e^{-x} I_0) + ln(I_k / I_0)) / sqrt(2 pi x)` from
-    /// `BesselLargeArgument` (relative error about 1e-15 for `k^2 <= 200 |x|`, 0 beyond, where
-    /// the true value is below `e^{-95}` times `e^{-|x|} I_0(x)`); for smaller |x| an order
+    /// `BesselLargeArgument` (relative error about 1e-15 for `k^2 <= 160 |x|`, 0 beyond, where
+    /// the true value is below `e^{-76}` times `e^{-|x|} I_0(x)`); for smaller |x| an order
     /// `|k| > 1000 + 2|x|` returns 0 (the true value is below `(|x|/2)^|k| e^{x^2/4|k|} / |k|!`,
     /// under `e^{-386}` times `e^{-|x|} I_0(x)`; the character sums never ask for such orders).
     /// NaN gives NaN; an infinite x gives 0 (the limit).

@@ -1,13 +1,14 @@
 import Foundation
 
-/// The character sums of `U1Exact` past its threshold (beta > 1000), in bounded time for every
+/// The character sums of `U1Exact` past its threshold (beta > 200), in bounded time for every
 /// finite beta (internal helper; `U1Exact` states the public contract).
 ///
 /// Each ratio `c_k(theta) / c_0(0)` is `exp(rho(k - theta/2pi))` with `rho` from
 /// `BesselLargeArgument` (the character integral of non-integer order differs from `I_a` by
 /// `e^{-2 beta}` relative, nothing at these beta). A sum `sum_k F(k)` of such terms has
 /// `F(k) ~ e^{-k^2 / (2 sigma^2)}`, `sigma^2 = beta / V`, and is cut where `V rho < -80`
-/// (`e^{-80} = 1.8e-35` relative), at `|k| <= sigma sqrt(160) (1 + 1e-2)`:
+/// (`e^{-80} = 1.8e-35` relative; or where the expansion's range ends, t = k^2 / beta = 160,
+/// weight below e^{-76}), at `|k| <= sigma sqrt(160) (1 + 1e-2)`:
 ///
 /// - `sigma^2 <= 8`: the integers k themselves, at most 37 nodes.
 /// - `sigma^2 > 8` (Poisson regime): by Poisson summation `sum_k F(k) = sum_m Fhat(2 pi m)`, and
@@ -20,8 +21,8 @@ import Foundation
 ///   `ln(Z(theta)/Z(0))` and `<Q^2>` are below `e^{-100}` (relative to their scale
 ///   `V / (4 pi^2 beta)`), and are returned as 0.
 ///
-/// Cost: one `BesselLargeArgument` (about 100 multiply-adds) and at most `maximumNodes` nodes of a few
-/// dozen flops each, independent of beta and V.
+/// Cost: one `BesselLargeArgument` (about 300 multiply-adds) and at most `maximumNodes` nodes of
+/// a few dozen flops each, independent of beta and V.
 enum U1LargeBeta {
     /// sigma^2 = beta / V above which the integer sum is replaced by its Poisson integral.
     static let poissonSigmaSquared = 8.0
