@@ -83,6 +83,19 @@ final class L2ZFuzzTests: XCTestCase {
         XCTAssertGreaterThan(codes.count, 10, "the mutations should reach many different checks of the reader")
     }
 
+    /// The memory check can fail: a touched 64 MiB allocation inside the window is seen.
+    func testResidentMemoryDetectsAnAllocation() throws {
+        let memory = ResidentMemory()
+        guard memory.canResetPeak || ResidentMemory.status("VmRSS:") > 0 else { throw XCTSkip("no /proc/self/status") }
+        let before = memory.resetPeak()
+        var block = [UInt8](repeating: 1, count: 64 << 20)
+        block[block.count - 1] = 2
+        let growth = memory.peak() - before
+        XCTAssertEqual(block.last, 2)
+        // Pages written are resident: at least 48 of the 64 MiB (slack for the allocator's reuse).
+        XCTAssertGreaterThan(growth, 48 << 20, "\(memory.method)")
+    }
+
     /// The shipped fixtures and a few small models (u1 with a probe and batch norm, a mixture).
     static func corpus() throws -> [(name: String, bytes: [UInt8])] {
         let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
@@ -126,7 +139,7 @@ struct ResidentMemory {
     }
 
     /// A `kB` field of /proc/self/status, in bytes (0 when unavailable).
-    private static func status(_ field: String) -> Int {
+    static func status(_ field: String) -> Int {
         guard let text = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
               let line = text.split(separator: "\n").first(where: { $0.hasPrefix(field) }),
               let kB = line.split(separator: " ").dropFirst().first.flatMap({ Int($0) }) else { return 0 }
