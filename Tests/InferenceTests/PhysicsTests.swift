@@ -79,7 +79,7 @@ final class PhysicsTests: XCTestCase {
             plaquettes.append((target as! U1Action).observables(sampler.x.pointer, rows: 64).plaquette)
         }
         let estimate = MeanEstimate.estimate(chains: RunRecord.byChain(plaquettes, from: 75))
-        let z = estimate.zScore(exact: U1Exact.plaquette(beta: 2, volume: 16))
+        let z = estimate.zScore(exact: try U1Exact.plaquette(beta: 2, volume: 16))
         XCTAssertGreaterThan(abs(z), 4, "the biased sampler must be detected (z = \(z))")
     }
 

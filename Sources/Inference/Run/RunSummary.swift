@@ -65,9 +65,9 @@ public struct RunSummary: Sendable {
 
         if let u1 = target as? U1Action {
             let volume = u1.volume, beta = u1.lattice.beta
-            add("plaquette", RunRecord.byChain(record.plaquette, from: start), exact: U1Exact.plaquette(beta: beta, volume: volume))
+            add("plaquette", RunRecord.byChain(record.plaquette, from: start), exact: try? U1Exact.plaquette(beta: beta, volume: volume))
             let charges = RunRecord.byChain(record.qInt, from: start)
-            let exactQ2 = volume >= 3 ? U1Exact.topologicalSusceptibility(beta: beta, volume: volume).q2 : nil
+            let exactQ2 = volume >= 3 ? (try? U1Exact.topologicalSusceptibility(beta: beta, volume: volume))?.q2 : nil
             add("Q^2", charges.map { $0.map { $0 * $0 } }, exact: exactQ2)
             add("Q", charges, exact: 0)
             add("Q_sin^2", RunRecord.byChain(record.qSin, from: start).map { $0.map { $0 * $0 } }, exact: nil)
