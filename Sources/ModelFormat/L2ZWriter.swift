@@ -21,8 +21,8 @@ public enum L2ZWriter {
             LibZip.Member(name: ZipLayout.magicMemberName, data: ZipLayout.magicContent, alignment: nil),
             LibZip.Member(name: L2ZReader.manifestMemberName, data: manifestJSON, alignment: nil),
         ]
-        for name in model.arrays.keys.sorted() {
-            members.append(LibZip.Member(name: name + ".npy", data: NpyCodec.encode(model.arrays[name]!), alignment: NpyCodec.headerAlignment))
+        for (name, array) in model.arrays.sorted(by: { $0.key < $1.key }) {
+            members.append(LibZip.Member(name: name + ".npy", data: NpyCodec.encode(array), alignment: NpyCodec.headerAlignment))
         }
         let bytes = try LibZip.buildArchive(members)
         let check = try L2ZReader.read(bytes: bytes)

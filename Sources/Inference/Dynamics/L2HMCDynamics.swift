@@ -59,13 +59,17 @@ public final class L2HMCDynamics {
         let names = SamplerRules.networkNames(spec)
         let nets = try names.map { try L2HMCNetwork(model: model, name: $0) }
         let byName = Dictionary(uniqueKeysWithValues: zip(names, nets))
+        func net(_ name: String) throws -> L2HMCNetwork {
+            guard let n = byName[name] else { throw L2ZError.arrayMissing(name: name, reason: "the architecture needs network \(name)") }
+            return n
+        }
         let steps = spec.network.layout == .shared ? 1 : spec.dynamics.nLF
-        vNets = (0..<steps).map { byName["vnet.\($0)"]! }
+        vNets = try (0..<steps).map { try net("vnet.\($0)") }
         if spec.network.xNetworksPerStep == 2 {
-            xNetsFirst = (0..<steps).map { byName["xnet_first.\($0)"]! }
-            xNetsSecond = (0..<steps).map { byName["xnet_second.\($0)"]! }
+            xNetsFirst = try (0..<steps).map { try net("xnet_first.\($0)") }
+            xNetsSecond = try (0..<steps).map { try net("xnet_second.\($0)") }
         } else {
-            xNetsFirst = (0..<steps).map { byName["xnet.\($0)"]! }
+            xNetsFirst = try (0..<steps).map { try net("xnet.\($0)") }
             xNetsSecond = xNetsFirst
         }
         let n = spec.stateSize
@@ -230,9 +234,12 @@ public final class L2HMCDynamics {
         let xInput: UnsafePointer<Double>
         switch spec.network.vNetInput {
         case .raw: xInput = UnsafePointer(x)
-        case .cosSinBlocks: xInput = UnsafePointer(trig!.pointer)
+        case .cosSinBlocks:
+            guard let trig else { preconditionFailure("cos/sin network input without its buffer (allocated for every cos/sin model)") }
+            xInput = UnsafePointer(trig.pointer)
         case .cosSinInterleaved:
-            l2k_encode(x, trig!.pointer, rows, n, nil, Int32(L2K_ENC_INTERLEAVED), 1, xIn.pointer)
+            guard let trig else { preconditionFailure("cos/sin network input without its buffer (allocated for every cos/sin model)") }
+            l2k_encode(x, trig.pointer, rows, n, nil, Int32(L2K_ENC_INTERLEAVED), 1, xIn.pointer)
             xInput = UnsafePointer(xIn.pointer)
         }
         let net = vNets[step.network]

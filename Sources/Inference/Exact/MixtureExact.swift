@@ -126,7 +126,7 @@ public struct MixtureExact: Sendable {
             logTerms.append(logNormalizers[m] - 0.5 * quadratic)
             precisionTimesResidual.append(y)
         }
-        let largest = logTerms.max()!
+        let largest = logTerms.max() ?? -.infinity
         let shifted = logTerms.map { exp($0 - largest) }
         let sum = shifted.reduce(0, +)
         let logP = largest + log(sum)

@@ -46,7 +46,7 @@ public final class L2HMCNetwork {
         vLayer = try layer("v_layer", n, units[0])
         tLayer = spec.timeInput ? try layer("t_layer", 2, units[0]) : nil
         hidden = try (1..<units.count).map { try layer("hidden\($0)", units[$0 - 1], units[$0]) }
-        let hl = units.last!
+        guard let hl = units.last else { throw L2ZError.manifestInvalidValue(path: "network.hidden_units", expected: "at least one layer", actual: "[]") }
         heads = try ["scale", "translation", "transformation"].map { try layer($0, hl, n) }
         activation = spec.activation
         if let bn = spec.batchNorm {
@@ -173,7 +173,7 @@ public final class L2HMCNetwork {
         }
         // Heads: one GEMM with the concatenated (possibly permuted) kernels when none is
         // compressed; otherwise h P for all compressed heads in one GEMM, then one GEMM per head.
-        precondition(permuted == nil || permuted!.version == headsVersion, "permuted heads are stale")
+        precondition(permuted.map { $0.version == headsVersion } ?? true, "permuted heads are stale")
         if factoredHeads, let p = lowRank.headP, let r = lowRank.commonHeadRank {
             BLAS.gemm(m: rows, n: 3 * r, k: width, a: a, lda: width, b: p.pointer, ldb: 3 * r, beta: 0, c: ws.scratch.pointer, ldc: 3 * r)
             return HeadFactors(z: UnsafePointer(ws.scratch.pointer), ldz: 3 * r, rank: r)

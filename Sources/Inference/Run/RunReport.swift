@@ -37,7 +37,7 @@ public enum RunReport {
             lines.append("tunneling   rate \(fmt(t.rate)) per trajectory and chain (\(t.events) events); tau_int(Q) \(s.tauQ.map(fmt) ?? "-"), tau_int(plaquette) \(s.tauPlaquette.map(fmt) ?? "-")")
         }
         if let r = s.modeSwitchRate {
-            lines.append("modes       switch rate \(fmt(r)) per trajectory and chain; occupancy \(s.occupancy!.map(fmt).joined(separator: ", "))")
+            lines.append("modes       switch rate \(fmt(r)) per trajectory and chain; occupancy \((s.occupancy ?? []).map(fmt).joined(separator: ", "))")
         }
         lines.append("exactness   <exp(-dH + logdet)> = \(fmt(s.meanBoltzmannFactor)) (1 for an exact kernel)")
         return lines.joined(separator: "\n")

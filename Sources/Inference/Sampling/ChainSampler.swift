@@ -23,8 +23,7 @@ public final class ChainSampler {
     private var forwardRows: [Int] = [], backwardRows: [Int] = []
 
     public init(target: TargetAction, l2hmc: L2HMCDynamics?, hmc: LeapfrogDynamics?, chains: Int, seed: UInt64) {
-        precondition(l2hmc == nil || l2hmc!.capacity >= chains)
-        precondition(hmc == nil || hmc!.capacity >= chains)
+        precondition((l2hmc?.capacity ?? chains) >= chains && (hmc?.capacity ?? chains) >= chains, "integrator buffers smaller than the chain count")
         self.target = target; self.l2hmc = l2hmc; self.hmc = hmc; self.chains = chains
         random = ChainRandom(seed: seed)
         let n = target.stateSize
@@ -84,8 +83,10 @@ public final class ChainSampler {
 
         switch kind {
         case .hmc:
-            hmc!.integrate(x: xProp.pointer, v: vProp.pointer, rows: chains)
+            guard let hmc else { preconditionFailure("an HMC trajectory without an HMC integrator (RunEngine builds one for every schedule that uses it)") }
+            hmc.integrate(x: xProp.pointer, v: vProp.pointer, rows: chains)
         case .l2hmc:
+            guard let l2hmc else { preconditionFailure("an L2HMC trajectory without a model (RunEngine refuses such a schedule)") }
             // d = +1 where the direction block's first word is even (same draws as always).
             forwardRows.removeAll(keepingCapacity: true)
             backwardRows.removeAll(keepingCapacity: true)
@@ -105,9 +106,9 @@ public final class ChainSampler {
                     groupLogDet[g] = 0
                 }
                 if forward {
-                    l2hmc!.forward(x: groupX.pointer, v: groupV.pointer, rows: rows.count, logDet: groupLogDet.pointer)
+                    l2hmc.forward(x: groupX.pointer, v: groupV.pointer, rows: rows.count, logDet: groupLogDet.pointer)
                 } else {
-                    l2hmc!.backward(x: groupX.pointer, v: groupV.pointer, rows: rows.count, logDet: groupLogDet.pointer)
+                    l2hmc.backward(x: groupX.pointer, v: groupV.pointer, rows: rows.count, logDet: groupLogDet.pointer)
                 }
                 for (g, c) in rows.enumerated() {
                     (xProp.pointer + c * n).update(from: groupX.pointer + g * n, count: n)

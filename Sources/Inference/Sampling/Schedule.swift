@@ -49,7 +49,7 @@ public struct Schedule: Equatable, Sendable, CustomStringConvertible {
             if r < entry.count { return entry.kind }
             r -= entry.count
         }
-        return pattern.last!.kind
+        return pattern[pattern.count - 1].kind  // init requires a non-empty pattern
     }
 
     public var usesL2HMC: Bool { pattern.contains { $0.kind == .l2hmc } }

@@ -115,7 +115,7 @@ public final class MixtureAction: TargetAction {
         let delta = UnsafeMutablePointer<Double>.allocate(capacity: d), pd = UnsafeMutablePointer<Double>.allocate(capacity: d)
         defer { delta.deallocate(); pd.deallocate() }
         let logs = x.withUnsafeBufferPointer { xp in (0..<k).map { componentTerms(xp.baseAddress!, $0, delta, pd) } }
-        let top = logs.max()!
+        let top = logs.max() ?? -.infinity
         let e = logs.map { exp($0 - top) }
         let sum = e.reduce(0, +)
         return e.map { $0 / sum }

@@ -37,7 +37,7 @@ enum LibZip {
             func fail(_ op: String) -> L2ZError {
                 L2ZError.ioFailure(path: m.name, operation: op, reason: String(cString: zip_strerror(archive)))
             }
-            let copy = malloc(max(m.data.count, 1))!
+            guard let copy = malloc(max(m.data.count, 1)) else { zip_discard(archive); throw L2ZError.ioFailure(path: m.name, operation: "malloc", reason: "out of memory") }
             m.data.withUnsafeBytes { if let base = $0.baseAddress { copy.copyMemory(from: base, byteCount: m.data.count) } }
             // freep = 1: libzip owns and frees the copy (it does not copy buffers itself).
             guard let memberSource = zip_source_buffer(archive, copy, zip_uint64_t(m.data.count), 1) else {

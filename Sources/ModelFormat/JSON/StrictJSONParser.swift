@@ -182,7 +182,7 @@ private struct StrictJSONReader {
                 let top = stack.count - 1
                 skipWhitespace()
                 if stack[top].isObject {
-                    stack[top].members[stack[top].key!] = value   // object frames always hold a key here
+                    if let key = stack[top].key { stack[top].members[key] = value }   // object frames always hold a key here
                     guard i < b.count else { throw fail(.syntax, "unexpected end of input inside an object") }
                     if b[i] == UInt8(ascii: ",") {
                         i += 1

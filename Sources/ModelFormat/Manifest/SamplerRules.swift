@@ -51,7 +51,7 @@ public enum SamplerRules {
             }
         }
         if n.xNetInput == .raw, n.maskPlacement != nil {
-            throw L2ZError.manifestInvalidValue(path: "network.mask_placement", expected: "absent when x_net_input is \"raw\"", actual: "\"\(n.maskPlacement!.rawValue)\"")
+            throw L2ZError.manifestInvalidValue(path: "network.mask_placement", expected: "absent when x_net_input is \"raw\"", actual: "\"\(n.maskPlacement?.rawValue ?? "")\"")
         }
         if n.xNetInput != .raw, n.maskPlacement == nil {
             throw L2ZError.manifestMissingField(path: "network.mask_placement")
@@ -194,7 +194,7 @@ public enum SamplerRules {
                 add("\(name).hidden\(i).kernel", [net.hiddenUnits[i - 1], net.hiddenUnits[i]], .weight)
                 add("\(name).hidden\(i).bias", [net.hiddenUnits[i]], .bias)
             }
-            let hl = net.hiddenUnits.last!
+            let hl = net.hiddenUnits.last ?? 0  // validate() requires at least one layer
             if net.batchNorm != nil {
                 for p in ["gamma", "beta", "moving_mean", "moving_variance"] { add("\(name).batch_norm.\(p)", [hl], .weight) }
             }

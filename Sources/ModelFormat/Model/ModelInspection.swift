@@ -18,8 +18,7 @@ public struct ModelInspection: Sendable {
         let expected = SamplerRules.expectedArrays(model.sampler, probe: model.probe)
         var stats: [ArrayStats] = []
         var warnings: [String] = []
-        for name in model.arrays.keys.sorted() {
-            let a = model.arrays[name]!
+        for (name, a) in model.arrays.sorted(by: { $0.key < $1.key }) {
             let v = a.doubles()
             let allZero = !v.isEmpty && v.allSatisfy { $0 == 0 }
             stats.append(ArrayStats(name: name, dtype: a.dtype, shape: a.shape, sha256: SHA256Digest.hex(a.bytes),

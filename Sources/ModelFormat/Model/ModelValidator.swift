@@ -15,9 +15,8 @@ public enum ModelValidator {
         for name in expected.keys.sorted() where arrays[name] == nil {
             throw L2ZError.arrayMissing(name: name, reason: "the architecture in the manifest needs it")
         }
-        for name in arrays.keys.sorted() {
+        for (name, array) in arrays.sorted(by: { $0.key < $1.key }) {
             try ArrayName.validate(name)
-            let array = arrays[name]!
             if array.dtype.isFloatingPoint {
                 let bad = array.nonFiniteIndices()
                 if let first = bad.first { throw L2ZError.nonFiniteValues(name: name, count: bad.count, firstIndex: first) }

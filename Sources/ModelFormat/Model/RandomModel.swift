@@ -10,8 +10,7 @@ public enum RandomModel {
         var rng = SplitMix64(seed: seed)
         var arrays: [String: NDArray] = [:]
         let expected = SamplerRules.expectedArrays(sampler, probe: nil)
-        for name in expected.keys.sorted() {
-            let e = expected[name]!
+        for (name, e) in expected.sorted(by: { $0.key < $1.key }) {
             let count = e.shape.reduce(1, *)
             switch e.role {
             case .stepSize:

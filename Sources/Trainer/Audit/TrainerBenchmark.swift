@@ -52,7 +52,7 @@ public enum TrainerBenchmark {
         func perNetwork(_ xWidth: Int) -> Int {
             var macs = xWidth * units[0] + n * units[0]
             for i in 1..<units.count { macs += units[i - 1] * units[i] }
-            return macs + 3 * units.last! * n
+            return macs + 3 * units[units.count - 1] * n  // validate() requires at least one layer
         }
         let xWidth = config.xInput.width(stateSize: n)
         let macsPerStep = 2 * perNetwork(n) + 2 * perNetwork(xWidth)

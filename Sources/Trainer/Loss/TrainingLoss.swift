@@ -74,14 +74,14 @@ struct TrainingLoss {
                     loss += settings.plaquetteWeight * lp
                     dLdA += settings.plaquetteWeight * sp * deltaP
                     let dLdDeltaP = settings.plaquetteWeight * sp * a
-                    for p in 0..<v { plaquetteWeights!.data[r * v + p] += weight * dLdDeltaP * sin(phi1.data[r * v + p] - phi0.data[r * v + p]) }
+                    for p in 0..<v { plaquetteWeights?.data[r * v + p] += weight * dLdDeltaP * sin(phi1.data[r * v + p] - phi0.data[r * v + p]) }
                 }
                 if settings.chargeWeight != 0 {
                     let l2 = settings.lambdaCharge * settings.lambdaCharge
                     loss -= settings.chargeWeight * chargeChange * chargeChange / l2 * a
                     dLdA -= settings.chargeWeight * chargeChange * chargeChange / l2
                     let dLdQ1 = -settings.chargeWeight * 2 * chargeChange / l2 * a
-                    for p in 0..<v { plaquetteWeights!.data[r * v + p] += weight * dLdQ1 * cos(phi1.data[r * v + p]) / (2 * .pi) }
+                    for p in 0..<v { plaquetteWeights?.data[r * v + p] += weight * dLdQ1 * cos(phi1.data[r * v + p]) / (2 * .pi) }
                 }
             }
             // Through A = exp(arg) when not clipped: dA/dx' = -A F(x'), dA/dv' = -A v', dA/dlogdet = A.

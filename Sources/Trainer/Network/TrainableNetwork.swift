@@ -12,6 +12,8 @@ struct TrainableNetwork {
     let stateSize: Int
     let xWidth: Int
     let units: [Int]
+    /// Width of the last hidden layer, the heads' input (units is never empty: TrainingConfig.validate).
+    var headInputs: Int { units[units.count - 1] }
     let activation: Activation
     let timeInput: Bool
     let scaleCoefficient: Bool
@@ -46,9 +48,9 @@ struct TrainableNetwork {
         if timeInput { kernel("t_layer", 2, units[0]) }
         for i in 1..<units.count { kernel("hidden\(i)", units[i - 1], units[i]) }
         // Small heads: the sampler starts close to HMC.
-        kernel("scale", units.last!, stateSize, scale: 0.1)
-        kernel("translation", units.last!, stateSize, scale: 0.1)
-        kernel("transformation", units.last!, stateSize, scale: 0.1)
+        kernel("scale", headInputs, stateSize, scale: 0.1)
+        kernel("translation", headInputs, stateSize, scale: 0.1)
+        kernel("transformation", headInputs, stateSize, scale: 0.1)
         if scaleCoefficient { store.add("\(name).scale.coeff", shape: [stateSize], values: [Double](repeating: 0, count: stateSize)) }
         if transformationCoefficient { store.add("\(name).transformation.coeff", shape: [stateSize], values: [Double](repeating: 0, count: stateSize)) }
     }
@@ -73,7 +75,7 @@ struct TrainableNetwork {
             pre.append(z)
             post.append(activate(z))
         }
-        let h = post.last!
+        let h = post[post.count - 1]
         func head(_ layer: String) -> Matrix {
             var z = h.times(p, offset: offset(store, layer, "kernel"), outputs: n)
             let b = offset(store, layer, "bias")
@@ -117,12 +119,12 @@ struct TrainableNetwork {
                 if transformationCoefficient { grads[coeffQ + j] += dQ.data[k] * c.q.data[k] }
             }
         }
-        let h = c.post.last!
-        var dh = Matrix(zeros: rows, units.last!)
+        let h = c.post[c.post.count - 1]
+        var dh = Matrix(zeros: rows, headInputs)
         for (layer, dz) in [("scale", dzS), ("translation", dzT), ("transformation", dzQ)] {
             h.accumulateWeightGradient(dz, into: &grads, offset: offset(store, layer, "kernel"))
             dz.accumulateColumnSums(into: &grads, offset: offset(store, layer, "bias"))
-            let back = dz.timesTransposed(p, offset: offset(store, layer, "kernel"), inputs: units.last!)
+            let back = dz.timesTransposed(p, offset: offset(store, layer, "kernel"), inputs: headInputs)
             for i in 0..<dh.data.count { dh.data[i] += back.data[i] }
         }
         // Hidden layers, last to first.

@@ -129,7 +129,7 @@ struct MixtureTrainingTarget: TrainingTarget {
             logs.append(logNorms[m] - 0.5 * zip(delta, g).reduce(0) { $0 + $1.0 * $1.1 })
             gs.append(g)
         }
-        let top = logs.max()!
+        let top = logs.max() ?? -.infinity
         let e = logs.map { exp($0 - top) }
         let sum = e.reduce(0, +)
         return (top + log(sum), e.map { $0 / sum }, gs)

@@ -133,7 +133,7 @@ public final class L2HMCTrainer {
     private func tunnelingMeasure(before: Matrix, after: Matrix) -> Double {
         switch model.spec.target {
         case .u1:
-            let t = model.dynamics().target as! U1TrainingTarget
+            guard let t = model.dynamics().target as? U1TrainingTarget else { preconditionFailure("a U(1) spec builds a U1TrainingTarget") }
             let q0 = t.integerCharges(before), q1 = t.integerCharges(after)
             return zip(q0, q1).reduce(0) { $0 + abs($1.1 - $1.0) } / Double(before.rows)
         case let .gaussianMixture(g):

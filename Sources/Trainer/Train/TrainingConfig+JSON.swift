@@ -23,7 +23,7 @@ extension TrainingConfig {
             throw Invalid(key: "(file)", reason: "not valid JSON: \(error)")
         }
         guard case let .object(o) = value else { throw Invalid(key: "(file)", reason: "must be a JSON object") }
-        for key in o.keys.sorted() { try set(key, o[key]!) }
+        for (key, v) in o.sorted(by: { $0.key < $1.key }) { try set(key, v) }
     }
 
     /// Sets one key from a command-line text: JSON when it parses ("0.1", "[64, 64]", "true"),
@@ -32,7 +32,7 @@ extension TrainingConfig {
         if let v = try? StrictJSONParser.parse(Array(text.utf8)) { return try set(key, v) }
         let parts = text.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
         if parts.count > 1, parts.allSatisfy({ Double($0) != nil }) {
-            return try set(key, .array(parts.map { Int64($0).map { JSONValue.int($0) } ?? .double(Double($0)!) }))
+            return try set(key, .array(parts.map { Int64($0).map { JSONValue.int($0) } ?? .double(Double($0) ?? .nan) }))
         }
         try set(key, .string(text))
     }
