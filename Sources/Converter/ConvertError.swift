@@ -20,6 +20,8 @@ public enum ConvertError: Error, Equatable, Sendable {
     case optionNotAccepted(option: String, reason: String)
 
     // MARK: The source file
+    /// The source is a directory, FIFO, socket or device: only regular files are read.
+    case notRegularFile(path: String, kind: String)
     case unsupportedSource(path: String, reason: String)
     /// No supported network naming matches the weight names.
     case unrecognizedNaming(reason: String)
@@ -49,6 +51,7 @@ public enum ConvertError: Error, Equatable, Sendable {
         case .conflictingFact: return "convert.conflicting_fact"
         case .unknownPreset: return "convert.unknown_preset"
         case .optionNotAccepted: return "convert.option_not_accepted"
+        case .notRegularFile: return "convert.not_regular_file"
         case .unsupportedSource: return "convert.unsupported_source"
         case .unrecognizedNaming: return "convert.unrecognized_naming"
         case .unmappedDatasets: return "convert.unmapped_datasets"
@@ -85,6 +88,10 @@ public enum ConvertError: Error, Equatable, Sendable {
             return "unknown preset \(name.debugDescription); known presets: \(known.joined(separator: ", ")) (docs/CONVERT.md)"
         case let .optionNotAccepted(option, reason):
             return "\(option) is not accepted here: \(reason)"
+        case let .notRegularFile(path, kind) where kind == "directory":
+            return "\(path) is a directory, not a file: TensorFlow SavedModel directories (saved_model.pb, variables/) are not supported; convert a Keras file (model.save .h5, save_weights .h5 or .weights.h5, a Keras 3 .keras archive) or l2hmc-train's ckpt.h5"
+        case let .notRegularFile(path, kind):
+            return "\(path) is a \(kind), not a regular file; sources are read only from regular files (nothing was read)"
         case let .unsupportedSource(path, reason):
             return "\(path) cannot be converted: \(reason)"
         case let .unrecognizedNaming(reason):

@@ -21,6 +21,7 @@ struct Inspect: ParsableCommand {
     var json = false
 
     func run() throws {
+        do { try SourcePath.requireRegularFile(path) } catch { failConvert(error) }
         if Inspect.isConvertibleSource(path) {
             if json { throw ValidationError("--json is available for .l2z models only") }
             do { print(try SourceInspection.lines(path: path).joined(separator: "\n")) } catch { failConvert(error) }
@@ -44,9 +45,7 @@ struct Inspect: ParsableCommand {
 extension Inspect {
     /// HDF5 signature at offset 0, or a zip whose first member is not `l2z.magic` (a `.keras`).
     static func isConvertibleSource(_ path: String) -> Bool {
-        guard let handle = FileHandle(forReadingAtPath: path) else { return false }
-        defer { try? handle.close() }
-        let head = Array(handle.readData(ofLength: 39))
+        guard let head = try? SourcePath.head(path, count: 39) else { return false }
         if head.starts(with: [0x89, 0x48, 0x44, 0x46, 0x0D, 0x0A, 0x1A, 0x0A]) { return true }
         guard head.starts(with: [0x50, 0x4B, 0x03, 0x04]), head.count >= 30 else { return false }
         let nameLength = Int(head[26]) | Int(head[27]) << 8

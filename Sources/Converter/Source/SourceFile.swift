@@ -262,13 +262,9 @@ public final class SourceFile {
 
     // MARK: Files
 
+    /// The first bytes of a regular file (``SourcePath``: directories, FIFOs and devices are refused unopened).
     private static func readHead(_ path: String) throws -> [UInt8] {
-        guard let handle = FileHandle(forReadingAtPath: path) else {
-            if !FileManager.default.fileExists(atPath: path) { throw L2ZError.fileNotFound(path: path) }
-            throw L2ZError.ioFailure(path: path, operation: "open", reason: "cannot read the file")
-        }
-        defer { try? handle.close() }
-        return Array(handle.readData(ofLength: 8))
+        try SourcePath.head(path, count: 8)
     }
 
     private static func extractToTemporary(_ zip: ZipArchive, member: String) throws -> String {
