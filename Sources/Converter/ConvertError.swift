@@ -1,4 +1,5 @@
 import Foundation
+import ModelFormat
 
 /// Every way a conversion can fail that is the converter's own concern (HDF5 and `.l2z` failures
 /// keep their own ``HDF5Kit/HDF5Error`` and ``ModelFormat/L2ZError`` codes).
@@ -76,7 +77,10 @@ public enum ConvertError: Error, Equatable, Sendable {
         }
     }
 
-    public var message: String {
+    /// One line; text quoted from the file or the command line is escaped (``ModelFormat/UntrustedText``).
+    public var message: String { UntrustedText.escaped(unescapedMessage) }
+
+    var unescapedMessage: String {
         switch self {
         case let .missingFact(fact, needed, how):
             return "missing fact '\(fact)' (\(needed)); the file does not carry it: \(how)"

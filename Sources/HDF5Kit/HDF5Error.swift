@@ -1,4 +1,5 @@
 import Foundation
+import ModelFormat
 
 /// Every way reading or writing an HDF5 file through HDF5Kit can fail.
 ///
@@ -41,8 +42,11 @@ public enum HDF5Error: Error, CustomStringConvertible, Equatable, Sendable, Loca
         }
     }
 
-    /// One line for a human: what was wrong and where.
-    public var message: String {
+    /// One line for a human: what was wrong and where. Names and reasons quoted from the file
+    /// are escaped (``ModelFormat/UntrustedText``): no control character reaches a terminal.
+    public var message: String { UntrustedText.escaped(unescapedMessage) }
+
+    var unescapedMessage: String {
         switch self {
         case let .notHDF5(path):
             return "\(path) is not an HDF5 file (no HDF5 signature)"

@@ -103,21 +103,28 @@ struct Convert: ParsableCommand {
             let result = try Converter.convert(path: source, options: options)
             if dryRun {
                 _ = try L2ZWriter.encode(result.model)   // every writer check, nothing written
-                print(result.report.lines().joined(separator: "\n"))
-                for w in result.report.warnings { FileHandle.standardError.write(Data("warning: \(w)\n".utf8)) }
+                print(printable(result.report.lines()))
+                for w in result.report.warnings { FileHandle.standardError.write(Data("warning: \(UntrustedText.escaped(w))\n".utf8)) }
                 print("dry run: nothing written")
                 return
             }
             try Converter.write(result, to: destination!, force: force)
-            for w in result.report.warnings { FileHandle.standardError.write(Data("warning: \(w)\n".utf8)) }
+            for w in result.report.warnings { FileHandle.standardError.write(Data("warning: \(UntrustedText.escaped(w))\n".utf8)) }
             let probe = result.model.probe.map { "probe of \($0.networks.count) network(s) and \($0.batch) trajectories" } ?? "no probe"
-            print("wrote \(destination!) from \(source) (\(result.report.sourceKind.rawValue)\(result.report.naming.map { ", \($0) naming" } ?? ""); \(result.model.arrays.count) arrays, \(probe))")
+            print(UntrustedText.escaped("wrote \(destination!) from \(source) (\(result.report.sourceKind.rawValue)\(result.report.naming.map { ", \($0) naming" } ?? ""); \(result.model.arrays.count) arrays, \(probe))"))
         } catch let e as ValidationError {
             throw e
         } catch {
             failConvert(error)
         }
     }
+}
+
+/// Report lines as printed: table cells are escaped where they are made; each printed line is
+/// escaped once more as a safety net (escaping is idempotent).
+func printable(_ lines: [String]) -> String {
+    lines.joined(separator: "\n").split(separator: "\n", omittingEmptySubsequences: false)
+        .map { UntrustedText.escaped(String($0), limit: 1 << 16) }.joined(separator: "\n")
 }
 
 /// Like `fail`, with exit status 64 for a conversion refused for want of (or conflicting) options.
@@ -130,6 +137,6 @@ func failConvert(_ error: Error) -> Never {
     } else {
         text = (error as? L2ZError)?.description ?? "\(error)"
     }
-    FileHandle.standardError.write(Data("error: \(text)\n".utf8))
+    FileHandle.standardError.write(Data("error: \(UntrustedText.escaped(text))\n".utf8))
     Foundation.exit(status)
 }

@@ -24,7 +24,7 @@ struct Inspect: ParsableCommand {
         do { try SourcePath.requireRegularFile(path) } catch { failConvert(error) }
         if Inspect.isConvertibleSource(path) {
             if json { throw ValidationError("--json is available for .l2z models only") }
-            do { print(try SourceInspection.lines(path: path).joined(separator: "\n")) } catch { failConvert(error) }
+            do { print(printable(try SourceInspection.lines(path: path))) } catch { failConvert(error) }
             return
         }
         let result: L2ZReader.Result
@@ -36,9 +36,10 @@ struct Inspect: ParsableCommand {
             let bytes = (try? CanonicalJSONWriter.encode(report)) ?? Array("{}\n".utf8)
             FileHandle.standardOutput.write(Data(bytes))
         } else {
-            print(InspectReport.text(result: result, inspection: inspection, path: path))
+            // Manifest strings (producer, source) are the file's: each line is escaped.
+            print(printable([InspectReport.text(result: result, inspection: inspection, path: path)]))
         }
-        for w in inspection.warnings { FileHandle.standardError.write(Data("warning: \(w)\n".utf8)) }
+        for w in inspection.warnings { FileHandle.standardError.write(Data("warning: \(UntrustedText.escaped(w))\n".utf8)) }
     }
 }
 
@@ -56,11 +57,11 @@ extension Inspect {
 enum InspectReport {
     static func text(result: L2ZReader.Result, inspection: ModelInspection, path: String) -> String {
         let m = result.manifest
-        var out = ["file        \(path)",
+        var out = [UntrustedText.escaped("file        \(path)"),
                    "format      l2z \(m.formatVersion) (reader supports up to \(Manifest.currentVersion)); architecture \(Manifest.architectureName) v\(Manifest.architectureVersion)",
                    "features    \(m.requiredFeatures.isEmpty ? "(none)" : m.requiredFeatures.joined(separator: ", "))",
-                   "producer    \(m.provenance.producer) \(m.provenance.producerVersion)\(m.provenance.source.map { " (\($0))" } ?? "")"]
-        if let sha = m.provenance.sourceSHA256 { out.append("source      sha256 \(sha)") }
+                   UntrustedText.escaped("producer    \(m.provenance.producer) \(m.provenance.producerVersion)\(m.provenance.source.map { " (\($0))" } ?? "")")]
+        if let sha = m.provenance.sourceSHA256 { out.append(UntrustedText.escaped("source      sha256 \(sha)")) }
         out += ModelDescription.lines(m.sampler)
         if let p = m.probe {
             out.append("probe       batch \(p.batch), networks \(p.networks.joined(separator: ", "))\(p.trajectory ? ", one trajectory" : "") (re-run by the runtime)")

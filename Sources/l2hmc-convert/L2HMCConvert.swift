@@ -18,9 +18,9 @@ struct L2HMCConvert: ParsableCommand {
         defaultSubcommand: Convert.self)
 }
 
-/// Prints `error: [code] message` on stderr and exits 1: the one-line failure of every command.
+/// Prints `error: [code] message` on stderr (control characters escaped) and exits 1: the one-line failure of every command.
 func fail(_ error: Error) -> Never {
     let text = (error as? L2ZError)?.description ?? "\(error)"
-    FileHandle.standardError.write(Data("error: \(text)\n".utf8))
+    FileHandle.standardError.write(Data("error: \(UntrustedText.escaped(text))\n".utf8))
     Foundation.exit(1)
 }
