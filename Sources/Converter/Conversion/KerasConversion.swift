@@ -7,8 +7,11 @@ import ModelFormat
 /// permute links into the output layout, add step sizes, masks and the probe.
 enum KerasConversion {
     static func convert(_ source: SourceFile, options: ConversionOptions) throws -> ConversionResult {
-        let (facts, presetName) = try mergedFacts(options)
+        let (given, presetName) = try mergedFacts(options)
+        // What the file states about itself wins where nothing is given and refuses a contradiction.
+        let facts = try source.stated?.apply(to: given) ?? given
         let mapping = try KerasMapping(source: source, options: options, facts: facts)
+        try source.stated?.checkUnits(mapping)
         var warnings: [String] = []
         if !mapping.unmapped.isEmpty {
             guard options.allowUnused else { throw ConvertError.unmappedDatasets(names: mapping.unmapped.map(\.location)) }

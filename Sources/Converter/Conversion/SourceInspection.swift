@@ -9,6 +9,11 @@ public enum SourceInspection {
         let source = try SourceFile(path: path)
         var out = [UntrustedText.escaped("file        \(path)"), "layout      \(source.kind.rawValue)", "sha256      \(source.sha256)"]
         if let v = source.kerasVersion { out.append(UntrustedText.escaped("keras       \(v)")) }
+        if let st = source.stated {
+            let parts = [st.activation.map { "activation \($0.value.rawValue) (\($0.evidence))" },
+                         st.batchNormEpsilon.map { "batch_norm_epsilon \($0.value) (\($0.evidence))" }].compactMap { $0 }
+            out.append(UntrustedText.escaped("stated      \(parts.isEmpty ? "nothing" : parts.joined(separator: ", ")) in the file's \(st.origin)"))
+        }
         var rows: [MappingRow] = []
         if source.kind == .l2hmcCheckpoint {
             let spec = try CheckpointConversion.sampler(of: source)

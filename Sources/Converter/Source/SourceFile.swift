@@ -54,12 +54,15 @@ public final class SourceFile {
     public private(set) var kerasVersion: String?
     /// True for Keras 3 weights whose `vars` groups carry no `name` attribute (order matching only).
     public private(set) var lacksLayerNames = false
+    /// What the file's model configuration states (nil for weights-only saves): ``StatedFacts``.
+    private(set) var stated: StatedFacts?
     let hdf5: HDF5File
     private let temporaryPath: String?
 
     /// Opens `path`: an HDF5 file (our checkpoint or a Keras layout) or a Keras 3 `.keras` zip.
     public init(path: String) throws {
         self.path = path
+        let config: [UInt8]?
         let bytes = try Self.readHead(path)
         if bytes.starts(with: [0x50, 0x4B, 0x03, 0x04]) || bytes.starts(with: [0x50, 0x4B, 0x05, 0x06]) {
             let zip = try ZipArchive(path: path)
@@ -69,6 +72,7 @@ public final class SourceFile {
             guard zip.names.contains("model.weights.h5") else {
                 throw ConvertError.unsupportedSource(path: path, reason: "a zip archive without model.weights.h5 (not a Keras 3 .keras file); members: \(zip.names.prefix(6).joined(separator: ", "))")
             }
+            config = zip.names.contains("config.json") ? try zip.read("config.json", limit: StatedFacts.maxConfigBytes) : nil
             let temp = try Self.extractToTemporary(zip, member: "model.weights.h5")
             temporaryPath = temp
             do { hdf5 = try HDF5File.open(temp) } catch {
@@ -77,6 +81,7 @@ public final class SourceFile {
             }
             kind = .keras3Archive
         } else {
+            config = nil
             temporaryPath = nil
             hdf5 = try HDF5File.open(path)
             kind = try Self.classify(hdf5, path: path)
@@ -84,6 +89,11 @@ public final class SourceFile {
         sha256 = try Self.fileDigest(path)
         do {
             try scan()
+            if let config {
+                stated = try StatedFacts.parse(config, origin: "config.json", path: path)
+            } else if kind == .kerasModelH5, try hdf5.attributeNames("/").contains("model_config") {
+                stated = try StatedFacts.parse(Array(try stringAttribute("/", "model_config").utf8), origin: "model_config", path: path)
+            }
         } catch {
             try? hdf5.close()
             if let temporaryPath { unlink(temporaryPath) }
