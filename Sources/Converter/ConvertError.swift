@@ -39,6 +39,8 @@ public enum ConvertError: Error, Equatable, Sendable {
     /// A trained kernel or bias that is exactly all zero, under `--strict`.
     case zeroParameters(names: [String])
     case invalidCheckpoint(path: String, reason: String)
+    /// What the file declares would need more memory than the limit (checked before allocating).
+    case tooLarge(what: String, elements: Int, limit: Int)
     /// A `.keras` archive with a member name that could escape a directory, or too large a member.
     case unsafeArchive(path: String, reason: String)
     case archiveFailure(path: String, reason: String)
@@ -63,6 +65,7 @@ public enum ConvertError: Error, Equatable, Sendable {
         case .nonFinite: return "convert.non_finite"
         case .zeroParameters: return "convert.zero_parameter"
         case .invalidCheckpoint: return "convert.invalid_checkpoint"
+        case .tooLarge: return "convert.too_large"
         case .unsafeArchive: return "convert.unsafe_archive"
         case .archiveFailure: return "convert.archive_failure"
         case .probeFailed: return "convert.probe_failed"
@@ -117,6 +120,8 @@ public enum ConvertError: Error, Equatable, Sendable {
             return "trained parameter(s) exactly all zero (the upstream export bug's signature): \(names.joined(separator: ", ")); drop --strict to convert with a warning"
         case let .invalidCheckpoint(path, reason):
             return "\(path) is not a valid l2hmc-train checkpoint: \(reason)"
+        case let .tooLarge(what, elements, limit):
+            return "\(what) would need \(elements == Int.max ? "more than Int.max" : String(elements)) elements, more than the limit of \(limit); refused before allocating"
         case let .unsafeArchive(path, reason):
             return "\(path): refused archive: \(reason)"
         case let .archiveFailure(path, reason):

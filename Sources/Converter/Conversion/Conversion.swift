@@ -21,6 +21,8 @@ public struct ConversionOptions: Sendable {
     public var outputLinkLayout: LinkLayout?
     /// Rows of the stored probe.
     public var probeBatch = 4
+    /// Largest source dataset read, in elements (checked before allocating; ``SourceFile``).
+    public var maxDatasetElements = SourceFile.defaultMaxDatasetElements
 
     public init() {}
 }
@@ -83,7 +85,7 @@ public enum Converter {
     /// Reads `path`, maps every dataset, applies the facts, builds the model and its probe.
     /// Nothing is written; ``write(_:to:force:)`` does that.
     public static func convert(path: String, options: ConversionOptions = ConversionOptions()) throws -> ConversionResult {
-        let source = try SourceFile(path: path)
+        let source = try SourceFile(path: path, maxDatasetElements: options.maxDatasetElements)
         if source.kind == .l2hmcCheckpoint {
             return try CheckpointConversion.convert(source, options: options)
         }

@@ -58,10 +58,20 @@ public final class SourceFile {
     private(set) var stated: StatedFacts?
     let hdf5: HDF5File
     private let temporaryPath: String?
+    /// Largest dataset read, in elements: checked against the declared shape before anything is allocated.
+    public let maxDatasetElements: Int
+
+    /// Default of ``maxDatasetElements``: 2^26 elements (256 MiB of float32), far above any L2HMC
+    /// network (an 8x8 model's largest kernel has 32,768 elements, a 64x64 one's about 8.4 million
+    /// at 1024 units) and far below what would exhaust a machine.
+    public static let defaultMaxDatasetElements = 1 << 26
 
     /// Opens `path`: an HDF5 file (our checkpoint or a Keras layout) or a Keras 3 `.keras` zip.
-    public init(path: String) throws {
+    /// The file must be a regular file (``SourcePath``); HDF5Kit refuses external storage, external
+    /// links, virtual datasets and unknown filters before anything is read.
+    public init(path: String, maxDatasetElements: Int = SourceFile.defaultMaxDatasetElements) throws {
         self.path = path
+        self.maxDatasetElements = maxDatasetElements
         let config: [UInt8]?
         let bytes = try Self.readHead(path)
         if bytes.starts(with: [0x50, 0x4B, 0x03, 0x04]) || bytes.starts(with: [0x50, 0x4B, 0x05, 0x06]) {
@@ -111,23 +121,43 @@ public final class SourceFile {
     /// The dataset's values as doubles (exact for float32 and float64), checked: floating-point
     /// element type and every value finite.
     public func values(_ d: SourceDataset) throws -> (values: [Double], dtype: DType) {
+        let a = try array(d)
+        return (a.doubles(), a.dtype)
+    }
+
+    /// The dataset as an array of its own element type (float32 stays float32: no widening),
+    /// checked: floating-point element type, at most ``maxDatasetElements`` elements (before
+    /// anything is allocated), every value finite.
+    public func array(_ d: SourceDataset) throws -> NDArray {
         guard let dtype = d.dtype else {
             throw ConvertError.wrongDType(source: d.location, found: d.typeDescription, expected: "float32 or float64")
         }
         guard dtype == .float32 || dtype == .float64 else {
             throw ConvertError.wrongDType(source: d.location, found: dtype.rawValue, expected: "float32 or float64")
         }
-        let array = try readRelabelled(d.hdf5Path)
-        let v = array.doubles
-        if let first = v.firstIndex(where: { !$0.isFinite }) {
-            throw ConvertError.nonFinite(source: d.location, count: v.filter { !$0.isFinite }.count, firstIndex: first)
+        let raw = try readRelabelled(d.hdf5Path)
+        guard raw.dtype == dtype else {
+            throw ConvertError.wrongDType(source: d.location, found: raw.dtype.rawValue, expected: dtype.rawValue)
         }
-        return (v, dtype == .float32 ? .float32 : .float64)
+        // Finiteness on the stored values, without a widened copy.
+        var bad = 0, first = -1
+        raw.raw.withUnsafeBytes { bytes in
+            func scan<T: BinaryFloatingPoint>(_: T.Type) {
+                for (i, v) in bytes.bindMemory(to: T.self).enumerated() where !v.isFinite {
+                    if first < 0 { first = i }
+                    bad += 1
+                }
+            }
+            if dtype == .float32 { scan(Float.self) } else { scan(Double.self) }
+        }
+        if bad > 0 { throw ConvertError.nonFinite(source: d.location, count: bad, firstIndex: first) }
+        return try NDArray(dtype: dtype == .float32 ? .float32 : .float64, shape: raw.shape, bytes: raw.raw)
     }
 
-    /// Reads a dataset, naming the source file (not a temporary copy) on failure.
+    /// Reads a dataset (at most ``maxDatasetElements`` elements), naming the source file (not a
+    /// temporary copy) on failure.
     func readRelabelled(_ hdf5Path: String) throws -> HDF5Array {
-        do { return try hdf5.readDataset(hdf5Path) } catch {
+        do { return try hdf5.readDataset(hdf5Path, maxElements: maxDatasetElements) } catch {
             throw temporaryPath.map { Self.relabel(error, from: $0, to: "\(path):model.weights.h5") } ?? error
         }
     }
@@ -306,6 +336,10 @@ public final class SourceFile {
         case .notHDF5: return HDF5Error.notHDF5(path: shown)
         case let .openFailed(_, reason): return HDF5Error.openFailed(path: shown, reason: reason)
         case let .notFound(_, object): return HDF5Error.notFound(path: shown, object: object)
+        case let .externalStorage(_, object, count): return HDF5Error.externalStorage(path: shown, object: object, fileCount: count)
+        case let .virtualDataset(_, object): return HDF5Error.virtualDataset(path: shown, object: object)
+        case let .unsupportedFilter(_, object, filter): return HDF5Error.unsupportedFilter(path: shown, object: object, filter: filter)
+        case let .unsafeLink(_, link, kind): return HDF5Error.unsafeLink(path: shown, link: link, kind: kind)
         default: return e
         }
     }
