@@ -41,6 +41,11 @@ public enum ConvertError: Error, Equatable, Sendable {
     case invalidCheckpoint(path: String, reason: String)
     /// What the file declares would need more memory than the limit (checked before allocating).
     case tooLarge(what: String, elements: Int, limit: Int)
+    /// Reading the source killed the process that read it (libhdf5 corrupts memory on some
+    /// damaged files): the tool reads sources in a child process and reports this instead of dying.
+    case sourceCrashed(path: String, signal: Int32)
+    /// Reading the source took longer than the time limit (libhdf5 loops on some damaged files).
+    case sourceTimeout(path: String, seconds: Double)
     /// A `.keras` archive with a member name that could escape a directory, or too large a member.
     case unsafeArchive(path: String, reason: String)
     case archiveFailure(path: String, reason: String)
@@ -66,6 +71,8 @@ public enum ConvertError: Error, Equatable, Sendable {
         case .zeroParameters: return "convert.zero_parameter"
         case .invalidCheckpoint: return "convert.invalid_checkpoint"
         case .tooLarge: return "convert.too_large"
+        case .sourceCrashed: return "convert.source_crashed"
+        case .sourceTimeout: return "convert.source_timeout"
         case .unsafeArchive: return "convert.unsafe_archive"
         case .archiveFailure: return "convert.archive_failure"
         case .probeFailed: return "convert.probe_failed"
@@ -120,6 +127,10 @@ public enum ConvertError: Error, Equatable, Sendable {
             return "trained parameter(s) exactly all zero (the upstream export bug's signature): \(names.joined(separator: ", ")); drop --strict to convert with a warning"
         case let .invalidCheckpoint(path, reason):
             return "\(path) is not a valid l2hmc-train checkpoint: \(reason)"
+        case let .sourceCrashed(path, signal):
+            return "reading \(path) crashed the reader (signal \(signal)\(Self.signalName(signal).map { ", \($0)" } ?? "")): the file is damaged or hostile (libhdf5 cannot read it safely); nothing was written"
+        case let .sourceTimeout(path, seconds):
+            return "reading \(path) took longer than \(ModelDescription.formatNumber(seconds)) s and was stopped: the file may be damaged (libhdf5 can loop on damaged files); --source-timeout sets the limit; nothing was written"
         case let .tooLarge(what, elements, limit):
             return "\(what) would need \(elements == Int.max ? "more than Int.max" : String(elements)) elements, more than the limit of \(limit); refused before allocating"
         case let .unsafeArchive(path, reason):
@@ -129,6 +140,13 @@ public enum ConvertError: Error, Equatable, Sendable {
         case let .probeFailed(reason):
             return "the converted model does not reproduce its own probe: \(reason)"
         }
+    }
+}
+
+extension ConvertError {
+    /// SIGSEGV, SIGABRT, ... for the signals a crashing library dies of.
+    static func signalName(_ signal: Int32) -> String? {
+        [4: "SIGILL", 5: "SIGTRAP", 6: "SIGABRT", 7: "SIGBUS", 8: "SIGFPE", 9: "SIGKILL", 11: "SIGSEGV", 31: "SIGSYS"][signal]
     }
 }
 

@@ -19,11 +19,28 @@ struct Inspect: ParsableCommand {
 
     @Flag(help: "Print the report as JSON on stdout (.l2z only).")
     var json = false
+    @Option(help: "Seconds an HDF5 or .keras source may take to be read (default 60); it is read in a child process, stopped past the limit.")
+    var sourceTimeout: String?
+
+    func validate() throws {
+        _ = try SourceSupervisor.timeout(sourceTimeout)
+    }
 
     func run() throws {
         do { try SourcePath.requireRegularFile(path) } catch { failConvert(error) }
         if Inspect.isConvertibleSource(path) {
             if json { throw ValidationError("--json is available for .l2z models only") }
+            if WorkerContext.outputDirectory == nil {
+                let timeout = try SourceSupervisor.timeout(sourceTimeout)
+                do {
+                    let outcome = try SourceSupervisor.run(Array(CommandLine.arguments.dropFirst()), source: path, timeout: timeout)
+                    SourceSupervisor.relayFailure(outcome)
+                    FileHandle.standardError.write(outcome.stderr)
+                    FileHandle.standardOutput.write(outcome.stdout)
+                    outcome.cleanUp()
+                } catch { failConvert(error) }
+                return
+            }
             do { print(printable(try SourceInspection.lines(path: path))) } catch { failConvert(error) }
             return
         }

@@ -14,7 +14,7 @@ struct L2HMCConvert: ParsableCommand {
             error code, e.g. [container.crc_mismatch]), 64 usage error.
             The .l2z format is specified in docs/FORMAT.md.
             """,
-        subcommands: [Convert.self, Inspect.self, InitRandom.self],
+        subcommands: [Convert.self, Inspect.self, InitRandom.self, Worker.self],
         defaultSubcommand: Convert.self)
 }
 
