@@ -128,7 +128,8 @@ public enum ConvertError: Error, Equatable, Sendable {
         case let .invalidCheckpoint(path, reason):
             return "\(path) is not a valid l2hmc-train checkpoint: \(reason)"
         case let .sourceCrashed(path, signal):
-            return "reading \(path) crashed the reader (signal \(signal)\(Self.signalName(signal).map { ", \($0)" } ?? "")): the file is damaged or hostile (libhdf5 cannot read it safely); nothing was written"
+            let killed = signal == 9 ? "; SIGKILL usually means the system ran out of memory" : ""
+            return "reading \(path) crashed the reader (signal \(signal)\(Self.signalName(signal).map { ", \($0)" } ?? "")): the file is damaged or hostile (libhdf5 cannot read it safely)\(killed); nothing was written"
         case let .sourceTimeout(path, seconds):
             return "reading \(path) took longer than \(ModelDescription.formatNumber(seconds)) s and was stopped: the file may be damaged (libhdf5 can loop on damaged files); --source-timeout sets the limit; nothing was written"
         case let .tooLarge(what, elements, limit):

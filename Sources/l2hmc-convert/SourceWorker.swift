@@ -91,6 +91,25 @@ enum SourceSupervisor {
         process.standardInput = FileHandle.nullDevice
         let done = DispatchSemaphore(value: 0)
         process.terminationHandler = { _ in done.signal() }
+        // SIGINT or SIGTERM to the parent (Ctrl-C, a scheduler): stop the child, remove the
+        // private directory (a half-extracted .keras goes with it), exit 130 / 143.
+        let handlers = [SIGINT, SIGTERM].map { number -> DispatchSourceSignal in
+            signal(number, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
+            source.setEventHandler {
+                if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+                try? FileManager.default.removeItem(atPath: directory)
+                FileHandle.standardError.write(Data("error: interrupted; nothing was written\n".utf8))
+                Foundation.exit(128 + number)
+            }
+            source.resume()
+            return source
+        }
+        defer {
+            handlers.forEach { $0.cancel() }
+            signal(SIGINT, SIG_DFL)
+            signal(SIGTERM, SIG_DFL)
+        }
         do { try process.run() } catch {
             try? FileManager.default.removeItem(atPath: directory)
             throw L2ZError.ioFailure(path: process.executableURL?.path ?? selfPath, operation: "start the reader process", reason: "\(error)")

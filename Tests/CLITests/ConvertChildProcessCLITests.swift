@@ -40,14 +40,14 @@ final class ConvertChildProcessCLITests: XCTestCase {
         let out = dir.appendingPathComponent("out.l2z").path
 
         for (fault, code) in [("crash", "convert.source_crashed"), ("hang", "convert.source_timeout")] {
-            for args in [[source, out, "--source-timeout", "2"] + Self.facts, ["inspect", source, "--source-timeout", "2"]] {
+            for args in [[source, out, "--source-timeout", "1"] + Self.facts, ["inspect", source, "--source-timeout", "1"]] {
                 let r = try Self.run(args, environment: ["L2HMC_CONVERT_TEST_CHILD_FAULT": fault, "TMPDIR": temp.path])
                 XCTAssertFalse(r.signaled, "the tool itself never dies by signal")
                 XCTAssertEqual(r.status, 1, "\(fault) \(args[0]): \(r.stderr)")
                 XCTAssertTrue(r.stderr.hasPrefix("error: [\(code)] "), r.stderr)
                 XCTAssertEqual(r.stderr.filter { $0 == "\n" }.count, 1, "one line: \(r.stderr)")
                 XCTAssertEqual(r.stdout, "")
-                XCTAssertLessThan(r.seconds, 10, "\(fault): within the 2 s limit plus start-up")
+                XCTAssertLessThan(r.seconds, 10, "\(fault): within the 1 s limit plus start-up")
             }
         }
         XCTAssertTrue(r(crashMessage: try Self.run([source, out] + Self.facts, environment: ["L2HMC_CONVERT_TEST_CHILD_FAULT": "crash"]).stderr))
@@ -62,6 +62,37 @@ final class ConvertChildProcessCLITests: XCTestCase {
         let bad = try Self.run([source, dir.appendingPathComponent("other.l2z").path, "--source-timeout", "0"] + Self.facts, environment: [:])
         XCTAssertEqual(bad.status, 64, bad.stderr)
         XCTAssertTrue(bad.stderr.contains("--source-timeout must be seconds"), bad.stderr)
+    }
+
+    /// SIGTERM to the tool while its child hangs: exit 143, the child is gone, the private
+    /// directory removed (a scheduler's kill at wall time leaves nothing behind).
+    func testSIGTERMStopsTheChildAndRemovesItsDirectory() throws {
+        let dir = try CLI.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let temp = dir.appendingPathComponent("tmp")
+        try FileManager.default.createDirectory(at: temp, withIntermediateDirectories: true)
+        let process = Process()
+        process.executableURL = CLI.productsDirectory.appendingPathComponent("l2hmc-convert")
+        process.arguments = ["inspect", CLI.repositoryRoot.appendingPathComponent("fixtures/keras/tf2021_tfkeras_weights.h5").path]
+        process.environment = ProcessInfo.processInfo.environment.merging(["L2HMC_CONVERT_TEST_CHILD_FAULT": "hang", "TMPDIR": temp.path]) { $1 }
+        let err = Pipe()
+        process.standardError = err
+        process.standardOutput = FileHandle.nullDevice
+        try process.run()
+        // The child is running once its private directory holds its output files.
+        let deadline = Date().addingTimeInterval(20)
+        while Date() < deadline, ((try? FileManager.default.contentsOfDirectory(atPath: temp.path)) ?? []).allSatisfy({
+            ((try? FileManager.default.contentsOfDirectory(atPath: temp.appendingPathComponent($0).path)) ?? []).count < 2 }) {
+            Thread.sleep(forTimeInterval: 0.05)
+        }
+        Thread.sleep(forTimeInterval: 0.2)
+        kill(process.processIdentifier, SIGTERM)
+        let stderr = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        XCTAssertEqual(process.terminationReason, .exit, stderr)
+        XCTAssertEqual(process.terminationStatus, 143, stderr)
+        XCTAssertEqual(stderr, "error: interrupted; nothing was written\n")
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: temp.path), [], "the private directory is removed")
     }
 
     private func r(crashMessage: String) -> Bool {

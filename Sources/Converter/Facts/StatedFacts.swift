@@ -24,8 +24,9 @@ struct StatedFacts {
     /// `model_config` or `config.json`.
     let origin: String
 
-    /// Largest configuration read, in bytes (a Keras config is kilobytes per layer).
-    static let maxConfigBytes = 64 << 20
+    /// Largest configuration read, in bytes (a Keras config is one or two kilobytes per layer:
+    /// 16 MiB is some ten thousand layers).
+    static let maxConfigBytes = 16 << 20
 
     init(origin: String) { self.origin = origin }
 
