@@ -31,8 +31,10 @@ let package = Package(
         // fused updates). Plain C, no system package, no flags: the AVX2 and AVX-512 variants
         // carry target attributes and are chosen at run time.
         .target(name: "CL2HMCKernels", linkerSettings: [.linkedLibrary("m", .when(platforms: [.linux]))]),
+        // renameat2 (no-replace and exchange renames) for outputs that are never clobbered.
+        .target(name: "CFileSystem"),
 
-        .target(name: "ModelFormat", dependencies: ["CZip", "CLibCrypto"]),
+        .target(name: "ModelFormat", dependencies: ["CZip", "CLibCrypto", "CFileSystem"]),
         .target(name: "Inference", dependencies: ["ModelFormat", "COpenBLAS", "CL2HMCKernels"]),
         .target(name: "Trainer", dependencies: ["ModelFormat", "COpenBLAS", "HDF5Kit"]),
         .target(name: "HDF5Kit", dependencies: ["CHDF5", "ModelFormat"]),   // ModelFormat: UntrustedText for messages

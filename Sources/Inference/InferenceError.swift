@@ -9,6 +9,8 @@ public enum InferenceError: Error, Equatable, CustomStringConvertible {
     case modelTargetMismatch(String)
     case lapack(String)
     case io(path: String, reason: String)
+    /// A request whose estimated memory exceeds the limit (refused before allocating).
+    case tooLarge(request: String, estimateBytes: Double, limitBytes: Double)
 
     public var code: String {
         switch self {
@@ -19,13 +21,14 @@ public enum InferenceError: Error, Equatable, CustomStringConvertible {
         case .modelTargetMismatch: return "run.model_target_mismatch"
         case .lapack: return "run.lapack"
         case .io: return "io.failure"
+        case .tooLarge: return "run.too_large"
         }
     }
 
     /// True when the fix is a different command line (exit status 64), false for bad data.
     public var isUsageError: Bool {
         switch self {
-        case .linearXScaleOnCircle, .invalidOption, .stepPlan, .modelTargetMismatch: return true
+        case .linearXScaleOnCircle, .invalidOption, .stepPlan, .modelTargetMismatch, .tooLarge: return true
         default: return false
         }
     }
@@ -42,6 +45,8 @@ public enum InferenceError: Error, Equatable, CustomStringConvertible {
         case let .modelTargetMismatch(text): message = text
         case let .lapack(text): message = "LAPACK failed: \(text)"
         case let .io(path, reason): message = "\(path): \(reason)"
+        case let .tooLarge(request, estimate, limit):
+            message = "\(request) needs an estimated \(MemoryBudget.format(estimate)) of memory, more than the limit of \(MemoryBudget.format(limit)); use fewer chains, trajectories or a smaller lattice, or raise --max-memory if the machine has the memory"
         }
         return "[\(code)] \(message)"
     }

@@ -10,6 +10,11 @@ public enum L2ZError: Error, Equatable, Sendable {
     case fileNotFound(path: String)
     case ioFailure(path: String, operation: String, reason: String)
     case outputExists(path: String)
+    /// Another process holds the output's lock (a second writer to the same output).
+    case outputLocked(path: String)
+    /// `--force` was given, but the existing output was not written by this tool (or holds
+    /// files it did not write), so it is left alone.
+    case foreignOutput(path: String, reason: String)
 
     // MARK: Container (zip layer)
     case fileTooLarge(size: Int, limit: Int)
@@ -75,6 +80,8 @@ public enum L2ZError: Error, Equatable, Sendable {
         case .fileNotFound: return "io.not_found"
         case .ioFailure: return "io.failure"
         case .outputExists: return "io.output_exists"
+        case .outputLocked: return "io.locked"
+        case .foreignOutput: return "io.foreign_output"
         case .fileTooLarge: return "container.file_too_large"
         case .notZip: return "container.not_zip"
         case .notL2Z: return "container.not_l2z"
@@ -139,6 +146,8 @@ public enum L2ZError: Error, Equatable, Sendable {
         case let .fileNotFound(path): return "no such file: \(path)"
         case let .ioFailure(path, op, reason): return "\(op) failed for \(path): \(reason)"
         case let .outputExists(path): return "output \(path) exists; pass --force to replace it"
+        case let .outputLocked(path): return "output \(path) is being written by another process (it holds the lock); wait for it or choose another output"
+        case let .foreignOutput(path, reason): return "refusing to replace \(path): \(reason); --force replaces only an output this tool wrote. Move it away or choose another output"
         case let .fileTooLarge(size, limit): return "file is \(size) bytes, more than the limit of \(limit) bytes"
         case let .notZip(reason): return "not a zip archive: \(reason)"
         case let .notL2Z(reason): return "not an .l2z model: \(reason)"

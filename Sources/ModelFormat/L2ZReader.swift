@@ -23,7 +23,11 @@ public enum L2ZReader {
     public static func read(bytes: [UInt8], limits: ReadLimits = ReadLimits()) throws -> Result {
         guard bytes.count <= limits.maxFileBytes else { throw L2ZError.fileTooLarge(size: bytes.count, limit: limits.maxFileBytes) }
         let layout = try bytes.withUnsafeBytes { try ZipLayout(bytes: $0, limits: limits) }
-        let members = try LibZip.readMembers(bytes, layout: layout)
+        // An over-long manifest is refused from its directory entry, before any member is read.
+        if let entry = layout.entries.first(where: { $0.name == manifestMemberName }), entry.size > limits.maxManifestBytes {
+            throw L2ZError.manifestTooLarge(size: entry.size, limit: limits.maxManifestBytes)
+        }
+        var members = try LibZip.readMembers(bytes, layout: layout)
 
         var arrayMembers: [String: ZipLayout.Entry] = [:]
         for entry in layout.entries where entry.name != ZipLayout.magicMemberName && entry.name != manifestMemberName {
@@ -43,9 +47,11 @@ public enum L2ZReader {
         var arrays: [String: NDArray] = [:]
         var offsets: [String: Int] = [:]
         for name in arrayMembers.keys.sorted() {
-            let entry = arrayMembers[name]!
+            guard let entry = arrayMembers[name] else { continue }
             let member = entry.name
-            let data = members[member]!
+            // Each member's bytes are dropped once decoded, so the peak stays near the file
+            // size plus the decoded arrays.
+            guard let data = members.removeValue(forKey: member) else { throw L2ZError.arrayMissing(name: name, reason: "member \(member) was not read") }
             let header = try data.withUnsafeBytes { try NpyCodec.parseHeader($0, member: member, limits: limits) }
             let offset = entry.dataOffset + header.dataOffset
             guard offset % NpyCodec.headerAlignment == 0 else {

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Converter
 import Foundation
 import Inference
 import ModelFormat
@@ -82,6 +83,14 @@ struct InitRandom: ParsableCommand {
                 dynamics: Dynamics(nLF: nlf, xUpdate: .linear),
                 network: NetworkSpec(layout: netLayout, xNetworksPerStep: xNets, xNetInput: .raw, vNetInput: .raw,
                                      maskPlacement: nil, timeInput: true, hiddenUnits: hidden))
+        }
+        // Refuse impossible sizes before allocating: the manifest limits, then the parameter
+        // count against what a reader accepts (the .l2z file-size limit).
+        do { try SamplerRules.validate(sampler) } catch { fail(error) }
+        let elements = SamplerRules.expectedArrays(sampler, probe: nil).values.reduce(0.0) { $0 + $1.shape.reduce(1.0) { $0 * Double($1) } }
+        let limit = Double(ReadLimits().maxFileBytes)
+        guard elements * 8 <= limit else {
+            failConvert(ConvertError.optionNotAccepted(option: "--lattice/--units/--nlf", reason: "the model would hold \(Int(elements)) parameters (\(Int(elements * 8 / 1048576)) MiB), more than a .l2z reader accepts (\(Int(limit / 1048576)) MiB); use a smaller lattice, fewer or narrower layers, or fewer steps"))
         }
         do {
             var model = try RandomModel.make(sampler: sampler, seed: seed, epsX: eps, epsV: eps, weightScale: weightScale)

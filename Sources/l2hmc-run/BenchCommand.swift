@@ -53,7 +53,7 @@ struct BenchCommand: ParsableCommand {
         guard seconds > 0, seconds.isFinite else { throw ValidationError("--seconds must be > 0") }
         let interactive = isatty(fileno(stderr)) != 0
         let report = try Benchmark.run(workloads: chosen, threadCounts: counts, seconds: seconds) { stage in
-            if interactive { FileHandle.standardError.write(Data("bench: \(stage)...\n".utf8)) }
+            if interactive { Console.error("bench: \(stage)...\n") }
         }
         print(json ? try Benchmark.json(report) : Benchmark.table(report))
     }

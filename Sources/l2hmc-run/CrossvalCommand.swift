@@ -12,7 +12,11 @@ struct CrossvalCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "crossval",
         abstract: "Audit a model: probe, independent recomputation, reversibility and log-det, exactness, net-weight ablation, sensitivity.",
-        discussion: "Prints a verdict table, writes a JSON report, and exits 1 when any check fails.")
+        discussion: """
+            Prints a verdict table (pass, FAIL, inconclusive, skipped, with reasons) and the counts of each, \
+            writes a JSON report, and exits 1 when any check fails (with --strict also when any is \
+            inconclusive), 64 on invalid options.
+            """)
 
     @Argument(help: "The .l2z model (default fixtures/default.l2z).")
     var model: String?
@@ -26,7 +30,7 @@ struct CrossvalCommand: ParsableCommand {
     var lowrank: String?
     @Option(help: "HMC step size and steps for the reference run (default 0.1 and the model's N_LF x 2).")
     var hmcEps = 0.1
-    @Option(help: "Largest |z| accepted against exact values.")
+    @Option(help: "Largest |z| accepted against exact values (positive).")
     var zThreshold = 4.0
     @Option(help: "Random seed.")
     var seed: UInt64 = 1
@@ -34,20 +38,31 @@ struct CrossvalCommand: ParsableCommand {
     var report: String?
     @Flag(help: "Print the JSON report on stdout instead of the table.")
     var json = false
+    @Flag(help: "Exit 1 when any check is inconclusive, not only when one fails.")
+    var strict = false
 
     /// Counts statistics runs (each uses a distinct seed).
     private var statisticsRuns = 0
 
     struct Check {
         let name: String
-        let passed: Bool?
+        let verdict: CrossvalVerdict
         let detail: String
         let data: [String: JSONValue]
     }
 
+    /// Refuses options outside their domain (exit 64, `run.invalid_option`), before any work.
+    private func validateOptions() throws {
+        for (flag, value) in [("--z-threshold", zThreshold), ("--hmc-eps", hmcEps)] where !(value.isFinite && value > 0) {
+            throw InferenceError.invalidOption(name: flag, reason: "must be a positive finite number (got \(value))")
+        }
+        guard chains >= 2 else { throw InferenceError.invalidOption(name: "--chains", reason: "must be >= 2 (got \(chains))") }
+        guard trajectories >= 20 else { throw InferenceError.invalidOption(name: "--trajectories", reason: "must be >= 20 (got \(trajectories))") }
+    }
+
     mutating func run() throws {
+        try validateOptions()
         guard let path = model ?? DefaultModel.locate() else { throw UsageError("no model given and \(DefaultModel.relativePath) was not found") }
-        guard chains >= 2, trajectories >= 20 else { throw UsageError("--chains must be >= 2 and --trajectories >= 20") }
         let nlfValues = try parseList(nlf, "--nlf")
         let rankValues = try parseList(lowrank, "--lowrank")
         BLAS.setThreads(1)
@@ -55,26 +70,26 @@ struct CrossvalCommand: ParsableCommand {
         let started = Date()
         func note(_ c: Check) {
             checks.append(c)
-            if !json { FileHandle.standardError.write(Data("  \(c.passed == nil ? "----" : c.passed! ? "pass" : "FAIL")  \(c.name): \(c.detail)\n".utf8)) }
+            if !json { Console.error("  \(c.verdict.tableLabel)  \(c.name): \(c.detail)\n") }
         }
 
         // 1. Format and probe.
         let loaded: L2ZModel
         do { loaded = try L2ZReader.read(path: path).model } catch {
-            note(Check(name: "format", passed: false, detail: "\(error)", data: [:]))
+            note(Check(name: "format", verdict: .fail("\(error)"), detail: "\(error)", data: [:]))
             return try finish(checks, path: path, started: started)
         }
         let target = makeTarget(loaded.sampler.target)
-        note(Check(name: "format", passed: true, detail: "checksums, manifest and arrays verified", data: [:]))
+        note(Check(name: "format", verdict: .pass, detail: "checksums, manifest and arrays verified", data: [:]))
         do {
             if let r = try ProbeVerifier.verify(model: loaded, target: target) {
                 let worst = r.maxDifferences.values.max() ?? 0
-                note(Check(name: "probe", passed: true, detail: String(format: "reproduced (max difference %.2e)", worst), data: ["max_difference": .double(worst)]))
+                note(Check(name: "probe", verdict: .pass, detail: String(format: "reproduced (max difference %.2e)", worst), data: ["max_difference": .double(worst)]))
             } else {
-                note(Check(name: "probe", passed: nil, detail: "no probe stored", data: [:]))
+                note(Check(name: "probe", verdict: .skipped("no probe stored"), detail: "no probe stored", data: [:]))
             }
         } catch {
-            note(Check(name: "probe", passed: false, detail: "\(error)", data: [:]))
+            note(Check(name: "probe", verdict: .fail("\(error)"), detail: "\(error)", data: [:]))
         }
 
         // 2. Independent recomputation by the trainer's forward pass.
@@ -85,7 +100,7 @@ struct CrossvalCommand: ParsableCommand {
         let start = try thermalizedStates(loaded, target: target)
         let rev = ReversibilityCheck.run(l2hmc: dyn, hmc: nil, target: target, states: start, count: 16, random: ChainRandom(seed: seed))
         let revOK = rev.maxDx < 1e-10 && rev.maxDv < 1e-10 && rev.maxLogDetSum < 1e-10
-        note(Check(name: "reversibility", passed: revOK,
+        note(Check(name: "reversibility", verdict: revOK ? .pass : .fail("a deviation exceeds 1e-10"),
                    detail: String(format: "F L F L on %d chains: max |dx| %.1e, |dv| %.1e, |logdet sum| %.1e (limit 1e-10)", rev.chains, rev.maxDx, rev.maxDv, rev.maxLogDetSum),
                    data: ["max_dx": .double(rev.maxDx), "max_dv": .double(rev.maxDv), "max_logdet_sum": .double(rev.maxLogDetSum)]))
         note(jacobianCheck(dyn, target: target, state: Array(start.prefix(target.stateSize))))
@@ -101,7 +116,8 @@ struct CrossvalCommand: ParsableCommand {
             values[i] = 1
             let w = NetWeights(values: values)
             if target.isCompact && loaded.sampler.dynamics.xUpdate == .linear && w.xScale != 0 {
-                note(Check(name: "ablation: \(key) only", passed: nil, detail: "skipped: a linear x update cannot take an x-scale on U(1)", data: [:]))
+                note(Check(name: "ablation: \(key) only", verdict: .skipped("a linear x update cannot take an x-scale on U(1)"),
+                           detail: "skipped: a linear x update cannot take an x-scale on U(1)", data: [:]))
                 continue
             }
             note(try statisticsRun("ablation: \(key) only", loaded, target: target, schedule: .l2hmcOnly, hmcSteps: baseSteps, weights: w))
@@ -121,7 +137,7 @@ struct CrossvalCommand: ParsableCommand {
         guard let text else { return [] }
         let values = text.split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) }
         guard values.count == text.split(separator: ",").count, values.allSatisfy({ $0 >= 1 }) else {
-            throw UsageError("\(flag) must be a comma-separated list of positive integers (got \(text))")
+            throw InferenceError.invalidOption(name: flag, reason: "must be a comma-separated list of positive integers (got \(text))")
         }
         return values
     }
@@ -137,7 +153,7 @@ struct CrossvalCommand: ParsableCommand {
     private func recomputation(_ m: L2ZModel, target: TargetAction) throws -> Check {
         let trainerModel: TrainerModel
         do { trainerModel = try TrainerModel(l2z: m) } catch {
-            return Check(name: "recomputation", passed: nil, detail: "skipped: \(error)", data: [:])
+            return Check(name: "recomputation", verdict: .skipped("the trainer cannot rebuild this model: \(error)"), detail: "skipped: \(error)", data: [:])
         }
         let rows = 8, n = m.sampler.stateSize
         let x0 = try thermalizedStates(m, target: target).prefix(rows * n)
@@ -161,7 +177,7 @@ struct CrossvalCommand: ParsableCommand {
             for r in 0..<rows { worst.logDet = max(worst.logDet, abs(reference.logDet[r] - ld[r])) }
         }
         let ok = worst.x < 1e-10 && worst.v < 1e-10 && worst.logDet < 1e-9
-        return Check(name: "recomputation", passed: ok,
+        return Check(name: "recomputation", verdict: ok ? .pass : .fail("the trainer and the runtime disagree beyond 1e-10 (log-det 1e-9)"),
                      detail: String(format: "trainer vs runtime on %d chains, both directions: max deviation x %.1e, v %.1e, log-det %.1e", rows, worst.x, worst.v, worst.logDet),
                      data: ["max_dx": .double(worst.x), "max_dv": .double(worst.v), "max_dlogdet": .double(worst.logDet)])
     }
@@ -169,7 +185,7 @@ struct CrossvalCommand: ParsableCommand {
     /// log|det| of the numerical Jacobian of one trajectory against the accumulated log-det.
     private func jacobianCheck(_ dyn: L2HMCDynamics, target: TargetAction, state: [Double]) -> Check {
         let n = target.stateSize
-        guard n <= 256 else { return Check(name: "log-det", passed: nil, detail: "skipped: n = \(n) > 256", data: [:]) }
+        guard n <= 256 else { return Check(name: "log-det", verdict: .skipped("n = \(n) > 256"), detail: "skipped: n = \(n) > 256", data: [:]) }
         var random = SplitMix64(seed: seed ^ 0x1AC)
         let v0 = (0..<n).map { _ in random.normal() }
         func run(_ x: [Double], _ v: [Double]) -> ([Double], [Double], Double) {
@@ -204,7 +220,7 @@ struct CrossvalCommand: ParsableCommand {
         // Central differences are accurate to ~1e-9 per entry; the log-det of a 2n x 2n
         // well-conditioned matrix then to ~1e-6.
         let ok = abs(logDet - accumulated) < 1e-5 * max(1, abs(accumulated))
-        return Check(name: "log-det", passed: ok,
+        return Check(name: "log-det", verdict: ok ? .pass : .fail("the numerical and accumulated log-dets differ by more than 1e-5 (relative)"),
                      detail: String(format: "numerical Jacobian (%dx%d) log|det| %.8f vs accumulated %.8f", m, m, logDet, accumulated),
                      data: ["numerical": .double(logDet), "accumulated": .double(accumulated)])
     }
@@ -233,25 +249,40 @@ struct CrossvalCommand: ParsableCommand {
         if let s = summary.modeSwitchRate { detail += String(format: "; mode switches %.4f", s) }
         var data: [String: JSONValue] = ["summary": RunReport.json(summary)]
         data["max_abs_z"] = .double(worst)
-        // A Sokal window that did not converge means the error is only a lower bound: a large
-        // |z| is then inconclusive (run longer), not evidence of a bias.
+        if let e = summary.equilibration { detail += "; \(e.verdict.rawValue)" }
+        // A Sokal window that did not converge means the window error is only a lower bound: a
+        // large |z| is then inconclusive (run longer), not evidence of a bias. A run that is not
+        // equilibrated tests nothing either way: its averages are those of its starting points.
         let unconverged = tested.contains { !$0.estimate.converged }
-        if worst > zThreshold && unconverged {
-            return Check(name: name, passed: nil, detail: detail + "; inconclusive: the run is shorter than the autocorrelation window needs, raise --trajectories", data: data)
+        if let e = summary.equilibration, e.verdict == .notEquilibrated {
+            let reason = "not equilibrated (" + e.evidence.joined(separator: "; ") + "); raise --trajectories"
+            return Check(name: name, verdict: .inconclusive(reason), detail: detail + "; inconclusive: " + reason, data: data)
         }
-        return Check(name: name, passed: worst <= zThreshold, detail: detail, data: data)
+        if worst > zThreshold && unconverged {
+            let reason = "the run is shorter than the autocorrelation window needs, raise --trajectories"
+            return Check(name: name, verdict: .inconclusive(reason), detail: detail + "; inconclusive: " + reason, data: data)
+        }
+        if worst > zThreshold, let w = zs.max(by: { abs($0.1) < abs($1.1) }) {
+            return Check(name: name, verdict: .fail(String(format: "|z| = %.2f on %@ exceeds --z-threshold %g", abs(w.1), w.0, zThreshold)), detail: detail, data: data)
+        }
+        return Check(name: name, verdict: .pass, detail: detail, data: data)
     }
 
     private func finish(_ checks: [Check], path: String, started: Date) throws {
-        let failed = checks.filter { $0.passed == false }
+        let tally = CrossvalTally(checks.map(\.verdict))
+        let status = tally.exitStatus(strict: strict)
         let reportValue: JSONValue = .object([
             "model": .string(path),
-            "passed": .bool(failed.isEmpty),
+            "verdict": .string(tally.overall.lowercased()),
+            "passed": .bool(status == 0),
+            "strict": .bool(strict),
+            "counts": .object(["pass": .int(Int64(tally.pass)), "fail": .int(Int64(tally.fail)),
+                               "inconclusive": .int(Int64(tally.inconclusive)), "skipped": .int(Int64(tally.skipped))]),
             "seconds": .double(Date().timeIntervalSince(started)),
             "settings": .object(["chains": .int(Int64(chains)), "trajectories": .int(Int64(trajectories)), "seed": .string(String(seed)),
                                  "z_threshold": .double(zThreshold), "hmc_eps": .double(hmcEps)]),
             "checks": .array(checks.map { c in
-                .object(["name": .string(c.name), "result": .string(c.passed == nil ? (c.detail.contains("inconclusive") ? "inconclusive" : "skipped") : c.passed! ? "pass" : "fail"),
+                .object(["name": .string(c.name), "result": .string(c.verdict.name), "reason": c.verdict.reason.map { .string($0) } ?? .null,
                          "detail": .string(c.detail), "data": .object(c.data)])
             }),
         ])
@@ -259,17 +290,19 @@ struct CrossvalCommand: ParsableCommand {
         let reportPath = report ?? (URL(fileURLWithPath: path).deletingPathExtension().lastPathComponent + ".crossval.json")
         try AtomicFile.write(bytes, to: reportPath)
         if json {
-            FileHandle.standardOutput.write(Data(bytes))
+            Console.out(bytes)
         } else {
             print("crossval    \(path)")
             let width = max(6, checks.map(\.name.count).max() ?? 6)
+            let verdictWidth = checks.map(\.verdict.tableLabel.count).max() ?? 4
             for c in checks {
-                let verdict = c.passed == nil ? (c.detail.contains("inconclusive") ? "warn" : "skip") : c.passed! ? "pass" : "FAIL"
-                print(c.name.padding(toLength: width, withPad: " ", startingAt: 0) + "  " + verdict + "  " + c.detail)
+                print(c.name.padding(toLength: width, withPad: " ", startingAt: 0) + "  "
+                      + c.verdict.tableLabel.padding(toLength: verdictWidth, withPad: " ", startingAt: 0) + "  " + c.detail)
             }
-            print(String(format: "verdict     %@ (%d checks, %d failed, %.1f s); report %@", failed.isEmpty ? "PASS" : "FAIL", checks.count, failed.count,
+            let strictNote = strict && tally.fail == 0 && tally.inconclusive > 0 ? ", a failure under --strict" : ""
+            print(String(format: "verdict     %@%@ (%@; %.1f s); report %@", tally.overall, strictNote, tally.summary,
                          Date().timeIntervalSince(started), reportPath))
         }
-        if !failed.isEmpty { Foundation.exit(1) }
+        if status != 0 { Foundation.exit(status) }
     }
 }

@@ -10,8 +10,9 @@ struct L2HMCRun: ParsableCommand {
         abstract: "Run trained L2HMC samplers and plain HMC, and measure the physics against exact results.",
         discussion: """
             With no subcommand, `run` is used. Exit codes: 0 success, 1 invalid or unreadable \
-            input (the message starts with an error code), 64 invalid options, 130 interrupted \
-            (the --out directory then holds what was computed; continue with --resume).
+            input or a failed write (the message starts with an error code), 64 invalid options \
+            or a request over --max-memory, 130 interrupted by SIGINT, 143 by SIGTERM (the --out \
+            directory then holds everything up to the last trajectory; continue with --resume).
             """,
         subcommands: [RunCommand.self, SVDCommand.self, BenchCommand.self, CrossvalCommand.self],
         defaultSubcommand: RunCommand.self)
@@ -32,7 +33,7 @@ struct L2HMCRun: ParsableCommand {
             case let e as UsageError: text = e.message
             default: text = message(for: error).split(separator: "\n").first.map(String.init) ?? "\(error)"
             }
-            FileHandle.standardError.write(Data("error: \(text)\n".utf8))
+            Console.error("error: \(text)\n")
             let status: Int32
             switch error {
             case let e as InferenceError: status = e.isUsageError ? 64 : 1

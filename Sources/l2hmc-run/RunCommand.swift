@@ -69,10 +69,14 @@ struct RunCommand: ParsableCommand {
     var thermalization: Double?
     @Flag(help: "Start from all links 0 (or x = 0) instead of a random start.")
     var coldStart = false
-    @Option(help: "Write params.json, summary.json, observables.csv, .npy records and final states to this directory (atomically).")
+    @Option(help: "Write the run to this directory as it goes: params.json, the .npy records and observables.csv (appended at each checkpoint), state.json (the checkpoint), then summary.json and final_states.npy. Created whole and never over an existing path (see --force); a kill loses at most the last checkpoint interval.")
     var out: String?
-    @Flag(help: "Replace an existing --out directory.")
+    @Flag(help: "Replace an existing --out directory, only if l2hmc-run wrote it (its state.json and no other files); anything else is refused.")
     var force = false
+    @Option(help: "Checkpoint the --out directory every N trajectories (default: every 10 s of work).")
+    var checkpointEvery: Int?
+    @Option(help: "Refuse runs whose estimated memory exceeds this (bytes, or with K/M/G/T; default 80% of the memory available).")
+    var maxMemory: String?
     @Option(help: "Continue the run saved in this directory (same numbers as one uninterrupted run).")
     var resume: String?
     @Flag(help: "Print the summary as JSON on stdout (parameters go to stderr).")
@@ -86,32 +90,66 @@ struct RunCommand: ParsableCommand {
 
     func run() throws {
         Interrupt.install()
-        let (params, model, resumed) = try resolve()
-        if let t = threads {
-            guard t >= 1 else { throw UsageError("--threads must be >= 1 (got \(t))") }
-            BLAS.setThreads(t)
-        } else {
-            BLAS.setThreads(1)
-        }
-        let outDir = out ?? resume
-        if let outDir { try RunDirectory.checkWritable(outDir, replace: force || outDir == resume) }
+        let limit = try memoryLimit()
+        if let k = checkpointEvery, k < 1 { throw UsageError("--checkpoint-every must be >= 1 trajectory (got \(k))") }
+        if let t = threads, t < 1 { throw UsageError("--threads must be >= 1 (got \(t))") }
+        if let o = out, o == resume { throw UsageError("--out names the directory being resumed; leave --out out to continue it in place") }
+        if out == nil && force { throw UsageError("--force applies to --out") }
+        let resolved = try resolve(limit: limit)
+        let params = resolved.params, model = resolved.model, resumed = resolved.resumed
+        BLAS.setThreads(threads ?? 1)
+        try MemoryBudget.check(settings: params.settings, target: params.target, model: model, limit: limit)
+        if let o = out { try OutputDirectory.checkTarget(o, replace: force ? RunDirectory.ownership : nil) }
 
         let targetAction = makeTarget(params.target)
         let engine = try RunEngine(settings: params.settings, target: targetAction, model: model)
         if let r = resumed { try engine.resume(states: r.states, trajectoryIndex: r.trajectoryIndex, record: r.record) }
 
         var header = parameterLines(params, model: model, engine: engine)
-        if let r = resumed { header.append("resume      from \(resume!) after \(r.trajectoryIndex) trajectories") }
+        header.append("memory      estimated \(MemoryBudget.format(MemoryBudget.estimate(settings: params.settings, target: params.target, model: model).bytes)) (limit \(MemoryBudget.format(limit)), --max-memory)")
+        if let r = resumed { header.append("resume      from \(resume ?? "") after \(r.trajectoryIndex) trajectories") }
+        let paramsJSON = params.json(extra: ["tool": .string("l2hmc-run \(Inference.version)"), "threads": .int(Int64(BLAS.threads))])
+
+        // The output: the resumed directory itself, or a new one (also for a version-1 directory,
+        // whose continuation replaces it as version 2).
+        var output = resolved.output
+        if let o = output {
+            try Interrupt.critical { try o.updateParams(paramsJSON) }
+        } else if let path = out ?? resume {
+            let (created, warning) = try Interrupt.critical {
+                try RunOutput.create(at: path, replace: force || out == nil, params: paramsJSON, layout: RunDirectory.Layout(params.target),
+                                     chains: params.settings.chains, stateSize: targetAction.stateSize, seed: params.settings.seed,
+                                     record: engine.record, states: engine.states)
+            }
+            if let warning { Console.error("warning: \(warning)\n") }
+            output = created
+        }
+        if let o = output { header.append("output      \(o.path) (checkpoint every \(checkpointEvery.map { "\($0) trajectories" } ?? "10 s"))") }
         emit(header.joined(separator: "\n") + "\n")
 
         let progress = ProgressBar(label: "trajectories", quiet: quiet)
+        let batchLog = !quiet && isatty(STDERR_FILENO) == 0
         let started = Date()
-        engine.run(progress: { done, total in
+        var lastCheckpoint = Date(), lastCount = engine.record.count
+        while !engine.isFinished && !Interrupt.isRequested {
+            engine.step()
+            let done = engine.record.count
             let acc = engine.record.acceptProbability.last.map { $0.reduce(0, +) / Double($0.count) } ?? 0
-            progress.update(done: done, total: total, note: String(format: "acc %.2f", acc))
-        }, shouldStop: { Interrupt.isRequested })
+            progress.update(done: done, total: params.settings.trajectories, note: String(format: "acc %.2f", acc))
+            let due = checkpointEvery.map { done % $0 == 0 } ?? (Date().timeIntervalSince(lastCheckpoint) >= 10)
+            if due && !engine.isFinished {
+                if let o = output { try checkpoint(o, engine) }
+                if batchLog {
+                    let rate = Double(done - lastCount) / max(Date().timeIntervalSince(lastCheckpoint), 1e-9)
+                    Console.error(String(format: "progress    %d/%d trajectories, %.1f/s, acc %.2f%@\n", done, params.settings.trajectories,
+                                         rate, acc, output == nil ? "" : ", checkpoint written"))
+                }
+                lastCheckpoint = Date(); lastCount = done
+            }
+        }
         let seconds = Date().timeIntervalSince(started)
         let interrupted = Interrupt.isRequested
+        if let o = output { try checkpoint(o, engine) }
 
         let summary = RunSummary(record: engine.record, target: targetAction, thermalization: params.settings.thermalization)
         var summaryJSON = RunReport.json(summary)
@@ -131,34 +169,54 @@ struct RunCommand: ParsableCommand {
             summaryJSON = .object(o)
         }
         if json {
-            FileHandle.standardOutput.write(Data(try CanonicalJSONWriter.encode(summaryJSON)))
+            Console.out(try CanonicalJSONWriter.encode(summaryJSON))
         } else {
             print(RunReport.text(summary))
             extraLines.forEach { print($0) }
             print(String(format: "time        %.1f s (%.1f trajectories/s)", seconds, Double(engine.record.count - (resumed?.trajectoryIndex ?? 0)) / max(seconds, 1e-9)))
         }
-        if let outDir {
-            let paramsJSON = params.json(extra: ["tool": .string("l2hmc-run \(Inference.version)"), "threads": .int(Int64(BLAS.threads))])
-            try RunDirectory.write(RunDirectory.Contents(params: paramsJSON, summary: summaryJSON, record: engine.record, states: engine.states,
-                                                         stateSize: targetAction.stateSize, trajectoryIndex: engine.sampler.trajectoryIndex,
-                                                         seed: params.settings.seed),
-                                   to: outDir, replace: true)
-            emit("output      \(outDir)\n")
+        if let o = output {
+            try Interrupt.critical { try o.finish(summary: summaryJSON, states: engine.states) }
+            emit("output      \(o.path)\n")
+            o.close()
         }
         if interrupted {
-            FileHandle.standardError.write(Data("interrupted after \(engine.record.count) trajectories\(outDir.map { "; continue with --resume \($0)" } ?? "")\n".utf8))
-            Foundation.exit(130)
+            Console.error("interrupted by \(Interrupt.signalName) after \(engine.record.count) trajectories\(output.map { "; the output is complete up to there: continue with --resume \($0.path)" } ?? "")\n")
+            Foundation.exit(Interrupt.exitStatus)
         }
+    }
+
+    /// Commits a checkpoint; a failure (a full disk) names the checkpoint the directory keeps.
+    private func checkpoint(_ output: RunOutput, _ engine: RunEngine) throws {
+        do { try Interrupt.critical { try output.checkpoint(record: engine.record, states: engine.states) } } catch {
+            let text = (error as? InferenceError)?.description ?? "\(error)"
+            throw InferenceError.io(path: output.path, reason: "checkpoint failed (\(text)); the directory keeps its last checkpoint, \(output.committed) trajectories: fix the cause and continue with --resume \(output.path)")
+        }
+    }
+
+    /// `--max-memory`, or the default limit.
+    private func memoryLimit() throws -> Double {
+        guard let text = maxMemory else { return MemoryBudget.defaultLimit }
+        guard let v = MemoryBudget.parse(text) else { throw UsageError("--max-memory must be a positive size such as 8G or 512M (got \(text))") }
+        return v
     }
 
     /// Parameters go to stdout, or to stderr when stdout carries JSON.
     private func emit(_ text: String) {
-        if json { FileHandle.standardError.write(Data(text.utf8)) } else { print(text, terminator: "") }
+        if json { Console.error(text) } else { print(text, terminator: "") }
     }
 
     // MARK: Resolving options
 
-    private func resolve() throws -> (RunParameters, L2ZModel?, RunDirectory.Contents?) {
+    private struct Resolved {
+        var params: RunParameters
+        var model: L2ZModel?
+        var resumed: RunDirectory.Contents?
+        /// The resumed version-2 directory, locked and cut back to its checkpoint.
+        var output: RunOutput?
+    }
+
+    private func resolve(limit: Double) throws -> Resolved {
         if let resume {
             let fixed: [(String, Bool)] = [("--model", model != nil), ("--sampler", sampler != nil), ("--target", target != nil), ("--lattice", lattice != nil),
                                            ("--beta", beta != nil), ("--chains", chains != nil), ("--nlf", nlf != nil), ("--eps", eps != nil),
@@ -168,9 +226,18 @@ struct RunCommand: ParsableCommand {
                                            ("--thermalization", thermalization != nil), ("--cold-start", coldStart),
                                            ("--mixture-means", mixtureMeans != nil), ("--mixture-variance", mixtureVariance != nil), ("--mixture-weights", mixtureWeights != nil)]
             if let given = fixed.first(where: { $0.1 }) {
-                throw UsageError("\(given.0) cannot change when resuming (the saved params.json fixes it); only --trajectories, --out, --force, --json, --quiet, --threads and --check-reversibility may be given")
+                throw UsageError("\(given.0) cannot change when resuming (the saved params.json fixes it); only --trajectories, --out, --force, --json, --quiet, --threads, --checkpoint-every, --max-memory and --check-reversibility may be given")
             }
-            let saved = try RunDirectory.read(resume)
+            let saved: RunDirectory.Contents
+            var output: RunOutput?
+            if RunDirectory.isVersion1(resume) {
+                saved = try RunDirectory.readVersion1(resume)
+            } else {
+                let limits = RunDirectoryReader.Limits(maxFileBytes: Int(min(limit, 1e12)), maxElements: Int(min(limit / 65, 1e12)))
+                let (o, contents) = try RunOutput.reopen(resume, limits: limits)
+                saved = contents
+                if out == nil { output = o } else { o.close() }
+            }
             var params = try RunParameters(json: saved.params)
             if let t = trajectories {
                 guard t >= saved.trajectoryIndex else { throw UsageError("--trajectories \(t) is fewer than the \(saved.trajectoryIndex) already done") }
@@ -184,13 +251,13 @@ struct RunCommand: ParsableCommand {
                 }
                 loaded = try L2ZReader.read(bytes: bytes).model
             }
-            return (params, loaded, saved)
+            return Resolved(params: params, model: loaded, resumed: saved, output: output)
         }
 
         let main = sampler ?? .l2hmc
         let scheduleValue = try Schedule(parsing: schedule ?? "\(main.rawValue):1", hmcStart: hmcStart ?? 0)
-        if sampler != nil && schedule != nil && !scheduleValue.pattern.contains(where: { $0.kind == main }) {
-            throw UsageError("--sampler \(main.rawValue) does not appear in --schedule \(schedule!)")
+        if let text = schedule, sampler != nil, !scheduleValue.pattern.contains(where: { $0.kind == main }) {
+            throw UsageError("--sampler \(main.rawValue) does not appear in --schedule \(text)")
         }
         // The model: needed for L2HMC; optional for plain HMC (then its target is used).
         var modelPath = model
@@ -217,7 +284,7 @@ struct RunCommand: ParsableCommand {
         let chainCount = chains ?? 64
         let total = trajectories ?? 1000
         let seedValue = seed ?? 1
-        if main == .hmc && !scheduleValue.usesL2HMC {
+        if !scheduleValue.usesL2HMC {
             if let e = eps, let h = hmcEps, e != h { throw UsageError("--eps and --hmc-eps disagree; give one") }
             if let n = nlf, let h = hmcNlf, n != h { throw UsageError("--nlf and --hmc-nlf disagree; give one") }
             for (flag, given) in [("--lowrank", lowrank != nil), ("--lowrank-energy", lowrankEnergy != nil), ("--net-weights", netWeights != nil), ("--step-mapping", stepMapping != nil)] where given {
@@ -227,7 +294,8 @@ struct RunCommand: ParsableCommand {
                                    hmcStepSize: hmcEps ?? eps ?? 0.1, hmcSteps: hmcNlf ?? nlf ?? 10)
         } else {
             if eps != nil { throw UsageError("--eps sets the step size of --sampler hmc; for HMC trajectories in a mixed schedule use --hmc-eps (L2HMC step sizes come from the model)") }
-            let l2hmcSteps = nlf ?? loaded!.sampler.dynamics.nLF
+            guard let m = loaded else { throw UsageError("the schedule uses L2HMC, which needs a model (--model)") }
+            let l2hmcSteps = nlf ?? m.sampler.dynamics.nLF
             settings = RunSettings(chains: chainCount, trajectories: total, seed: seedValue, schedule: scheduleValue,
                                    hmcStepSize: hmcEps ?? 0.1, hmcSteps: hmcNlf ?? l2hmcSteps)
             settings.l2hmcSteps = nlf
@@ -240,7 +308,7 @@ struct RunCommand: ParsableCommand {
         settings.thermalization = thermalization ?? 0.25
         settings.hotStart = !coldStart
         try settings.validate()
-        return (RunParameters(settings: settings, target: targetValue, modelPath: modelPath, modelSHA256: modelSHA), loaded, nil)
+        return Resolved(params: RunParameters(settings: settings, target: targetValue, modelPath: modelPath, modelSHA256: modelSHA), model: loaded)
     }
 
     private func resolveTarget(model: L2ZModel?) throws -> Target {
@@ -320,7 +388,7 @@ struct RunCommand: ParsableCommand {
         let s = p.settings
         var lines = ["l2hmc-run   \(Inference.version)"]
         if let path = p.modelPath, let m = model {
-            lines.append("model       \(path) (sha256 \(p.modelSHA256!.prefix(16))...; \(m.probe != nil ? "probe reproduced" : "no probe stored"))")
+            lines.append("model       \(path) (sha256 \((p.modelSHA256 ?? "").prefix(16))...; \(m.probe != nil ? "probe reproduced" : "no probe stored"))")
         }
         switch p.target {
         case let .u1(l): lines.append("target      U(1) \(l.lt)x\(l.lx), beta \(l.beta)\(model.map { m -> String in if case let .u1(ml) = m.sampler.target, ml.beta != l.beta { return " (model trained at \(ml.beta))" }; return "" } ?? "")")

@@ -23,7 +23,7 @@ struct SVDCommand: ParsableCommand {
                 .object(["network": .string(s.network), "layer": .string(s.layer), "shape": .array([.int(Int64(s.rows)), .int(Int64(s.cols))]),
                          "singular_values": .array(s.values.map { .double($0) })])
             })
-            FileHandle.standardOutput.write(Data(try CanonicalJSONWriter.encode(value)))
+            Console.out(try CanonicalJSONWriter.encode(value))
             return
         }
         print("model \(path): singular values of every dense kernel; rank for 90/99/99.9 % of sum s_i^2")

@@ -39,6 +39,7 @@ struct ConfigFlags: ParsableArguments {
     @Option(name: .customLong("lambda-charge"), help: "Config key lambda_charge.") var lambdaCharge: String?
     @Option(name: .customLong("aux-weight"), help: "Config key aux_weight.") var auxWeight: String?
     @Option(name: .customLong("checkpoint-every"), help: "Config key checkpoint_every.") var checkpointEvery: String?
+    @Option(name: .customLong("checkpoint-seconds"), help: "Config key checkpoint_seconds.") var checkpointSeconds: String?
     @Option(name: .customLong("log-every"), help: "Config key log_every.") var logEvery: String?
 
     /// (key, value) for every flag given, in the documented key order.
@@ -81,6 +82,7 @@ struct ConfigFlags: ParsableArguments {
             ("lambda_charge", lambdaCharge),
             ("aux_weight", auxWeight),
             ("checkpoint_every", checkpointEvery),
+            ("checkpoint_seconds", checkpointSeconds),
             ("log_every", logEvery)
         ]
         return all.compactMap { k, v in v.map { (k, $0) } }

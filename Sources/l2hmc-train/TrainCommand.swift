@@ -17,9 +17,9 @@ struct TrainCommand: ParsableCommand {
     var checkpoint: String?
     @Option(help: "CSV log of every step (default: the --out path with .log.csv).")
     var log: String?
-    @Option(help: "Continue from this checkpoint (its configuration is used; only --out, --checkpoint, --log may be given).")
+    @Option(help: "Continue from this checkpoint (its configuration is used; only --out, --checkpoint, --log and --steps, to extend the run, may be given).")
     var resume: String?
-    @Flag(help: "Replace existing output files.")
+    @Flag(help: "Replace existing output files, but only files l2hmc-train wrote (its model, checkpoint and log).")
     var force = false
     @Flag(name: [.short, .long], help: "Print only the configuration and the final line.")
     var quiet = false
@@ -27,12 +27,19 @@ struct TrainCommand: ParsableCommand {
 
     func run() throws {
         Interrupt.install()
-        let trainer: L2HMCTrainer
-        if let resume {
-            if config != nil || !flags.given.isEmpty {
-                throw ValidationError("--resume uses the checkpoint's configuration; drop --config and the config flags")
+        // Configuration first: a bad one is refused before any file is touched.
+        var fresh: L2HMCTrainer?
+        var extendTo: Int?
+        if resume != nil {
+            let other = flags.given.filter { $0.0 != "steps" }
+            if config != nil || !other.isEmpty {
+                throw ValidationError("--resume uses the checkpoint's configuration; drop --config and the config flags (only --steps may extend the run)")
             }
-            trainer = try Checkpoint.read(resume)
+            if let text = flags.steps {
+                var probe = TrainingConfig()
+                try probe.set("steps", text: text)
+                extendTo = probe.steps
+            }
         } else {
             var cfg = TrainingConfig()
             if let config {
@@ -43,7 +50,7 @@ struct TrainCommand: ParsableCommand {
                 cfg = try TrainingConfig(jsonBytes: bytes)
             }
             for (k, v) in flags.given { try cfg.set(k, text: v) }
-            trainer = try L2HMCTrainer(config: cfg)
+            fresh = try L2HMCTrainer(config: cfg)
         }
         guard let out = out ?? resume.map({ $0.replacingOccurrences(of: ".ckpt.h5", with: "") + ".l2z" }) else {
             throw ValidationError("--out model.l2z is required")
@@ -51,46 +58,94 @@ struct TrainCommand: ParsableCommand {
         let base = out.hasSuffix(".l2z") ? String(out.dropLast(4)) : out
         let ckptPath = checkpoint ?? resume ?? base + ".ckpt.h5"
         let logPath = log ?? base + ".log.csv"
-        if !force && resume == nil {
-            for p in [out, ckptPath, logPath] where FileManager.default.fileExists(atPath: p) {
-                throw ValidationError("\(p) exists; pass --force to replace it")
+        let absolute = [out, ckptPath, logPath].map { URL(fileURLWithPath: $0).standardizedFileURL.path }
+        guard Set(absolute).count == 3 else { throw ValidationError("the model, checkpoint and log must be three different files") }
+
+        // Own the outputs for the whole run.
+        let locks = try OutputLocks.acquire(absolute)
+        defer { locks.release() }
+        for p in absolute { DurableFile.removeStaleTemporaries(of: p) }
+        let hooks = DurableFile.Hooks(willCreate: Interrupt.register, didRemove: Interrupt.unregister)
+
+        // Validate everything, then create or reopen the outputs.
+        let trainer: L2HMCTrainer
+        let logFile: TrainingLogFile
+        let replaceModel: Bool
+        switch (resume, fresh) {
+        case let (resume?, _):
+            trainer = try Checkpoint.read(resume, steps: extendTo)
+            let sameCheckpoint = URL(fileURLWithPath: resume).standardizedFileURL.path == absolute[1]
+            let replaceCheckpoint = try sameCheckpoint || OutputGuard.checkReplaceable(ckptPath, as: .checkpoint, allowed: force)
+            replaceModel = try OutputGuard.checkReplaceable(out, as: .model, allowed: true)
+            if trainer.step == 0 && !OutputGuard.exists(logPath) {
+                logFile = try TrainingLogFile.create(logPath, replaceExisting: false, hooks: hooks)
+            } else {
+                guard OutputGuard.isOwn(logPath, as: .log) || !OutputGuard.exists(logPath) else {
+                    throw OutputError("io.foreign_output", path: logPath, reason: "was not written by l2hmc-train (no training-log header); refusing to truncate it")
+                }
+                logFile = try TrainingLogFile.resume(logPath, step: trainer.step)
             }
+            if !sameCheckpoint || extendTo != nil {
+                try Checkpoint.write(trainer, to: ckptPath, replaceExisting: replaceCheckpoint, hooks: hooks)
+            }
+        case let (nil, fresh?):
+            trainer = fresh
+            let replaceCheckpoint = try OutputGuard.checkReplaceable(ckptPath, as: .checkpoint, allowed: force)
+            let replaceLog = try OutputGuard.checkReplaceable(logPath, as: .log, allowed: force)
+            replaceModel = try OutputGuard.checkReplaceable(out, as: .model, allowed: force)
+            // A checkpoint at step 0 first: from here on the outputs are always resumable.
+            try Checkpoint.write(trainer, to: ckptPath, replaceExisting: replaceCheckpoint, hooks: hooks)
+            logFile = try TrainingLogFile.create(logPath, replaceExisting: replaceLog, hooks: hooks)
+            if replaceModel { unlink(out) }
+        case (nil, nil):
+            throw ValidationError("nothing to train: give a configuration or --resume")
         }
+
         let cfg = trainer.config
         print("l2hmc-train \(TrainerInfo.version)")
         for line in configurationLines(cfg) { print(line) }
         print("parameters  \(trainer.model.params.values.count) in \(trainer.model.params.slices.count) arrays; out \(out), checkpoint \(ckptPath), log \(logPath)")
-        if trainer.step > 0 { print("resume      from \(resume!) at step \(trainer.step)") }
+        if let resume, trainer.step > 0 { print("resume      from \(resume) at step \(trainer.step)") }
 
-        // The CSV log: rows up to the resumed step are kept from the previous log.
-        var logText = TrainingLog.header
-        if trainer.step > 0, let previous = try? String(contentsOfFile: logPath, encoding: .utf8) {
-            logText = previous.split(separator: "\n", omittingEmptySubsequences: false).prefix(trainer.step + 1).joined(separator: "\n") + "\n"
+        // Checkpoint and log are committed together: the log is made durable first, then the
+        // checkpoint replaces the previous one in one rename (see TrainingLogFile).
+        var lastCommit = Date()
+        func commit() throws {
+            try logFile.sync()
+            try locks.verify()
+            try Checkpoint.write(trainer, to: ckptPath, replaceExisting: true, hooks: hooks)
+            lastCommit = Date()
         }
         let started = Date()
         var last: L2HMCTrainer.Metrics?
         while trainer.step < cfg.steps && !Interrupt.isRequested {
             let m = trainer.trainStep()
             last = m
-            logText += TrainingLog.row(m)
+            try logFile.append(TrainingLog.row(m))
             if !quiet && (m.step % cfg.logEvery == 0 || m.step == cfg.steps) {
                 print(TrainingLog.progressLine(m, total: cfg.steps, target: cfg.target, rate: Double(m.step) / max(Date().timeIntervalSince(started), 1e-9)))
             }
-            if cfg.checkpointEvery > 0 && m.step % cfg.checkpointEvery == 0 && m.step < cfg.steps {
-                try Checkpoint.write(trainer, to: ckptPath)
-                try ModelFormat.AtomicFile.write(Array(logText.utf8), to: logPath)
-            }
+            let byStep = cfg.checkpointEvery > 0 && m.step % cfg.checkpointEvery == 0
+            let byTime = cfg.checkpointSeconds > 0 && Date().timeIntervalSince(lastCommit) >= cfg.checkpointSeconds
+            if (byStep || byTime) && m.step < cfg.steps { try commit() }
         }
-        try Checkpoint.write(trainer, to: ckptPath)
-        try ModelFormat.AtomicFile.write(Array(logText.utf8), to: logPath)
+        try commit()
         if Interrupt.isRequested {
-            FileHandle.standardError.write(Data("interrupted at step \(trainer.step); continue with --resume \(ckptPath)\n".utf8))
-            Foundation.exit(130)
+            var command = "l2hmc-train --resume \(shellQuoted(ckptPath)) --out \(shellQuoted(out))"
+            if logPath != base + ".log.csv" { command += " --log \(shellQuoted(logPath))" }
+            FileHandle.standardError.write(Data("interrupted by \(Interrupt.signalName) at step \(trainer.step) of \(cfg.steps); checkpoint \(ckptPath); continue with: \(command)\n".utf8))
+            locks.release()
+            Foundation.exit(Interrupt.exitStatus)
         }
         let model = try ModelExporter.export(trainer.model, provenance: provenance(cfg, steps: trainer.step))
-        try L2ZWriter.write(model, to: out)
+        try locks.verify()
+        try DurableFile.write(try L2ZWriter.encode(model), to: out, replaceExisting: replaceModel, hooks: hooks)
         let seconds = Date().timeIntervalSince(started)
         print(String(format: "done        %d steps in %.1f s; wrote %@", trainer.step, seconds, out) + (last.map { String(format: " (final loss %.4g, acceptance %.3f)", $0.loss, $0.acceptance) } ?? ""))
+    }
+
+    private func shellQuoted(_ s: String) -> String {
+        s.allSatisfy({ $0.isLetter || $0.isNumber || "/._-+=:,".contains($0) }) ? s : "'" + s.replacingOccurrences(of: "'", with: "'\\''") + "'"
     }
 
     private func provenance(_ cfg: TrainingConfig, steps: Int) -> Provenance {
@@ -130,28 +185,17 @@ struct ExportCommand: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "export", abstract: "Export a checkpoint's model to .l2z (with a probe from the trainer's forward pass).")
     @Argument(help: "The HDF5 checkpoint.") var checkpoint: String
     @Option(name: .shortAndLong, help: "Output .l2z.") var out: String
-    @Flag(help: "Replace an existing output.") var force = false
+    @Flag(help: "Replace an existing output, but only a model l2hmc-train wrote.") var force = false
 
     func run() throws {
         let trainer = try Checkpoint.read(checkpoint)
+        let replace = try OutputGuard.checkReplaceable(out, as: .model, allowed: force)
         var training: [String: JSONValue] = [:]
         if case let .object(o) = trainer.config.json() { training = o }
         training["steps_done"] = .int(Int64(trainer.step))
         let model = try ModelExporter.export(trainer.model, provenance: Provenance(producer: "l2hmc-train", producerVersion: TrainerInfo.version,
                                                                                   source: "exported from \(checkpoint)", training: training))
-        try L2ZWriter.write(model, to: out, replaceExisting: force)
+        try DurableFile.write(try L2ZWriter.encode(model), to: out, replaceExisting: replace)
         print("wrote \(out) (step \(trainer.step))")
     }
-}
-
-/// Ctrl-C: finish the current step, write the checkpoint and the log, exit 130.
-enum Interrupt {
-    nonisolated(unsafe) static var requested: sig_atomic_t = 0
-    static func install() {
-        signal(SIGINT) { _ in
-            if Interrupt.requested != 0 { _exit(130) }
-            Interrupt.requested = 1
-        }
-    }
-    static var isRequested: Bool { requested != 0 }
 }

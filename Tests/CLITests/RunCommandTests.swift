@@ -109,7 +109,7 @@ final class RunCommandTests: XCTestCase {
         let (status, stderr) = try CLI.interrupt("l2hmc-run", ["--trajectories", "100000", "--chains", "4", "-q", "--out", out],
                                                  after: "chains      ", seconds: 0.5)
         XCTAssertEqual(status, 130, stderr)
-        XCTAssertTrue(stderr.contains("interrupted after"), stderr)
+        XCTAssertTrue(stderr.contains("interrupted by SIGINT after"), stderr)
         let state = try StrictJSONParser.parse(Array(try Data(contentsOf: URL(fileURLWithPath: "\(out)/state.json"))))
         guard case let .object(s) = state, case let .int(done)? = s["trajectory_index"] else { return XCTFail("state.json") }
         XCTAssertGreaterThan(done, 0)
@@ -175,6 +175,7 @@ final class CrossvalCommandTests: XCTestCase {
         XCTAssertEqual(r.status, 0, r.stdout + r.stderr)
         XCTAssertFalse(r.stdout.contains("FAIL"), r.stdout)
         XCTAssertTrue(r.stdout.contains("recomputation") && r.stdout.contains("skip"), "batch norm is not in the trainer: the recomputation is skipped, not failed")
-        XCTAssertTrue(r.stdout.contains("verdict     PASS"), r.stdout)
+        // Inconclusive checks are counted as such, never as passes (CrossvalVerdictTests).
+        XCTAssertTrue(r.stdout.contains("verdict     PASS (") || r.stdout.contains("verdict     INCONCLUSIVE ("), r.stdout)
     }
 }

@@ -149,13 +149,19 @@ final class StatisticsTests: XCTestCase {
 
     func testAR1Phi05TauIs3() { checkAR1(phi: 0.5) }
 
-    func testMeanErrorOfAR1MatchesAsymptoticError() {
+    func testMeanErrorOfAR1MatchesAsymptoticError() throws {
         let chains = 64, steps = 20_000, phi = 0.9
         let data = ar1Chains(phi: phi, chains: chains, steps: steps, seed: 91)
         let estimate = MeanEstimate.estimate(chains: data)
         let exactError = (19.0 / Double(chains * steps)).squareRoot()
-        // Within 10 %: tau is estimated to ~2 % (sigma above) and the variance to ~0.5 %.
-        XCTAssertEqual(estimate.error, exactError, accuracy: 0.1 * exactError)
+        // The window estimate within 10 %: tau is estimated to ~2 % (sigma above) and the
+        // variance to ~0.5 %.
+        XCTAssertEqual(estimate.autocorrelationError, exactError, accuracy: 0.1 * exactError)
+        // The chain-scatter estimate (64 chain means, relative sd 1 / sqrt(2 * 63) = 0.089) within
+        // 30 % (3.4 sd); the reported error is the larger of the two (see HonestErrorTests).
+        let scatter = try XCTUnwrap(estimate.chainScatterError)
+        XCTAssertEqual(scatter, exactError, accuracy: 0.3 * exactError)
+        XCTAssertEqual(estimate.error, max(estimate.autocorrelationError, scatter))
         XCTAssertEqual(estimate.variance, 1, accuracy: 0.03)  // ~6 sigma of sqrt(2 tau / n)
         XCTAssertLessThan(abs(estimate.zScore(exact: 0)), 4)  // 4 sigma on a Gaussian mean
         XCTAssertEqual(estimate.samples, steps)

@@ -44,6 +44,9 @@ public final class RunEngine {
         guard record.count == trajectoryIndex else {
             throw InferenceError.invalidOption(name: "--resume", reason: "saved record has \(record.count) trajectories, state says \(trajectoryIndex)")
         }
+        if let t = record.sampler.indices.first(where: { record.sampler[$0] != settings.schedule.kind(at: $0) }) {
+            throw InferenceError.io(path: "sampler.npy", reason: "trajectory \(t) was recorded as \(record.sampler[t].rawValue), but the saved schedule makes it \(settings.schedule.kind(at: t).rawValue); the run directory is damaged or was edited")
+        }
         sampler.restore(states: states, trajectoryIndex: trajectoryIndex)
         self.record = record
     }
@@ -51,13 +54,19 @@ public final class RunEngine {
     /// Runs until `settings.trajectories` are recorded, calling `progress(done, total)` after
     /// each trajectory; stops early (keeping what was computed) when `shouldStop()` is true.
     public func run(progress: (Int, Int) -> Void = { _, _ in }, shouldStop: () -> Bool = { false }) {
-        while record.count < settings.trajectories && !shouldStop() {
-            let t = record.count
-            let kind = settings.schedule.kind(at: t)
-            let outcome = sampler.step(kind: kind)
-            recordObservables(outcome)
-            progress(t + 1, settings.trajectories)
+        while !isFinished && !shouldStop() {
+            step()
+            progress(record.count, settings.trajectories)
         }
+    }
+
+    /// True when `settings.trajectories` are recorded.
+    public var isFinished: Bool { record.count >= settings.trajectories }
+
+    /// Runs and records the next trajectory of the schedule.
+    public func step() {
+        let kind = settings.schedule.kind(at: record.count)
+        recordObservables(sampler.step(kind: kind))
     }
 
     private func recordObservables(_ o: ChainSampler.Outcome) {

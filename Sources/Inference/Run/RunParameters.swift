@@ -54,61 +54,92 @@ public struct RunParameters: Sendable, Equatable {
         }
     }
 
-    /// Reads parameters written by ``json(extra:)``.
+    /// Keys of `params.json` (``json(extra:)``), plus the provenance keys l2hmc-run adds.
+    static let keys: Set<String> = ["format", "chains", "trajectories", "seed", "thermalization", "schedule", "hmc_start", "hmc_eps", "hmc_nlf",
+                                    "hot_start", "target", "l2hmc_nlf", "step_mapping", "net_weights", "compression", "model", "model_sha256",
+                                    "tool", "threads"]
+
+    /// Reads parameters written by ``json(extra:)``, strictly: unknown keys, wrong types,
+    /// non-finite or out-of-range numbers are refused (a run directory is untrusted input), and
+    /// the settings and target are validated as if given on the command line.
     public init(json: JSONValue) throws {
         func fail(_ what: String) -> InferenceError { .io(path: "params.json", reason: "missing or invalid \(what)") }
         guard case let .object(o) = json, o["format"] == .string(Self.format) else { throw fail("format (not \(Self.format))") }
-        func int(_ k: String) throws -> Int { guard case let .int(v)? = o[k] else { throw fail(k) }; return Int(v) }
-        func double(_ k: String) throws -> Double {
-            switch o[k] { case let .double(v)?: return v; case let .int(v)?: return Double(v); default: throw fail(k) }
+        if let extra = o.keys.sorted().first(where: { !Self.keys.contains($0) }) { throw fail("key: unknown key \(String(reflecting: extra))") }
+        func int(_ v: JSONValue?, _ k: String, _ range: ClosedRange<Int> = 0...(1 << 40)) throws -> Int {
+            guard case let .int(x)? = v, let i = Int(exactly: x), range.contains(i) else { throw fail("\(k) (an integer in \(range.lowerBound)...\(range.upperBound))") }
+            return i
+        }
+        func double(_ v: JSONValue?, _ k: String) throws -> Double {
+            switch v {
+            case let .double(x)? where x.isFinite: return x
+            case let .int(x)?: return Double(x)
+            default: throw fail("\(k) (a finite number)")
+            }
         }
         func string(_ k: String) throws -> String { guard case let .string(v)? = o[k] else { throw fail(k) }; return v }
+        func optional(_ k: String) -> JSONValue? { if let v = o[k], v != .null { return v }; return nil }
         guard let seed = UInt64(try string("seed")) else { throw fail("seed") }
-        let schedule = try Schedule(parsing: try string("schedule"), hmcStart: try int("hmc_start"))
-        var s = RunSettings(chains: try int("chains"), trajectories: try int("trajectories"), seed: seed, schedule: schedule,
-                            hmcStepSize: try double("hmc_eps"), hmcSteps: try int("hmc_nlf"))
-        s.thermalization = try double("thermalization")
+        let schedule: Schedule
+        do { schedule = try Schedule(parsing: try string("schedule"), hmcStart: try int(o["hmc_start"], "hmc_start")) } catch let e as InferenceError {
+            throw fail("schedule (\(e))")
+        }
+        var s = RunSettings(chains: try int(o["chains"], "chains", 1...(1 << 31)), trajectories: try int(o["trajectories"], "trajectories", 1...(1 << 40)),
+                            seed: seed, schedule: schedule, hmcStepSize: try double(o["hmc_eps"], "hmc_eps"), hmcSteps: try int(o["hmc_nlf"], "hmc_nlf", 1...(1 << 20)))
+        s.thermalization = try double(o["thermalization"], "thermalization")
         guard case let .bool(hot)? = o["hot_start"] else { throw fail("hot_start") }
         s.hotStart = hot
-        if case let .int(n)? = o["l2hmc_nlf"] { s.l2hmcSteps = Int(n) }
-        if case let .string(m)? = o["step_mapping"] { s.stepMapping = StepMapping(rawValue: m) }
-        if case let .array(w)? = o["net_weights"] {
-            let values = w.compactMap { v -> Double? in if case let .double(d) = v { return d }; if case let .int(i) = v { return Double(i) }; return nil }
-            guard values.count == 6 else { throw fail("net_weights") }
-            s.netWeights = NetWeights(values: values)
+        if let v = optional("l2hmc_nlf") { s.l2hmcSteps = try int(v, "l2hmc_nlf", 1...4096) }
+        if let v = optional("step_mapping") {
+            guard case let .string(m) = v, let mapping = StepMapping(rawValue: m) else { throw fail("step_mapping") }
+            s.stepMapping = mapping
         }
-        if case let .object(c)? = o["compression"] {
-            if case let .int(r)? = c["rank"] { s.compression = .rank(Int(r)) } else if case let .double(f)? = c["energy"] { s.compression = .energy(f) }
+        if let v = optional("net_weights") {
+            guard case let .array(w) = v, w.count == 6 else { throw fail("net_weights (six numbers)") }
+            s.netWeights = NetWeights(values: try w.map { try double($0, "net_weights") })
         }
+        if let v = optional("compression") {
+            guard case let .object(c) = v, c.count == 1 else { throw fail("compression") }
+            if let r = c["rank"] { s.compression = .rank(try int(r, "compression.rank", 1...(1 << 20))) } else if let f = c["energy"] {
+                s.compression = .energy(try double(f, "compression.energy"))
+            } else { throw fail("compression (rank or energy)") }
+        }
+        do { try s.validate() } catch { throw InferenceError.io(path: "params.json", reason: "invalid settings: \(error)") }
         settings = s
         guard case let .object(t)? = o["target"], case let .string(kind)? = t["kind"] else { throw fail("target") }
         target = try RunParameters.decodeTarget(t, kind: kind)
-        if case let .string(p)? = o["model"] { modelPath = p } else { modelPath = nil }
-        if case let .string(h)? = o["model_sha256"] { modelSHA256 = h } else { modelSHA256 = nil }
+        do { try SamplerRules.validate(target: target) } catch { throw InferenceError.io(path: "params.json", reason: "invalid target: \(error)") }
+        switch (optional("model"), optional("model_sha256")) {
+        case (nil, nil): modelPath = nil; modelSHA256 = nil
+        case let (.string(p)?, .string(h)?) where h.count == 64 && h.allSatisfy(\.isHexDigit): modelPath = p; modelSHA256 = h
+        default: throw fail("model and model_sha256 (both strings, or both null)")
+        }
+        if schedule.usesL2HMC && modelPath == nil { throw fail("model (the schedule uses L2HMC)") }
     }
 
     private static func decodeTarget(_ t: [String: JSONValue], kind: String) throws -> Target {
-        func num(_ v: JSONValue?) -> Double? { switch v { case let .double(d)?: return d; case let .int(i)?: return Double(i); default: return nil } }
+        func bad(_ what: String) -> InferenceError { .io(path: "params.json", reason: "invalid \(kind) target: \(what)") }
+        func num(_ v: JSONValue?) throws -> Double {
+            switch v { case let .double(d)? where d.isFinite: return d; case let .int(i)?: return Double(i); default: throw bad("a value is not a finite number") }
+        }
+        func array(_ v: JSONValue?, _ what: String) throws -> [JSONValue] { guard case let .array(a)? = v else { throw bad("\(what) is not an array") }; return a }
         switch kind {
         case "u1_2d":
-            guard case let .int(lt)? = t["lt"], case let .int(lx)? = t["lx"], let beta = num(t["beta"]),
+            guard Set(t.keys) == ["kind", "lt", "lx", "beta", "link_layout"] else { throw bad("keys must be kind, lt, lx, beta, link_layout") }
+            guard case let .int(lt)? = t["lt"], case let .int(lx)? = t["lx"], (1...4096).contains(lt), (1...4096).contains(lx),
                   case let .string(layout)? = t["link_layout"], let ll = LinkLayout(rawValue: layout) else {
-                throw InferenceError.io(path: "params.json", reason: "invalid u1_2d target")
+                throw bad("lt and lx in 1...4096 and a known link_layout")
             }
-            return .u1(U1Lattice(lt: Int(lt), lx: Int(lx), beta: beta, linkLayout: ll))
+            return .u1(U1Lattice(lt: Int(lt), lx: Int(lx), beta: try num(t["beta"]), linkLayout: ll))
         case "gaussian_mixture":
-            guard case let .int(d)? = t["dimension"], case let .array(w)? = t["weights"], case let .array(m)? = t["means"], case let .array(c)? = t["covariances"] else {
-                throw InferenceError.io(path: "params.json", reason: "invalid gaussian_mixture target")
-            }
-            let weights = w.compactMap(num)
-            let means = m.map { v -> [Double] in if case let .array(a) = v { return a.compactMap(num) }; return [] }
-            let covs = c.map { v -> [[Double]] in
-                guard case let .array(rows) = v else { return [] }
-                return rows.map { r -> [Double] in if case let .array(a) = r { return a.compactMap(num) }; return [] }
-            }
+            guard Set(t.keys) == ["kind", "dimension", "weights", "means", "covariances"] else { throw bad("keys must be kind, dimension, weights, means, covariances") }
+            guard case let .int(d)? = t["dimension"], (1...(1 << 16)).contains(d) else { throw bad("dimension in 1...65536") }
+            let weights = try array(t["weights"], "weights").map { try num($0) }
+            let means = try array(t["means"], "means").map { try array($0, "a mean").map { try num($0) } }
+            let covs = try array(t["covariances"], "covariances").map { try array($0, "a covariance").map { try array($0, "a covariance row").map { try num($0) } } }
             return .gaussianMixture(GaussianMixture(dimension: Int(d), weights: weights, means: means, covariances: covs))
         default:
-            throw InferenceError.io(path: "params.json", reason: "unknown target kind \(kind)")
+            throw InferenceError.io(path: "params.json", reason: "unknown target kind \(String(reflecting: kind))")
         }
     }
 }

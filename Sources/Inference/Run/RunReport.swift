@@ -6,10 +6,11 @@ public enum RunReport {
     public static func text(_ s: RunSummary) -> String {
         var lines: [String] = []
         lines.append("summary     \(s.trajectoriesUsed) trajectories x \(s.chains) chains after dropping \(s.trajectoriesDropped) for thermalization")
-        let header = ["quantity", "estimate", "error", "tau_int", "exact", "z"]
+        let header = ["quantity", "estimate", "error", "from", "tau_int", "exact", "z"]
         var rows: [[String]] = []
         for q in s.quantities {
-            rows.append([q.name, fmt(q.estimate.mean), fmt(q.estimate.error), fmt(q.estimate.tauInt) + (q.estimate.converged ? "" : "*"),
+            rows.append([q.name, fmt(q.estimate.mean), fmt(q.estimate.error), sourceLabel(q.estimate.errorSource),
+                         fmt(q.estimate.tauInt) + (q.estimate.converged ? "" : "*"),
                          q.exact.map(fmt) ?? "-", q.zScore.map { String(format: "%+.2f", $0) } ?? "-"])
         }
         let widths = header.indices.map { c in max(header[c].count, rows.map { $0[c].count }.max() ?? 0) }
@@ -20,8 +21,14 @@ public enum RunReport {
         }
         lines.append(line(header))
         lines += rows.map(line)
+        if !s.quantities.isEmpty {
+            lines.append("(error: the larger of the Sokal-window estimate and, with >= \(MeanEstimate.minimumChainsForScatter) chains, the scatter of the chain means; \"from\" says which)")
+        }
         if s.quantities.contains(where: { !$0.estimate.converged }) {
-            lines.append("(* the Sokal window did not converge: the run is too short for this tau_int; the error is a lower bound)")
+            lines.append("(* the Sokal window did not converge: the run is too short for this tau_int; the window error is a lower bound)")
+        }
+        if let e = s.equilibration {
+            lines.append("verdict     \(e.verdict.rawValue)" + (e.evidence.isEmpty ? "" : ": " + e.evidence.joined(separator: "; ")))
         }
         for kind in Schedule.Kind.allCases {
             if let a = s.acceptance[kind] { lines.append("acceptance  \(kind.rawValue): \(fmt(a)) over \(s.trajectoriesBySampler[kind] ?? 0) trajectories") }
@@ -44,6 +51,9 @@ public enum RunReport {
             "mean_boltzmann_factor": number(s.meanBoltzmannFactor),
             "quantities": .array(s.quantities.map { q in
                 .object(["name": .string(q.name), "mean": number(q.estimate.mean), "error": number(q.estimate.error),
+                         "error_source": .string(q.estimate.errorSource.rawValue),
+                         "error_autocorrelation": number(q.estimate.autocorrelationError),
+                         "error_chain_scatter": q.estimate.chainScatterError.map(number) ?? .null,
                          "tau_int": number(q.estimate.tauInt), "window": .int(Int64(q.estimate.window)),
                          "window_converged": .bool(q.estimate.converged), "samples": .int(Int64(q.estimate.samples)),
                          "exact": q.exact.map(number) ?? .null, "z": q.zScore.map(number) ?? .null])
@@ -59,7 +69,41 @@ public enum RunReport {
         if let p = s.tauPlaquette { o["tau_int_plaquette"] = number(p) }
         if let r = s.modeSwitchRate { o["mode_switch_rate"] = number(r) }
         if let occ = s.occupancy { o["occupancy"] = .array(occ.map(number)) }
+        if let e = s.equilibration { o["equilibration"] = equilibration(e) }
         return .object(o)
+    }
+
+    /// The verdict, its evidence as sentences, and every number behind it.
+    static func equilibration(_ e: Equilibration) -> JSONValue {
+        var o: [String: JSONValue] = [
+            "verdict": .string(e.verdict.rawValue),
+            "equilibrated": e.verdict == .notAssessed ? .null : .bool(e.verdict == .equilibrated),
+            "evidence": .array(e.evidence.map { .string($0) }),
+            "drift_threshold": .double(Equilibration.driftThreshold),
+            "frozen_fraction_threshold": .double(Equilibration.frozenFractionThreshold),
+            "drifts": .array(e.drifts.map { d in
+                .object(["name": .string(d.name), "z": number(d.drift.z), "significant": .bool(abs(d.drift.z) > Equilibration.driftThreshold),
+                         "first_half_mean": number(d.drift.first.mean), "first_half_error": number(d.drift.first.error),
+                         "second_half_mean": number(d.drift.second.mean), "second_half_error": number(d.drift.second.error),
+                         "samples_per_half": .int(Int64(d.drift.first.samples))])
+            }),
+            "significant_drifts": .array(e.significantDrifts.map { .string($0.name) }),
+            "topology_frozen": .bool(e.topologyFrozen),
+        ]
+        if let d = e.largestDrift { o["largest_drift"] = .object(["name": .string(d.name), "z": number(d.drift.z)]) }
+        if let f = e.frozenCharge {
+            o["frozen_chains"] = .int(Int64(f.frozenChains))
+            o["frozen_fraction"] = number(f.fraction)
+        }
+        return .object(o)
+    }
+
+    /// The table's short name of an error source.
+    static func sourceLabel(_ source: MeanEstimate.ErrorSource) -> String {
+        switch source {
+        case .autocorrelation: return "window"
+        case .chainScatter: return "chains"
+        }
     }
 
     /// JSON has no NaN or infinity: those become null.

@@ -1,9 +1,12 @@
 import Foundation
 import ModelFormat
 
-/// Statistics of a run after the thermalization cut: means with errors corrected by the
-/// integrated autocorrelation time (FFT autocorrelation averaged over chains, Sokal window
-/// c = 5), exact values and z-scores.
+/// Statistics of a run after the thermalization cut: means with honest errors (the larger of the
+/// error from the integrated autocorrelation time, FFT autocorrelation averaged over chains with
+/// Sokal's window c = 5, and, with at least 8 chains, the error from the scatter of the chain
+/// means; see ``MeanEstimate``), exact values and z-scores, and an equilibration verdict
+/// (``Equilibration``: drift between the halves of the kept data of every quantity, and for U(1)
+/// the fraction of chains whose Q never changed).
 public struct RunSummary: Sendable {
     /// One estimated quantity, optionally with its exact value.
     public struct Quantity: Sendable {
@@ -30,6 +33,10 @@ public struct RunSummary: Sendable {
     /// responsible component is each mode.
     public var modeSwitchRate: Double?
     public var occupancy: [Double]?
+    /// The stationarity diagnostic of the kept data: one drift per quantity (in the order of
+    /// `quantities`, those with at least 4 kept trajectories) and, for U(1), the frozen-charge
+    /// count. Nil when fewer than 2 trajectories were kept (nothing is estimated then).
+    public var equilibration: Equilibration?
 
     public init(record: RunRecord, target: TargetAction, thermalization: Double) {
         let total = record.count
@@ -38,6 +45,14 @@ public struct RunSummary: Sendable {
         trajectoriesDropped = start
         chains = record.acceptProbability.first?.count ?? 0
         guard total - start >= 2 else { return }
+        var drifts: [Equilibration.Drift] = []
+        var frozen: FrozenCharge?
+        defer { equilibration = Equilibration(drifts: drifts, frozenCharge: frozen) }
+        /// Appends a quantity estimated from `series[chain][trajectory]` and its half-to-half drift.
+        func add(_ name: String, _ series: [[Double]], exact: Double?) {
+            quantities.append(Quantity(name: name, estimate: MeanEstimate.estimate(chains: series), exact: exact))
+            if let d = HalfDrift.measure(chains: series) { drifts.append(Equilibration.Drift(name: name, drift: d)) }
+        }
         for kind in Schedule.Kind.allCases {
             let rows = (start..<total).filter { record.sampler[$0] == kind }
             guard !rows.isEmpty else { continue }
@@ -50,25 +65,23 @@ public struct RunSummary: Sendable {
 
         if let u1 = target as? U1Action {
             let volume = u1.volume, beta = u1.lattice.beta
-            let plaquette = MeanEstimate.estimate(chains: RunRecord.byChain(record.plaquette, from: start))
-            quantities.append(Quantity(name: "plaquette", estimate: plaquette, exact: U1Exact.plaquette(beta: beta, volume: volume)))
+            add("plaquette", RunRecord.byChain(record.plaquette, from: start), exact: U1Exact.plaquette(beta: beta, volume: volume))
             let charges = RunRecord.byChain(record.qInt, from: start)
-            let q2 = MeanEstimate.estimate(chains: charges.map { $0.map { $0 * $0 } })
             let exactQ2 = volume >= 3 ? U1Exact.topologicalSusceptibility(beta: beta, volume: volume).q2 : nil
-            quantities.append(Quantity(name: "Q^2", estimate: q2, exact: exactQ2))
-            quantities.append(Quantity(name: "Q", estimate: MeanEstimate.estimate(chains: charges), exact: 0))
-            quantities.append(Quantity(name: "Q_sin^2", estimate: MeanEstimate.estimate(chains: RunRecord.byChain(record.qSin, from: start).map { $0.map { $0 * $0 } }), exact: nil))
+            add("Q^2", charges.map { $0.map { $0 * $0 } }, exact: exactQ2)
+            add("Q", charges, exact: 0)
+            add("Q_sin^2", RunRecord.byChain(record.qSin, from: start).map { $0.map { $0 * $0 } }, exact: nil)
             tunneling = TunnelingRate.measure(charges: charges)
+            frozen = FrozenCharge.measure(charges: charges)
             tauQ = Autocorrelation.integratedTime(rho: Autocorrelation.normalizedAveraged(charges)).tau
-            tauPlaquette = plaquette.tauInt
+            tauPlaquette = quantities[0].estimate.tauInt
         } else if let mixture = target as? MixtureAction {
             let exact = try? MixtureExact(weights: mixture.mixture.weights, means: mixture.mixture.means, covariances: mixture.mixture.covariances)
             let d = target.stateSize
             for i in 0..<d {
                 let series = (0..<chains).map { c in (start..<total).map { record.position[$0][c][i] } }
-                quantities.append(Quantity(name: "x[\(i)]", estimate: MeanEstimate.estimate(chains: series), exact: exact?.mean[i]))
-                quantities.append(Quantity(name: "x[\(i)]^2", estimate: MeanEstimate.estimate(chains: series.map { $0.map { $0 * $0 } }),
-                                           exact: exact.map { $0.secondMoment[i][i] }))
+                add("x[\(i)]", series, exact: exact?.mean[i])
+                add("x[\(i)]^2", series.map { $0.map { $0 * $0 } }, exact: exact.map { $0.secondMoment[i][i] })
             }
             let modes = mixture.mixture.weights.count
             var occupancy = [Double](repeating: 0, count: modes)
@@ -86,7 +99,7 @@ public struct RunSummary: Sendable {
             let responsibilities = (0..<chains).map { c in (start..<total).map { mixture.responsibilities(record.position[$0][c]) } }
             for m in 0..<modes {
                 let series = responsibilities.map { $0.map { $0[m] } }
-                quantities.append(Quantity(name: "weight[\(m)]", estimate: MeanEstimate.estimate(chains: series), exact: mixture.mixture.weights[m]))
+                add("weight[\(m)]", series, exact: mixture.mixture.weights[m])
             }
         }
     }

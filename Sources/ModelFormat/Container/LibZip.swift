@@ -88,15 +88,23 @@ enum LibZip {
     }
 
     /// Reads every member's data through libzip (which verifies each CRC-32), after checking
-    /// that libzip sees the same entries as ``ZipLayout``.
+    /// that libzip sees the same entries as ``ZipLayout``. libzip reads `bytes` in place (no
+    /// copy of the file is made).
     static func readMembers(_ bytes: [UInt8], layout: ZipLayout) throws -> [String: [UInt8]] {
+        try bytes.withUnsafeBytes { raw in try readMembers(raw, layout: layout) }
+    }
+
+    private static func readMembers(_ raw: UnsafeRawBufferPointer, layout: ZipLayout) throws -> [String: [UInt8]] {
         var error = zip_error_t()
         zip_error_init(&error)
         defer { zip_error_fini(&error) }
-        let copy = malloc(max(bytes.count, 1))!
-        bytes.withUnsafeBytes { if let b = $0.baseAddress { copy.copyMemory(from: b, byteCount: bytes.count) } }
-        guard let source = zip_source_buffer_create(copy, zip_uint64_t(bytes.count), 1, &error) else {
-            free(copy)
+        // freep = 0: libzip neither owns nor frees the buffer, which outlives the archive here
+        // (the archive is discarded before this function returns).
+        var placeholder: UInt8 = 0
+        let source: OpaquePointer? = withUnsafePointer(to: &placeholder) { p in
+            zip_source_buffer_create(raw.baseAddress ?? UnsafeRawPointer(p), zip_uint64_t(raw.count), 0, &error)
+        }
+        guard let source else {
             throw L2ZError.centralDirectoryInvalid(reason: "libzip: \(String(cString: zip_error_strerror(&error)))")
         }
         guard let archive = zip_open_from_source(source, ZIP_RDONLY | ZIP_CHECKCONS, &error) else {

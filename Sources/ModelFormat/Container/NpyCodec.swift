@@ -16,21 +16,27 @@ public enum NpyCodec {
 
     /// Serialized bytes of one array.
     public static func encode(_ array: NDArray) -> [UInt8] {
+        header(dtype: array.dtype, shape: array.shape) + array.bytes
+    }
+
+    /// Magic, version, length and header dict for an array of `shape`, padded with spaces and a
+    /// final newline to a multiple of 64 bytes, or to exactly `length` bytes when given (a fixed
+    /// size lets a growing file rewrite its shape in place; nil when the dict does not fit).
+    public static func header(dtype: DType, shape: [Int], length: Int? = nil) -> [UInt8] {
         let shapeText: String
-        switch array.shape.count {
+        switch shape.count {
         case 0: shapeText = "()"
-        case 1: shapeText = "(\(array.shape[0]),)"
-        default: shapeText = "(" + array.shape.map(String.init).joined(separator: ", ") + ")"
+        case 1: shapeText = "(\(shape[0]),)"
+        default: shapeText = "(" + shape.map(String.init).joined(separator: ", ") + ")"
         }
-        var header = "{'descr': '\(array.dtype.npyDescr)', 'fortran_order': False, 'shape': \(shapeText), }"
+        var header = "{'descr': '\(dtype.npyDescr)', 'fortran_order': False, 'shape': \(shapeText), }"
         let unpadded = magic.count + 2 + 2 + header.utf8.count + 1
-        let padding = (headerAlignment - unpadded % headerAlignment) % headerAlignment
+        let padding = length.map { max(0, $0 - unpadded) } ?? (headerAlignment - unpadded % headerAlignment) % headerAlignment
         header += String(repeating: " ", count: padding) + "\n"
         var out = magic + [1, 0]
         let headerLength = UInt16(header.utf8.count)
         out += [UInt8(headerLength & 0xFF), UInt8(headerLength >> 8)]
         out += Array(header.utf8)
-        out += array.bytes
         return out
     }
 

@@ -67,6 +67,25 @@ public enum SamplerRules {
         }
     }
 
+    /// Checks a target on its own (a run's `params.json`): lattice sizes 1...4096 and a finite
+    /// beta > 0, or a mixture with consistent, positive definite components.
+    public static func validate(target: Target) throws {
+        switch target {
+        case let .u1(l):
+            guard (1...4096).contains(l.lt), (1...4096).contains(l.lx) else {
+                throw L2ZError.manifestInvalidValue(path: "target", expected: "lt and lx in 1...4096", actual: "\(l.lt) x \(l.lx)")
+            }
+            guard l.beta > 0, l.beta.isFinite else {
+                throw L2ZError.manifestInvalidValue(path: "target.beta", expected: "a finite number > 0", actual: "\(l.beta)")
+            }
+        case let .gaussianMixture(g):
+            guard (1...(1 << 16)).contains(g.dimension) else {
+                throw L2ZError.manifestInvalidValue(path: "target.dimension", expected: "1...65536", actual: "\(g.dimension)")
+            }
+            try validateMixture(g)
+        }
+    }
+
     private static func validateMixture(_ g: GaussianMixture) throws {
         let k = g.weights.count
         guard k >= 1, g.means.count == k, g.covariances.count == k else {

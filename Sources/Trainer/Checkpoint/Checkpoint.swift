@@ -16,16 +16,11 @@ public enum Checkpoint {
     public static let format = "l2hmc-train-checkpoint"
     public static let formatVersion = "1.0"
 
-    public struct Failure: Error, CustomStringConvertible, Equatable {
-        public let path: String
-        public let reason: String
-        public var description: String { "[checkpoint.invalid] \(path): \(reason)" }
-    }
-
-    /// Writes atomically (temporary file, fsync, rename).
-    public static func write(_ trainer: L2HMCTrainer, to path: String) throws {
+    /// Writes durably (temporary file, fsync, rename; see ``DurableFile``). With
+    /// `replaceExisting` false an existing `path` is `io.output_exists` and stays untouched.
+    public static func write(_ trainer: L2HMCTrainer, to path: String, replaceExisting: Bool = true, hooks: DurableFile.Hooks = .none) throws {
         let model = trainer.model
-        try HDF5Atomic.write(to: path, replaceExisting: true) { f in
+        try DurableFile.writeHDF5(to: path, replaceExisting: replaceExisting, hooks: hooks) { f in
             try f.writeAttribute("/", "format", .string(format))
             try f.writeAttribute("/", "format_version", .string(formatVersion))
             try f.writeAttribute("/", "producer", .string("l2hmc-train \(TrainerInfo.version)"))
@@ -33,7 +28,7 @@ public enum Checkpoint {
             try f.writeAttribute("/", "rng_state", .string(String(trainer.rngState)))
             try f.writeAttribute("/", "adam_t", .int(Int64(trainer.adam.t)))
             try f.writeAttribute("/", "config", .string(String(decoding: try CanonicalJSONWriter.encode(trainer.config.json()), as: UTF8.self)))
-            try f.writeAttribute("/", "sampler", .string(String(decoding: try CanonicalJSONWriter.encode(ManifestCodec.encodeSampler(model.spec)), as: UTF8.self)))
+            try f.writeAttribute("/", "sampler", .string(try samplerText(model.spec)))
             for slice in model.params.slices {
                 let r = slice.range
                 try f.writeDataset("/params/\(slice.name)", shape: slice.shape, doubles: Array(model.params.values[r]))
@@ -45,44 +40,18 @@ public enum Checkpoint {
         }
     }
 
-    /// Reads a checkpoint and rebuilds the trainer exactly as it was.
-    public static func read(_ path: String) throws -> L2HMCTrainer {
-        let f = try HDF5File.open(path)
+    /// The `sampler` attribute's text for `spec`.
+    static func samplerText(_ spec: SamplerSpec) throws -> String {
+        String(decoding: try CanonicalJSONWriter.encode(ManifestCodec.encodeSampler(spec)), as: UTF8.self)
+    }
+
+    /// True when `path` is a regular file whose root `format` attribute names this format: the
+    /// marker by which `--force` recognises a checkpoint l2hmc-train wrote.
+    public static func isCheckpoint(_ path: String) -> Bool {
+        var st = stat()
+        guard lstat(path, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG, let f = try? HDF5File.open(path) else { return false }
         defer { try? f.close() }
-        func fail(_ reason: String) -> Failure { Failure(path: path, reason: reason) }
-        func string(_ name: String) throws -> String {
-            guard case let .string(s) = try f.readAttribute("/", name) else { throw fail("attribute \(name) is not a string") }
-            return s
-        }
-        func int(_ name: String) throws -> Int {
-            guard case let .int(i) = try f.readAttribute("/", name) else { throw fail("attribute \(name) is not an integer") }
-            return Int(i)
-        }
-        guard try string("format") == format else { throw fail("not an \(format) file") }
-        guard try string("format_version") == formatVersion else { throw fail("format version \(try string("format_version")) is not \(formatVersion)") }
-        let config = try TrainingConfig(jsonBytes: Array(try string("config").utf8))
-        guard let rngState = UInt64(try string("rng_state")) else { throw fail("rng_state is not an unsigned integer") }
-        let step = try int("step")
-        var model = try TrainerModel(spec: config.samplerSpec(), eps: config.epsInit, seed: config.seed, kernelScale: config.kernelScale)
-        var adam = Adam(count: model.params.values.count)
-        adam.t = try int("adam_t")
-        for slice in model.params.slices {
-            func load(_ group: String) throws -> [Double] {
-                let a = try f.readDataset("\(group)/\(slice.name)")
-                let v = a.doubles; guard a.shape == slice.shape else { throw fail("\(group)/\(slice.name) has shape \(a.shape), expected \(slice.shape)") }
-                return v
-            }
-            model.params.values.replaceSubrange(slice.range, with: try load("/params"))
-            adam.m.replaceSubrange(slice.range, with: try load("/adam/m"))
-            adam.v.replaceSubrange(slice.range, with: try load("/adam/v"))
-        }
-        let n = model.spec.stateSize
-        let masks = try f.readDataset("/masks")
-        let mv = masks.doubles; guard masks.shape == [config.nLF, n] else { throw fail("/masks has shape \(masks.shape), expected \([config.nLF, n])") }
-        model = TrainerModel(spec: model.spec, masks: (0..<config.nLF).map { Array(mv[($0 * n)..<(($0 + 1) * n)]) }, params: model.params)
-        let chains = try f.readDataset("/chains")
-        let cv = chains.doubles; guard chains.shape == [config.chains, n] else { throw fail("/chains has shape \(chains.shape), expected \([config.chains, n])") }
-        return L2HMCTrainer(config: config, model: model, adam: adam, step: step, chains: Matrix(rows: config.chains, cols: n, data: cv), rngState: rngState)
+        return (try? f.readAttribute("/", "format")) == .string(format)
     }
 }
 

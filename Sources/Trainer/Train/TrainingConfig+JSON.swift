@@ -12,7 +12,7 @@ extension TrainingConfig {
         "x_networks_per_step", "x_input", "mask_placement", "time_input", "x_update", "translation_sign", "x_scale",
         "kernel_scale", "chains", "steps", "seed", "learning_rate", "learning_rate_decay", "learning_rate_decay_steps",
         "clip_norm", "lambda", "esjd_weight", "plaquette_weight", "lambda_plaquette", "charge_weight", "lambda_charge",
-        "aux_weight", "checkpoint_every", "log_every",
+        "aux_weight", "checkpoint_every", "checkpoint_seconds", "log_every",
     ]
 
     /// Reads a configuration file's bytes over the defaults.
@@ -108,6 +108,7 @@ extension TrainingConfig {
         case "lambda_charge": loss.lambdaCharge = try number()
         case "aux_weight": loss.auxWeight = try number()
         case "checkpoint_every": checkpointEvery = try int()
+        case "checkpoint_seconds": checkpointSeconds = try number()
         case "log_every": logEvery = try int()
         default:
             throw Invalid(key: key, reason: "unknown key (known keys: \(Self.keys.joined(separator: ", ")))")
@@ -130,7 +131,8 @@ extension TrainingConfig {
             "learning_rate_decay": d(learningRateDecay), "learning_rate_decay_steps": i(learningRateDecaySteps), "clip_norm": d(clipNorm),
             "lambda": d(loss.lambda), "esjd_weight": d(loss.esjdWeight), "plaquette_weight": d(loss.plaquetteWeight),
             "lambda_plaquette": d(loss.lambdaPlaquette), "charge_weight": d(loss.chargeWeight), "lambda_charge": d(loss.lambdaCharge),
-            "aux_weight": d(loss.auxWeight), "checkpoint_every": i(checkpointEvery), "log_every": i(logEvery),
+            "aux_weight": d(loss.auxWeight), "checkpoint_every": i(checkpointEvery),
+            "checkpoint_seconds": d(checkpointSeconds), "log_every": i(logEvery),
         ]
         o["x_update"] = xUpdate.map { .string($0.rawValue) } ?? .null
         return .object(o)

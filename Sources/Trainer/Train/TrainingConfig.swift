@@ -42,7 +42,12 @@ public struct TrainingConfig: Sendable, Equatable {
     public var clipNorm: Double = 100
     public var loss = LossSettings()
     // Output
+    /// Checkpoint every this many steps (0: no step-based checkpoints).
     public var checkpointEvery: Int = 0
+    /// Also checkpoint once this many seconds of wall time have passed since the last
+    /// checkpoint (0: no time-based checkpoints). Wall time decides only *when* the state is
+    /// saved, never what is computed, so results do not depend on it.
+    public var checkpointSeconds: Double = 120
     public var logEvery: Int = 10
 
     public init() {}
@@ -82,6 +87,35 @@ public struct TrainingConfig: Sendable, Equatable {
         }
     }
 
+    /// Largest count accepted for n_lf, chains, a hidden width or a mixture dimension (keeps every
+    /// size product far from integer overflow; the memory estimate is the real limit).
+    public static let maxCount = 1 << 20
+    public static let maxSteps = 1 << 40
+
+    /// The machine's physical memory: a run estimated to need more is refused before allocating.
+    public static var memoryLimit: Double { Double(ProcessInfo.processInfo.physicalMemory) }
+
+    /// A generous upper estimate of the bytes training needs, computed in floating point (no
+    /// overflow): the parameters four times (values, two Adam moments, gradient) and, for the
+    /// backward pass, every network call's activations (input, hidden layers, three heads) for
+    /// every chain, leapfrog step and call (v twice, x twice per step), times four for
+    /// intermediates and twice with an auxiliary batch; plus the chain states.
+    public var estimatedBytes: Double {
+        let n: Double
+        switch target {
+        case .u1: n = 2 * Double(lattice.first ?? 0) * Double(lattice.last ?? 0)
+        case .gmm: n = Double(mixtureMeans.first?.count ?? 0)
+        }
+        let widths = hiddenUnits.map(Double.init)
+        let input = 2 * n + 2
+        var perNet = input * (widths.first ?? 0) + 3 * n * (widths.last ?? 0) + widths.reduce(0, +) + 3 * n
+        for (a, b) in zip(widths, widths.dropFirst()) { perNet += a * b }
+        let nets = Double(layout == .shared ? 1 : nLF) * Double(1 + xNetworksPerStep)
+        let params = nets * perNet
+        let activations = Double(chains) * Double(nLF) * 4 * (input + widths.reduce(0, +) + 3 * n) * 4 * (loss.auxWeight > 0 ? 2 : 1)
+        return 8 * (4 * params + activations + 8 * Double(chains) * n)
+    }
+
     /// Staircase exponential decay: lr * decay^floor(n / decaySteps).
     public func learningRate(atStep n: Int) -> Double {
         learningRate * pow(learningRateDecay, Double(n / max(learningRateDecaySteps, 1)))
@@ -93,7 +127,8 @@ extension TrainingConfig {
     public struct Invalid: Error, CustomStringConvertible, Equatable {
         public let key: String
         public let reason: String
-        public var description: String { "[train.invalid_config] \(key): \(reason)" }
+        /// Key and reason may quote a configuration file: control characters are escaped.
+        public var description: String { "[train.invalid_config] \(MessageText.escaped(key)): \(MessageText.escaped(reason))" }
         public init(key: String, reason: String) { self.key = key; self.reason = reason }
     }
 
@@ -101,11 +136,15 @@ extension TrainingConfig {
     public func validate() throws {
         func check(_ ok: Bool, _ key: String, _ reason: String) throws { if !ok { throw Invalid(key: key, reason: reason) } }
         try check(nLF >= 1, "n_lf", "must be >= 1 (got \(nLF))")
+        try check(nLF <= Self.maxCount, "n_lf", "must be <= \(Self.maxCount) (got \(nLF))")
         try check(epsInit > 0 && epsInit.isFinite, "eps_init", "must be > 0 (got \(epsInit))")
         try check(!hiddenUnits.isEmpty && hiddenUnits.allSatisfy { $0 >= 1 }, "hidden_units", "must be a non-empty list of positive widths (got \(hiddenUnits))")
+        try check(hiddenUnits.count <= 64 && hiddenUnits.allSatisfy { $0 <= Self.maxCount }, "hidden_units", "at most 64 layers of at most \(Self.maxCount) units")
         try check(xNetworksPerStep == 1 || xNetworksPerStep == 2, "x_networks_per_step", "must be 1 or 2 (got \(xNetworksPerStep))")
         try check(chains >= 1, "chains", "must be >= 1 (got \(chains))")
+        try check(chains <= Self.maxCount, "chains", "must be <= \(Self.maxCount) (got \(chains))")
         try check(steps >= 1, "steps", "must be >= 1 (got \(steps))")
+        try check(steps <= Self.maxSteps, "steps", "must be <= \(Self.maxSteps) (got \(steps))")
         try check(learningRate > 0, "learning_rate", "must be > 0 (got \(learningRate))")
         try check(learningRateDecay > 0 && learningRateDecay <= 1, "learning_rate_decay", "must be in (0, 1] (got \(learningRateDecay))")
         try check(learningRateDecaySteps >= 1, "learning_rate_decay_steps", "must be >= 1 (got \(learningRateDecaySteps))")
@@ -115,7 +154,8 @@ extension TrainingConfig {
         try check(loss.lambdaCharge > 0, "lambda_charge", "must be > 0")
         try check(loss.auxWeight >= 0, "aux_weight", "must be >= 0 (got \(loss.auxWeight))")
         try check(kernelScale > 0, "kernel_scale", "must be > 0")
-        try check(checkpointEvery >= 0, "checkpoint_every", "must be >= 0 (0: only at the end)")
+        try check(checkpointEvery >= 0, "checkpoint_every", "must be >= 0 (0: no step-based checkpoints)")
+        try check(checkpointSeconds >= 0 && checkpointSeconds.isFinite, "checkpoint_seconds", "must be >= 0 (0: no time-based checkpoints; got \(checkpointSeconds))")
         try check(logEvery >= 1, "log_every", "must be >= 1")
         switch target {
         case .u1:
@@ -126,6 +166,8 @@ extension TrainingConfig {
         case .gmm:
             let d = mixtureMeans.first?.count ?? 0
             try check(d >= 1 && mixtureMeans.allSatisfy { $0.count == d }, "mixture_means", "must be a list of equal-length vectors")
+            try check(d <= Self.maxCount && mixtureMeans.count <= 4096, "mixture_means", "at most 4096 modes of dimension at most \(Self.maxCount)")
+            try check(mixtureMeans.allSatisfy { $0.allSatisfy(\.isFinite) }, "mixture_means", "must be finite")
             try check(mixtureWeights.count == mixtureMeans.count && mixtureWeights.allSatisfy { $0 > 0 } && abs(mixtureWeights.reduce(0, +) - 1) < 1e-9,
                       "mixture_weights", "must be \(mixtureMeans.count) positive numbers summing to 1")
             try check(mixtureVariance > 0, "mixture_variance", "must be > 0")
@@ -134,5 +176,8 @@ extension TrainingConfig {
             try check(xUpdate != .ncp, "x_update", "must be \"linear\" for a mixture (R^D)")
             try check(loss.plaquetteWeight == 0 && loss.chargeWeight == 0, "plaquette_weight/charge_weight", "apply to U(1) only")
         }
+        let need = estimatedBytes, limit = Self.memoryLimit
+        try check(need <= limit, "chains/lattice/n_lf/hidden_units",
+                  String(format: "training would need about %.3g GB, more than the %.3g GB of this machine", need / 1e9, limit / 1e9))
     }
 }
