@@ -1,5 +1,6 @@
 import Converter
 import Foundation
+import HDF5Kit
 import ModelFormat
 import XCTest
 
@@ -47,6 +48,70 @@ final class StatedFactsTests: XCTestCase {
         expected.network.activation = .swish
         XCTAssertEqual(swish.model.sampler, expected)
         XCTAssertEqual(swish.model.arrays.filter { !$0.key.hasPrefix("probe.") }, relu.model.arrays.filter { !$0.key.hasPrefix("probe.") })
+    }
+
+    /// The converted swish model computes the swish network. The reference is a forward pass
+    /// written here from Keras's definitions (Dense y = x W + b; the 2021 network: act(x_layer +
+    /// v_layer + t_layer), act(h0_layer), batch norm with moving statistics, heads tanh / linear /
+    /// tanh), reading the weights with HDF5Kit; it is first checked against Keras's own recorded
+    /// relu outputs, then run with swish.
+    func testConvertedSwishModelComputesTheSwishNetwork() throws {
+        let file = try HDF5File.open(Self.swishModel)
+        func w(_ layer: String, _ variable: String) throws -> [Double] { try file.readDataset("/model_weights/vnet0/vnet0_\(layer)/\(variable):0").doubles }
+        let (wx, bx, wv, bv, wt, bt) = (try w("x_layer", "kernel"), try w("x_layer", "bias"), try w("v_layer", "kernel"), try w("v_layer", "bias"),
+                                        try w("t_layer", "kernel"), try w("t_layer", "bias"))
+        let (w0, b0) = (try w("h0_layer", "kernel"), try w("h0_layer", "bias"))
+        let (gamma, beta, mean, variance) = (try w("batch_norm1", "gamma"), try w("batch_norm1", "beta"), try w("batch_norm1", "moving_mean"), try w("batch_norm1", "moving_variance"))
+        let (ws, bs, wl, bl, wq, bq) = (try w("scale_layer", "kernel"), try w("scale_layer", "bias"), try w("transl_layer", "kernel"), try w("transl_layer", "bias"),
+                                        try w("transf_layer", "kernel"), try w("transf_layer", "bias"))
+        let npz = try readNPZ(Fixtures.keras("tf2021_outputs.npz"))
+        let inX = npz["vnet.0.in_x"]!.doubles(), inV = npz["vnet.0.in_v"]!.doubles(), inT = npz["vnet.0.in_t"]!.doubles()
+        let rows = 4, n = 8, units = 8
+        func dense(_ x: ArraySlice<Double>, _ k: [Double], _ b: [Double]) -> [Double] {
+            var y = b
+            for (i, xi) in x.enumerated() {
+                for j in 0..<b.count { y[j] += xi * k[i * b.count + j] }
+            }
+            return y
+        }
+        func forward(_ act: (Double) -> Double) -> (s: [Double], t: [Double], q: [Double]) {
+            var s: [Double] = [], t: [Double] = [], q: [Double] = []
+            for r in 0..<rows {
+                let a = dense(inX[(r * n)..<((r + 1) * n)], wx, bx), b = dense(inV[(r * n)..<((r + 1) * n)], wv, bv)
+                let c = dense(inT[(r * 2)..<((r + 1) * 2)], wt, bt)
+                var sum = [Double](repeating: 0, count: units)
+                for j in 0..<units { sum[j] = act(a[j] + b[j] + c[j]) }
+                let h0 = dense(sum[...], w0, b0).map(act)
+                var normed = [Double](repeating: 0, count: units)
+                for j in 0..<units {
+                    let centred: Double = h0[j] - mean[j]
+                    let scale: Double = gamma[j] / (variance[j] + 0.001).squareRoot()
+                    normed[j] = centred * scale + beta[j]
+                }
+                s += dense(normed[...], ws, bs).map { Foundation.tanh($0) }
+                t += dense(normed[...], wl, bl)
+                q += dense(normed[...], wq, bq).map { Foundation.tanh($0) }
+            }
+            return (s, t, q)
+        }
+        // The reference reproduces Keras (float32 arithmetic there: KerasFixtureTests' tolerance).
+        let relu = forward { max(0, $0) }
+        for (head, mine) in [("out_scale", relu.s), ("out_translation", relu.t), ("out_transformation", relu.q)] {
+            let worst = worstRatio(mine, npz["vnet.0.\(head)"]!.doubles(), abs: 2e-6, rel: 1e-5)
+            XCTAssertLessThanOrEqual(worst.ratio, 1, "reference vs Keras, relu \(head): \(worst)")
+        }
+        // The converted model computes the swish network: the same float32 weights in float64
+        // arithmetic both sides, sums of at most 8 terms in another order, so 1e-12 is ample.
+        let model = try Converter.convert(path: Self.swishModel, options: try options(preset: "tf2-functional-2021", Self.open2021)).model
+        let ours = try evaluate(model, "vnet.0", inX: inX, inV: inV, inT: inT, rows: rows)
+        let swish = forward { $0 / (1 + Foundation.exp(-$0)) }
+        let heads: [(String, [Double], [Double], [Double])] = [("S", ours.s, swish.s, relu.s), ("T", ours.t, swish.t, relu.t), ("Q", ours.q, swish.q, relu.q)]
+        for (label, actual, expected, other) in heads {
+            let worst = worstRatio(actual, expected, abs: 1e-12, rel: 1e-12)
+            XCTAssertLessThanOrEqual(worst.ratio, 1, "converted swish model vs reference \(label): \(worst)")
+            let gap: Double = zip(expected, other).map { Swift.abs($0 - $1) }.max() ?? 0
+            XCTAssertGreaterThan(gap, 1e-3, "swish and relu differ in \(label): the test discriminates")
+        }
     }
 
     func testStatedFactsOfTheRealKerasFixtures() throws {
