@@ -37,7 +37,7 @@ let package = Package(
         .target(name: "ModelFormat", dependencies: ["CZip", "CLibCrypto", "CFileSystem"]),
         .target(name: "Inference", dependencies: ["ModelFormat", "COpenBLAS", "CL2HMCKernels"]),
         .target(name: "Trainer", dependencies: ["ModelFormat", "COpenBLAS", "HDF5Kit"]),
-        .target(name: "HDF5Kit", dependencies: ["CHDF5"]),
+        .target(name: "HDF5Kit", dependencies: ["CHDF5", "ModelFormat"]),   // ModelFormat: UntrustedText for messages
         // Checkpoint conversion (HDF5: our trainer's ckpt.h5 and Keras files) into .l2z models;
         // reads our ckpt.h5 through its documented layout, never through Trainer.
         .target(name: "Converter", dependencies: ["ModelFormat", "HDF5Kit", "Inference", "CZip"]),

@@ -91,4 +91,48 @@ static inline herr_t l2h_visit(hid_t loc, l2h_visit_fn fn, void *ctx) {
     return H5Ovisit2(loc, H5_INDEX_NAME, H5_ITER_INC, l2h_visit_op, &state, H5O_INFO_BASIC);
 }
 #endif
+
+/* Recursive link visit (every link of every group reachable through hard links; soft and external
+   links are reported, never followed), isolated from the H5Lvisit / H5L_info_t changes of 1.12.
+   The callback receives the link's path relative to `loc` and one of the L2H_LINK_* kinds. */
+enum { L2H_LINK_HARD = 0, L2H_LINK_SOFT = 1, L2H_LINK_EXTERNAL = 2, L2H_LINK_OTHER = 3 };
+typedef int (*l2h_link_fn)(const char *name, int kind, void *ctx);
+typedef struct { l2h_link_fn fn; void *ctx; } l2h_link_state;
+
+static inline int l2h_link_kind(H5L_type_t type) {
+    switch (type) {
+    case H5L_TYPE_HARD: return L2H_LINK_HARD;
+    case H5L_TYPE_SOFT: return L2H_LINK_SOFT;
+    case H5L_TYPE_EXTERNAL: return L2H_LINK_EXTERNAL;
+    default: return L2H_LINK_OTHER;
+    }
+}
+
+#if H5_VERSION_GE(1, 12, 0)
+static inline herr_t l2h_link_op(hid_t group, const char *name, const H5L_info2_t *info, void *op) {
+    l2h_link_state *state = (l2h_link_state *)op;
+    (void)group;
+    return (herr_t)state->fn(name, l2h_link_kind(info->type), state->ctx);
+}
+static inline herr_t l2h_visit_links(hid_t loc, l2h_link_fn fn, void *ctx) {
+    l2h_link_state state = { fn, ctx };
+    return H5Lvisit2(loc, H5_INDEX_NAME, H5_ITER_INC, l2h_link_op, &state);
+}
+#else
+static inline herr_t l2h_link_op(hid_t group, const char *name, const H5L_info_t *info, void *op) {
+    l2h_link_state *state = (l2h_link_state *)op;
+    (void)group;
+    return (herr_t)state->fn(name, l2h_link_kind(info->type), state->ctx);
+}
+static inline herr_t l2h_visit_links(hid_t loc, l2h_link_fn fn, void *ctx) {
+    l2h_link_state state = { fn, ctx };
+    return H5Lvisit(loc, H5_INDEX_NAME, H5_ITER_INC, l2h_link_op, &state);
+}
+#endif
+
+/* Filter ids HDF5Kit reads (the library's own, always built in or zlib): everything else is refused. */
+static inline int l2h_filter_deflate(void) { return H5Z_FILTER_DEFLATE; }
+static inline int l2h_filter_shuffle(void) { return H5Z_FILTER_SHUFFLE; }
+static inline int l2h_filter_fletcher32(void) { return H5Z_FILTER_FLETCHER32; }
+static inline int l2h_layout_virtual(void) { return H5D_VIRTUAL; }
 #endif

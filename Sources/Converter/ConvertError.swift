@@ -1,4 +1,5 @@
 import Foundation
+import ModelFormat
 
 /// Every way a conversion can fail that is the converter's own concern (HDF5 and `.l2z` failures
 /// keep their own ``HDF5Kit/HDF5Error`` and ``ModelFormat/L2ZError`` codes).
@@ -20,6 +21,8 @@ public enum ConvertError: Error, Equatable, Sendable {
     case optionNotAccepted(option: String, reason: String)
 
     // MARK: The source file
+    /// The source is a directory, FIFO, socket or device: only regular files are read.
+    case notRegularFile(path: String, kind: String)
     case unsupportedSource(path: String, reason: String)
     /// No supported network naming matches the weight names.
     case unrecognizedNaming(reason: String)
@@ -36,6 +39,13 @@ public enum ConvertError: Error, Equatable, Sendable {
     /// A trained kernel or bias that is exactly all zero, under `--strict`.
     case zeroParameters(names: [String])
     case invalidCheckpoint(path: String, reason: String)
+    /// What the file declares would need more memory than the limit (checked before allocating).
+    case tooLarge(what: String, elements: Int, limit: Int)
+    /// Reading the source killed the process that read it (libhdf5 corrupts memory on some
+    /// damaged files): the tool reads sources in a child process and reports this instead of dying.
+    case sourceCrashed(path: String, signal: Int32)
+    /// Reading the source took longer than the time limit (libhdf5 loops on some damaged files).
+    case sourceTimeout(path: String, seconds: Double)
     /// A `.keras` archive with a member name that could escape a directory, or too large a member.
     case unsafeArchive(path: String, reason: String)
     case archiveFailure(path: String, reason: String)
@@ -49,6 +59,7 @@ public enum ConvertError: Error, Equatable, Sendable {
         case .conflictingFact: return "convert.conflicting_fact"
         case .unknownPreset: return "convert.unknown_preset"
         case .optionNotAccepted: return "convert.option_not_accepted"
+        case .notRegularFile: return "convert.not_regular_file"
         case .unsupportedSource: return "convert.unsupported_source"
         case .unrecognizedNaming: return "convert.unrecognized_naming"
         case .unmappedDatasets: return "convert.unmapped_datasets"
@@ -59,6 +70,9 @@ public enum ConvertError: Error, Equatable, Sendable {
         case .nonFinite: return "convert.non_finite"
         case .zeroParameters: return "convert.zero_parameter"
         case .invalidCheckpoint: return "convert.invalid_checkpoint"
+        case .tooLarge: return "convert.too_large"
+        case .sourceCrashed: return "convert.source_crashed"
+        case .sourceTimeout: return "convert.source_timeout"
         case .unsafeArchive: return "convert.unsafe_archive"
         case .archiveFailure: return "convert.archive_failure"
         case .probeFailed: return "convert.probe_failed"
@@ -73,7 +87,10 @@ public enum ConvertError: Error, Equatable, Sendable {
         }
     }
 
-    public var message: String {
+    /// One line; text quoted from the file or the command line is escaped (``ModelFormat/UntrustedText``).
+    public var message: String { UntrustedText.escaped(unescapedMessage) }
+
+    var unescapedMessage: String {
         switch self {
         case let .missingFact(fact, needed, how):
             return "missing fact '\(fact)' (\(needed)); the file does not carry it: \(how)"
@@ -85,6 +102,10 @@ public enum ConvertError: Error, Equatable, Sendable {
             return "unknown preset \(name.debugDescription); known presets: \(known.joined(separator: ", ")) (docs/CONVERT.md)"
         case let .optionNotAccepted(option, reason):
             return "\(option) is not accepted here: \(reason)"
+        case let .notRegularFile(path, kind) where kind == "directory":
+            return "\(path) is a directory, not a file: TensorFlow SavedModel directories (saved_model.pb, variables/) are not supported; convert a Keras file (model.save .h5, save_weights .h5 or .weights.h5, a Keras 3 .keras archive) or l2hmc-train's ckpt.h5"
+        case let .notRegularFile(path, kind):
+            return "\(path) is a \(kind), not a regular file; sources are read only from regular files (nothing was read)"
         case let .unsupportedSource(path, reason):
             return "\(path) cannot be converted: \(reason)"
         case let .unrecognizedNaming(reason):
@@ -106,6 +127,13 @@ public enum ConvertError: Error, Equatable, Sendable {
             return "trained parameter(s) exactly all zero (the upstream export bug's signature): \(names.joined(separator: ", ")); drop --strict to convert with a warning"
         case let .invalidCheckpoint(path, reason):
             return "\(path) is not a valid l2hmc-train checkpoint: \(reason)"
+        case let .sourceCrashed(path, signal):
+            let killed = signal == 9 ? "; SIGKILL usually means the system ran out of memory" : ""
+            return "reading \(path) crashed the reader (signal \(signal)\(Self.signalName(signal).map { ", \($0)" } ?? "")): the file is damaged or hostile (libhdf5 cannot read it safely)\(killed); nothing was written"
+        case let .sourceTimeout(path, seconds):
+            return "reading \(path) took longer than \(ModelDescription.formatNumber(seconds)) s and was stopped: the file may be damaged (libhdf5 can loop on damaged files); --source-timeout sets the limit; nothing was written"
+        case let .tooLarge(what, elements, limit):
+            return "\(what) would need \(elements == Int.max ? "more than Int.max" : String(elements)) elements, more than the limit of \(limit); refused before allocating"
         case let .unsafeArchive(path, reason):
             return "\(path): refused archive: \(reason)"
         case let .archiveFailure(path, reason):
@@ -113,6 +141,13 @@ public enum ConvertError: Error, Equatable, Sendable {
         case let .probeFailed(reason):
             return "the converted model does not reproduce its own probe: \(reason)"
         }
+    }
+}
+
+extension ConvertError {
+    /// SIGSEGV, SIGABRT, ... for the signals a crashing library dies of.
+    static func signalName(_ signal: Int32) -> String? {
+        [4: "SIGILL", 5: "SIGTRAP", 6: "SIGABRT", 7: "SIGBUS", 8: "SIGFPE", 9: "SIGKILL", 11: "SIGSEGV", 31: "SIGSYS"][signal]
     }
 }
 

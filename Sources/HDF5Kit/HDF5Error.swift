@@ -1,4 +1,5 @@
 import Foundation
+import ModelFormat
 
 /// Every way reading or writing an HDF5 file through HDF5Kit can fail.
 ///
@@ -25,6 +26,16 @@ public enum HDF5Error: Error, CustomStringConvertible, Equatable, Sendable, Loca
     case writeFailed(path: String, reason: String)
     /// The file has an HDF5 signature but HDF5 cannot make sense of it (truncated, damaged).
     case corrupt(path: String, reason: String)
+    /// A dataset whose data lives in files outside this one (`H5Pset_external`): refused on open,
+    /// before any data is read (reading it would read any file on the machine).
+    case externalStorage(path: String, object: String, fileCount: Int)
+    /// A virtual dataset (its data is mapped from other datasets, possibly other files): refused on open.
+    case virtualDataset(path: String, object: String)
+    /// A dataset stored through a filter HDF5Kit does not read (only deflate, shuffle and
+    /// fletcher32 are read): refused on open.
+    case unsupportedFilter(path: String, object: String, filter: String)
+    /// An external or user-defined link (it would open another file): refused on open.
+    case unsafeLink(path: String, link: String, kind: String)
 
     /// Stable machine-readable code, e.g. `hdf5.not_found`.
     public var code: String {
@@ -38,11 +49,18 @@ public enum HDF5Error: Error, CustomStringConvertible, Equatable, Sendable, Loca
         case .tooLarge: return "hdf5.too_large"
         case .writeFailed: return "hdf5.write_failed"
         case .corrupt: return "hdf5.corrupt"
+        case .externalStorage: return "hdf5.external_storage"
+        case .virtualDataset: return "hdf5.virtual_dataset"
+        case .unsupportedFilter: return "hdf5.unsupported_filter"
+        case .unsafeLink: return "hdf5.unsafe_link"
         }
     }
 
-    /// One line for a human: what was wrong and where.
-    public var message: String {
+    /// One line for a human: what was wrong and where. Names and reasons quoted from the file
+    /// are escaped (``ModelFormat/UntrustedText``): no control character reaches a terminal.
+    public var message: String { UntrustedText.escaped(unescapedMessage) }
+
+    var unescapedMessage: String {
         switch self {
         case let .notHDF5(path):
             return "\(path) is not an HDF5 file (no HDF5 signature)"
@@ -62,6 +80,14 @@ public enum HDF5Error: Error, CustomStringConvertible, Equatable, Sendable, Loca
             return "writing \(path) failed: \(reason)"
         case let .corrupt(path, reason):
             return "\(path) is damaged or truncated: \(reason)"
+        case let .externalStorage(path, object, count):
+            return "\(path): dataset \(object) keeps its data in \(count) external file(s) outside this file (HDF5 external storage); refused, nothing was read"
+        case let .virtualDataset(path, object):
+            return "\(path): dataset \(object) is a virtual dataset (its data is mapped from other datasets or files); refused, nothing was read"
+        case let .unsupportedFilter(path, object, filter):
+            return "\(path): dataset \(object) is stored through filter \(filter); only deflate (gzip), shuffle and fletcher32 are read"
+        case let .unsafeLink(path, link, kind):
+            return "\(path): \(link) is \(kind) (it would open another file); refused, nothing was read"
         }
     }
 

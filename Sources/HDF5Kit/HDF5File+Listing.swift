@@ -90,6 +90,6 @@ extension HDF5File {
 }
 
 /// Collects what `l2h_visit` reports.
-private final class VisitedObjects {
+final class VisitedObjects {
     var entries: [(String, Int32)] = []
 }

@@ -39,6 +39,9 @@ public final class HDF5File {
     /// Throws `openFailed` when the file cannot be read (missing, a directory, permissions),
     /// `notHDF5` when it carries no HDF5 signature (empty, text, zip, random bytes), and `corrupt`
     /// when it has the signature but HDF5 cannot open it (for example a truncated file).
+    /// Then, before any data is read, refuses external and user-defined links, external raw
+    /// storage, virtual datasets and filters other than deflate, shuffle and fletcher32
+    /// (``refuseUnsafeStructure()``): nothing outside the file is ever read through it.
     public static func open(_ path: String) throws -> HDF5File {
         HDF5Runtime.prepare()
         switch HDF5Runtime.probe(path) {
@@ -52,7 +55,12 @@ public final class HDF5File {
         guard id >= 0 else {
             throw HDF5Error.corrupt(path: path, reason: HDF5Runtime.takeErrorReason(fallback: "H5Fopen failed"))
         }
-        return HDF5File(path: path, fileID: id, isWritable: false)
+        let file = HDF5File(path: path, fileID: id, isWritable: false)
+        do { try file.refuseUnsafeStructure() } catch {
+            try? file.close()
+            throw error
+        }
+        return file
     }
 
     /// Creates `path` for writing, truncating any existing file (intended for a temporary path;

@@ -51,9 +51,13 @@ enum HDF5Runtime {
         var info = stat()
         guard stat(path, &info) == 0 else { return .unreadable(errnoText()) }
         guard (info.st_mode & S_IFMT) == S_IFREG else { return .unreadable("not a regular file") }
-        let fd = open(path, O_RDONLY)
+        // Non-blocking, and checked again on the descriptor: a path swapped for a FIFO after the
+        // stat above is refused instead of blocking the reader.
+        let fd = open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC)
         guard fd >= 0 else { return .unreadable(errnoText()) }
         defer { close(fd) }
+        guard fstat(fd, &info) == 0 else { return .unreadable(errnoText()) }
+        guard (info.st_mode & S_IFMT) == S_IFREG else { return .unreadable("not a regular file") }
         let size = Int(info.st_size)
         var offset = 0
         var buffer = [UInt8](repeating: 0, count: signature.count)

@@ -137,8 +137,11 @@ public enum L2ZError: Error, Equatable, Sendable {
         }
     }
 
-    /// One line for a human: what was wrong, where, expected versus actual.
-    public var message: String {
+    /// One line for a human: what was wrong, where, expected versus actual. Text quoted from the
+    /// file (names, manifest strings) is escaped (``UntrustedText``): no control character reaches a terminal.
+    public var message: String { UntrustedText.escaped(unescapedMessage) }
+
+    var unescapedMessage: String {
         switch self {
         case let .fileNotFound(path): return "no such file: \(path)"
         case let .ioFailure(path, op, reason): return "\(op) failed for \(path): \(reason)"

@@ -66,9 +66,12 @@ struct Convert: ParsableCommand {
     var dryRun = false
     @Flag(help: "Replace an existing output file.")
     var force = false
+    @Option(help: "Seconds the source may take to be read and converted (default 60); the reader runs in a child process, stopped past the limit (convert.source_timeout).")
+    var sourceTimeout: String?
 
     func validate() throws {
         if destination == nil && !dryRun { throw ValidationError("give the output path (l2hmc-convert SRC DST), or --dry-run") }
+        _ = try SourceSupervisor.timeout(sourceTimeout)
     }
 
     func run() throws {
@@ -100,24 +103,58 @@ struct Convert: ParsableCommand {
             if let destination, !dryRun, !force, FileManager.default.fileExists(atPath: destination) {
                 throw L2ZError.outputExists(path: destination)
             }
+            if WorkerContext.outputDirectory == nil {
+                try convertInChild()
+                return
+            }
             let result = try Converter.convert(path: source, options: options)
             if dryRun {
                 _ = try L2ZWriter.encode(result.model)   // every writer check, nothing written
-                print(result.report.lines().joined(separator: "\n"))
-                for w in result.report.warnings { FileHandle.standardError.write(Data("warning: \(w)\n".utf8)) }
+                print(printable(result.report.lines()))
+                for w in result.report.warnings { FileHandle.standardError.write(Data("warning: \(UntrustedText.escaped(w))\n".utf8)) }
                 print("dry run: nothing written")
                 return
             }
-            try Converter.write(result, to: destination!, force: force)
-            for w in result.report.warnings { FileHandle.standardError.write(Data("warning: \(w)\n".utf8)) }
+            // In the child (always, from the CLI): into the parent's private directory.
+            if let directory = WorkerContext.outputDirectory {
+                try L2ZWriter.write(result.model, to: directory + "/" + WorkerContext.modelName, replaceExisting: false)
+            } else {
+                try Converter.write(result, to: destination!, force: force)
+            }
+            for w in result.report.warnings { FileHandle.standardError.write(Data("warning: \(UntrustedText.escaped(w))\n".utf8)) }
             let probe = result.model.probe.map { "probe of \($0.networks.count) network(s) and \($0.batch) trajectories" } ?? "no probe"
-            print("wrote \(destination!) from \(source) (\(result.report.sourceKind.rawValue)\(result.report.naming.map { ", \($0) naming" } ?? ""); \(result.model.arrays.count) arrays, \(probe))")
+            print(UntrustedText.escaped("wrote \(destination!) from \(source) (\(result.report.sourceKind.rawValue)\(result.report.naming.map { ", \($0) naming" } ?? ""); \(result.model.arrays.count) arrays, \(probe))"))
         } catch let e as ValidationError {
             throw e
         } catch {
             failConvert(error)
         }
     }
+}
+
+extension Convert {
+    /// The parent: the source is read and converted by a child (``SourceSupervisor``); its model
+    /// is read back with every check of the strict reader and written to the destination.
+    func convertInChild() throws {
+        let timeout = try SourceSupervisor.timeout(sourceTimeout)
+        try SourcePath.requireRegularFile(source)
+        let outcome = try SourceSupervisor.run(Array(CommandLine.arguments.dropFirst()), source: source, timeout: timeout)
+        SourceSupervisor.relayFailure(outcome)
+        defer { outcome.cleanUp() }
+        if !dryRun, let destination {
+            let model = try L2ZReader.read(bytes: try AtomicFile.read(outcome.modelPath, limit: Int.max)).model
+            try L2ZWriter.write(model, to: destination, replaceExisting: force)
+        }
+        FileHandle.standardError.write(outcome.stderr)
+        FileHandle.standardOutput.write(outcome.stdout)
+    }
+}
+
+/// Report lines as printed: table cells are escaped where they are made; each printed line is
+/// escaped once more as a safety net (escaping is idempotent).
+func printable(_ lines: [String]) -> String {
+    lines.joined(separator: "\n").split(separator: "\n", omittingEmptySubsequences: false)
+        .map { UntrustedText.escaped(String($0), limit: 1 << 16) }.joined(separator: "\n")
 }
 
 /// Like `fail`, with exit status 64 for a conversion refused for want of (or conflicting) options.
@@ -130,6 +167,6 @@ func failConvert(_ error: Error) -> Never {
     } else {
         text = (error as? L2ZError)?.description ?? "\(error)"
     }
-    FileHandle.standardError.write(Data("error: \(text)\n".utf8))
+    FileHandle.standardError.write(Data("error: \(UntrustedText.escaped(text))\n".utf8))
     Foundation.exit(status)
 }

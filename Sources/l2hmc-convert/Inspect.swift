@@ -19,11 +19,29 @@ struct Inspect: ParsableCommand {
 
     @Flag(help: "Print the report as JSON on stdout (.l2z only).")
     var json = false
+    @Option(help: "Seconds an HDF5 or .keras source may take to be read (default 60); it is read in a child process, stopped past the limit.")
+    var sourceTimeout: String?
+
+    func validate() throws {
+        _ = try SourceSupervisor.timeout(sourceTimeout)
+    }
 
     func run() throws {
+        do { try SourcePath.requireRegularFile(path) } catch { failConvert(error) }
         if Inspect.isConvertibleSource(path) {
             if json { throw ValidationError("--json is available for .l2z models only") }
-            do { print(try SourceInspection.lines(path: path).joined(separator: "\n")) } catch { failConvert(error) }
+            if WorkerContext.outputDirectory == nil {
+                let timeout = try SourceSupervisor.timeout(sourceTimeout)
+                do {
+                    let outcome = try SourceSupervisor.run(Array(CommandLine.arguments.dropFirst()), source: path, timeout: timeout)
+                    SourceSupervisor.relayFailure(outcome)
+                    FileHandle.standardError.write(outcome.stderr)
+                    FileHandle.standardOutput.write(outcome.stdout)
+                    outcome.cleanUp()
+                } catch { failConvert(error) }
+                return
+            }
+            do { print(printable(try SourceInspection.lines(path: path))) } catch { failConvert(error) }
             return
         }
         let result: L2ZReader.Result
@@ -35,18 +53,17 @@ struct Inspect: ParsableCommand {
             let bytes = (try? CanonicalJSONWriter.encode(report)) ?? Array("{}\n".utf8)
             FileHandle.standardOutput.write(Data(bytes))
         } else {
-            print(InspectReport.text(result: result, inspection: inspection, path: path))
+            // Manifest strings (producer, source) are the file's: each line is escaped.
+            print(printable([InspectReport.text(result: result, inspection: inspection, path: path)]))
         }
-        for w in inspection.warnings { FileHandle.standardError.write(Data("warning: \(w)\n".utf8)) }
+        for w in inspection.warnings { FileHandle.standardError.write(Data("warning: \(UntrustedText.escaped(w))\n".utf8)) }
     }
 }
 
 extension Inspect {
     /// HDF5 signature at offset 0, or a zip whose first member is not `l2z.magic` (a `.keras`).
     static func isConvertibleSource(_ path: String) -> Bool {
-        guard let handle = FileHandle(forReadingAtPath: path) else { return false }
-        defer { try? handle.close() }
-        let head = Array(handle.readData(ofLength: 39))
+        guard let head = try? SourcePath.head(path, count: 39) else { return false }
         if head.starts(with: [0x89, 0x48, 0x44, 0x46, 0x0D, 0x0A, 0x1A, 0x0A]) { return true }
         guard head.starts(with: [0x50, 0x4B, 0x03, 0x04]), head.count >= 30 else { return false }
         let nameLength = Int(head[26]) | Int(head[27]) << 8
@@ -57,11 +74,11 @@ extension Inspect {
 enum InspectReport {
     static func text(result: L2ZReader.Result, inspection: ModelInspection, path: String) -> String {
         let m = result.manifest
-        var out = ["file        \(path)",
+        var out = [UntrustedText.escaped("file        \(path)"),
                    "format      l2z \(m.formatVersion) (reader supports up to \(Manifest.currentVersion)); architecture \(Manifest.architectureName) v\(Manifest.architectureVersion)",
                    "features    \(m.requiredFeatures.isEmpty ? "(none)" : m.requiredFeatures.joined(separator: ", "))",
-                   "producer    \(m.provenance.producer) \(m.provenance.producerVersion)\(m.provenance.source.map { " (\($0))" } ?? "")"]
-        if let sha = m.provenance.sourceSHA256 { out.append("source      sha256 \(sha)") }
+                   UntrustedText.escaped("producer    \(m.provenance.producer) \(m.provenance.producerVersion)\(m.provenance.source.map { " (\($0))" } ?? "")")]
+        if let sha = m.provenance.sourceSHA256 { out.append(UntrustedText.escaped("source      sha256 \(sha)")) }
         out += ModelDescription.lines(m.sampler)
         if let p = m.probe {
             out.append("probe       batch \(p.batch), networks \(p.networks.joined(separator: ", "))\(p.trajectory ? ", one trajectory" : "") (re-run by the runtime)")

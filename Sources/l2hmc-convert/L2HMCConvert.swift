@@ -14,13 +14,13 @@ struct L2HMCConvert: ParsableCommand {
             error code, e.g. [container.crc_mismatch]), 64 usage error.
             The .l2z format is specified in docs/FORMAT.md.
             """,
-        subcommands: [Convert.self, Inspect.self, InitRandom.self],
+        subcommands: [Convert.self, Inspect.self, InitRandom.self, Worker.self],
         defaultSubcommand: Convert.self)
 }
 
-/// Prints `error: [code] message` on stderr and exits 1: the one-line failure of every command.
+/// Prints `error: [code] message` on stderr (control characters escaped) and exits 1: the one-line failure of every command.
 func fail(_ error: Error) -> Never {
     let text = (error as? L2ZError)?.description ?? "\(error)"
-    FileHandle.standardError.write(Data("error: \(text)\n".utf8))
+    FileHandle.standardError.write(Data("error: \(UntrustedText.escaped(text))\n".utf8))
     Foundation.exit(1)
 }

@@ -4,7 +4,7 @@ import XCTest
 
 /// `l2hmc-convert SRC DST` end to end: our trainer's ckpt.h5 and the committed Keras fixtures.
 final class ConvertCheckpointCLITests: XCTestCase {
-    static let tf2021 = ["--preset", "tf2-functional-2021", "--lattice", "2x2", "--beta", "1", "--eps", "0.1", "--x-update", "ncp"]
+    static let tf2021 = ["--preset", "tf2-functional-2021", "--lattice", "2x2", "--beta", "1", "--eps", "0.1", "--x-update", "ncp", "--activation", "relu"]
 
     func testTrainerCheckpointConvertsToTheTrainersModelAndInspects() throws {
         let dir = try CLI.temporaryDirectory()
@@ -57,7 +57,7 @@ final class ConvertCheckpointCLITests: XCTestCase {
         defer { try? FileManager.default.removeItem(at: dir) }
         let out = dir.appendingPathComponent("never.l2z").path
         let r = try CLI.run("l2hmc-convert", ["fixtures/keras/sep2020_tfkeras_weights.h5", out, "--dry-run", "--preset", "tf2-functional-2020",
-                                              "--lattice", "2x2", "--beta", "1", "--eps", "0.1", "--x-update", "linear", "--n-lf", "2"])
+                                              "--lattice", "2x2", "--beta", "1", "--eps", "0.1", "--x-update", "linear", "--n-lf", "2", "--activation", "relu"])
         XCTAssertEqual(r.status, 0, r.stderr)
         for needle in ["/xnet/xnet/h_layer1/kernel:0", "(folded) xnet.0.h_layer1.kernel", "xnet.0.scale.coeff", "reshaped [1, 8] -> [8]",
                        "translation_sign", "preset tf2-functional-2020", "36 source datasets: 36 mapped", "dry run: nothing written",

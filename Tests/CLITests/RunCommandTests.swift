@@ -167,7 +167,7 @@ final class CrossvalCommandTests: XCTestCase {
         defer { try? FileManager.default.removeItem(at: dir) }
         let model = dir.appendingPathComponent("keras.l2z").path
         let convert = try CLI.run("l2hmc-convert", ["fixtures/keras/tf2021_tfkeras_weights.h5", model, "--preset", "tf2-functional-2021",
-                                                    "--lattice", "2x2", "--beta", "1", "--eps", "0.1", "--x-update", "ncp"])
+                                                    "--lattice", "2x2", "--beta", "1", "--eps", "0.1", "--x-update", "ncp", "--activation", "relu"])
         XCTAssertEqual(convert.status, 0, convert.stderr)
         // tau_int of the plaquette is ~100 for this untrained 2x2 model: short runs are
         // inconclusive (warn), never a false FAIL.

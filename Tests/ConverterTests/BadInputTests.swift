@@ -7,7 +7,7 @@ import XCTest
 /// Corrupt, unsupported and inconsistent inputs: each gives its error code, and nothing is
 /// written (the conversion fails before the writer is reached; the output directory stays empty).
 final class BadInputTests: XCTestCase {
-    static let tf2021Facts: [(FactKey, String)] = [(.lattice, "2x2"), (.beta, "1.0"), (.eps, "0.1"), (.xUpdate, "ncp")]
+    static let tf2021Facts: [(FactKey, String)] = [(.lattice, "2x2"), (.beta, "1.0"), (.eps, "0.1"), (.xUpdate, "ncp"), (.activation, "relu")]
 
     /// Converts and writes as the CLI does; asserts `code` and that `scratch` holds only `keep`.
     @discardableResult
@@ -106,7 +106,7 @@ final class BadInputTests: XCTestCase {
         let fixture = Fixtures.keras("tf2021_tfkeras_weights.h5")
         // A 2x4 lattice has 16 links; the file's heads have 8 outputs.
         let e = assertRefused("convert.shape_mismatch", fixture,
-                              try options(preset: "tf2-functional-2021", [(.lattice, "2x4"), (.beta, "1"), (.eps, "0.1"), (.xUpdate, "ncp")]), in: scratch, keep: [])
+                              try options(preset: "tf2-functional-2021", [(.lattice, "2x4"), (.beta, "1"), (.eps, "0.1"), (.xUpdate, "ncp"), (.activation, "relu")]), in: scratch, keep: [])
         XCTAssertTrue("\(e!)".contains("lattice"), "the message says which fact gave the shape: \(e!)")
         // Raw x input would need 8 rows, the file's x-networks have 16 (interleaved cos/sin).
         let raw = assertRefused("convert.shape_mismatch", fixture,
@@ -150,10 +150,11 @@ final class BadInputTests: XCTestCase {
 
     func testMissingAndConflictingFactsAreUsageErrors() throws {
         let fixture = Fixtures.keras("tf2021_tfkeras_weights.h5")
-        for (facts, missing) in [([(FactKey.beta, "1"), (.eps, "0.1"), (.xUpdate, "ncp")], "lattice"),
-                                 ([(.lattice, "2x2"), (.eps, "0.1"), (.xUpdate, "ncp")], "beta"),
-                                 ([(.lattice, "2x2"), (.beta, "1"), (.xUpdate, "ncp")], "eps"),
-                                 ([(.lattice, "2x2"), (.beta, "1"), (.eps, "0.1")], "x_update")] {
+        for (facts, missing) in [([(FactKey.beta, "1"), (.eps, "0.1"), (.xUpdate, "ncp"), (.activation, "relu")], "lattice"),
+                                 ([(.lattice, "2x2"), (.eps, "0.1"), (.xUpdate, "ncp"), (.activation, "relu")], "beta"),
+                                 ([(.lattice, "2x2"), (.beta, "1"), (.xUpdate, "ncp"), (.activation, "relu")], "eps"),
+                                 ([(.lattice, "2x2"), (.beta, "1"), (.eps, "0.1"), (.activation, "relu")], "x_update"),
+                                 ([(.lattice, "2x2"), (.beta, "1"), (.eps, "0.1"), (.xUpdate, "ncp")], "activation")] {
             let e = assertConvertError("convert.missing_fact") { _ = try Converter.convert(path: fixture, options: try options(preset: "tf2-functional-2021", facts)) }
             XCTAssertTrue("\(e!)".contains("'\(missing)"), "names the fact \(missing): \(e!)")
             XCTAssertTrue((e as? ConvertError)?.isUsageError ?? false)

@@ -38,6 +38,7 @@ final class FactsTests: XCTestCase {
                 case .eps: given.append((.eps, "0.1"))
                 case .masks: given.append((.masks, masks))
                 case .xUpdate: given.append((.xUpdate, "ncp"))
+                case .activation: given.append((.activation, "relu"))
                 default: XCTFail("\(preset.name) needs \(key), which this test does not give")
                 }
             }
@@ -80,7 +81,7 @@ final class FactsTests: XCTestCase {
         let sidecar = scratch.file("facts.json")
         try Data("""
             {"preset": "tf2-functional-2021", "lattice": [2, 2], "beta": 3, "eps_x": [0.2], "eps_v": 0.3,
-             "x_update": "ncp", "translation_sign": 1, "time_input": true}
+             "x_update": "ncp", "translation_sign": 1, "time_input": true, "activation": "relu"}
             """.utf8).write(to: URL(fileURLWithPath: sidecar))
         let r = try Converter.convert(path: Fixtures.keras("tf2021_tfkeras_weights.h5"), options: try options([(.beta, "4")]) { $0.configPath = sidecar })
         guard case let .u1(l) = r.model.sampler.target else { return XCTFail() }
@@ -104,7 +105,7 @@ final class FactsTests: XCTestCase {
     func testMasksFromAnNpyFileAreCheckedAndUsed() throws {
         let scratch = try Scratch()
         defer { scratch.cleanUp() }
-        let base: [(FactKey, String)] = [(.lattice, "2x2"), (.beta, "1"), (.eps, "0.1"), (.xUpdate, "ncp")]
+        let base: [(FactKey, String)] = [(.lattice, "2x2"), (.beta, "1"), (.eps, "0.1"), (.xUpdate, "ncp"), (.activation, "relu")]
         let good = scratch.file("m.npy"), bad = scratch.file("bad.npy"), shape = scratch.file("shape.npy")
         let row: [UInt8] = [1, 1, 0, 0, 1, 1, 0, 0]
         try Data(NpyCodec.encode(try NDArray(shape: [1, 8], uint8s: row))).write(to: URL(fileURLWithPath: good))
@@ -118,7 +119,7 @@ final class FactsTests: XCTestCase {
 
     func testDryRunReportListsEveryDatasetAndFact() throws {
         let r = try Converter.convert(path: Fixtures.keras("tf2021_tfkeras_model.h5"),
-                                      options: try options(preset: "tf2-functional-2021", [(.lattice, "2x2"), (.beta, "1"), (.eps, "0.1"), (.xUpdate, "ncp")]))
+                                      options: try options(preset: "tf2-functional-2021", [(.lattice, "2x2"), (.beta, "1"), (.eps, "0.1"), (.xUpdate, "ncp"), (.activation, "relu")]))
         let text = r.report.lines().joined(separator: "\n")
         XCTAssertEqual(r.report.rows.count, 54, "every weight dataset of the three networks")
         for row in r.report.rows { XCTAssertTrue(text.contains(row.source), row.source) }

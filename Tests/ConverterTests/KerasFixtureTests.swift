@@ -19,7 +19,7 @@ final class KerasFixtureTests: XCTestCase {
     /// the effect of any wrong, transposed or permuted weight (O(0.1)).
     static let tolerance = (abs: 2e-6, rel: 1e-5)
 
-    static let lattice2x2: [(FactKey, String)] = [(.lattice, "2x2"), (.beta, "1.0"), (.eps, "0.1")]
+    static let lattice2x2: [(FactKey, String)] = [(.lattice, "2x2"), (.beta, "1.0"), (.eps, "0.1"), (.activation, "relu")]
 
     func testTF2021LayoutsMatchKeras() throws {
         for file in ["tf2021_tfkeras_weights.h5", "tf2021_tfkeras_model.h5", "tf2021_keras3.weights.h5"] {

@@ -6,7 +6,7 @@ import XCTest
 
 /// Details of the Keras HDF5 layouts that the committed fixtures are too small to show.
 final class SourceLayoutTests: XCTestCase {
-    private let facts: [(FactKey, String)] = [(.lattice, "2x2"), (.beta, "1"), (.eps, "0.1"), (.xUpdate, "ncp")]
+    private let facts: [(FactKey, String)] = [(.lattice, "2x2"), (.beta, "1"), (.eps, "0.1"), (.xUpdate, "ncp"), (.activation, "relu")]
 
     private func model(layout: NetworkLayout) throws -> L2ZModel {
         let spec = SamplerSpec(target: .u1(U1Lattice(lt: 2, lx: 2, beta: 1)), dynamics: Dynamics(nLF: 2, xUpdate: .ncp, translationSign: .minus),

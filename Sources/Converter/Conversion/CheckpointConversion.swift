@@ -33,11 +33,12 @@ enum CheckpointConversion {
                     canonical = expected[name] != nil && !["eps_x", "eps_v", "masks"].contains(name) ? name : nil
                 }
                 if let canonical {
-                    let (values, _) = try source.values(d)
+                    // The declared shape is checked before anything is read or allocated.
                     guard d.shape == expected[canonical]!.shape else {
                         throw ConvertError.shapeMismatch(source: d.location, canonical: canonical, expected: expected[canonical]!.shape, actual: d.shape,
                                                          reason: "the checkpoint's own sampler attribute describes this shape")
                     }
+                    let (values, _) = try source.values(d)
                     guard arrays[canonical] == nil else { throw ConvertError.duplicateMapping(canonical: canonical, sources: [d.location]) }
                     arrays[canonical] = try NDArray(shape: d.shape, doubles: note.isEmpty ? values : values.map { exp($0) })
                 }

@@ -21,6 +21,8 @@ public struct ConversionOptions: Sendable {
     public var outputLinkLayout: LinkLayout?
     /// Rows of the stored probe.
     public var probeBatch = 4
+    /// Largest source dataset read, in elements (checked before allocating; ``SourceFile``).
+    public var maxDatasetElements = SourceFile.defaultMaxDatasetElements
 
     public init() {}
 }
@@ -51,7 +53,7 @@ public struct ConversionReport: Sendable {
 
     /// The report as text lines (the CLI's `--dry-run` output).
     public func lines() -> [String] {
-        var out = ["source      \(sourcePath)", "layout      \(sourceKind.rawValue)\(naming.map { ", \($0) naming" } ?? "")"]
+        var out = [UntrustedText.escaped("source      \(sourcePath)"), "layout      \(sourceKind.rawValue)\(naming.map { ", \($0) naming" } ?? "")"]
         out += ModelDescription.lines(sampler)
         if !facts.isEmpty {
             out.append("")
@@ -83,7 +85,7 @@ public enum Converter {
     /// Reads `path`, maps every dataset, applies the facts, builds the model and its probe.
     /// Nothing is written; ``write(_:to:force:)`` does that.
     public static func convert(path: String, options: ConversionOptions = ConversionOptions()) throws -> ConversionResult {
-        let source = try SourceFile(path: path)
+        let source = try SourceFile(path: path, maxDatasetElements: options.maxDatasetElements)
         if source.kind == .l2hmcCheckpoint {
             return try CheckpointConversion.convert(source, options: options)
         }
@@ -124,8 +126,10 @@ public enum Converter {
     }
 }
 
-/// Plain text table with columns padded to their widest cell.
-func table(_ header: [String], _ rows: [[String]]) -> String {
+/// Plain text table with columns padded to their widest cell; every cell is escaped
+/// (``UntrustedText``): a dataset name with a newline or a terminal escape stays in its cell.
+func table(_ header: [String], _ cells: [[String]]) -> String {
+    let rows = cells.map { $0.map { UntrustedText.escaped($0, limit: 512) } }
     let widths = header.indices.map { c in max(header[c].count, rows.map { $0[c].count }.max() ?? 0) }
     func line(_ r: [String]) -> String {
         r.enumerated().map { $0.offset == r.count - 1 ? $0.element : $0.element.padding(toLength: widths[$0.offset], withPad: " ", startingAt: 0) }

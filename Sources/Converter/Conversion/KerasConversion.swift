@@ -7,8 +7,11 @@ import ModelFormat
 /// permute links into the output layout, add step sizes, masks and the probe.
 enum KerasConversion {
     static func convert(_ source: SourceFile, options: ConversionOptions) throws -> ConversionResult {
-        let (facts, presetName) = try mergedFacts(options)
+        let (given, presetName) = try mergedFacts(options)
+        // What the file states about itself wins where nothing is given and refuses a contradiction.
+        let facts = try source.stated?.apply(to: given) ?? given
         let mapping = try KerasMapping(source: source, options: options, facts: facts)
+        try source.stated?.checkUnits(mapping)
         var warnings: [String] = []
         if !mapping.unmapped.isEmpty {
             guard options.allowUnused else { throw ConvertError.unmappedDatasets(names: mapping.unmapped.map(\.location)) }
@@ -19,9 +22,12 @@ enum KerasConversion {
         let spec = try resolved.sampler(structure: structure)
         let n = spec.stateSize
 
+        // Every declared shape against the architecture, before any data is read or allocated.
+        let expected = SamplerRules.expectedArrays(spec, probe: nil)
+        try checkDeclared(mapping: mapping, expected: expected, resolved: resolved, spec: spec, limit: source.maxDatasetElements)
+
         // Network arrays in the source's link layout (with the Sep 2020 fold), then checked both ways.
         var built = try NetworkArrays.build(source: source, mapping: mapping, structure: structure, stateSize: n)
-        let expected = SamplerRules.expectedArrays(spec, probe: nil)
         for name in expected.keys.sorted() where !["eps_x", "eps_v", "masks"].contains(name) {
             guard let a = built.arrays[name] else {
                 throw ConvertError.missingArray(canonical: name, expectedSource: mapping.naming.sourceHint(for: name))
@@ -59,6 +65,38 @@ enum KerasConversion {
         let report = ConversionReport(sourcePath: source.path, sourceKind: source.kind, naming: mapping.naming.rawValue,
                                       facts: resolved.table, rows: rows, generated: generated, warnings: warnings, sampler: spec)
         return ConversionResult(model: model, report: report)
+    }
+
+    /// The model the facts describe must fit the limit (4 x the per-dataset limit in all), and
+    /// every mapped dataset's declared shape must be what that model needs (folded Sep 2020 head
+    /// kernels excepted: their rows are the last linear layer's width, checked when folding).
+    static func checkDeclared(mapping: KerasMapping, expected: [String: SamplerRules.ExpectedArray], resolved: ResolvedFacts,
+                              spec: SamplerSpec, limit: Int) throws {
+        var total = 0
+        for e in expected.values {
+            let count = NDArray.checkedElementCount(e.shape) ?? Int.max
+            let sum = total.addingReportingOverflow(count)
+            total = sum.overflow ? Int.max : sum.partialValue
+        }
+        let modelLimit = limit.multipliedReportingOverflow(by: 4).overflow ? Int.max : limit * 4
+        guard total <= modelLimit else {
+            throw ConvertError.tooLarge(what: "the model the file's shapes and the facts describe (hidden \(spec.network.hiddenUnits), n = \(spec.stateSize))",
+                                        elements: total, limit: modelLimit)
+        }
+        let folded = Set(mapping.mapped.compactMap { (_, r) -> String? in if case .linear = r.layer { return r.networkName }; return nil })
+        for (d, r) in mapping.mapped {
+            if case .linear = r.layer { continue }
+            if folded.contains(r.networkName), r.variable == "kernel", [.scale, .translation, .transformation].contains(r.layer) { continue }
+            let name = r.canonicalName
+            let shape = r.variable == "coeff" && d.shape.count == 2 && d.shape[0] == 1 ? [d.shape[1]] : d.shape
+            guard let e = expected[name] else {
+                throw ConvertError.conflictingFact(fact: resolved.factBehind(name),
+                                                   reason: "the file has \(d.location) (-> \(name)), which the architecture the facts describe does not use")
+            }
+            guard shape == e.shape else {
+                throw ConvertError.shapeMismatch(source: d.location, canonical: name, expected: e.shape, actual: shape, reason: resolved.shapeReason(name, spec: spec))
+            }
+        }
     }
 
     /// Preset < sidecar < flags. The flag `--preset` wins over the sidecar's `"preset"`.

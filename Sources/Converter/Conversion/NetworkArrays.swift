@@ -14,35 +14,46 @@ struct NetworkArrays {
     /// Source location -> what was done to it.
     var notes: [String: String] = [:]
 
+    /// Reads every mapped dataset (in its own element type: no float64 copy except for the arrays
+    /// of networks that are folded) and folds the Sep 2020 linear layers. The source's
+    /// `maxDatasetElements` bounds the fold's intermediate products (checked before allocating).
     static func build(source: SourceFile, mapping: KerasMapping, structure: NetworkStructure, stateSize n: Int) throws -> NetworkArrays {
         var out = NetworkArrays()
         var doubles: [String: (values: [Double], shape: [Int], location: String)] = [:]
         var linear: [String: [Int: [String: (values: [Double], shape: [Int], location: String)]]] = [:]   // network -> layer -> variable
+        let folded = Set(mapping.mapped.compactMap { (_, r) -> String? in if case .linear = r.layer { return r.networkName }; return nil })
         for (d, r) in mapping.mapped {
-            let (values, dtype) = try source.values(d)
+            var array = try source.array(d)
             var shape = d.shape
             if r.variable == "coeff", shape.count == 2, shape[0] == 1 {
                 shape = [shape[1]]
                 out.notes[d.location] = "reshaped [1, \(shape[0])] -> [\(shape[0])]"
+                array = try NDArray(dtype: array.dtype, shape: shape, bytes: array.bytes)
             }
             if case let .linear(i) = r.layer {
-                linear[r.networkName, default: [:]][i, default: [:]][r.variable] = (values, shape, d.location)
+                linear[r.networkName, default: [:]][i, default: [:]][r.variable] = (array.doubles(), shape, d.location)
                 continue
             }
             let name = r.canonicalName
             out.sources[name] = [d.location]
-            doubles[name] = (values, shape, d.location)
-            out.arrays[name] = dtype == .float32 ? try NDArray(shape: shape, floats: values.map { Float($0) }) : try NDArray(shape: shape, doubles: values)
+            if folded.contains(r.networkName) { doubles[name] = (array.doubles(), shape, d.location) }
+            out.arrays[name] = array
         }
         for net in linear.keys.sorted() {
-            try out.fold(network: net, layers: linear[net]!, doubles: doubles, lastHidden: structure.hiddenUnits.last!)
+            try out.fold(network: net, layers: linear[net]!, doubles: doubles, lastHidden: structure.hiddenUnits.last!, limit: source.maxDatasetElements)
         }
         return out
     }
 
     private mutating func fold(network net: String, layers: [Int: [String: (values: [Double], shape: [Int], location: String)]],
-                               doubles: [String: (values: [Double], shape: [Int], location: String)], lastHidden: Int) throws {
-        // Compose the linear layers in order: (W, c) with y = h W + c.
+                               doubles: [String: (values: [Double], shape: [Int], location: String)], lastHidden: Int, limit: Int) throws {
+        // Compose the linear layers in order: (W, c) with y = h W + c. Every product is at most
+        // lastHidden x (a width the file declares): bounded before it is allocated.
+        func bound(_ rows: Int, _ cols: Int, _ what: String) throws {
+            let (count, overflow) = rows.multipliedReportingOverflow(by: cols)
+            guard !overflow, count <= limit else { throw ConvertError.tooLarge(what: "folding \(what) of \(net)", elements: overflow ? Int.max : count, limit: limit) }
+        }
+        try bound(lastHidden, lastHidden, "the linear layers")
         var width = lastHidden
         var w: [Double] = identity(width), c = [Double](repeating: 0, count: width)
         var used: [String] = []
@@ -55,6 +66,7 @@ struct NetworkArrays {
                                                  reason: "h_layer\(i) takes the \(width) outputs of the layer before it")
             }
             let out = k.shape[1]
+            try bound(lastHidden, out, "h_layer\(i)")
             w = multiply(w, rows: lastHidden, inner: width, k.values, cols: out)
             c = add(multiply(c, rows: 1, inner: width, k.values, cols: out), b.values)
             width = out
@@ -69,6 +81,7 @@ struct NetworkArrays {
                                                  reason: "the \(head) head takes the \(width) outputs of h_layer\(layers.keys.max()!)")
             }
             let cols = k.shape[1]
+            try bound(lastHidden, cols, "the \(head) head")
             guard b.shape == [cols] else {
                 throw ConvertError.shapeMismatch(source: b.location, canonical: bn, expected: [cols], actual: b.shape, reason: "one bias per output of the \(head) head")
             }

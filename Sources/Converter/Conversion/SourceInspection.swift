@@ -2,12 +2,18 @@ import Foundation
 import ModelFormat
 
 /// `l2hmc-convert inspect` for HDF5 sources (and `.keras` archives): what the file holds and
-/// what each dataset would map to, without any facts.
+/// what each dataset would map to, without any facts. Text from the file is escaped
+/// (``ModelFormat/UntrustedText``): each returned line is one printable line.
 public enum SourceInspection {
     public static func lines(path: String) throws -> [String] {
         let source = try SourceFile(path: path)
-        var out = ["file        \(path)", "layout      \(source.kind.rawValue)", "sha256      \(source.sha256)"]
-        if let v = source.kerasVersion { out.append("keras       \(v)") }
+        var out = [UntrustedText.escaped("file        \(path)"), "layout      \(source.kind.rawValue)", "sha256      \(source.sha256)"]
+        if let v = source.kerasVersion { out.append(UntrustedText.escaped("keras       \(v)")) }
+        if let st = source.stated {
+            let parts = [st.activation.map { "activation \($0.value.rawValue) (\($0.evidence))" },
+                         st.batchNormEpsilon.map { "batch_norm_epsilon \($0.value) (\($0.evidence))" }].compactMap { $0 }
+            out.append(UntrustedText.escaped("stated      \(parts.isEmpty ? "nothing" : parts.joined(separator: ", ")) in the file's \(st.origin)"))
+        }
         var rows: [MappingRow] = []
         if source.kind == .l2hmcCheckpoint {
             let spec = try CheckpointConversion.sampler(of: source)
@@ -34,7 +40,7 @@ public enum SourceInspection {
                     out.append("networks    \(s.layout.rawValue), \(s.xNetworksPerStep) x-network(s) per step\(s.nLF.map { ", \($0) step(s)" } ?? " (n_lf not in the file)"), hidden \(s.hiddenUnits)")
                     out.append("parts       time layer \(s.hasTimeLayer ? "yes" : "no"), batch norm \(s.hasBatchNorm ? "yes" : "no"), S coeff \(s.scaleCoeff ? "yes" : "no"), Q coeff \(s.transformationCoeff ? "yes" : "no")")
                 } catch {
-                    out.append("networks    \(error)")
+                    out.append(UntrustedText.escaped("networks    \(error)"))
                 }
                 rows = mapping.rows(notes: [:], permuted: false)
             } catch let e as ConvertError {

@@ -3,7 +3,9 @@ import ModelFormat
 /// The conventions of one era of the TensorFlow L2HMC code (docs/CONVERT.md, "Presets";
 /// facts from the history summarized in the project's upstream notes). A preset fills only
 /// what the era fixed; what varied within an era (lattice, beta, step sizes, the x update
-/// where NCP was optional, masks that were never saved) stays missing and must be given.
+/// where NCP was optional, masks that were never saved, the hidden activation of the functional
+/// eras, whose network config made it an option) stays missing: it must be given, unless the
+/// file states it (a Keras model configuration: ``StatedFacts``).
 public struct Preset: Sendable {
     public let name: String
     public let summary: String
@@ -64,14 +66,13 @@ public struct Preset: Sendable {
     /// coeff): (m cos x, m sin x) interleaved (updated links (0, 0)), v-networks on raw angles,
     /// time input, - sign (from 2020-07-23), checkerboard masks, one step size; NCP was optional.
     public static let tf2Functional2020 = make("tf2-functional-2020", "TF2 functional, Sep 2020: interleaved cos/sin, - sign, checkerboard",
-                                               needs: [.lattice, .beta, .eps, .xUpdate], { f, o in
+                                               needs: [.lattice, .beta, .eps, .xUpdate, .activation], { f, o in
         f.linkLayout = Sourced(.tXMu, o)
         f.xNetworksPerStep = Sourced(1, o)
         f.xNetInput = Sourced(.cosSinInterleaved, o)
         f.maskPlacement = Sourced(.afterTrig, o)
         f.vNetInput = Sourced(.raw, o)
         f.timeInput = Sourced(true, o)
-        f.activation = Sourced(.relu, o)
         f.translationSign = Sourced(.minus, o)
         f.epsXParametrization = Sourced(.raw, o)
         f.epsVParametrization = Sourced(.raw, o)
@@ -82,7 +83,7 @@ public struct Preset: Sendable {
     /// `xnet_second{k}`): as Sep 2020 plus per-step split networks, per-step step sizes and Keras
     /// batch norm (epsilon 0.001, Keras's default); heads without coefficients (untracked).
     public static let tf2Functional2021 = make("tf2-functional-2021", "TF2 functional, 2021: per-step split nets, interleaved cos/sin, - sign",
-                                               needs: [.lattice, .beta, .eps, .xUpdate], { f, o in
+                                               needs: [.lattice, .beta, .eps, .xUpdate, .activation], { f, o in
         f.linkLayout = Sourced(.tXMu, o)
         f.layout = Sourced(.perStep, o)
         f.xNetworksPerStep = Sourced(2, o)
@@ -90,7 +91,6 @@ public struct Preset: Sendable {
         f.maskPlacement = Sourced(.afterTrig, o)
         f.vNetInput = Sourced(.raw, o)
         f.timeInput = Sourced(true, o)
-        f.activation = Sourced(.relu, o)
         f.translationSign = Sourced(.minus, o)
         f.epsXParametrization = Sourced(.raw, o)
         f.epsVParametrization = Sourced(.raw, o)
@@ -102,7 +102,7 @@ public struct Preset: Sendable {
     /// the (N, 2, Nt, Nx) link order, + sign, NCP, x step size eps/(1+eps) but raw v step size,
     /// per-step split networks; masks were random and never saved (give them as .npy).
     public static let head2022 = make("head-2022", "2022 HEAD (TF): no time input, cos/sin blocks, mu_t_x links, + sign, NCP",
-                                      needs: [.lattice, .beta, .eps, .masks], { f, o in
+                                      needs: [.lattice, .beta, .eps, .masks, .activation], { f, o in
         f.linkLayout = Sourced(.muTX, o)
         f.layout = Sourced(.perStep, o)
         f.xNetworksPerStep = Sourced(2, o)
@@ -110,7 +110,6 @@ public struct Preset: Sendable {
         f.maskPlacement = Sourced(.beforeTrig, o)
         f.vNetInput = Sourced(.raw, o)
         f.timeInput = Sourced(false, o)
-        f.activation = Sourced(.relu, o)
         f.translationSign = Sourced(.plus, o)
         f.xUpdate = Sourced(.ncp, o)
         f.epsXParametrization = Sourced(.epsOverOnePlusEps, o)

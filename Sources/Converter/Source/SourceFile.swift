@@ -54,12 +54,25 @@ public final class SourceFile {
     public private(set) var kerasVersion: String?
     /// True for Keras 3 weights whose `vars` groups carry no `name` attribute (order matching only).
     public private(set) var lacksLayerNames = false
+    /// What the file's model configuration states (nil for weights-only saves): ``StatedFacts``.
+    private(set) var stated: StatedFacts?
     let hdf5: HDF5File
     private let temporaryPath: String?
+    /// Largest dataset read, in elements: checked against the declared shape before anything is allocated.
+    public let maxDatasetElements: Int
+
+    /// Default of ``maxDatasetElements``: 2^26 elements (256 MiB of float32), far above any L2HMC
+    /// network (an 8x8 model's largest kernel has 32,768 elements, a 64x64 one's about 8.4 million
+    /// at 1024 units) and far below what would exhaust a machine.
+    public static let defaultMaxDatasetElements = 1 << 26
 
     /// Opens `path`: an HDF5 file (our checkpoint or a Keras layout) or a Keras 3 `.keras` zip.
-    public init(path: String) throws {
+    /// The file must be a regular file (``SourcePath``); HDF5Kit refuses external storage, external
+    /// links, virtual datasets and unknown filters before anything is read.
+    public init(path: String, maxDatasetElements: Int = SourceFile.defaultMaxDatasetElements) throws {
         self.path = path
+        self.maxDatasetElements = maxDatasetElements
+        let config: [UInt8]?
         let bytes = try Self.readHead(path)
         if bytes.starts(with: [0x50, 0x4B, 0x03, 0x04]) || bytes.starts(with: [0x50, 0x4B, 0x05, 0x06]) {
             let zip = try ZipArchive(path: path)
@@ -69,6 +82,7 @@ public final class SourceFile {
             guard zip.names.contains("model.weights.h5") else {
                 throw ConvertError.unsupportedSource(path: path, reason: "a zip archive without model.weights.h5 (not a Keras 3 .keras file); members: \(zip.names.prefix(6).joined(separator: ", "))")
             }
+            config = zip.names.contains("config.json") ? try zip.read("config.json", limit: StatedFacts.maxConfigBytes) : nil
             let temp = try Self.extractToTemporary(zip, member: "model.weights.h5")
             temporaryPath = temp
             do { hdf5 = try HDF5File.open(temp) } catch {
@@ -77,6 +91,7 @@ public final class SourceFile {
             }
             kind = .keras3Archive
         } else {
+            config = nil
             temporaryPath = nil
             hdf5 = try HDF5File.open(path)
             kind = try Self.classify(hdf5, path: path)
@@ -84,6 +99,11 @@ public final class SourceFile {
         sha256 = try Self.fileDigest(path)
         do {
             try scan()
+            if let config {
+                stated = try StatedFacts.parse(config, origin: "config.json", path: path)
+            } else if kind == .kerasModelH5, try hdf5.attributeNames("/").contains("model_config") {
+                stated = try StatedFacts.parse(Array(try stringAttribute("/", "model_config").utf8), origin: "model_config", path: path)
+            }
         } catch {
             try? hdf5.close()
             if let temporaryPath { unlink(temporaryPath) }
@@ -101,23 +121,43 @@ public final class SourceFile {
     /// The dataset's values as doubles (exact for float32 and float64), checked: floating-point
     /// element type and every value finite.
     public func values(_ d: SourceDataset) throws -> (values: [Double], dtype: DType) {
+        let a = try array(d)
+        return (a.doubles(), a.dtype)
+    }
+
+    /// The dataset as an array of its own element type (float32 stays float32: no widening),
+    /// checked: floating-point element type, at most ``maxDatasetElements`` elements (before
+    /// anything is allocated), every value finite.
+    public func array(_ d: SourceDataset) throws -> NDArray {
         guard let dtype = d.dtype else {
             throw ConvertError.wrongDType(source: d.location, found: d.typeDescription, expected: "float32 or float64")
         }
         guard dtype == .float32 || dtype == .float64 else {
             throw ConvertError.wrongDType(source: d.location, found: dtype.rawValue, expected: "float32 or float64")
         }
-        let array = try readRelabelled(d.hdf5Path)
-        let v = array.doubles
-        if let first = v.firstIndex(where: { !$0.isFinite }) {
-            throw ConvertError.nonFinite(source: d.location, count: v.filter { !$0.isFinite }.count, firstIndex: first)
+        let raw = try readRelabelled(d.hdf5Path)
+        guard raw.dtype == dtype else {
+            throw ConvertError.wrongDType(source: d.location, found: raw.dtype.rawValue, expected: dtype.rawValue)
         }
-        return (v, dtype == .float32 ? .float32 : .float64)
+        // Finiteness on the stored values, without a widened copy.
+        var bad = 0, first = -1
+        raw.raw.withUnsafeBytes { bytes in
+            func scan<T: BinaryFloatingPoint>(_: T.Type) {
+                for (i, v) in bytes.bindMemory(to: T.self).enumerated() where !v.isFinite {
+                    if first < 0 { first = i }
+                    bad += 1
+                }
+            }
+            if dtype == .float32 { scan(Float.self) } else { scan(Double.self) }
+        }
+        if bad > 0 { throw ConvertError.nonFinite(source: d.location, count: bad, firstIndex: first) }
+        return try NDArray(dtype: dtype == .float32 ? .float32 : .float64, shape: raw.shape, bytes: raw.raw)
     }
 
-    /// Reads a dataset, naming the source file (not a temporary copy) on failure.
+    /// Reads a dataset (at most ``maxDatasetElements`` elements), naming the source file (not a
+    /// temporary copy) on failure.
     func readRelabelled(_ hdf5Path: String) throws -> HDF5Array {
-        do { return try hdf5.readDataset(hdf5Path) } catch {
+        do { return try hdf5.readDataset(hdf5Path, maxElements: maxDatasetElements) } catch {
             throw temporaryPath.map { Self.relabel(error, from: $0, to: "\(path):model.weights.h5") } ?? error
         }
     }
@@ -262,13 +302,9 @@ public final class SourceFile {
 
     // MARK: Files
 
+    /// The first bytes of a regular file (``SourcePath``: directories, FIFOs and devices are refused unopened).
     private static func readHead(_ path: String) throws -> [UInt8] {
-        guard let handle = FileHandle(forReadingAtPath: path) else {
-            if !FileManager.default.fileExists(atPath: path) { throw L2ZError.fileNotFound(path: path) }
-            throw L2ZError.ioFailure(path: path, operation: "open", reason: "cannot read the file")
-        }
-        defer { try? handle.close() }
-        return Array(handle.readData(ofLength: 8))
+        try SourcePath.head(path, count: 8)
     }
 
     private static func extractToTemporary(_ zip: ZipArchive, member: String) throws -> String {
@@ -300,6 +336,10 @@ public final class SourceFile {
         case .notHDF5: return HDF5Error.notHDF5(path: shown)
         case let .openFailed(_, reason): return HDF5Error.openFailed(path: shown, reason: reason)
         case let .notFound(_, object): return HDF5Error.notFound(path: shown, object: object)
+        case let .externalStorage(_, object, count): return HDF5Error.externalStorage(path: shown, object: object, fileCount: count)
+        case let .virtualDataset(_, object): return HDF5Error.virtualDataset(path: shown, object: object)
+        case let .unsupportedFilter(_, object, filter): return HDF5Error.unsupportedFilter(path: shown, object: object, filter: filter)
+        case let .unsafeLink(_, link, kind): return HDF5Error.unsafeLink(path: shown, link: link, kind: kind)
         default: return e
         }
     }
