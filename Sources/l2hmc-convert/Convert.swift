@@ -119,11 +119,11 @@ struct Convert: ParsableCommand {
             if let directory = WorkerContext.outputDirectory {
                 try L2ZWriter.write(result.model, to: directory + "/" + WorkerContext.modelName, replaceExisting: false)
             } else {
-                try Converter.write(result, to: destination!, force: force)
+                try Converter.write(result, to: destination ?? "", force: force)
             }
             for w in result.report.warnings { FileHandle.standardError.write(Data("warning: \(UntrustedText.escaped(w))\n".utf8)) }
             let probe = result.model.probe.map { "probe of \($0.networks.count) network(s) and \($0.batch) trajectories" } ?? "no probe"
-            print(UntrustedText.escaped("wrote \(destination!) from \(source) (\(result.report.sourceKind.rawValue)\(result.report.naming.map { ", \($0) naming" } ?? ""); \(result.model.arrays.count) arrays, \(probe))"))
+            print(UntrustedText.escaped("wrote \(destination ?? "") from \(source) (\(result.report.sourceKind.rawValue)\(result.report.naming.map { ", \($0) naming" } ?? ""); \(result.model.arrays.count) arrays, \(probe))"))
         } catch let e as ValidationError {
             throw e
         } catch {

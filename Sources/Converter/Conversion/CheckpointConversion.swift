@@ -32,10 +32,10 @@ enum CheckpointConversion {
                 default:
                     canonical = expected[name] != nil && !["eps_x", "eps_v", "masks"].contains(name) ? name : nil
                 }
-                if let canonical {
+                if let canonical, let want = expected[canonical] {
                     // The declared shape is checked before anything is read or allocated.
-                    guard d.shape == expected[canonical]!.shape else {
-                        throw ConvertError.shapeMismatch(source: d.location, canonical: canonical, expected: expected[canonical]!.shape, actual: d.shape,
+                    guard d.shape == want.shape else {
+                        throw ConvertError.shapeMismatch(source: d.location, canonical: canonical, expected: want.shape, actual: d.shape,
                                                          reason: "the checkpoint's own sampler attribute describes this shape")
                     }
                     let (values, _) = try source.values(d)

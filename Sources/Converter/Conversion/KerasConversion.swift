@@ -32,9 +32,10 @@ enum KerasConversion {
             guard let a = built.arrays[name] else {
                 throw ConvertError.missingArray(canonical: name, expectedSource: mapping.naming.sourceHint(for: name))
             }
-            guard a.shape == expected[name]!.shape else {
+            let want = expected[name]?.shape ?? []
+            guard a.shape == want else {
                 throw ConvertError.shapeMismatch(source: built.sources[name]?.joined(separator: " + ") ?? name, canonical: name,
-                                                 expected: expected[name]!.shape, actual: a.shape, reason: resolved.shapeReason(name, spec: spec))
+                                                 expected: want, actual: a.shape, reason: resolved.shapeReason(name, spec: spec))
             }
         }
         for name in built.arrays.keys.sorted() where expected[name] == nil {

@@ -39,8 +39,8 @@ struct NetworkArrays {
             if folded.contains(r.networkName) { doubles[name] = (array.doubles(), shape, d.location) }
             out.arrays[name] = array
         }
-        for net in linear.keys.sorted() {
-            try out.fold(network: net, layers: linear[net]!, doubles: doubles, lastHidden: structure.hiddenUnits.last!, limit: source.maxDatasetElements)
+        for (net, layers) in linear.sorted(by: { $0.key < $1.key }) {
+            try out.fold(network: net, layers: layers, doubles: doubles, lastHidden: structure.hiddenUnits.last ?? 0, limit: source.maxDatasetElements)
         }
         return out
     }
@@ -57,10 +57,10 @@ struct NetworkArrays {
         var width = lastHidden
         var w: [Double] = identity(width), c = [Double](repeating: 0, count: width)
         var used: [String] = []
-        for i in layers.keys.sorted() {
+        for (i, layer) in layers.sorted(by: { $0.key < $1.key }) {
             let name = "\(net).h_layer\(i)"
-            guard let k = layers[i]!["kernel"] else { throw ConvertError.missingArray(canonical: "\(name).kernel", expectedSource: "the kernel of \(name) (its bias is present)") }
-            guard let b = layers[i]!["bias"] else { throw ConvertError.missingArray(canonical: "\(name).bias", expectedSource: "the bias of \(name) (its kernel is present)") }
+            guard let k = layer["kernel"] else { throw ConvertError.missingArray(canonical: "\(name).kernel", expectedSource: "the kernel of \(name) (its bias is present)") }
+            guard let b = layer["bias"] else { throw ConvertError.missingArray(canonical: "\(name).bias", expectedSource: "the bias of \(name) (its kernel is present)") }
             guard k.shape.count == 2, k.shape[0] == width, b.shape == [k.shape[1]] else {
                 throw ConvertError.shapeMismatch(source: k.location, canonical: "\(name).kernel (folded)", expected: [width, b.shape.first ?? 0], actual: k.shape,
                                                  reason: "h_layer\(i) takes the \(width) outputs of the layer before it")
@@ -78,7 +78,7 @@ struct NetworkArrays {
             guard let b = doubles[bn] else { throw ConvertError.missingArray(canonical: bn, expectedSource: "the \(head) head bias of \(net)") }
             guard k.shape.count == 2, k.shape[0] == width else {
                 throw ConvertError.shapeMismatch(source: k.location, canonical: kn, expected: [width, k.shape.last ?? 0], actual: k.shape,
-                                                 reason: "the \(head) head takes the \(width) outputs of h_layer\(layers.keys.max()!)")
+                                                 reason: "the \(head) head takes the \(width) outputs of h_layer\(layers.keys.max() ?? 0)")
             }
             let cols = k.shape[1]
             try bound(lastHidden, cols, "the \(head) head")

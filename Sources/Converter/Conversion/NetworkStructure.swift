@@ -62,12 +62,13 @@ struct NetworkStructure {
         for i in 0..<count where widths[i] == nil {
             throw ConvertError.missingArray(canonical: "\(first).hidden\(i).kernel", expectedSource: "hidden layer \(i) of \(first) (it has hidden layers up to \(count - 1))")
         }
-        for net in networks where perNetwork[net]! != widths {
-            let a = (0..<count).map { widths[$0] ?? 0 }, b = (0..<((perNetwork[net]!.keys.max() ?? 0) + 1)).map { perNetwork[net]![$0] ?? 0 }
+        for net in networks where (perNetwork[net] ?? [:]) != widths {
+            let theirs = perNetwork[net] ?? [:]
+            let a = (0..<count).map { widths[$0] ?? 0 }, b = (0..<((theirs.keys.max() ?? 0) + 1)).map { theirs[$0] ?? 0 }
             throw ConvertError.shapeMismatch(source: "\(net) hidden layers", canonical: "\(net).hidden*", expected: a, actual: b,
                                              reason: "every network must have the hidden widths of \(first) (the format has one hidden_units)")
         }
-        hiddenUnits = (0..<count).map { widths[$0]! }
+        hiddenUnits = (0..<count).map { widths[$0] ?? 0 }  // every index was checked present above
         if let f = facts.hiddenUnits, f.value != hiddenUnits {
             throw ConvertError.conflictingFact(fact: FactKey.hiddenUnits.rawValue, reason: "the file's kernels give hidden_units \(hiddenUnits), but \(f.origin) says \(f.value)")
         }

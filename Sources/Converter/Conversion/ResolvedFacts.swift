@@ -189,7 +189,7 @@ struct ResolvedFacts {
         case ("t_layer", "kernel"): return "rows = 2 (tau_k = cos, sin)"
         case ("scale", "coeff"), ("transformation", "coeff"), ("scale", "bias"), ("translation", "bias"), ("transformation", "bias"): return lattice
         case (_, "kernel") where ["scale", "translation", "transformation"].contains(parts[2]):
-            return "columns = \(lattice); rows = the last hidden width \(spec.network.hiddenUnits.last!)"
+            return "columns = \(lattice); rows = the last hidden width \(spec.network.hiddenUnits.last ?? 0)"
         default: return "hidden widths \(spec.network.hiddenUnits) read from the file's kernels"
         }
     }

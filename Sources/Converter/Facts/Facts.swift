@@ -98,9 +98,10 @@ public struct Facts: Equatable, Sendable {
             guard let n = Int(t), (1...4096).contains(n) else { throw bad("an integer 1..4096") }
             nLF = Sourced(n, origin)
         case .eps, .epsX, .epsV:
-            let values = t.split(separator: ",").map { positive($0) }
-            guard !values.isEmpty, values.allSatisfy({ $0 != nil }) else { throw bad("one step size > 0, or one per leapfrog step, comma separated") }
-            let v = Sourced(values.map { $0! }, origin)
+            let parts = t.split(separator: ",")
+            let values = parts.compactMap { positive($0) }
+            guard !values.isEmpty, values.count == parts.count else { throw bad("one step size > 0, or one per leapfrog step, comma separated") }
+            let v = Sourced(values, origin)
             if key != .epsV { epsX = v }
             if key != .epsX { epsV = v }
         case .epsXParametrization: epsXParametrization = Sourced(try choice(StepSizeParametrization.self), origin)
@@ -109,7 +110,7 @@ public struct Facts: Equatable, Sendable {
             if let rule = MaskRule(rawValue: t) {
                 masks = Sourced(.rule(rule), origin)
             } else if t.hasSuffix(".npy") {
-                let path = t.hasPrefix("/") || directory == nil ? t : directory! + "/" + t
+                let path = t.hasPrefix("/") ? t : directory.map { $0 + "/" + t } ?? t
                 masks = Sourced(.file(path), origin)
             } else {
                 throw bad("a rule (" + MaskRule.allCases.map(\.rawValue).joined(separator: ", ") + ") or a .npy file")
@@ -135,19 +136,21 @@ public struct Facts: Equatable, Sendable {
             guard let e = positive(Substring(t)) else { throw bad("a number > 0 (Keras's default is 0.001)") }
             batchNormEpsilon = Sourced(e, origin)
         case .netWeights:
-            let values = t.split(separator: ",").map { Double($0.trimmingCharacters(in: .whitespaces)) }
-            guard values.count == 6, values.allSatisfy({ $0 != nil && $0!.isFinite }) else {
+            let parts = t.split(separator: ",")
+            let values = parts.compactMap { Double($0.trimmingCharacters(in: .whitespaces)) }.filter(\.isFinite)
+            guard parts.count == 6, values.count == 6 else {
                 throw bad("six numbers: x_scale, x_translation, x_transformation, v_scale, v_translation, v_transformation")
             }
-            netWeights = Sourced(NetWeights(values: values.map { $0! }), origin)
+            netWeights = Sourced(NetWeights(values: values), origin)
         case .layout: layout = Sourced(try choice(NetworkLayout.self), origin)
         case .xNetworksPerStep:
             guard let n = Int(t), n == 1 || n == 2 else { throw bad("1 or 2") }
             xNetworksPerStep = Sourced(n, origin)
         case .hiddenUnits:
-            let values = t.split(separator: ",").map { Int($0.trimmingCharacters(in: .whitespaces)) }
-            guard !values.isEmpty, values.allSatisfy({ $0 != nil && $0! >= 1 }) else { throw bad("widths >= 1, comma separated") }
-            hiddenUnits = Sourced(values.map { $0! }, origin)
+            let parts = t.split(separator: ",")
+            let values = parts.compactMap { Int($0.trimmingCharacters(in: .whitespaces)) }.filter { $0 >= 1 }
+            guard !values.isEmpty, values.count == parts.count else { throw bad("widths >= 1, comma separated") }
+            hiddenUnits = Sourced(values, origin)
         }
     }
 }
@@ -227,8 +230,7 @@ extension Facts {
         var preset: String?
         let origin = "config \(URL(fileURLWithPath: path).lastPathComponent)"
         let directory = URL(fileURLWithPath: path).deletingLastPathComponent().path
-        for key in object.keys.sorted() {
-            let value = object[key]!
+        for (key, value) in object.sorted(by: { $0.key < $1.key }) {
             if key == "preset" {
                 guard case let .string(p) = value else { throw ConvertError.invalidFact(fact: "preset", value: "\(value)", expected: "a string") }
                 preset = p

@@ -16,8 +16,7 @@ public enum KerasNaming: String, Sendable, CaseIterable {
     /// The reference of one logical name, or nil when it is not this naming's.
     public func match(_ name: String) -> WeightRef? {
         let parts = name.split(separator: "/").map(String.init)
-        guard parts.count >= 2 else { return nil }
-        let variable = parts.last!
+        guard parts.count >= 2, let variable = parts.last else { return nil }
         switch self {
         case .tf2021: return Self.match2021(parts, variable: variable)
         case .sep2020: return Self.matchSep2020(parts, variable: variable)
@@ -73,7 +72,7 @@ public enum KerasNaming: String, Sendable, CaseIterable {
             case (_, 0):
                 guard role.variables.contains(variable) else { return nil }
             case (.scale, 1), (.transformation, 1):
-                guard Keras3Layers.className(ofAutoName: between.first!) == "dense", variable == "kernel" || variable == "bias" else { return nil }
+                guard Keras3Layers.className(ofAutoName: between.first ?? "") == "dense", variable == "kernel" || variable == "bias" else { return nil }
             default:
                 return nil
             }
@@ -109,7 +108,7 @@ enum OrderMatching {
         }
         var out: [String: WeightRef] = [:]
         for (model, net) in zip(models, networks) {
-            let items = groups[model]!
+            let items = groups[model] ?? []
             func layerName(_ d: SourceDataset) -> String { let p = d.name.split(separator: "/"); return String(p[p.count - 2]) }
             let dense = Set(items.map(layerName).filter { Keras3Layers.className(ofAutoName: $0) == "dense" })
                 .sorted { Keras3Layers.autoIndex($0) < Keras3Layers.autoIndex($1) }
@@ -126,7 +125,7 @@ enum OrderMatching {
             if let bn = norms.first { byLayer[bn] = .batchNorm }
             for d in items {
                 guard let role = byLayer[layerName(d)] else { continue }
-                let variable = String(d.name.split(separator: "/").last!)
+                let variable = d.name.split(separator: "/").last.map(String.init) ?? ""
                 guard role.variables.contains(variable) else { continue }
                 out[d.name] = WeightRef(net: net.net, step: net.step, layer: role, variable: variable)
             }

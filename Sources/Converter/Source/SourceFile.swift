@@ -235,10 +235,11 @@ public final class SourceFile {
                     }
                     let className = Keras3Layers.className(ofAutoName: group.split(separator: "/").last.map(String.init) ?? "")
                     let children = datasetObjects.filter { $0.path.hasPrefix(vars + "/") && !$0.path.dropFirst(vars.count + 1).contains("/") }
-                        .sorted { (Int($0.path.split(separator: "/").last!) ?? 0) < (Int($1.path.split(separator: "/").last!) ?? 0) }
+                        .sorted { (Int($0.path.split(separator: "/").last ?? "") ?? 0) < (Int($1.path.split(separator: "/").last ?? "") ?? 0) }
                     for (i, o) in children.enumerated() {
-                        guard String(o.path.split(separator: "/").last!) == String(i) else {
-                            throw ConvertError.unsupportedSource(path: path, reason: "\(vars) holds \(o.path.split(separator: "/").last!), expected variables numbered 0, 1, ...")
+                        let leaf = o.path.split(separator: "/").last.map(String.init) ?? ""
+                        guard leaf == String(i) else {
+                            throw ConvertError.unsupportedSource(path: path, reason: "\(vars) holds \(leaf), expected variables numbered 0, 1, ...")
                         }
                         let role = Keras3Layers.variableRole(className: className, index: i, count: children.count)
                         datasets.append(dataset(o, name: (prefix + [label, role]).joined(separator: "/")))
