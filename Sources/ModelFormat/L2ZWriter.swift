@@ -1,3 +1,7 @@
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 /// Writes `.l2z` files (docs/FORMAT.md, "Writing").
 ///
 /// The model is validated exactly as a reader would validate it; the archive is built in memory
@@ -32,10 +36,28 @@ public enum L2ZWriter {
         return bytes
     }
 
-    /// Encodes and writes atomically. With `replaceExisting` false an existing file is an error.
+    /// Encodes and writes atomically. With `replaceExisting` false an existing file is an error
+    /// (`io.output_exists`); with it true an existing file is replaced only if it is an `.l2z`
+    /// (its first 55 bytes are the format marker): anything else is `io.foreign_output` and is
+    /// left untouched.
     public static func write(_ model: L2ZModel, to path: String, replaceExisting: Bool = true,
                              faultInjection: AtomicFile.FaultInjection? = nil) throws {
         let bytes = try encode(model)
+        if replaceExisting { try checkReplaceable(path) }
         try AtomicFile.write(bytes, to: path, replaceExisting: replaceExisting, faultInjection: faultInjection)
+    }
+
+    /// Throws `io.foreign_output` when `path` exists and is not an `.l2z` file.
+    public static func checkReplaceable(_ path: String) throws {
+        var st = stat()
+        guard lstat(path, &st) == 0 else { return }
+        guard (st.st_mode & S_IFMT) == S_IFREG else {
+            throw L2ZError.foreignOutput(path: path, reason: "it is not a regular file")
+        }
+        let marker = Array(ZipLayout.magicMemberName.utf8) + ZipLayout.magicContent
+        let head = (try? AtomicFile.readPrefix(path, count: 30 + marker.count)) ?? []
+        guard head.count == 30 + marker.count, Array(head[30...]) == marker else {
+            throw L2ZError.foreignOutput(path: path, reason: "it is not an .l2z model (its format marker is missing)")
+        }
     }
 }

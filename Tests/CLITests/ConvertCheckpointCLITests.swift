@@ -93,6 +93,13 @@ final class ConvertCheckpointCLITests: XCTestCase {
         XCTAssertEqual(exists.status, 1)
         XCTAssertTrue(exists.stderr.hasPrefix("error: [io.output_exists]"), exists.stderr)
         XCTAssertEqual(try String(contentsOfFile: out, encoding: .utf8), "old")
+        // --force replaces only an .l2z: the user's "old" file is refused and kept.
+        let foreign = try CLI.run("l2hmc-convert", ["fixtures/keras/tf2021_tfkeras_weights.h5", out, "--force"] + Self.tf2021)
+        XCTAssertEqual(foreign.status, 1)
+        XCTAssertTrue(foreign.stderr.hasPrefix("error: [io.foreign_output]"), foreign.stderr)
+        XCTAssertEqual(try String(contentsOfFile: out, encoding: .utf8), "old")
+        try FileManager.default.removeItem(atPath: out)
+        XCTAssertEqual(try CLI.run("l2hmc-convert", ["fixtures/keras/tf2021_tfkeras_weights.h5", out] + Self.tf2021).status, 0)
         let forced = try CLI.run("l2hmc-convert", ["fixtures/keras/tf2021_tfkeras_weights.h5", out, "--force"] + Self.tf2021)
         XCTAssertEqual(forced.status, 0, forced.stderr)
         XCTAssertNoThrow(try L2ZReader.read(path: out))

@@ -86,5 +86,16 @@ public enum AtomicFile {
         return out
     }
 
+    /// The first `count` bytes of a regular file (fewer if it is shorter).
+    public static func readPrefix(_ path: String, count: Int) throws -> [UInt8] {
+        let fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK)
+        guard fd >= 0 else { throw L2ZError.ioFailure(path: path, operation: "open", reason: errnoText()) }
+        defer { close(fd) }
+        var out = [UInt8](repeating: 0, count: count)
+        let n = out.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, count) }
+        guard n >= 0 else { throw L2ZError.ioFailure(path: path, operation: "read", reason: errnoText()) }
+        return Array(out.prefix(n))
+    }
+
     private static func errnoText() -> String { String(cString: strerror(errno)) }
 }
