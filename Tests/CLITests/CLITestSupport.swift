@@ -23,8 +23,13 @@ enum CLI {
     }
 
     static func run(_ tool: String, _ arguments: [String], cwd: URL? = nil) throws -> Result {
+        try run(executable: productsDirectory.appendingPathComponent(tool), arguments, cwd: cwd)
+    }
+
+    /// Runs any program to its end, collecting its output.
+    static func run(executable: URL, _ arguments: [String], cwd: URL? = nil) throws -> Result {
         let process = Process()
-        process.executableURL = productsDirectory.appendingPathComponent(tool)
+        process.executableURL = executable
         process.arguments = arguments
         process.currentDirectoryURL = cwd ?? repositoryRoot
         let out = Pipe(), err = Pipe()

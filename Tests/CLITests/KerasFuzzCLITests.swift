@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+import ModelFormat
 
 /// The Keras fuzz tier: seeded mutations of every Keras fixture (`.h5` written by tf-keras and
 /// Keras 3, `.weights.h5`, `.keras` zips), each given to `l2hmc-convert inspect` as a user would,
@@ -20,7 +21,7 @@ final class KerasFuzzCLITests: XCTestCase {
         let originals = try sources.map { [UInt8](try Data(contentsOf: keras.appendingPathComponent($0))) }
         let tool = CLI.productsDirectory.appendingPathComponent("l2hmc-convert").path
 
-        var rng = Mix(seed: 2026_11_26)
+        var rng = SplitMix64(seed: 2026_11_26)
         var cases = 0, signals = 0, slowest = 0.0
         var outcomes: [String: Int] = [:]
         let deadline = Date().addingTimeInterval(seconds)
@@ -68,7 +69,7 @@ final class KerasFuzzCLITests: XCTestCase {
 
     /// Bit flips, byte runs overwritten (anywhere, or in the first 4 KiB where HDF5 keeps its
     /// superblock and root object headers), truncation, insertion, and a region copied over another.
-    private func mutate(_ b: inout [UInt8], _ rng: inout Mix) {
+    private func mutate(_ b: inout [UInt8], _ rng: inout SplitMix64) {
         guard !b.isEmpty else { return }
         let n = UInt64(b.count)
         switch rng.next() % 6 {
@@ -85,19 +86,6 @@ final class KerasFuzzCLITests: XCTestCase {
             let from = Int(rng.next() % n), to = Int(rng.next() % n), len = Int(1 + rng.next() % 256)
             let chunk = Array(b[from..<min(b.count, from + len)])
             for (k, v) in chunk.enumerated() where to + k < b.count { b[to + k] = v }
-        }
-    }
-
-    /// SplitMix64, so the cases are the same on every run.
-    private struct Mix {
-        var state: UInt64
-        init(seed: UInt64) { state = seed }
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
         }
     }
 }

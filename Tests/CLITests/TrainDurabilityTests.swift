@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+import ModelFormat
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -51,7 +52,7 @@ final class TrainDurabilityTests: XCTestCase {
         XCTAssertEqual(reference.status, 0, reference.stderr)
         let referenceSeconds = Date().timeIntervalSince(started)
 
-        var seeded = SeededGenerator(seed: 20261126)
+        var seeded = SplitMix64(seed: 20261126)
         var kills = 0, terms = 0, absentStates = 0, resumes = 0, losses = 0
         for run in 0..<3 {
             let out = "part\(run).l2z", ckpt = "part\(run).ckpt.h5", log = "part\(run).log.csv"
@@ -232,16 +233,7 @@ final class TrainDurabilityTests: XCTestCase {
         func limited(_ kib: Int, _ args: [String]) throws -> CLI.Result {
             let tool = CLI.productsDirectory.appendingPathComponent("l2hmc-train").path
             let quoted = ([tool] + args).map { "'" + $0 + "'" }.joined(separator: " ")
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: "/bin/bash")
-            process.arguments = ["-c", "ulimit -f \(kib); trap '' XFSZ; exec \(quoted)"]
-            let out = Pipe(), err = Pipe()
-            process.standardOutput = out
-            process.standardError = err
-            try process.run()
-            let o = out.fileHandleForReading.readDataToEndOfFile(), e = err.fileHandleForReading.readDataToEndOfFile()
-            process.waitUntilExit()
-            return CLI.Result(status: process.terminationStatus, stdout: String(decoding: o, as: UTF8.self), stderr: String(decoding: e, as: UTF8.self))
+            return try CLI.run(executable: URL(fileURLWithPath: "/bin/bash"), ["-c", "ulimit -f \(kib); trap '' XFSZ; exec \(quoted)"])
         }
         // The checkpoint (about 42 KB) does not fit in 20 KiB: nothing is left behind.
         let a = try limited(20, small + ["--out", path("a.l2z")])
@@ -342,31 +334,9 @@ final class TrainDurabilityTests: XCTestCase {
     }
 }
 
-/// SplitMix64: a seeded generator for reproducible kill moments.
-struct SeededGenerator: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
-
 extension CLI {
     /// Runs python3 with a script and arguments.
     static func python(_ script: String, _ arguments: String...) throws -> Result {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", "-c", script] + arguments
-        let out = Pipe(), err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        try process.run()
-        let o = out.fileHandleForReading.readDataToEndOfFile(), e = err.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return Result(status: process.terminationStatus, stdout: String(decoding: o, as: UTF8.self), stderr: String(decoding: e, as: UTF8.self))
+        try run(executable: URL(fileURLWithPath: "/usr/bin/env"), ["python3", "-c", script] + arguments)
     }
 }
