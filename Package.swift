@@ -42,24 +42,27 @@ let package = Package(
         // reads our ckpt.h5 through its documented layout, never through Trainer.
         .target(name: "Converter", dependencies: ["ModelFormat", "HDF5Kit", "Inference", "CZip"]),
 
+        // What the three tools share: the error-to-exit policy, SIGINT/SIGTERM, argument types.
+        .target(name: "CLISupport", dependencies: ["ModelFormat", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
+
         .executableTarget(
             name: "l2hmc-run",
-            dependencies: ["Inference", "ModelFormat", "Trainer",
+            dependencies: ["Inference", "ModelFormat", "Trainer", "CLISupport",
                            .product(name: "ArgumentParser", package: "swift-argument-parser")]),
         .executableTarget(
             name: "l2hmc-train",
-            dependencies: ["Trainer", "ModelFormat", "COpenBLAS",
+            dependencies: ["Trainer", "ModelFormat", "COpenBLAS", "CLISupport",
                            .product(name: "ArgumentParser", package: "swift-argument-parser")]),
         .executableTarget(
             name: "l2hmc-convert",
-            dependencies: ["ModelFormat", "Inference", "CHDF5", "Converter", "HDF5Kit",
+            dependencies: ["ModelFormat", "Inference", "Converter", "CLISupport",
                            .product(name: "ArgumentParser", package: "swift-argument-parser")]),
 
         .testTarget(name: "ModelFormatTests", dependencies: ["ModelFormat"]),
         .testTarget(name: "InferenceTests", dependencies: ["Inference", "ModelFormat"]),
         .testTarget(name: "TrainerTests", dependencies: ["Trainer", "ModelFormat"]),
         .testTarget(name: "GoldenTests", dependencies: ["ModelFormat", "Inference", "Trainer"], exclude: ["Goldens"]),
-        .testTarget(name: "CLITests", dependencies: ["ModelFormat"]),
+        .testTarget(name: "CLITests", dependencies: ["ModelFormat", "CLISupport", "Trainer"]),
         .testTarget(name: "HDF5KitTests", dependencies: ["HDF5Kit"]),
         .testTarget(name: "ConverterTests", dependencies: ["Converter", "ModelFormat", "Inference", "HDF5Kit", "Trainer"]),
     ],

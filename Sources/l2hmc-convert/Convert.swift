@@ -111,7 +111,7 @@ struct Convert: ParsableCommand {
             if dryRun {
                 _ = try L2ZWriter.encode(result.model)   // every writer check, nothing written
                 print(printable(result.report.lines()))
-                for w in result.report.warnings { FileHandle.standardError.write(Data("warning: \(UntrustedText.escaped(w))\n".utf8)) }
+                for w in result.report.warnings { Console.error("warning: \(UntrustedText.escaped(w))\n") }
                 print("dry run: nothing written")
                 return
             }
@@ -121,7 +121,7 @@ struct Convert: ParsableCommand {
             } else {
                 try Converter.write(result, to: destination ?? "", force: force)
             }
-            for w in result.report.warnings { FileHandle.standardError.write(Data("warning: \(UntrustedText.escaped(w))\n".utf8)) }
+            for w in result.report.warnings { Console.error("warning: \(UntrustedText.escaped(w))\n") }
             let probe = result.model.probe.map { "probe of \($0.networks.count) network(s) and \($0.batch) trajectories" } ?? "no probe"
             print(UntrustedText.escaped("wrote \(destination ?? "") from \(source) (\(result.report.sourceKind.rawValue)\(result.report.naming.map { ", \($0) naming" } ?? ""); \(result.model.arrays.count) arrays, \(probe))"))
         } catch let e as ValidationError {
@@ -145,8 +145,8 @@ extension Convert {
             let model = try L2ZReader.read(bytes: try AtomicFile.read(outcome.modelPath, limit: Int.max)).model
             try L2ZWriter.write(model, to: destination, replaceExisting: force)
         }
-        FileHandle.standardError.write(outcome.stderr)
-        FileHandle.standardOutput.write(outcome.stdout)
+        Console.error(outcome.stderr)
+        Console.out(outcome.stdout)
     }
 }
 
@@ -157,16 +157,7 @@ func printable(_ lines: [String]) -> String {
         .map { UntrustedText.escaped(String($0), limit: 1 << 16) }.joined(separator: "\n")
 }
 
-/// Like `fail`, with exit status 64 for a conversion refused for want of (or conflicting) options.
+/// Like `fail`: a ``ConvertError`` refused for want of (or conflicting) options exits 64.
 func failConvert(_ error: Error) -> Never {
-    let text: String
-    var status: Int32 = 1
-    if let e = error as? ConvertError {
-        text = e.description
-        if e.isUsageError { status = 64 }
-    } else {
-        text = (error as? L2ZError)?.description ?? "\(error)"
-    }
-    FileHandle.standardError.write(Data("error: \(UntrustedText.escaped(text))\n".utf8))
-    Foundation.exit(status)
+    fail(error)
 }

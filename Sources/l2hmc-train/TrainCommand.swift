@@ -26,7 +26,7 @@ struct TrainCommand: ParsableCommand {
     @OptionGroup var flags: ConfigFlags
 
     func run() throws {
-        Interrupt.install()
+        Interrupt.install(abortMessage: "error: [interrupted] second signal: stopped at once, temporary files removed; resume from the last checkpoint\n")
         // Configuration first: a bad one is refused before any file is touched.
         var fresh: L2HMCTrainer?
         var extendTo: Int?
@@ -133,7 +133,7 @@ struct TrainCommand: ParsableCommand {
         if Interrupt.isRequested {
             var command = "l2hmc-train --resume \(shellQuoted(ckptPath)) --out \(shellQuoted(out))"
             if logPath != base + ".log.csv" { command += " --log \(shellQuoted(logPath))" }
-            FileHandle.standardError.write(Data("interrupted by \(Interrupt.signalName) at step \(trainer.step) of \(cfg.steps); checkpoint \(ckptPath); continue with: \(command)\n".utf8))
+            Console.error("interrupted by \(Interrupt.signalName) at step \(trainer.step) of \(cfg.steps); checkpoint \(ckptPath); continue with: \(command)\n")
             locks.release()
             Foundation.exit(Interrupt.exitStatus)
         }
