@@ -11,7 +11,7 @@ struct L2HMCTrain: ParsableCommand {
         abstract: "Train an L2HMC sampler (U(1) lattice or Gaussian mixture) and export it as .l2z.",
         discussion: """
             Settings: defaults < --config FILE < flags (every config key is also a flag, e.g. \
-            --n-lf 5 --hidden-units 64,64). Writes a CSV log of every step, an HDF5 checkpoint at \
+            --nlf 5 --hidden-units 64,64; `l2hmc-train train --help` lists them). Writes a CSV log of every step, an HDF5 checkpoint at \
             the start, every checkpoint_every steps and every checkpoint_seconds (default 120 s) \
             of wall time, and at the end, and the .l2z model at the end. Checkpoint and log are \
             committed together, so a kill at any moment loses at most the work since the last \
