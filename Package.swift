@@ -65,6 +65,7 @@ let package = Package(
         .testTarget(name: "InferenceTests", dependencies: ["Inference", "ModelFormat", "Audit"]),   // Audit: the one numerical Jacobian
         .testTarget(name: "TrainerTests", dependencies: ["Trainer", "ModelFormat"]),
         .testTarget(name: "GoldenTests", dependencies: ["ModelFormat", "Inference", "Trainer", "Audit"], exclude: ["Goldens"]),
+        .testTarget(name: "AuditTests", dependencies: ["Audit"]),
         .testTarget(name: "CLITests", dependencies: ["ModelFormat"]),
         .testTarget(name: "HDF5KitTests", dependencies: ["HDF5Kit"]),
         .testTarget(name: "ConverterTests", dependencies: ["Converter", "ModelFormat", "Inference", "HDF5Kit", "Trainer"]),
