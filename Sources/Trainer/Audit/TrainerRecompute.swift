@@ -53,6 +53,16 @@ public enum TrainerRecompute {
         return Trajectory(x: r.x.data, v: r.v.data, logDet: r.logDet, subUpdates: subs)
     }
 
+    /// H = U(x) + K(v) per row from the trainer's own target at coupling `scale` (beta for U(1),
+    /// 1 for mixtures): the energies behind the trainer's acceptance, for audits that compare it
+    /// with the runtime's. x and v are [rows, n] flattened.
+    public static func hamiltonian(_ model: TrainerModel, x: [Double], v: [Double], rows: Int, scale: Double) -> [Double] {
+        let n = model.spec.stateSize, target = model.target
+        let u = target.energy(Matrix(rows: rows, cols: n, data: x), scale: scale)
+        let k = target.kineticEnergy(Matrix(rows: rows, cols: n, data: v))
+        return zip(u, k).map { $0 + $1 }
+    }
+
     /// The network `name` evaluated on explicit inputs with unit net weights: S, T, Q [rows, n].
     public static func network(_ model: TrainerModel, name: String, xIn: [Double], vIn: [Double], tau: [Double]?, rows: Int) throws
         -> (s: [Double], t: [Double], q: [Double]) {
