@@ -75,7 +75,7 @@ enum InspectReport {
     static func text(result: L2ZReader.Result, inspection: ModelInspection, path: String) -> String {
         let m = result.manifest
         var out = [UntrustedText.escaped("file        \(path)"),
-                   "format      l2z \(m.formatVersion) (reader supports up to \(Manifest.currentVersion)); architecture \(Manifest.architectureName) v\(Manifest.architectureVersion)",
+                   "format      l2z \(m.formatVersion) (reader supports up to \(Manifest.currentVersion)); architecture \(m.architecture)",
                    "features    \(m.requiredFeatures.isEmpty ? "(none)" : m.requiredFeatures.joined(separator: ", "))",
                    UntrustedText.escaped("producer    \(m.provenance.producer) \(m.provenance.producerVersion)\(m.provenance.source.map { " (\($0))" } ?? "")")]
         if let sha = m.provenance.sourceSHA256 { out.append(UntrustedText.escaped("source      sha256 \(sha)")) }
@@ -119,7 +119,7 @@ enum InspectReport {
             "file": .string(path),
             "format_version": .string(result.manifest.formatVersion.description),
             "reader_format_version": .string(Manifest.currentVersion.description),
-            "architecture": .string("\(Manifest.architectureName) v\(Manifest.architectureVersion)"),
+            "architecture": .string(result.manifest.architecture.description),
             "description": .array(ModelDescription.lines(result.manifest.sampler).map { .string($0) }),
             "manifest": ManifestCodec.encode(result.manifest),
             "arrays": .array(arrays),
