@@ -35,8 +35,8 @@ struct Inspect: ParsableCommand {
                 do {
                     let outcome = try SourceSupervisor.run(Array(CommandLine.arguments.dropFirst()), source: path, timeout: timeout)
                     SourceSupervisor.relayFailure(outcome)
-                    FileHandle.standardError.write(outcome.stderr)
-                    FileHandle.standardOutput.write(outcome.stdout)
+                    Console.error(outcome.stderr)
+                    Console.out(outcome.stdout)
                     outcome.cleanUp()
                 } catch { failConvert(error) }
                 return
@@ -51,12 +51,12 @@ struct Inspect: ParsableCommand {
         if json {
             let report = InspectReport.json(result: result, inspection: inspection, path: path)
             let bytes = (try? CanonicalJSONWriter.encode(report)) ?? Array("{}\n".utf8)
-            FileHandle.standardOutput.write(Data(bytes))
+            Console.out(bytes)
         } else {
             // Manifest strings (producer, source) are the file's: each line is escaped.
             print(printable([InspectReport.text(result: result, inspection: inspection, path: path)]))
         }
-        for w in inspection.warnings { FileHandle.standardError.write(Data("warning: \(UntrustedText.escaped(w))\n".utf8)) }
+        for w in inspection.warnings { Console.error("warning: \(UntrustedText.escaped(w))\n") }
     }
 }
 
