@@ -15,7 +15,8 @@ public enum TrainerRecompute {
         public let v: [Double]
         /// The sub-update's network outputs S, T, Q with net weights applied, [rows, n].
         public let s: [Double], t: [Double], q: [Double]
-        /// Running log-det after the sub-update, [rows].
+        /// Running log-det after the sub-update, [rows] (the trainer's own running sum, so the last
+        /// sub-update's equals the trajectory's log-det).
         public let logDet: [Double]
         /// The network used and its exact inputs (encoded x, v or F, time), and the net weights
         /// (S, T, Q) applied to its outputs.
@@ -41,56 +42,25 @@ public enum TrainerRecompute {
         let w = weights ?? model.spec.netWeights
         let r = dyn.run(x0: Matrix(rows: rows, cols: n, data: x0), v0: Matrix(rows: rows, cols: n, data: v0), forward: forward,
                         params: model.params, scale: scale, weights: w)
-        // Replay the tape: each record holds the state before its sub-update; the state after is
-        // the next record's (or the result).
-        var subs: [SubUpdate] = []
-        var logDet = [Double](repeating: 0, count: rows)
-        for (i, record) in r.tape.enumerated() {
-            let xAfter: [Double], vAfter: [Double]
-            if i + 1 < r.tape.count {
-                switch r.tape[i + 1] {
-                case let .v(next): xAfter = next.x.data; vAfter = next.vIn.data
-                case let .x(next): xAfter = next.xIn.data; vAfter = next.v.data
-                }
-            } else {
-                xAfter = r.x.data; vAfter = r.v.data
-            }
-            let step: Int, stage: String, cache: TrainableNetwork.Cache, network: String
-            switch record {
-            case let .v(rec):
-                step = rec.step; cache = rec.cache
-                network = dyn.vNets[dyn.networkIndex(rec.step)].name
-                // Each step contributes four records (v, x, x, v); the first v record of a
-                // forward step is v1, of a backward step the inverse of v2.
-                let firstRecordOfStep = i % 4 == 0
-                let firstOfStep = forward == firstRecordOfStep
-                stage = firstOfStep ? "v1" : "v2"
-                let e = rec.eps
-                for row in 0..<rows {
-                    let sum = (0..<n).reduce(0) { $0 + cache.s.data[row * n + $1] }
-                    logDet[row] += (rec.inverse ? -0.5 : 0.5) * e * sum
-                }
-            case let .x(rec):
-                step = rec.step; cache = rec.cache
-                stage = rec.first ? "x1" : "x2"
-                network = (rec.first ? dyn.xFirst : dyn.xSecond)[dyn.networkIndex(rec.step)].name
-                let m = model.masks[rec.step]
-                let update = rec.first ? m : m.map { 1 - $0 }
-                for row in 0..<rows {
-                    for k in 0..<n where update[k] != 0 {
-                        let j = row * n + k
-                        let s = rec.eps * cache.s.data[j]
-                        let mv = rec.inverse ? ScaleMap.evaluate(rec.w.data[j], -s, projected: dyn.projected)
-                                             : ScaleMap.evaluate(rec.xIn.data[j], s, projected: dyn.projected)
-                        logDet[row] += mv.logJ
-                    }
-                }
-            }
-            subs.append(SubUpdate(step: step, stage: stage, x: xAfter, v: vAfter, s: cache.s.data, t: cache.t.data, q: cache.q.data, logDet: logDet,
-                                  network: network, xIn: cache.xIn.data, vIn: cache.vIn.data, tau: cache.tau,
-                                  weights: [cache.weights.s, cache.weights.t, cache.weights.q]))
+        // Every tape entry names its step and stage and holds the state and log-det after it.
+        let subs = r.tape.map { entry -> SubUpdate in
+            let cache = entry.record.cache
+            return SubUpdate(step: entry.step, stage: entry.stage.rawValue, x: entry.after.x.data, v: entry.after.v.data,
+                             s: cache.s.data, t: cache.t.data, q: cache.q.data, logDet: entry.logDet,
+                             network: dyn.network(entry.stage, step: entry.step).name, xIn: cache.xIn.data, vIn: cache.vIn.data,
+                             tau: cache.tau, weights: [cache.weights.s, cache.weights.t, cache.weights.q])
         }
         return Trajectory(x: r.x.data, v: r.v.data, logDet: r.logDet, subUpdates: subs)
+    }
+
+    /// H = U(x) + K(v) per row from the trainer's own target at coupling `scale` (beta for U(1),
+    /// 1 for mixtures): the energies behind the trainer's acceptance, for audits that compare it
+    /// with the runtime's. x and v are [rows, n] flattened.
+    public static func hamiltonian(_ model: TrainerModel, x: [Double], v: [Double], rows: Int, scale: Double) -> [Double] {
+        let n = model.spec.stateSize, target = model.target
+        let u = target.energy(Matrix(rows: rows, cols: n, data: x), scale: scale)
+        let k = target.kineticEnergy(Matrix(rows: rows, cols: n, data: v))
+        return zip(u, k).map { $0 + $1 }
     }
 
     /// The network `name` evaluated on explicit inputs with unit net weights: S, T, Q [rows, n].

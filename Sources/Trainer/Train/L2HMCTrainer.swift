@@ -53,21 +53,11 @@ public final class L2HMCTrainer {
     public var rngState: UInt64 { rng.state }
     public var chainStates: [Double] { chains.data }
 
-    /// Draws from the initialization distribution: uniform angles (U(1)) or N(0, I) (mixtures).
-    private func drawInitial(_ rows: Int) -> Matrix {
-        let n = model.spec.stateSize
-        var m = Matrix(zeros: rows, n)
-        for i in 0..<m.data.count {
-            m.data[i] = model.spec.target.isCompact ? 2 * .pi * rng.uniform() - .pi : rng.normal()
-        }
-        return m
-    }
+    /// Draws from the target's initialization distribution.
+    private func drawInitial(_ rows: Int) -> Matrix { model.target.drawInitial(rows: rows, rng: &rng) }
 
-    private func drawNormals(_ rows: Int) -> Matrix {
-        var m = Matrix(zeros: rows, model.spec.stateSize)
-        for i in 0..<m.data.count { m.data[i] = rng.normal() }
-        return m
-    }
+    /// Fresh momenta from the target.
+    private func refreshMomenta(_ rows: Int) -> Matrix { model.target.refreshMomenta(rows: rows, rng: &rng) }
 
     /// Proposals and loss gradient for one batch; returns the loss evaluation and the proposals.
     func lossAndGradient(x0: Matrix, v0: Matrix, forward: [Bool], scale: Double, weight: Double, grads: inout [Double])
@@ -101,14 +91,14 @@ public final class L2HMCTrainer {
         let c = config.chains
         // Random numbers in a fixed order: momenta, directions, accept uniforms, then the
         // auxiliary batch.
-        let v0 = drawNormals(c)
+        let v0 = refreshMomenta(c)
         let forward = (0..<c).map { _ in rng.next() & 1 == 0 }
         let uniforms = (0..<c).map { _ in rng.uniform() }
         var grads = [Double](repeating: 0, count: model.params.values.count)
         let (e, proposals) = lossAndGradient(x0: chains, v0: v0, forward: forward, scale: scale, weight: 1 / Double(c), grads: &grads)
         var loss = e.loss.reduce(0, +) / Double(c)
         if config.loss.auxWeight > 0 {
-            let xq = drawInitial(c), vq = drawNormals(c)
+            let xq = drawInitial(c), vq = refreshMomenta(c)
             let fq = (0..<c).map { _ in rng.next() & 1 == 0 }
             let (eq, _) = lossAndGradient(x0: xq, v0: vq, forward: fq, scale: scale, weight: config.loss.auxWeight / Double(c), grads: &grads)
             loss += config.loss.auxWeight * eq.loss.reduce(0, +) / Double(c)
@@ -126,24 +116,8 @@ public final class L2HMCTrainer {
         return Metrics(step: step, scale: scale, learningRate: lr, loss: loss,
                        acceptance: e.acceptance.reduce(0, +) / Double(c),
                        esjd: zip(e.distance, e.acceptance).reduce(0) { $0 + $1.0 * $1.1 } / Double(c),
-                       tunneling: tunnelingMeasure(before: before, after: chains), gradientNorm: norm,
+                       tunneling: model.target.tunneling(before: before, after: chains), gradientNorm: norm,
                        epsX: epsX.reduce(0, +) / Double(epsX.count), epsV: epsV.reduce(0, +) / Double(epsV.count))
-    }
-
-    private func tunnelingMeasure(before: Matrix, after: Matrix) -> Double {
-        switch model.spec.target {
-        case .u1:
-            guard let t = model.dynamics().target as? U1TrainingTarget else { preconditionFailure("a U(1) spec builds a U1TrainingTarget") }
-            let q0 = t.integerCharges(before), q1 = t.integerCharges(after)
-            return zip(q0, q1).reduce(0) { $0 + abs($1.1 - $1.0) } / Double(before.rows)
-        case let .gaussianMixture(g):
-            func nearest(_ m: Matrix, _ r: Int) -> Int {
-                (0..<g.means.count).min { a, b in
-                    (0..<m.cols).reduce(0.0) { $0 + pow(m[r, $1] - g.means[a][$1], 2) } < (0..<m.cols).reduce(0.0) { $0 + pow(m[r, $1] - g.means[b][$1], 2) }
-                }!
-            }
-            return Double((0..<before.rows).filter { nearest(before, $0) != nearest(after, $0) }.count) / Double(before.rows)
-        }
     }
 }
 
@@ -156,13 +130,5 @@ extension Matrix {
 
     mutating func scatter(_ m: Matrix, rows: [Int]) {
         for (g, r) in rows.enumerated() { for c in 0..<cols { data[r * cols + c] = m.data[g * cols + c] } }
-    }
-}
-
-extension U1TrainingTarget {
-    /// Q_int = sum wrap(phi_P) / 2 pi, rounded.
-    func integerCharges(_ x: Matrix) -> [Double] {
-        let phi = plaquettes(x), v = links.count
-        return (0..<x.rows).map { r in ((0..<v).reduce(0) { $0 + wrapAngle(phi.data[r * v + $1]) } / (2 * .pi)).rounded() }
     }
 }
