@@ -4,7 +4,9 @@ import PackageDescription
 /// l2hmc-swift: a weight-portable inference engine, trainer and converter for L2HMC samplers.
 ///
 /// Dependency direction (see docs/FORMAT.md and README):
-/// ModelFormat is a leaf; Inference and Trainer depend on it and never on each other.
+/// ModelFormat is a leaf; Inference and Trainer depend on it and never on each other. Audit (the
+/// trainer-versus-runtime comparison, crossval, the numerical Jacobian, the runtime benchmark) is
+/// the one library that sees both.
 let package = Package(
     name: "l2hmc-swift",
     platforms: [.macOS(.v13)],
@@ -12,6 +14,7 @@ let package = Package(
         .library(name: "ModelFormat", targets: ["ModelFormat"]),
         .library(name: "Inference", targets: ["Inference"]),
         .library(name: "Trainer", targets: ["Trainer"]),
+        .library(name: "Audit", targets: ["Audit"]),
         .executable(name: "l2hmc-run", targets: ["l2hmc-run"]),
         .executable(name: "l2hmc-convert", targets: ["l2hmc-convert"]),
         .executable(name: "l2hmc-train", targets: ["l2hmc-train"]),
@@ -37,6 +40,9 @@ let package = Package(
         .target(name: "ModelFormat", dependencies: ["CZip", "CLibCrypto", "CFileSystem"]),
         .target(name: "Inference", dependencies: ["ModelFormat", "COpenBLAS", "CL2HMCKernels"]),
         .target(name: "Trainer", dependencies: ["ModelFormat", "COpenBLAS", "HDF5Kit"]),
+        // Audits across the two independent paths: the documented tolerance table, the path
+        // comparison, crossval and its verdicts, the numerical Jacobian, the runtime benchmark.
+        .target(name: "Audit", dependencies: ["ModelFormat", "Inference", "Trainer"]),
         .target(name: "HDF5Kit", dependencies: ["CHDF5", "ModelFormat"]),   // ModelFormat: UntrustedText for messages
         // Checkpoint conversion (HDF5: our trainer's ckpt.h5 and Keras files) into .l2z models;
         // reads our ckpt.h5 through its documented layout, never through Trainer.
@@ -44,7 +50,7 @@ let package = Package(
 
         .executableTarget(
             name: "l2hmc-run",
-            dependencies: ["Inference", "ModelFormat", "Trainer",
+            dependencies: ["Audit", "Inference", "ModelFormat",
                            .product(name: "ArgumentParser", package: "swift-argument-parser")]),
         .executableTarget(
             name: "l2hmc-train",
@@ -56,9 +62,10 @@ let package = Package(
                            .product(name: "ArgumentParser", package: "swift-argument-parser")]),
 
         .testTarget(name: "ModelFormatTests", dependencies: ["ModelFormat"]),
-        .testTarget(name: "InferenceTests", dependencies: ["Inference", "ModelFormat"]),
+        .testTarget(name: "InferenceTests", dependencies: ["Inference", "ModelFormat", "Audit"]),   // Audit: the one numerical Jacobian
         .testTarget(name: "TrainerTests", dependencies: ["Trainer", "ModelFormat"]),
-        .testTarget(name: "GoldenTests", dependencies: ["ModelFormat", "Inference", "Trainer"], exclude: ["Goldens"]),
+        .testTarget(name: "GoldenTests", dependencies: ["ModelFormat", "Inference", "Trainer", "Audit"], exclude: ["Goldens"]),
+        .testTarget(name: "AuditTests", dependencies: ["Audit"]),
         .testTarget(name: "CLITests", dependencies: ["ModelFormat"]),
         .testTarget(name: "HDF5KitTests", dependencies: ["HDF5Kit"]),
         .testTarget(name: "ConverterTests", dependencies: ["Converter", "ModelFormat", "Inference", "HDF5Kit", "Trainer"]),

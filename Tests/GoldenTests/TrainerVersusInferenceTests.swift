@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+import Audit
 import ModelFormat
 @testable import Inference
 @testable import Trainer

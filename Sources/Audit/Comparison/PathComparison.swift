@@ -1,45 +1,44 @@
 import Foundation
+import Inference
 import ModelFormat
-@testable import Inference
-@testable import Trainer
+import Trainer
 
 /// Runs the Trainer path and the Inference path on identical weights and inputs and reports,
-/// per quantity, the largest deviation (relative to max(1, |value|)).
+/// per quantity, the largest deviation (relative to max(1, |value|) unless stated).
 ///
-/// Tolerances (float64 throughout): both paths evaluate the same formulas with different
-/// summation orders (OpenBLAS GEMM blocking versus the trainer's GEMMs on different shapes, fused
-/// versus unfused elementwise loops, atan2 versus the same atan2 on rounded inputs). Each
-/// operation is correctly rounded to 1e-16 relative; the deviations grow through N_LF steps of
-/// four sub-updates with O(1) Jacobians, to ~1e-14 in practice. Bounds:
-/// - network heads S, T, Q: 1e-12 (a single network evaluation, sums of a few hundred terms);
-/// - states x (angle-aware), v after each sub-update (v', x', x'', v'' of every step): 1e-11;
-/// - running log-det: 1e-10 absolute (a sum of n terms per sub-update, each ~1e-16 relative);
-/// - acceptance probability: 1e-10 (exp of a difference of O(100) energies: cancellation).
-/// Each bound is 100x or more above the deviations observed and many orders below what any
-/// wrong weight, sign, mask or step size produces (>= 1e-4).
-struct PathComparison {
-    struct Deviation: CustomStringConvertible {
-        let quantity: String
-        let step: Int
-        let maxDifference: Double
-        let tolerance: Double
-        let firstValues: (trainer: Double, inference: Double)
-        var passed: Bool { maxDifference <= tolerance }
-        var description: String {
+/// Bounds (documented with their derivation in ``AuditTolerances``): network heads S, T, Q
+/// ``AuditTolerances/heads`` (1e-12); states x (angle-aware) and v after each sub-update
+/// ``AuditTolerances/state`` (1e-11); running log-det ``AuditTolerances/logDet`` (1e-10 absolute);
+/// acceptance probability ``AuditTolerances/acceptance`` (1e-10 absolute).
+public struct PathComparison: Sendable {
+    /// The largest deviation of one quantity at one leapfrog step.
+    public struct Deviation: CustomStringConvertible, Sendable {
+        public let quantity: String
+        public let step: Int
+        public let maxDifference: Double
+        public let tolerance: Double
+        public let firstValues: (trainer: Double, inference: Double)
+        public var passed: Bool { maxDifference <= tolerance }
+        public var description: String {
             String(format: "%@ at step %d: max |diff| %.3e (tolerance %.1e), first differing values trainer %.17g, inference %.17g",
                    quantity, step, maxDifference, tolerance, firstValues.trainer, firstValues.inference)
         }
     }
 
-    static let headsTolerance = 1e-12
-    static let stateTolerance = 1e-11
-    static let logDetTolerance = 1e-10
-    static let acceptanceTolerance = 1e-10
+    public static let headsTolerance = AuditTolerances.heads.bound
+    public static let stateTolerance = AuditTolerances.state.bound
+    public static let logDetTolerance = AuditTolerances.logDet.bound
+    public static let acceptanceTolerance = AuditTolerances.acceptance.bound
 
-    var deviations: [Deviation] = []
-    var failures: [Deviation] { deviations.filter { !$0.passed } }
+    public var deviations: [Deviation] = []
+    public var failures: [Deviation] { deviations.filter { !$0.passed } }
 
-    mutating func compare(_ quantity: String, step: Int, trainer: [Double], inference: [Double], tolerance: Double, angles: Bool = false, relative: Bool = true) {
+    public init() {}
+
+    /// Records the largest deviation between `trainer` (the reference) and `inference`
+    /// (angle-aware when `angles`; relative to max(1, |trainer|) when `relative`). A NaN or a
+    /// length mismatch is an infinite deviation.
+    public mutating func compare(_ quantity: String, step: Int, trainer: [Double], inference: [Double], tolerance: Double, angles: Bool = false, relative: Bool = true) {
         var worst = 0.0, first: (Double, Double)?
         for (a, b) in zip(trainer, inference) {
             var d = angles ? abs(Angles.wrap(a - b)) : abs(a - b)
@@ -53,8 +52,10 @@ struct PathComparison {
     }
 
     /// Compares a trainer model (the reference) with an inference model (possibly the same
-    /// weights, or a mutated export) on `rows` chains in one direction.
-    static func run(trainerModel: TrainerModel, inferenceModel: L2ZModel, rows: Int, forward: Bool, seed: UInt64) throws -> PathComparison {
+    /// weights, or a mutated export) on `rows` chains in one direction, from random states and
+    /// momenta drawn with `seed`: every sub-update's state and log-det, every network
+    /// evaluation, and the acceptance.
+    public static func run(trainerModel: TrainerModel, inferenceModel: L2ZModel, rows: Int, forward: Bool, seed: UInt64) throws -> PathComparison {
         let spec = inferenceModel.sampler
         let n = spec.stateSize
         let target = makeTarget(spec.target)
@@ -65,7 +66,7 @@ struct PathComparison {
         if case let .u1(l) = trainerModel.spec.target { scale = l.beta } else { scale = 1 }
 
         let reference = TrainerRecompute.trajectory(trainerModel, x0: x0, v0: v0, rows: rows, forward: forward, scale: scale)
-        let dyn = try L2HMCDynamics(model: inferenceModel, target: target, nLF: nil, mapping: nil, capacity: rows, refuseBiasedWeights: false)
+        let dyn = try L2HMCDynamics(model: inferenceModel, target: target, nLF: nil, mapping: nil, capacity: rows)
         var c = PathComparison()
 
         // Every sub-update: the runtime reports its state after each one (v', x', x'', v'').
@@ -105,10 +106,9 @@ struct PathComparison {
         let h0 = energies(target, x0, v0, rows: rows)
         let h1 = energies(target, x.array, v.array, rows: rows)
         let accInference = (0..<rows).map { min(1, exp(h0[$0] - h1[$0] + ld[$0])) }
-        let tt = makeTrainingTarget(trainerModel.spec.target)
         let accTrainer = (0..<rows).map { r -> Double in
-            let e0 = tt.energy(Matrix(rows: 1, cols: n, data: Array(x0[(r * n)..<((r + 1) * n)])), scale: scale)[0]
-            let e1 = tt.energy(Matrix(rows: 1, cols: n, data: Array(reference.x[(r * n)..<((r + 1) * n)])), scale: scale)[0]
+            let e0 = TrainerEnergy.energy(trainerModel, x: Array(x0[(r * n)..<((r + 1) * n)]), scale: scale)
+            let e1 = TrainerEnergy.energy(trainerModel, x: Array(reference.x[(r * n)..<((r + 1) * n)]), scale: scale)
             var k0 = 0.0, k1 = 0.0
             for i in 0..<n {
                 k0 += 0.5 * v0[r * n + i] * v0[r * n + i]
@@ -120,10 +120,16 @@ struct PathComparison {
         return c
     }
 
+    /// The runtime's Hamiltonian U(x) + |v|^2 / 2 per row.
     static func energies(_ target: TargetAction, _ x: [Double], _ v: [Double], rows: Int) -> [Double] {
         let n = target.stateSize
         var u = [Double](repeating: 0, count: rows)
-        x.withUnsafeBufferPointer { xp in u.withUnsafeMutableBufferPointer { target.action(xp.baseAddress!, rows: rows, into: $0.baseAddress!) } }
+        x.withUnsafeBufferPointer { xp in
+            u.withUnsafeMutableBufferPointer { up in
+                guard let xb = xp.baseAddress, let ub = up.baseAddress else { return }
+                target.action(xb, rows: rows, into: ub)
+            }
+        }
         var h = u
         for r in 0..<rows {
             for i in 0..<n { h[r] += 0.5 * v[r * n + i] * v[r * n + i] }

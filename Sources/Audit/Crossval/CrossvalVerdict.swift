@@ -5,14 +5,14 @@
 /// - `inconclusive`: the check ran but its numbers cannot decide (a statistics run that is too
 ///   short for its autocorrelation window, or not equilibrated); a failure only under `--strict`;
 /// - `skipped`: the check does not apply to this model (never a failure).
-enum CrossvalVerdict: Equatable {
+public enum CrossvalVerdict: Equatable, Sendable {
     case pass
     case fail(String)
     case inconclusive(String)
     case skipped(String)
 
     /// The machine-readable name used in the JSON report and the counts.
-    var name: String {
+    public var name: String {
         switch self {
         case .pass: return "pass"
         case .fail: return "fail"
@@ -22,7 +22,7 @@ enum CrossvalVerdict: Equatable {
     }
 
     /// The verdict column of the table (failures in capitals).
-    var tableLabel: String {
+    public var tableLabel: String {
         switch self {
         case .fail: return "FAIL"
         default: return name
@@ -30,7 +30,7 @@ enum CrossvalVerdict: Equatable {
     }
 
     /// Why the check did not pass; nil for a pass.
-    var reason: String? {
+    public var reason: String? {
         switch self {
         case .pass: return nil
         case let .fail(r), let .inconclusive(r), let .skipped(r): return r
@@ -43,13 +43,13 @@ enum CrossvalVerdict: Equatable {
 /// Overall: `FAIL` when any check failed, otherwise `INCONCLUSIVE` when any was inconclusive,
 /// otherwise `PASS` (skipped checks do not count against a pass). Exit status 1 on any failure,
 /// and with `strict` also on any inconclusive check; 0 otherwise.
-struct CrossvalTally: Equatable {
-    var pass = 0
-    var fail = 0
-    var inconclusive = 0
-    var skipped = 0
+public struct CrossvalTally: Equatable, Sendable {
+    public var pass = 0
+    public var fail = 0
+    public var inconclusive = 0
+    public var skipped = 0
 
-    init(_ verdicts: [CrossvalVerdict]) {
+    public init(_ verdicts: [CrossvalVerdict]) {
         for v in verdicts {
             switch v {
             case .pass: pass += 1
@@ -60,12 +60,12 @@ struct CrossvalTally: Equatable {
         }
     }
 
-    var total: Int { pass + fail + inconclusive + skipped }
+    public var total: Int { pass + fail + inconclusive + skipped }
 
-    var overall: String { fail > 0 ? "FAIL" : inconclusive > 0 ? "INCONCLUSIVE" : "PASS" }
+    public var overall: String { fail > 0 ? "FAIL" : inconclusive > 0 ? "INCONCLUSIVE" : "PASS" }
 
-    func exitStatus(strict: Bool) -> Int32 { fail > 0 || (strict && inconclusive > 0) ? 1 : 0 }
+    public func exitStatus(strict: Bool) -> Int32 { fail > 0 || (strict && inconclusive > 0) ? 1 : 0 }
 
     /// `13 checks: 5 pass, 0 fail, 8 inconclusive, 0 skipped`.
-    var summary: String { "\(total) checks: \(pass) pass, \(fail) fail, \(inconclusive) inconclusive, \(skipped) skipped" }
+    public var summary: String { "\(total) checks: \(pass) pass, \(fail) fail, \(inconclusive) inconclusive, \(skipped) skipped" }
 }

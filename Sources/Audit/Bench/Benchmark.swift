@@ -1,5 +1,6 @@
 import Dispatch
 import Foundation
+import Inference
 import ModelFormat
 
 /// `l2hmc-run bench`: fixed workloads with random weights (issue 3, "Performance").
@@ -150,7 +151,7 @@ public enum Benchmark {
             let a = Buffer(n * n), b = Buffer(n * n), c = Buffer(n * n)
             var s = SplitMix64(seed: UInt64(n))
             for i in 0..<(n * n) { a[i] = s.uniform() - 0.5; b[i] = s.uniform() - 0.5 }
-            let call = { BLAS.gemm(m: n, n: n, k: n, a: a.pointer, lda: n, b: b.pointer, ldb: n, beta: 0, c: c.pointer, ldc: n) }
+            let call = { RuntimeKernels.gemm(m: n, n: n, k: n, a: a.pointer, b: b.pointer, c: c.pointer) }
             call()  // warm-up
             let t = time(seconds: seconds, call)
             rates.append(2 * Double(n * n * n) / t.best / 1e9)
@@ -209,7 +210,7 @@ public enum Benchmark {
         }
         return Report(flopFormula: flopFormula,
                       timing: "wall clock (monotonic), best of 3 rounds after 2 warm-up trajectories; DGEMM reference = best square size",
-                      elementwiseKernels: VectorMath.instructionSet,
+                      elementwiseKernels: RuntimeKernels.elementwiseInstructionSet,
                       dgemm: references, workloads: results, lowRankSpeedup: speedup)
     }
 

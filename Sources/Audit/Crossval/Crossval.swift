@@ -1,0 +1,220 @@
+import Foundation
+import Inference
+import ModelFormat
+import Trainer
+
+/// The `crossval` audit of a trained model: two independent implementations (the runtime and
+/// the trainer's forward pass) must agree; the kernel must be reversible with the right log-det;
+/// long runs must reproduce exact results, also with each learned function switched on alone and
+/// with other N_LF and ranks.
+///
+/// Checks, in order: format, probe, recomputation, reversibility, log-det (numerical Jacobian),
+/// exactness with HMC and with the model, net-weight ablation (each of the six functions alone),
+/// sensitivity to each extra N_LF and rank. Every deterministic bound comes from
+/// ``AuditTolerances``; statistics runs compare |z| against exact values with
+/// ``CrossvalSettings/zThreshold``. Single-threaded BLAS (results do not depend on it).
+public struct Crossval {
+    public let settings: CrossvalSettings
+    /// Counts statistics runs (each uses a distinct seed).
+    private var statisticsRuns = 0
+
+    public init(settings: CrossvalSettings) { self.settings = settings }
+
+    /// Runs every check on the model at `path`, calling `note` with each check as it completes,
+    /// and returns them all. An unreadable model is a failed `format` check (nothing else runs);
+    /// errors after that (a model the runtime refuses) are thrown.
+    public mutating func run(modelPath path: String, note: (CrossvalCheck) -> Void = { _ in }) throws -> [CrossvalCheck] {
+        BLAS.setThreads(1)
+        var checks: [CrossvalCheck] = []
+        func add(_ c: CrossvalCheck) {
+            checks.append(c)
+            note(c)
+        }
+        // 1. Format and probe.
+        let loaded: L2ZModel
+        do { loaded = try L2ZReader.read(path: path).model } catch {
+            add(CrossvalCheck(name: "format", verdict: .fail("\(error)"), detail: "\(error)", data: [:]))
+            return checks
+        }
+        let target = makeTarget(loaded.sampler.target)
+        add(CrossvalCheck(name: "format", verdict: .pass, detail: "checksums, manifest and arrays verified", data: [:]))
+        add(Self.probe(loaded, target: target))
+
+        // 2. Independent recomputation by the trainer's forward pass.
+        add(try recomputation(loaded, target: target))
+
+        // 3. Reversibility and log-det.
+        let dyn = try L2HMCDynamics(model: loaded, target: target, capacity: max(settings.chains, 16))
+        let start = try thermalizedStates(target: target)
+        add(reversibility(dyn, target: target, states: start))
+        add(jacobianCheck(dyn, target: target, state: Array(start.prefix(target.stateSize))))
+
+        // 4. Exactness in practice: HMC and the model.
+        let baseSteps = loaded.sampler.dynamics.nLF
+        add(try statisticsRun("exactness: HMC", loaded, target: target, schedule: .hmcOnly, hmcSteps: 2 * baseSteps))
+        add(try statisticsRun("exactness: model", loaded, target: target, schedule: .l2hmcOnly, hmcSteps: 2 * baseSteps))
+
+        // 5. Net-weight ablation: each of the six functions alone, then all on.
+        for (i, key) in NetWeights.keys.enumerated() {
+            var values = [Double](repeating: 0, count: 6)
+            values[i] = 1
+            let w = NetWeights(values: values)
+            if target.isCompact && loaded.sampler.dynamics.xUpdate == .linear && w.xScale != 0 {
+                add(CrossvalCheck(name: "ablation: \(key) only", verdict: .skipped("a linear x update cannot take an x-scale on U(1)"),
+                                  detail: "skipped: a linear x update cannot take an x-scale on U(1)", data: [:]))
+                continue
+            }
+            add(try statisticsRun("ablation: \(key) only", loaded, target: target, schedule: .l2hmcOnly, hmcSteps: baseSteps, weights: w))
+        }
+        // 6. Sensitivity to N_LF and rank.
+        for n in settings.nLFValues {
+            let mapping: StepMapping? = loaded.sampler.network.layout == .perStep && n != baseSteps ? .cyclic : nil
+            add(try statisticsRun("sensitivity: N_LF \(n)", loaded, target: target, schedule: .l2hmcOnly, hmcSteps: baseSteps, nLF: n, mapping: mapping))
+        }
+        for r in settings.ranks {
+            add(try statisticsRun("sensitivity: rank \(r)", loaded, target: target, schedule: .l2hmcOnly, hmcSteps: baseSteps, compression: .rank(r)))
+        }
+        return checks
+    }
+
+    /// The stored probe reproduced within its own tolerances (skipped when none is stored).
+    static func probe(_ loaded: L2ZModel, target: TargetAction) -> CrossvalCheck {
+        do {
+            if let r = try ProbeVerifier.verify(model: loaded, target: target) {
+                let worst = r.maxDifferences.values.max() ?? 0
+                return CrossvalCheck(name: "probe", verdict: .pass, detail: String(format: "reproduced (max difference %.2e)", worst),
+                                     data: ["max_difference": .double(worst)])
+            }
+            return CrossvalCheck(name: "probe", verdict: .skipped("no probe stored"), detail: "no probe stored", data: [:])
+        } catch {
+            return CrossvalCheck(name: "probe", verdict: .fail("\(error)"), detail: "\(error)", data: [:])
+        }
+    }
+
+    /// Chain states after a short HMC thermalization (start points for the deterministic checks).
+    private func thermalizedStates(target: TargetAction) throws -> [Double] {
+        let run = RunSettings(chains: 16, trajectories: 20, seed: settings.seed, schedule: .hmcOnly, hmcStepSize: settings.hmcEps, hmcSteps: 10)
+        let engine = try RunEngine(settings: run, target: target, model: nil)
+        engine.run()
+        return engine.states
+    }
+
+    /// The trainer's forward pass (``TrainerRecompute``) against the runtime on 8 thermalized
+    /// chains, both directions, within ``AuditTolerances/recomputationState`` and
+    /// ``AuditTolerances/recomputationLogDet``; skipped when the trainer cannot rebuild the model.
+    private func recomputation(_ m: L2ZModel, target: TargetAction) throws -> CrossvalCheck {
+        let trainerModel: TrainerModel
+        do { trainerModel = try TrainerModel(l2z: m) } catch {
+            return CrossvalCheck(name: "recomputation", verdict: .skipped("the trainer cannot rebuild this model: \(error)"), detail: "skipped: \(error)", data: [:])
+        }
+        let rows = 8, n = m.sampler.stateSize
+        let x0 = try thermalizedStates(target: target).prefix(rows * n)
+        let dyn = try L2HMCDynamics(model: m, target: target, capacity: rows)
+        var worst = (x: 0.0, v: 0.0, logDet: 0.0)
+        var random = SplitMix64(seed: settings.seed ^ 0xABC)
+        let v0 = (0..<(rows * n)).map { _ in random.normal() }
+        let scale: Double
+        if case let .u1(l) = m.sampler.target { scale = l.beta } else { scale = 1 }
+        for forward in [true, false] {
+            let reference = TrainerRecompute.trajectory(trainerModel, x0: Array(x0), v0: v0, rows: rows, forward: forward, scale: scale)
+            let x = Buffer(Array(x0)), v = Buffer(v0), ld = Buffer(rows)
+            if forward { dyn.forward(x: x.pointer, v: v.pointer, rows: rows, logDet: ld.pointer) } else {
+                dyn.backward(x: x.pointer, v: v.pointer, rows: rows, logDet: ld.pointer)
+            }
+            for i in 0..<(rows * n) {
+                let dx = target.isCompact ? abs(Angles.wrap(reference.x[i] - x[i])) : abs(reference.x[i] - x[i])
+                worst.x = max(worst.x, dx / max(1, abs(reference.x[i])))
+                worst.v = max(worst.v, abs(reference.v[i] - v[i]) / max(1, abs(reference.v[i])))
+            }
+            for r in 0..<rows { worst.logDet = max(worst.logDet, abs(reference.logDet[r] - ld[r])) }
+        }
+        let state = AuditTolerances.recomputationState, logDet = AuditTolerances.recomputationLogDet
+        let ok = worst.x < state.bound && worst.v < state.bound && worst.logDet < logDet.bound
+        return CrossvalCheck(name: "recomputation", verdict: ok ? .pass : .fail("the trainer and the runtime disagree beyond \(state.text) (log-det \(logDet.text))"),
+                             detail: String(format: "trainer vs runtime on %d chains, both directions: max deviation x %.1e, v %.1e, log-det %.1e", rows, worst.x, worst.v, worst.logDet),
+                             data: ["max_dx": .double(worst.x), "max_dv": .double(worst.v), "max_dlogdet": .double(worst.logDet)])
+    }
+
+    /// F L F L on 16 thermalized chains returns the start within ``AuditTolerances/reversibility``.
+    private func reversibility(_ dyn: L2HMCDynamics, target: TargetAction, states: [Double]) -> CrossvalCheck {
+        let rev = ReversibilityCheck.run(l2hmc: dyn, hmc: nil, target: target, states: states, count: 16, random: ChainRandom(seed: settings.seed))
+        let limit = AuditTolerances.reversibility
+        let ok = rev.maxDx < limit.bound && rev.maxDv < limit.bound && rev.maxLogDetSum < limit.bound
+        return CrossvalCheck(name: "reversibility", verdict: ok ? .pass : .fail("a deviation exceeds \(limit.text)"),
+                             detail: String(format: "F L F L on %d chains: max |dx| %.1e, |dv| %.1e, |logdet sum| %.1e (limit %@)",
+                                            rev.chains, rev.maxDx, rev.maxDv, rev.maxLogDetSum, limit.text),
+                             data: ["max_dx": .double(rev.maxDx), "max_dv": .double(rev.maxDv), "max_logdet_sum": .double(rev.maxLogDetSum)])
+    }
+
+    /// log|det| of the numerical Jacobian of one forward trajectory (``NumericalJacobian``)
+    /// against the accumulated log-det, within ``AuditTolerances/numericalJacobian`` (relative to
+    /// max(1, |accumulated|)); skipped above 256 variables (a 512 x 512 Jacobian is 1024 trajectories).
+    private func jacobianCheck(_ dyn: L2HMCDynamics, target: TargetAction, state: [Double]) -> CrossvalCheck {
+        let n = target.stateSize
+        guard n <= 256 else { return CrossvalCheck(name: "log-det", verdict: .skipped("n = \(n) > 256"), detail: "skipped: n = \(n) > 256", data: [:]) }
+        var random = SplitMix64(seed: settings.seed ^ 0x1AC)
+        let v0 = (0..<n).map { _ in random.normal() }
+        func run(_ x: [Double], _ v: [Double]) -> (x: [Double], v: [Double], logDet: Double) {
+            let xb = Buffer(x), vb = Buffer(v), ld = Buffer(1)
+            dyn.forward(x: xb.pointer, v: vb.pointer, rows: 1, logDet: ld.pointer)
+            return (xb.array, vb.array, ld[0])
+        }
+        let accumulated = run(state, v0).logDet
+        let logDet = NumericalJacobian.logAbsDeterminant(x: state, v: v0, step: 1e-6, angles: target.isCompact) { x, v in
+            let r = run(x, v)
+            return (r.x, r.v)
+        }
+        let limit = AuditTolerances.numericalJacobian, m = 2 * n
+        let ok = abs(logDet - accumulated) < limit.bound * max(1, abs(accumulated))
+        return CrossvalCheck(name: "log-det", verdict: ok ? .pass : .fail("the numerical and accumulated log-dets differ by more than \(limit.text) (relative)"),
+                             detail: String(format: "numerical Jacobian (%dx%d) log|det| %.8f vs accumulated %.8f", m, m, logDet, accumulated),
+                             data: ["numerical": .double(logDet), "accumulated": .double(accumulated)])
+    }
+
+    /// A run of `chains` x `trajectories` (first 25 % dropped) whose observables with exact
+    /// values must lie within |z| <= zThreshold. Inconclusive when the run is not equilibrated,
+    /// or when a large |z| comes with an unconverged autocorrelation window.
+    private mutating func statisticsRun(_ name: String, _ m: L2ZModel, target: TargetAction, schedule: Schedule, hmcSteps: Int,
+                                        weights: NetWeights? = nil, nLF: Int? = nil, mapping: StepMapping? = nil,
+                                        compression: L2HMCDynamics.CompressionTarget? = nil) throws -> CrossvalCheck {
+        // Each statistics run gets its own seed so the verdicts are independent tests.
+        statisticsRuns += 1
+        var run = RunSettings(chains: settings.chains, trajectories: settings.trajectories, seed: settings.seed &+ UInt64(statisticsRuns) &* 0x9E37_79B9,
+                              schedule: schedule, hmcStepSize: settings.hmcEps, hmcSteps: hmcSteps)
+        run.netWeights = weights
+        run.l2hmcSteps = nLF
+        run.stepMapping = mapping
+        run.compression = compression
+        let engine = try RunEngine(settings: run, target: target, model: schedule.usesL2HMC ? m : nil)
+        engine.run()
+        let summary = RunSummary(record: engine.record, target: target, thermalization: 0.25)
+        let tested = summary.quantities.filter { $0.exact != nil && !$0.name.hasPrefix("weight") && $0.name != "Q" }
+        let zs = tested.map { ($0.name, $0.zScore ?? 0) }
+        let worst = zs.map { abs($0.1) }.max() ?? 0
+        let acceptance = summary.acceptance.values.first ?? 0
+        var detail = zs.map { String(format: "%@ z %+.2f", $0.0, $0.1) }.joined(separator: ", ")
+        detail += String(format: "; acceptance %.3f", acceptance)
+        if let t = summary.tunneling { detail += String(format: "; tunneling %.4f", t.rate) }
+        if let s = summary.modeSwitchRate { detail += String(format: "; mode switches %.4f", s) }
+        var data: [String: JSONValue] = ["summary": RunReport.json(summary)]
+        data["max_abs_z"] = .double(worst)
+        if let e = summary.equilibration { detail += "; \(e.verdict.rawValue)" }
+        // A Sokal window that did not converge means the window error is only a lower bound: a
+        // large |z| is then inconclusive (run longer), not evidence of a bias. A run that is not
+        // equilibrated tests nothing either way: its averages are those of its starting points.
+        let unconverged = tested.contains { !$0.estimate.converged }
+        if let e = summary.equilibration, e.verdict == .notEquilibrated {
+            let reason = "not equilibrated (" + e.evidence.joined(separator: "; ") + "); raise --trajectories"
+            return CrossvalCheck(name: name, verdict: .inconclusive(reason), detail: detail + "; inconclusive: " + reason, data: data)
+        }
+        let zThreshold = settings.zThreshold
+        if worst > zThreshold && unconverged {
+            let reason = "the run is shorter than the autocorrelation window needs, raise --trajectories"
+            return CrossvalCheck(name: name, verdict: .inconclusive(reason), detail: detail + "; inconclusive: " + reason, data: data)
+        }
+        if worst > zThreshold, let w = zs.max(by: { abs($0.1) < abs($1.1) }) {
+            return CrossvalCheck(name: name, verdict: .fail(String(format: "|z| = %.2f on %@ exceeds --z-threshold %g", abs(w.1), w.0, zThreshold)), detail: detail, data: data)
+        }
+        return CrossvalCheck(name: name, verdict: .pass, detail: detail, data: data)
+    }
+}
