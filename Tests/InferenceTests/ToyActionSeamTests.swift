@@ -208,4 +208,18 @@ final class ToyActionSeamTests: XCTestCase {
         XCTAssertEqual(outcome.acceptProbability, [0, 0, 0, 0])
         XCTAssertEqual(sampler.x.array, before)
     }
+
+    /// A saved value outside an observable's domain (here the toy's int32 `well`) is refused on
+    /// reopening with the file, the trajectory and the observable's own description.
+    func testAnObservableOutsideItsDomainIsRefusedOnReopening() throws {
+        let (path, _) = try run("damaged", total: 20, every: 10)
+        let file = "\(path)/well.npy"
+        var bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: file)))
+        bytes[128 + 4 * (16 * 3 + 5)] = 7  // trajectory 3, chain 5 (int32 little-endian)
+        try Data(bytes).write(to: URL(fileURLWithPath: file))
+        XCTAssertThrowsError(try RunOutput.reopen(path, limits: limits, layout: RunDirectory.Layout(makeWell()))) { error in
+            let text = "\(error)"
+            XCTAssertTrue(text.contains("[io.failure]") && text.contains("well.npy") && text.contains("trajectory 3, chain 5: well 7 is not 0 or 1"), text)
+        }
+    }
 }
