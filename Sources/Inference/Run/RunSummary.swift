@@ -69,8 +69,9 @@ public struct RunSummary: Sendable {
         meanBoltzmannFactor = boltzmann / Double((total - start) * chains)
 
         // The action's quantities, by name, from the recorded observables.
+        let table = ObservationTable(record)
         for estimator in target.estimators {
-            let series = (0..<chains).map { c in (start..<total).map { t in estimator.value(ObservationSample(record: record, trajectory: t, chain: c)) } }
+            let series = (0..<chains).map { c in (start..<total).map { t in estimator.value(ObservationSample(table: table, trajectory: t, chain: c)) } }
             add(estimator.name, series, exact: estimator.exact)
         }
         // What the observables' roles add: topology for a charge, occupancy for a mode index.

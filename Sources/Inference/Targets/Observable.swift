@@ -63,18 +63,29 @@ public struct Estimator {
 
 /// The recorded observables of one chain at one trajectory (read access for an ``Estimator``).
 public struct ObservationSample {
-    let record: RunRecord
+    let table: ObservationTable
     let trajectory: Int
     let chain: Int
 
     /// The values of observable `name` (its `width` values); empty when it was not recorded.
     public subscript(_ name: String) -> ArraySlice<Double> {
-        guard let series = record.observables[name], trajectory < series.count else { return [] }
+        guard let series = table.series[name], trajectory < series.count else { return [] }
         let row = series[trajectory]
-        let width = row.count / max(1, record.acceptProbability[trajectory].count)
+        let width = row.count / table.chains
         return row[(chain * width)..<((chain + 1) * width)]
     }
 
     /// The first value of observable `name` (NaN when absent).
     public func scalar(_ name: String) -> Double { self[name].first ?? .nan }
+}
+
+/// The observable series of a record, shared by every ``ObservationSample`` of a summary (one
+/// reference instead of a copy of the record per sample).
+final class ObservationTable {
+    let series: [String: [[Double]]]
+    let chains: Int
+    init(_ record: RunRecord) {
+        series = record.observables
+        chains = max(1, record.acceptProbability.first?.count ?? 1)
+    }
 }
