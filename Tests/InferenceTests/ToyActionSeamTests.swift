@@ -34,7 +34,7 @@ final class ToyActionSeamTests: XCTestCase {
         var estimators: [Estimator] {
             [Estimator(name: "x", exact: 0) { $0.scalar("x") },
              Estimator(name: "x^2", exact: exactMoments.x2) { pow($0.scalar("x"), 2) },
-             Estimator(name: "x^4", exact: exactMoments.x4) { pow($0.scalar("x"), 4) }]
+             Estimator(name: "x^4", exact: exactMoments.x4, observable: "x") { pow($0, 4) }]
         }
     }
 

@@ -69,9 +69,14 @@ public struct RunSummary: Sendable {
         meanBoltzmannFactor = boltzmann / Double((total - start) * chains)
 
         // The action's quantities, by name, from the recorded observables.
-        let table = ObservationTable(record)
+        var table: ObservationTable?
         for estimator in target.estimators {
-            let series = (0..<chains).map { c in (start..<total).map { t in estimator.value(ObservationSample(table: table, trajectory: t, chain: c)) } }
+            let series = estimator.series(record, from: start, chains: chains) {
+                if let table { return table }
+                let made = ObservationTable(record)
+                table = made
+                return made
+            }
             add(estimator.name, series, exact: estimator.exact)
         }
         // What the observables' roles add: topology for a charge, occupancy for a mode index.

@@ -150,11 +150,8 @@ public final class MixtureAction: TargetAction {
         let exact = try? MixtureExact(weights: mixture.weights, means: mixture.means, covariances: mixture.covariances)
         var list: [Estimator] = []
         for i in 0..<stateSize {
-            list.append(Estimator(name: "x[\(i)]", exact: exact?.mean[i]) { $0["position"].dropFirst(i).first ?? .nan })
-            list.append(Estimator(name: "x[\(i)]^2", exact: exact.map { $0.secondMoment[i][i] }) { s in
-                let x = s["position"].dropFirst(i).first ?? .nan
-                return x * x
-            })
+            list.append(Estimator(name: "x[\(i)]", exact: exact?.mean[i], observable: "position", component: i))
+            list.append(Estimator(name: "x[\(i)]^2", exact: exact.map { $0.secondMoment[i][i] }, observable: "position", component: i) { $0 * $0 })
         }
         for m in 0..<mixture.weights.count {
             list.append(Estimator(name: "weight[\(m)]", exact: mixture.weights[m]) { s in

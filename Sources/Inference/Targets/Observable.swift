@@ -49,15 +49,46 @@ public struct Observable: Sendable {
     public var width: Int { shape.reduce(1, *) }
 }
 
-/// One quantity the run summary estimates: a per-sample value computed from the recorded
-/// observables of one chain at one trajectory, and its exact expectation when known.
+/// One quantity the run summary estimates, and its exact expectation when known: either a
+/// function of one component of one observable (fast: the summary reads the series directly),
+/// or a per-sample value computed from any of the recorded observables of one chain at one
+/// trajectory.
 public struct Estimator {
+    public enum Source {
+        /// transform(value of component `index` of observable `observable`).
+        case component(observable: String, index: Int, transform: (Double) -> Double)
+        /// A value from the recorded observables of one chain at one trajectory.
+        case sample((ObservationSample) -> Double)
+    }
+
     public let name: String
     public let exact: Double?
-    public let value: (ObservationSample) -> Double
+    public let source: Source
 
+    /// A function of several observables (or anything not a single component).
     public init(name: String, exact: Double?, value: @escaping (ObservationSample) -> Double) {
-        self.name = name; self.exact = exact; self.value = value
+        self.name = name; self.exact = exact; source = .sample(value)
+    }
+
+    /// transform(component `component` of `observable`); the identity by default.
+    public init(name: String, exact: Double?, observable: String, component: Int = 0, transform: @escaping (Double) -> Double = { $0 }) {
+        self.name = name; self.exact = exact; source = .component(observable: observable, index: component, transform: transform)
+    }
+
+    /// The estimated series, [chain][trajectory] for trajectories `start..<record.count`.
+    func series(_ record: RunRecord, from start: Int, chains: Int, table: () -> ObservationTable) -> [[Double]] {
+        let total = record.count
+        switch source {
+        case let .component(name, index, transform):
+            let rows = record.series(name)
+            guard rows.count == total, chains > 0 else { return (0..<chains).map { _ in (start..<total).map { _ in .nan } } }
+            let width = rows.first.map { $0.count / chains } ?? 0
+            guard index < width else { return (0..<chains).map { _ in (start..<total).map { _ in .nan } } }
+            return (0..<chains).map { c in (start..<total).map { transform(rows[$0][c * width + index]) } }
+        case let .sample(value):
+            let t = table()
+            return (0..<chains).map { c in (start..<total).map { value(ObservationSample(table: t, trajectory: $0, chain: c)) } }
+        }
     }
 }
 
@@ -69,7 +100,7 @@ public struct ObservationSample {
 
     /// The values of observable `name` (its `width` values); empty when it was not recorded.
     public subscript(_ name: String) -> ArraySlice<Double> {
-        guard let series = table.series[name], trajectory < series.count else { return [] }
+        guard let series = table.series(name), trajectory < series.count else { return [] }
         let row = series[trajectory]
         let width = row.count / table.chains
         return row[(chain * width)..<((chain + 1) * width)]
@@ -82,10 +113,21 @@ public struct ObservationSample {
 /// The observable series of a record, shared by every ``ObservationSample`` of a summary (one
 /// reference instead of a copy of the record per sample).
 final class ObservationTable {
-    let series: [String: [[Double]]]
+    /// Names and series side by side: a target has a few observables, and a linear scan with
+    /// string equality is cheaper per sample than hashing the name for a dictionary.
+    private let names: [String]
+    private let columns: [[[Double]]]
     let chains: Int
     init(_ record: RunRecord) {
-        series = record.observables
+        let sorted = record.observables.sorted { $0.key < $1.key }
+        names = sorted.map(\.key)
+        columns = sorted.map(\.value)
         chains = max(1, record.acceptProbability.first?.count ?? 1)
+    }
+
+    @inline(__always)
+    func series(_ name: String) -> [[Double]]? {
+        for i in names.indices where names[i] == name { return columns[i] }
+        return nil
     }
 }

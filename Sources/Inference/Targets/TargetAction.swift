@@ -49,8 +49,8 @@ extension TargetAction {
 
     public var estimators: [Estimator] {
         observables.flatMap { o -> [Estimator] in
-            if o.shape.isEmpty { return [Estimator(name: o.name, exact: o.exact) { $0.scalar(o.name) }] }
-            return (0..<o.width).map { i in Estimator(name: "\(o.name)[\(i)]", exact: nil) { $0[o.name].dropFirst(i).first ?? .nan } }
+            if o.shape.isEmpty { return [Estimator(name: o.name, exact: o.exact, observable: o.name)] }
+            return (0..<o.width).map { Estimator(name: "\(o.name)[\($0)]", exact: nil, observable: o.name, component: $0) }
         }
     }
 }

@@ -120,10 +120,10 @@ public final class U1Action: TargetAction {
         let exactPlaquette = try? U1Exact.plaquette(beta: lattice.beta, volume: volume)
         let exactQ2 = volume >= 3 ? (try? U1Exact.topologicalSusceptibility(beta: lattice.beta, volume: volume))?.q2 : nil
         return [
-            Estimator(name: "plaquette", exact: exactPlaquette) { $0.scalar("plaquette") },
-            Estimator(name: "Q^2", exact: exactQ2) { let q = $0.scalar("q_int"); return q * q },
-            Estimator(name: "Q", exact: 0) { $0.scalar("q_int") },
-            Estimator(name: "Q_sin^2", exact: nil) { let q = $0.scalar("q_sin"); return q * q },
+            Estimator(name: "plaquette", exact: exactPlaquette, observable: "plaquette"),
+            Estimator(name: "Q^2", exact: exactQ2, observable: "q_int") { $0 * $0 },
+            Estimator(name: "Q", exact: 0, observable: "q_int"),
+            Estimator(name: "Q_sin^2", exact: nil, observable: "q_sin") { $0 * $0 },
         ]
     }
 }
