@@ -48,17 +48,20 @@ let package = Package(
         // reads our ckpt.h5 through its documented layout, never through Trainer.
         .target(name: "Converter", dependencies: ["ModelFormat", "HDF5Kit", "Inference", "CZip"]),
 
+        // What the three tools share: the error-to-exit policy, SIGINT/SIGTERM, argument types.
+        .target(name: "CLISupport", dependencies: ["ModelFormat", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
+
         .executableTarget(
             name: "l2hmc-run",
-            dependencies: ["Audit", "Inference", "ModelFormat",
+            dependencies: ["Audit", "Inference", "ModelFormat", "CLISupport",
                            .product(name: "ArgumentParser", package: "swift-argument-parser")]),
         .executableTarget(
             name: "l2hmc-train",
-            dependencies: ["Trainer", "ModelFormat", "COpenBLAS",
+            dependencies: ["Trainer", "ModelFormat", "COpenBLAS", "CLISupport",
                            .product(name: "ArgumentParser", package: "swift-argument-parser")]),
         .executableTarget(
             name: "l2hmc-convert",
-            dependencies: ["ModelFormat", "Inference", "CHDF5", "Converter", "HDF5Kit",
+            dependencies: ["ModelFormat", "Inference", "Converter", "CLISupport",
                            .product(name: "ArgumentParser", package: "swift-argument-parser")]),
 
         .testTarget(name: "ModelFormatTests", dependencies: ["ModelFormat"]),
@@ -66,7 +69,7 @@ let package = Package(
         .testTarget(name: "TrainerTests", dependencies: ["Trainer", "ModelFormat"]),
         .testTarget(name: "GoldenTests", dependencies: ["ModelFormat", "Inference", "Trainer", "Audit"], exclude: ["Goldens"]),
         .testTarget(name: "AuditTests", dependencies: ["Audit"]),
-        .testTarget(name: "CLITests", dependencies: ["ModelFormat"]),
+        .testTarget(name: "CLITests", dependencies: ["ModelFormat", "Trainer"]),   // Trainer: the config-key table the flags come from
         .testTarget(name: "HDF5KitTests", dependencies: ["HDF5Kit"]),
         .testTarget(name: "ConverterTests", dependencies: ["Converter", "ModelFormat", "Inference", "HDF5Kit", "Trainer"]),
     ],

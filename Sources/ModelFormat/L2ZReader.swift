@@ -71,13 +71,13 @@ public enum L2ZReader {
         for name in manifest.arrays.keys.sorted() where arrays[name] == nil {
             throw L2ZError.arrayMissing(name: name, reason: "listed in manifest.arrays but no member \(name).npy is stored")
         }
-        let needed = SamplerRules.expectedArrayCount(manifest.sampler, probe: manifest.probe)
+        let needed = manifest.model.expectedArrayCount(probe: manifest.probe)
         guard needed <= limits.maxEntries else {
             throw L2ZError.manifestInvalidValue(path: "network", expected: "an architecture of at most \(limits.maxEntries) arrays (the entry limit)",
                                                 actual: "\(needed) arrays")
         }
-        try ModelValidator.validate(sampler: manifest.sampler, probe: manifest.probe, arrays: arrays)
-        let model = L2ZModel(sampler: manifest.sampler, arrays: arrays, probe: manifest.probe,
+        try ModelValidator.validate(model: manifest.model, probe: manifest.probe, arrays: arrays)
+        let model = L2ZModel(spec: manifest.model, arrays: arrays, probe: manifest.probe,
                              provenance: manifest.provenance, extensions: manifest.extensions)
         return Result(model: model, manifest: manifest, dataOffsets: offsets)
     }

@@ -11,7 +11,7 @@ import Glibc
 public enum L2ZWriter {
     /// The complete file bytes for `model`.
     public static func encode(_ model: L2ZModel) throws -> [UInt8] {
-        try ModelValidator.validate(sampler: model.sampler, probe: model.probe, arrays: model.arrays)
+        try ModelValidator.validate(model: model.spec, probe: model.probe, arrays: model.arrays)
         let manifest = model.manifest()
         let manifestJSON: [UInt8]
         do {

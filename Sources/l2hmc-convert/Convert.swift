@@ -32,7 +32,8 @@ struct Convert: ParsableCommand {
     @Option(help: "Fact: U(1) lattice LTxLX.") var lattice: String?
     @Option(help: "Fact: coupling beta (> 0).") var beta: String?
     @Option(help: "Fact: the source's link flattening, t_x_mu or mu_t_x.") var linkLayout: String?
-    @Option(help: "Fact: number of leapfrog steps (read from per-step network names when present).") var nLf: String?
+    @Option(name: .customLong("nlf"), help: "Fact: number of leapfrog steps (read from per-step network names when present).") var nlf: String?
+    @Option(name: .customLong("n-lf"), help: .hidden) var nLfAlias: String?   // the older spelling
     @Option(help: "Fact: step size(s) of x and v updates: one, or one per step (comma separated).") var eps: String?
     @Option(help: "Fact: x step size(s).") var epsX: String?
     @Option(help: "Fact: v step size(s).") var epsV: String?
@@ -51,6 +52,7 @@ struct Convert: ParsableCommand {
     @Option(help: "Fact: shared or per_step (checked against the names).") var layout: String?
     @Option(help: "Fact: x-networks per step, 1 or 2 (checked against the names).") var xNetworksPerStep: String?
     @Option(help: "Fact: hidden widths (checked against the kernels).") var hiddenUnits: String?
+    @Option(name: .customLong("units"), help: .hidden) var unitsAlias: String?   // init-random's older spelling
 
     @Option(help: "Link layout of the written model (default t_x_mu); arrays are permuted when the source's differs.")
     var outputLinkLayout: String?
@@ -91,11 +93,11 @@ struct Convert: ParsableCommand {
                 options.naming = n
             }
             let flags: [(FactKey, String?)] = [
-                (.lattice, lattice), (.beta, beta), (.linkLayout, linkLayout), (.nLF, nLf), (.eps, eps), (.epsX, epsX), (.epsV, epsV),
+                (.lattice, lattice), (.beta, beta), (.linkLayout, linkLayout), (.nLF, nlf ?? nLfAlias), (.eps, eps), (.epsX, epsX), (.epsV, epsV),
                 (.epsXParametrization, epsXParametrization), (.epsVParametrization, epsVParametrization), (.masks, masks),
                 (.translationSign, translationSign), (.xUpdate, xUpdate), (.xNetInput, xNetInput), (.vNetInput, vNetInput),
                 (.maskPlacement, maskPlacement), (.timeInput, timeInput), (.activation, activation), (.batchNormEpsilon, batchNormEpsilon),
-                (.netWeights, netWeights), (.layout, layout), (.xNetworksPerStep, xNetworksPerStep), (.hiddenUnits, hiddenUnits),
+                (.netWeights, netWeights), (.layout, layout), (.xNetworksPerStep, xNetworksPerStep), (.hiddenUnits, hiddenUnits ?? unitsAlias),
             ]
             for (key, value) in flags {
                 if let value { try options.flagFacts.set(key, text: value, origin: key.flag) }
@@ -111,7 +113,7 @@ struct Convert: ParsableCommand {
             if dryRun {
                 _ = try L2ZWriter.encode(result.model)   // every writer check, nothing written
                 print(printable(result.report.lines()))
-                for w in result.report.warnings { FileHandle.standardError.write(Data("warning: \(UntrustedText.escaped(w))\n".utf8)) }
+                for w in result.report.warnings { Console.error("warning: \(UntrustedText.escaped(w))\n") }
                 print("dry run: nothing written")
                 return
             }
@@ -121,7 +123,7 @@ struct Convert: ParsableCommand {
             } else {
                 try Converter.write(result, to: destination ?? "", force: force)
             }
-            for w in result.report.warnings { FileHandle.standardError.write(Data("warning: \(UntrustedText.escaped(w))\n".utf8)) }
+            for w in result.report.warnings { Console.error("warning: \(UntrustedText.escaped(w))\n") }
             let probe = result.model.probe.map { "probe of \($0.networks.count) network(s) and \($0.batch) trajectories" } ?? "no probe"
             print(UntrustedText.escaped("wrote \(destination ?? "") from \(source) (\(result.report.sourceKind.rawValue)\(result.report.naming.map { ", \($0) naming" } ?? ""); \(result.model.arrays.count) arrays, \(probe))"))
         } catch let e as ValidationError {
@@ -145,8 +147,8 @@ extension Convert {
             let model = try L2ZReader.read(bytes: try AtomicFile.read(outcome.modelPath, limit: Int.max)).model
             try L2ZWriter.write(model, to: destination, replaceExisting: force)
         }
-        FileHandle.standardError.write(outcome.stderr)
-        FileHandle.standardOutput.write(outcome.stdout)
+        Console.error(outcome.stderr)
+        Console.out(outcome.stdout)
     }
 }
 
@@ -157,16 +159,7 @@ func printable(_ lines: [String]) -> String {
         .map { UntrustedText.escaped(String($0), limit: 1 << 16) }.joined(separator: "\n")
 }
 
-/// Like `fail`, with exit status 64 for a conversion refused for want of (or conflicting) options.
+/// Like `fail`: a ``ConvertError`` refused for want of (or conflicting) options exits 64.
 func failConvert(_ error: Error) -> Never {
-    let text: String
-    var status: Int32 = 1
-    if let e = error as? ConvertError {
-        text = e.description
-        if e.isUsageError { status = 64 }
-    } else {
-        text = (error as? L2ZError)?.description ?? "\(error)"
-    }
-    FileHandle.standardError.write(Data("error: \(UntrustedText.escaped(text))\n".utf8))
-    Foundation.exit(status)
+    fail(error)
 }

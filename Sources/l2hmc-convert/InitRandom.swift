@@ -1,4 +1,5 @@
 import ArgumentParser
+import CLISupport
 import Converter
 import Foundation
 import Inference
@@ -13,10 +14,13 @@ struct InitRandom: ParsableCommand {
     enum TargetKind: String, ExpressibleByArgument, CaseIterable {
         case u1
         /// The seed's two-mode example: modes at (-2, 0) and (2, 0), covariance 0.1 I, equal weights.
-        case gmm2
+        case gmm
+
+        /// `gmm2`, the older spelling, is accepted and not shown.
+        init?(argument: String) { self.init(rawValue: argument == "gmm2" ? "gmm" : argument) }
     }
 
-    @Option(help: "Target: u1 (2D U(1) lattice) or gmm2 (two-mode Gaussian mixture of the seed).")
+    @Option(help: "Target: u1 (2D U(1) lattice) or gmm (the seed's two-mode Gaussian mixture).")
     var target: TargetKind = .u1
     @Option(help: "U(1) lattice as LTxLX.")
     var lattice = "4x4"
@@ -25,7 +29,9 @@ struct InitRandom: ParsableCommand {
     @Option(help: "Number of leapfrog steps (>= 1).")
     var nlf = 2
     @Option(help: "Hidden units, comma separated.")
-    var units = "16,16"
+    var hiddenUnits = "16,16"
+    @Option(name: .customLong("units"), help: .hidden) var unitsAlias: String?   // the older spelling
+    @Option(name: .customLong("n-lf"), help: .hidden) var nLfAlias: Int?   // the other tools' older spelling
     @Option(help: "Network layout: shared or per_step.")
     var layout = "shared"
     @Option(help: "x-networks per leapfrog step: 1 or 2.")
@@ -47,8 +53,11 @@ struct InitRandom: ParsableCommand {
     @Flag(help: "Replace an existing output file.")
     var force = false
 
+    private var units: String { unitsAlias ?? hiddenUnits }
+    private var steps: Int { nLfAlias ?? nlf }
+
     func validate() throws {
-        guard nlf >= 1 else { throw ValidationError("--nlf must be >= 1 (got \(nlf))") }
+        guard steps >= 1 else { throw ValidationError("--nlf must be >= 1 (got \(steps))") }
         guard eps > 0 else { throw ValidationError("--eps must be > 0 (got \(eps))") }
         guard beta > 0 else { throw ValidationError("--beta must be > 0 (got \(beta))") }
         guard weightScale > 0 && weightScale.isFinite else { throw ValidationError("--weight-scale must be > 0 (got \(weightScale))") }
@@ -58,29 +67,29 @@ struct InitRandom: ParsableCommand {
     func run() throws {
         let hidden = units.split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) }
         guard !hidden.isEmpty, hidden.count == units.split(separator: ",").count, hidden.allSatisfy({ $0 >= 1 }) else {
-            throw ValidationError("--units must be a comma-separated list of positive integers (got \(units))")
+            throw ValidationError("--hidden-units must be a comma-separated list of positive integers (got \(units))")
         }
         guard let netLayout = NetworkLayout(rawValue: layout) else { throw ValidationError("--layout must be shared or per_step (got \(layout))") }
         let sampler: SamplerSpec
         switch target {
         case .u1:
-            let parts = lattice.lowercased().split(separator: "x").compactMap { Int($0) }
-            guard parts.count == 2, parts.allSatisfy({ $0 >= 1 }) else { throw ValidationError("--lattice must look like 8x8 (got \(lattice))") }
+            // No upper limit here: SamplerRules names the manifest's limit on lt and lx.
+            let size = try LatticeSize.option(lattice, limited: false)
             guard let enc = InputEncoding(rawValue: xInput) else { throw ValidationError("--x-input must be raw, cos_sin_blocks or cos_sin_interleaved") }
             guard let form = XUpdateForm(rawValue: xUpdate) else { throw ValidationError("--x-update must be ncp or linear") }
             var weights = NetWeights.all(1)
             if form == .linear { weights.xScale = 0 }
             sampler = SamplerSpec(
-                target: .u1(U1Lattice(lt: parts[0], lx: parts[1], beta: beta)),
-                dynamics: Dynamics(nLF: nlf, xUpdate: form),
+                target: .u1(U1Lattice(lt: size.lt, lx: size.lx, beta: beta)),
+                dynamics: Dynamics(nLF: steps, xUpdate: form),
                 network: NetworkSpec(layout: netLayout, xNetworksPerStep: xNets, xNetInput: enc, vNetInput: .raw,
                                      maskPlacement: enc == .raw ? nil : .beforeTrig, timeInput: true, hiddenUnits: hidden),
                 netWeights: weights)
-        case .gmm2:
+        case .gmm:
             let cov = [[0.1, 0.0], [0.0, 0.1]]
             sampler = SamplerSpec(
                 target: .gaussianMixture(GaussianMixture(dimension: 2, weights: [0.5, 0.5], means: [[-2, 0], [2, 0]], covariances: [cov, cov])),
-                dynamics: Dynamics(nLF: nlf, xUpdate: .linear),
+                dynamics: Dynamics(nLF: steps, xUpdate: .linear),
                 network: NetworkSpec(layout: netLayout, xNetworksPerStep: xNets, xNetInput: .raw, vNetInput: .raw,
                                      maskPlacement: nil, timeInput: true, hiddenUnits: hidden))
         }
@@ -90,7 +99,7 @@ struct InitRandom: ParsableCommand {
         let elements = SamplerRules.expectedArrays(sampler, probe: nil).values.reduce(0.0) { $0 + $1.shape.reduce(1.0) { $0 * Double($1) } }
         let limit = Double(ReadLimits().maxFileBytes)
         guard elements * 8 <= limit else {
-            failConvert(ConvertError.optionNotAccepted(option: "--lattice/--units/--nlf", reason: "the model would hold \(Int(elements)) parameters (\(Int(elements * 8 / 1048576)) MiB), more than a .l2z reader accepts (\(Int(limit / 1048576)) MiB); use a smaller lattice, fewer or narrower layers, or fewer steps"))
+            failConvert(ConvertError.optionNotAccepted(option: "--lattice/--hidden-units/--nlf", reason: "the model would hold \(Int(elements)) parameters (\(Int(elements * 8 / 1048576)) MiB), more than a .l2z reader accepts (\(Int(limit / 1048576)) MiB); use a smaller lattice, fewer or narrower layers, or fewer steps"))
         }
         do {
             var model = try RandomModel.make(sampler: sampler, seed: seed, epsX: eps, epsV: eps, weightScale: weightScale)

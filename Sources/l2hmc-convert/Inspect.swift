@@ -35,8 +35,8 @@ struct Inspect: ParsableCommand {
                 do {
                     let outcome = try SourceSupervisor.run(Array(CommandLine.arguments.dropFirst()), source: path, timeout: timeout)
                     SourceSupervisor.relayFailure(outcome)
-                    FileHandle.standardError.write(outcome.stderr)
-                    FileHandle.standardOutput.write(outcome.stdout)
+                    Console.error(outcome.stderr)
+                    Console.out(outcome.stdout)
                     outcome.cleanUp()
                 } catch { failConvert(error) }
                 return
@@ -51,12 +51,12 @@ struct Inspect: ParsableCommand {
         if json {
             let report = InspectReport.json(result: result, inspection: inspection, path: path)
             let bytes = (try? CanonicalJSONWriter.encode(report)) ?? Array("{}\n".utf8)
-            FileHandle.standardOutput.write(Data(bytes))
+            Console.out(bytes)
         } else {
             // Manifest strings (producer, source) are the file's: each line is escaped.
             print(printable([InspectReport.text(result: result, inspection: inspection, path: path)]))
         }
-        for w in inspection.warnings { FileHandle.standardError.write(Data("warning: \(UntrustedText.escaped(w))\n".utf8)) }
+        for w in inspection.warnings { Console.error("warning: \(UntrustedText.escaped(w))\n") }
     }
 }
 
@@ -75,7 +75,7 @@ enum InspectReport {
     static func text(result: L2ZReader.Result, inspection: ModelInspection, path: String) -> String {
         let m = result.manifest
         var out = [UntrustedText.escaped("file        \(path)"),
-                   "format      l2z \(m.formatVersion) (reader supports up to \(Manifest.currentVersion)); architecture \(Manifest.architectureName) v\(Manifest.architectureVersion)",
+                   "format      l2z \(m.formatVersion) (reader supports up to \(Manifest.currentVersion)); architecture \(m.architecture)",
                    "features    \(m.requiredFeatures.isEmpty ? "(none)" : m.requiredFeatures.joined(separator: ", "))",
                    UntrustedText.escaped("producer    \(m.provenance.producer) \(m.provenance.producerVersion)\(m.provenance.source.map { " (\($0))" } ?? "")")]
         if let sha = m.provenance.sourceSHA256 { out.append(UntrustedText.escaped("source      sha256 \(sha)")) }
@@ -119,7 +119,7 @@ enum InspectReport {
             "file": .string(path),
             "format_version": .string(result.manifest.formatVersion.description),
             "reader_format_version": .string(Manifest.currentVersion.description),
-            "architecture": .string("\(Manifest.architectureName) v\(Manifest.architectureVersion)"),
+            "architecture": .string(result.manifest.architecture.description),
             "description": .array(ModelDescription.lines(result.manifest.sampler).map { .string($0) }),
             "manifest": ManifestCodec.encode(result.manifest),
             "arrays": .array(arrays),

@@ -1,4 +1,5 @@
 import ArgumentParser
+import CLISupport
 import Foundation
 import ModelFormat
 
@@ -14,13 +15,14 @@ struct L2HMCConvert: ParsableCommand {
             error code, e.g. [container.crc_mismatch]), 64 usage error.
             The .l2z format is specified in docs/FORMAT.md.
             """,
+        version: ToolVersion.current,
         subcommands: [Convert.self, Inspect.self, InitRandom.self, Worker.self],
         defaultSubcommand: Convert.self)
+
+    static func main() { runTool() }
 }
 
-/// Prints `error: [code] message` on stderr (control characters escaped) and exits 1: the one-line failure of every command.
+/// Reports `error` (one line, `error: [code] message`) and exits 1 for bad data, 64 for usage.
 func fail(_ error: Error) -> Never {
-    let text = (error as? L2ZError)?.description ?? "\(error)"
-    FileHandle.standardError.write(Data("error: \(UntrustedText.escaped(text))\n".utf8))
-    Foundation.exit(1)
+    ToolFailure.exit(error, in: L2HMCConvert.self)
 }

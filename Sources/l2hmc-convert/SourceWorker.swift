@@ -34,8 +34,8 @@ struct Worker: ParsableCommand {
         var inner: ParsableCommand
         // The parent passes `--` before the user's command line so that none of it is read as ours.
         let arguments = command.first == "--" ? Array(command.dropFirst()) : command
-        do { inner = try L2HMCConvert.parseAsRoot(arguments) } catch { L2HMCConvert.exit(withError: error) }
-        do { try inner.run() } catch { L2HMCConvert.exit(withError: error) }
+        do { inner = try L2HMCConvert.parseAsRoot(arguments) } catch { fail(error) }
+        do { try inner.run() } catch { fail(error) }
     }
 }
 
@@ -93,23 +93,11 @@ enum SourceSupervisor {
         process.terminationHandler = { _ in done.signal() }
         // SIGINT or SIGTERM to the parent (Ctrl-C, a scheduler): stop the child, remove the
         // private directory (a half-extracted .keras goes with it), exit 130 / 143.
-        let handlers = [SIGINT, SIGTERM].map { number -> DispatchSourceSignal in
-            signal(number, SIG_IGN)
-            let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
-            source.setEventHandler {
-                if process.isRunning { kill(process.processIdentifier, SIGKILL) }
-                try? FileManager.default.removeItem(atPath: directory)
-                FileHandle.standardError.write(Data("error: interrupted; nothing was written\n".utf8))
-                Foundation.exit(128 + number)
-            }
-            source.resume()
-            return source
+        let interrupt = Interrupt.stopAtOnce {
+            if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+            try? FileManager.default.removeItem(atPath: directory)
         }
-        defer {
-            handlers.forEach { $0.cancel() }
-            signal(SIGINT, SIG_DFL)
-            signal(SIGTERM, SIG_DFL)
-        }
+        defer { interrupt.end() }
         do { try process.run() } catch {
             try? FileManager.default.removeItem(atPath: directory)
             throw L2ZError.ioFailure(path: process.executableURL?.path ?? selfPath, operation: "start the reader process", reason: "\(error)")
@@ -137,8 +125,8 @@ enum SourceSupervisor {
     /// Relays the child's output and exits with its status when it failed.
     static func relayFailure(_ outcome: Outcome) {
         guard outcome.status != 0 else { return }
-        FileHandle.standardOutput.write(outcome.stdout)
-        FileHandle.standardError.write(outcome.stderr)
+        Console.out(outcome.stdout)
+        Console.error(outcome.stderr)
         outcome.cleanUp()
         Foundation.exit(outcome.status)
     }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import CLISupport
 import Foundation
 import Inference
 import ModelFormat
@@ -81,8 +82,8 @@ struct RunCommand: ParsableCommand {
     var resume: String?
     @Flag(help: "Print the summary as JSON on stdout (parameters go to stderr).")
     var json = false
-    @Flag(name: [.short, .long], help: "No progress bar.")
-    var quiet = false
+    @OptionGroup var quietOption: QuietOption
+    private var quiet: Bool { quietOption.quiet }
     @Flag(help: "Run F L F L on a sample of chains at the end and report max |dx| and |dv|.")
     var checkReversibility = false
     @Option(help: "OpenBLAS threads (default 1; results do not depend on it).")
@@ -371,9 +372,8 @@ struct RunCommand: ParsableCommand {
     }
 
     private func parseLattice(_ text: String) throws -> (Int, Int) {
-        let parts = text.lowercased().split(separator: "x").compactMap { Int($0) }
-        guard parts.count == 2, parts.allSatisfy({ $0 >= 1 && $0 <= 4096 }) else { throw UsageError("--lattice must look like 8x8 (got \(text))") }
-        return (parts[0], parts[1])
+        let size = try LatticeSize.option(text)
+        return (size.lt, size.lx)
     }
 
     private func parseNetWeights(_ text: String) throws -> NetWeights {

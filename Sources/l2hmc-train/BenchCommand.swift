@@ -18,7 +18,7 @@ struct BenchCommand: ParsableCommand {
     func run() throws {
         openblas_set_num_threads(Int32(threads))
         var config = TrainerBenchmark.standardConfig()
-        for (k, v) in flags.given { try config.set(k, text: v) }
+        for (k, v) in try flags.given() { try config.set(k, text: v) }
         let r = try TrainerBenchmark.run(config: config, seconds: seconds)
         print("workload    U(1) \(config.lattice[0])x\(config.lattice[1]), \(config.chains) chains, N_LF \(config.nLF), units \(config.hiddenUnits), threads \(threads)")
         print(String(format: "training    %.2f steps/s, %.1f GFLOP/s effective (%.0f %% of DGEMM)", r.stepsPerSecond, r.trainingGFLOPs, 100 * r.trainingGFLOPs / r.dgemmGFLOPs))

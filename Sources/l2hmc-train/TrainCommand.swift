@@ -1,4 +1,5 @@
 import ArgumentParser
+import CLISupport
 import Foundation
 import ModelFormat
 import Trainer
@@ -7,7 +8,8 @@ import Glibc
 #endif
 
 struct TrainCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "train", abstract: "Train (the default subcommand).")
+    static let configuration = CommandConfiguration(commandName: "train", abstract: "Train (the default subcommand).",
+                                                    discussion: ConfigFlags.help)
 
     @Option(help: "JSON configuration file (keys as in docs/TRAINING.md).")
     var config: String?
@@ -21,21 +23,24 @@ struct TrainCommand: ParsableCommand {
     var resume: String?
     @Flag(help: "Replace existing output files, but only files l2hmc-train wrote (its model, checkpoint and log).")
     var force = false
-    @Flag(name: [.short, .long], help: "Print only the configuration and the final line.")
-    var quiet = false
+    @Flag(help: "Print the configuration as JSON (defaults < --config < flags) and exit, writing nothing.")
+    var showConfig = false
+    @OptionGroup var quietOption: QuietOption
+    private var quiet: Bool { quietOption.quiet }
     @OptionGroup var flags: ConfigFlags
 
     func run() throws {
-        Interrupt.install()
+        Interrupt.install(abortMessage: "error: [interrupted] second signal: stopped at once, temporary files removed; resume from the last checkpoint\n")
         // Configuration first: a bad one is refused before any file is touched.
         var fresh: L2HMCTrainer?
         var extendTo: Int?
         if resume != nil {
-            let other = flags.given.filter { $0.0 != "steps" }
-            if config != nil || !other.isEmpty {
-                throw ValidationError("--resume uses the checkpoint's configuration; drop --config and the config flags (only --steps may extend the run)")
+            let allowed = TrainingConfig.keyTable.filter(\.allowedOnResume).map(\.flag).joined(separator: ", ")
+            let refused = try flags.refusedOnResume()
+            if config != nil || !refused.isEmpty || showConfig {
+                throw ValidationError("--resume uses the checkpoint's configuration; drop --config and the config flags (only \(allowed) may extend the run)")
             }
-            if let text = flags.steps {
+            if let text = try flags.text(of: "steps") {
                 var probe = TrainingConfig()
                 try probe.set("steps", text: text)
                 extendTo = probe.steps
@@ -49,7 +54,12 @@ struct TrainCommand: ParsableCommand {
                 }
                 cfg = try TrainingConfig(jsonBytes: bytes)
             }
-            for (k, v) in flags.given { try cfg.set(k, text: v) }
+            for (k, v) in try flags.given() { try cfg.set(k, text: v) }
+            if showConfig {
+                try cfg.validate()
+                Console.out(try CanonicalJSONWriter.encode(cfg.json()))
+                return
+            }
             fresh = try L2HMCTrainer(config: cfg)
         }
         guard let out = out ?? resume.map({ $0.replacingOccurrences(of: ".ckpt.h5", with: "") + ".l2z" }) else {
@@ -133,7 +143,7 @@ struct TrainCommand: ParsableCommand {
         if Interrupt.isRequested {
             var command = "l2hmc-train --resume \(shellQuoted(ckptPath)) --out \(shellQuoted(out))"
             if logPath != base + ".log.csv" { command += " --log \(shellQuoted(logPath))" }
-            FileHandle.standardError.write(Data("interrupted by \(Interrupt.signalName) at step \(trainer.step) of \(cfg.steps); checkpoint \(ckptPath); continue with: \(command)\n".utf8))
+            Console.error("interrupted by \(Interrupt.signalName) at step \(trainer.step) of \(cfg.steps); checkpoint \(ckptPath); continue with: \(command)\n")
             locks.release()
             Foundation.exit(Interrupt.exitStatus)
         }
@@ -156,28 +166,15 @@ struct TrainCommand: ParsableCommand {
     }
 
     private func configurationLines(_ c: TrainingConfig) -> [String] {
-        guard case let .object(o) = c.json() else { return [] }
         var lines: [String] = []
         var line = "config     "
-        for key in TrainingConfig.keys {
-            let text = " \(key)=\(render(o[key] ?? .null))"
+        for key in TrainingConfig.keyTable {
+            let text = " \(key.name)=\(TrainingConfig.render(key.value(in: c)))"
             if line.count + text.count > 110 { lines.append(line); line = "           " }
             line += text
         }
         lines.append(line)
         return lines
-    }
-
-    private func render(_ v: JSONValue) -> String {
-        switch v {
-        case let .string(s): return s
-        case let .int(i): return "\(i)"
-        case let .double(d): return "\(d)"
-        case let .bool(b): return "\(b)"
-        case .null: return "auto"
-        case let .array(a): return "[" + a.map(render).joined(separator: ",") + "]"
-        case .object: return "{...}"
-        }
     }
 }
 

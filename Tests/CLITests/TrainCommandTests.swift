@@ -12,7 +12,7 @@ final class TrainCommandTests: XCTestCase {
     func testHelpNamesConfigKeysAndExitCodes() throws {
         let r = try CLI.run("l2hmc-train", ["train", "--help"])
         XCTAssertEqual(r.status, 0)
-        for flag in ["--config", "--out", "--resume", "--n-lf", "--beta-init", "--charge-weight", "--aux-weight", "--checkpoint-every"] {
+        for flag in ["--config", "--out", "--resume", "--nlf", "--beta-init", "--charge-weight", "--aux-weight", "--checkpoint-every"] {
             XCTAssertTrue(r.stdout.contains(flag), "train --help lacks \(flag)")
         }
         XCTAssertTrue(try CLI.run("l2hmc-train", ["--help"]).stdout.contains("Exit codes"))

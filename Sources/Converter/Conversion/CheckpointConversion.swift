@@ -72,7 +72,7 @@ enum CheckpointConversion {
         try Converter.addProbe(to: &model, batch: options.probeBatch)
         let report = ConversionReport(sourcePath: source.path, sourceKind: source.kind, naming: nil,
                                       facts: [("(all)", "from the checkpoint's sampler attribute", "the file")], rows: rows,
-                                      generated: [("probe.*", "computed by the runtime on the converted model")],
+                                      generated: [(ProbeArrayNames.prefix + "*", "computed by the runtime on the converted model")],
                                       warnings: warnings, sampler: spec)
         return ConversionResult(model: model, report: report)
     }

@@ -109,7 +109,7 @@ public enum Converter {
     /// Kernels and biases that are exactly all zero (the upstream export bug's signature).
     static func zeroParameters(_ arrays: [String: NDArray]) -> [String] {
         arrays.keys.sorted().filter { name in
-            guard name.hasSuffix(".kernel") || name.hasSuffix(".bias"), !name.hasPrefix("probe."), let v = arrays[name]?.doubles() else { return false }
+            guard name.hasSuffix(".kernel") || name.hasSuffix(".bias"), !ProbeArrayNames.isProbe(name), let v = arrays[name]?.doubles() else { return false }
             return !v.isEmpty && v.allSatisfy { $0 == 0 }
         }
     }

@@ -55,7 +55,7 @@ enum KerasConversion {
             arrays = try LinkPermutation.apply(arrays, spec: spec, perm: perm)
             generated.append(("(links)", "every link-indexed array permuted from \(resolved.sourceLinkLayout.rawValue) to \(resolved.outputLinkLayout.rawValue)"))
         }
-        generated.append(("probe.*", "computed by the runtime on the converted model"))
+        generated.append((ProbeArrayNames.prefix + "*", "computed by the runtime on the converted model"))
         warnings += try Converter.zeroWarnings(Converter.zeroParameters(arrays), strict: options.strict)
 
         let description = "\(source.kind.rawValue), \(mapping.naming.rawValue) naming" + (presetName.map { ", preset \($0)" } ?? "")

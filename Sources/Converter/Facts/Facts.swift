@@ -87,9 +87,8 @@ public struct Facts: Equatable, Sendable {
         func positive(_ s: Substring) -> Double? { Double(s.trimmingCharacters(in: .whitespaces)).flatMap { $0 > 0 && $0.isFinite ? $0 : nil } }
         switch key {
         case .lattice:
-            let parts = t.lowercased().split(separator: "x", omittingEmptySubsequences: false).map { Int($0.trimmingCharacters(in: .whitespaces)) }
-            guard parts.count == 2, let a = parts[0], let b = parts[1], (1...4096).contains(a), (1...4096).contains(b) else { throw bad("LTxLX, e.g. 8x8 (each 1..4096)") }
-            lattice = Sourced([a, b], origin)
+            guard let size = LatticeSize(parsing: t), size.isWithinLimits else { throw bad("LTxLX, e.g. 8x8 (each 1..\(LatticeSize.maxSide))") }
+            lattice = Sourced([size.lt, size.lx], origin)
         case .beta:
             guard let b = positive(Substring(t)) else { throw bad("a number > 0") }
             beta = Sourced(b, origin)
@@ -180,7 +179,8 @@ public enum FactKey: String, CaseIterable, Sendable {
     case hiddenUnits = "hidden_units"
 
     /// The command-line flag giving this fact.
-    public var flag: String { "--" + rawValue.replacingOccurrences(of: "_", with: "-") }
+    /// The command-line spelling: the name with `-` for `_`, except `--nlf` (one spelling across the tools; `--n-lf` is a hidden alias).
+    public var flag: String { self == .nLF ? "--nlf" : "--" + rawValue.replacingOccurrences(of: "_", with: "-") }
 
     /// What the fact is, for messages.
     public var meaning: String {

@@ -12,7 +12,7 @@ public enum ProbeBuilder {
 
     public static func addProbe(to model: inout L2ZModel, target: TargetAction, batch: Int = 4, seed: UInt64 = 0x9E0B) throws {
         model.probe = nil
-        for name in model.arrays.keys where name.hasPrefix("probe.") { model.arrays[name] = nil }
+        for name in model.arrays.keys where ProbeArrayNames.isProbe(name) { model.arrays[name] = nil }
         let spec = model.sampler
         let n = spec.stateSize
         let dyn = try L2HMCDynamics(model: model, target: target, capacity: batch)
@@ -39,12 +39,12 @@ public enum ProbeBuilder {
                                                   tau: inT.map { [$0[2 * r], $0[2 * r + 1]] }, rows: 1)
                 s += out.s; t += out.t; q += out.q
             }
-            model.arrays["probe.\(net).in_x"] = try NDArray(shape: [batch, width], doubles: inX)
-            model.arrays["probe.\(net).in_v"] = try NDArray(shape: [batch, n], doubles: inV)
-            if let inT { model.arrays["probe.\(net).in_t"] = try NDArray(shape: [batch, 2], doubles: inT) }
-            model.arrays["probe.\(net).out_scale"] = try NDArray(shape: [batch, n], doubles: s)
-            model.arrays["probe.\(net).out_translation"] = try NDArray(shape: [batch, n], doubles: t)
-            model.arrays["probe.\(net).out_transformation"] = try NDArray(shape: [batch, n], doubles: q)
+            model.arrays[ProbeArrayNames.inX(net)] = try NDArray(shape: [batch, width], doubles: inX)
+            model.arrays[ProbeArrayNames.inV(net)] = try NDArray(shape: [batch, n], doubles: inV)
+            if let inT { model.arrays[ProbeArrayNames.inT(net)] = try NDArray(shape: [batch, 2], doubles: inT) }
+            model.arrays[ProbeArrayNames.output(net, .scale)] = try NDArray(shape: [batch, n], doubles: s)
+            model.arrays[ProbeArrayNames.output(net, .translation)] = try NDArray(shape: [batch, n], doubles: t)
+            model.arrays[ProbeArrayNames.output(net, .transformation)] = try NDArray(shape: [batch, n], doubles: q)
         }
         let x0 = states(batch * n, 1000), v0 = normals(batch * n, 1001)
         let direction = (0..<batch).map { $0 % 2 == 0 ? 1.0 : -1.0 }
@@ -56,12 +56,12 @@ public enum ProbeBuilder {
             }
             x1 += xb.array; v1 += vb.array; logDet.append(ld[0])
         }
-        model.arrays["probe.trajectory.x0"] = try NDArray(shape: [batch, n], doubles: x0)
-        model.arrays["probe.trajectory.v0"] = try NDArray(shape: [batch, n], doubles: v0)
-        model.arrays["probe.trajectory.direction"] = try NDArray(shape: [batch], doubles: direction)
-        model.arrays["probe.trajectory.x1"] = try NDArray(shape: [batch, n], doubles: x1)
-        model.arrays["probe.trajectory.v1"] = try NDArray(shape: [batch, n], doubles: v1)
-        model.arrays["probe.trajectory.log_det"] = try NDArray(shape: [batch], doubles: logDet)
+        model.arrays[ProbeArrayNames.Trajectory.x0] = try NDArray(shape: [batch, n], doubles: x0)
+        model.arrays[ProbeArrayNames.Trajectory.v0] = try NDArray(shape: [batch, n], doubles: v0)
+        model.arrays[ProbeArrayNames.Trajectory.direction] = try NDArray(shape: [batch], doubles: direction)
+        model.arrays[ProbeArrayNames.Trajectory.x1] = try NDArray(shape: [batch, n], doubles: x1)
+        model.arrays[ProbeArrayNames.Trajectory.v1] = try NDArray(shape: [batch, n], doubles: v1)
+        model.arrays[ProbeArrayNames.Trajectory.logDet] = try NDArray(shape: [batch], doubles: logDet)
         model.probe = ProbeSpec(batch: batch, networks: networks, trajectory: true, headsTolerance: headsTolerance,
                                 trajectoryTolerance: trajectoryTolerance, logDetTolerance: logDetTolerance)
     }

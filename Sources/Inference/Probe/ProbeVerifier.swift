@@ -18,8 +18,8 @@ public enum ProbeVerifier {
         let n = model.sampler.stateSize, b = probe.batch
         var diffs: [String: Double] = [:]
         for net in probe.networks {
-            let tau = model.sampler.network.timeInput ? try model.doubles("probe.\(net).in_t") : nil
-            let inX = try model.doubles("probe.\(net).in_x"), inV = try model.doubles("probe.\(net).in_v")
+            let tau = model.sampler.network.timeInput ? try model.doubles(ProbeArrayNames.inT(net)) : nil
+            let inX = try model.doubles(ProbeArrayNames.inX(net)), inV = try model.doubles(ProbeArrayNames.inV(net))
             // Evaluate row by row when the time input differs between rows.
             var s = [Double](), t = [Double](), q = [Double]()
             for r in 0..<b {
@@ -28,14 +28,14 @@ public enum ProbeVerifier {
                                                   tau: tau.map { [$0[2 * r], $0[2 * r + 1]] }, rows: 1)
                 s += out.s; t += out.t; q += out.q
             }
-            for (suffix, actual) in [("out_scale", s), ("out_translation", t), ("out_transformation", q)] {
-                let name = "probe.\(net).\(suffix)"
+            for (head, actual) in [(ProbeArrayNames.Head.scale, s), (.translation, t), (.transformation, q)] {
+                let name = ProbeArrayNames.output(net, head)
                 diffs[name] = try compare(name, actual: actual, expected: try model.doubles(name), tolerance: probe.headsTolerance, compact: false)
             }
         }
         if probe.trajectory {
-            let x0 = try model.doubles("probe.trajectory.x0"), v0 = try model.doubles("probe.trajectory.v0")
-            let d = try model.doubles("probe.trajectory.direction")
+            let x0 = try model.doubles(ProbeArrayNames.Trajectory.x0), v0 = try model.doubles(ProbeArrayNames.Trajectory.v0)
+            let d = try model.doubles(ProbeArrayNames.Trajectory.direction)
             var x1 = [Double](repeating: 0, count: b * n), v1 = x1, logDet = [Double](repeating: 0, count: b)
             for r in 0..<b {
                 let xb = Buffer(Array(x0[(r * n)..<((r + 1) * n)])), vb = Buffer(Array(v0[(r * n)..<((r + 1) * n)])), ld = Buffer(1)
@@ -46,11 +46,11 @@ public enum ProbeVerifier {
                 logDet[r] = ld[0]
             }
             let compact = target.isCompact
-            diffs["probe.trajectory.x1"] = try compare("probe.trajectory.x1", actual: x1, expected: try model.doubles("probe.trajectory.x1"),
+            diffs[ProbeArrayNames.Trajectory.x1] = try compare(ProbeArrayNames.Trajectory.x1, actual: x1, expected: try model.doubles(ProbeArrayNames.Trajectory.x1),
                                                        tolerance: probe.trajectoryTolerance, compact: compact)
-            diffs["probe.trajectory.v1"] = try compare("probe.trajectory.v1", actual: v1, expected: try model.doubles("probe.trajectory.v1"),
+            diffs[ProbeArrayNames.Trajectory.v1] = try compare(ProbeArrayNames.Trajectory.v1, actual: v1, expected: try model.doubles(ProbeArrayNames.Trajectory.v1),
                                                        tolerance: probe.trajectoryTolerance, compact: false)
-            diffs["probe.trajectory.log_det"] = try compare("probe.trajectory.log_det", actual: logDet, expected: try model.doubles("probe.trajectory.log_det"),
+            diffs[ProbeArrayNames.Trajectory.logDet] = try compare(ProbeArrayNames.Trajectory.logDet, actual: logDet, expected: try model.doubles(ProbeArrayNames.Trajectory.logDet),
                                                             tolerance: probe.logDetTolerance, compact: false)
         }
         return Report(maxDifferences: diffs)

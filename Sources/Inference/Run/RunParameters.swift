@@ -26,7 +26,7 @@ public struct RunParameters: Sendable, Equatable {
             "hmc_start": .int(Int64(s.schedule.hmcStart)),
             "hmc_eps": .double(s.hmcStepSize), "hmc_nlf": .int(Int64(s.hmcSteps)),
             "hot_start": .bool(s.hotStart),
-            "target": targetJSON,
+            "target": ManifestCodec.encodeTarget(target),
         ]
         o["l2hmc_nlf"] = s.l2hmcSteps.map { .int(Int64($0)) } ?? .null
         o["step_mapping"] = s.stepMapping.map { .string($0.rawValue) } ?? .null
@@ -40,18 +40,6 @@ public struct RunParameters: Sendable, Equatable {
         o["model_sha256"] = modelSHA256.map { .string($0) } ?? .null
         for (k, v) in extra { o[k] = v }
         return .object(o)
-    }
-
-    private var targetJSON: JSONValue {
-        switch target {
-        case let .u1(l):
-            return .object(["kind": .string("u1_2d"), "lt": .int(Int64(l.lt)), "lx": .int(Int64(l.lx)), "beta": .double(l.beta),
-                            "link_layout": .string(l.linkLayout.rawValue)])
-        case let .gaussianMixture(g):
-            return .object(["kind": .string("gaussian_mixture"), "dimension": .int(Int64(g.dimension)), "weights": .array(g.weights.map { .double($0) }),
-                            "means": .array(g.means.map { .array($0.map { .double($0) }) }),
-                            "covariances": .array(g.covariances.map { .array($0.map { .array($0.map { .double($0) }) }) })])
-        }
     }
 
     /// Keys of `params.json` (``json(extra:)``), plus the provenance keys l2hmc-run adds.
@@ -106,40 +94,18 @@ public struct RunParameters: Sendable, Equatable {
         }
         do { try s.validate() } catch { throw InferenceError.io(path: "params.json", reason: "invalid settings: \(error)") }
         settings = s
-        guard case let .object(t)? = o["target"], case let .string(kind)? = t["kind"] else { throw fail("target") }
-        target = try RunParameters.decodeTarget(t, kind: kind)
-        do { try SamplerRules.validate(target: target) } catch { throw InferenceError.io(path: "params.json", reason: "invalid target: \(error)") }
+        guard let t = o["target"] else { throw fail("target") }
+        // The manifest's strict target codec (every key known and present, each of its type),
+        // then the same limits as on the command line.
+        do {
+            target = try ManifestCodec.decodeTarget(t, path: "target")
+            try SamplerRules.validate(target: target)
+        } catch { throw InferenceError.io(path: "params.json", reason: "invalid target: \(error)") }
         switch (optional("model"), optional("model_sha256")) {
         case (nil, nil): modelPath = nil; modelSHA256 = nil
         case let (.string(p)?, .string(h)?) where h.count == 64 && h.allSatisfy(\.isHexDigit): modelPath = p; modelSHA256 = h
         default: throw fail("model and model_sha256 (both strings, or both null)")
         }
         if schedule.usesL2HMC && modelPath == nil { throw fail("model (the schedule uses L2HMC)") }
-    }
-
-    private static func decodeTarget(_ t: [String: JSONValue], kind: String) throws -> Target {
-        func bad(_ what: String) -> InferenceError { .io(path: "params.json", reason: "invalid \(kind) target: \(what)") }
-        func num(_ v: JSONValue?) throws -> Double {
-            switch v { case let .double(d)? where d.isFinite: return d; case let .int(i)?: return Double(i); default: throw bad("a value is not a finite number") }
-        }
-        func array(_ v: JSONValue?, _ what: String) throws -> [JSONValue] { guard case let .array(a)? = v else { throw bad("\(what) is not an array") }; return a }
-        switch kind {
-        case "u1_2d":
-            guard Set(t.keys) == ["kind", "lt", "lx", "beta", "link_layout"] else { throw bad("keys must be kind, lt, lx, beta, link_layout") }
-            guard case let .int(lt)? = t["lt"], case let .int(lx)? = t["lx"], (1...4096).contains(lt), (1...4096).contains(lx),
-                  case let .string(layout)? = t["link_layout"], let ll = LinkLayout(rawValue: layout) else {
-                throw bad("lt and lx in 1...4096 and a known link_layout")
-            }
-            return .u1(U1Lattice(lt: Int(lt), lx: Int(lx), beta: try num(t["beta"]), linkLayout: ll))
-        case "gaussian_mixture":
-            guard Set(t.keys) == ["kind", "dimension", "weights", "means", "covariances"] else { throw bad("keys must be kind, dimension, weights, means, covariances") }
-            guard case let .int(d)? = t["dimension"], (1...(1 << 16)).contains(d) else { throw bad("dimension in 1...65536") }
-            let weights = try array(t["weights"], "weights").map { try num($0) }
-            let means = try array(t["means"], "means").map { try array($0, "a mean").map { try num($0) } }
-            let covs = try array(t["covariances"], "covariances").map { try array($0, "a covariance").map { try array($0, "a covariance row").map { try num($0) } } }
-            return .gaussianMixture(GaussianMixture(dimension: Int(d), weights: weights, means: means, covariances: covs))
-        default:
-            throw InferenceError.io(path: "params.json", reason: "unknown target kind \(String(reflecting: kind))")
-        }
     }
 }

@@ -18,6 +18,4 @@ public enum ArrayName {
         }
         guard let first = name.utf8.first, first >= 0x61 && first <= 0x7A else { throw fail("must start with a letter a-z") }
     }
-
-    public static func isValid(_ name: String) -> Bool { (try? validate(name)) != nil }
 }

@@ -9,14 +9,18 @@ public struct Manifest: Equatable, Sendable {
     public static let knownFeatures: Set<String> = [
         "ncp_x_update", "per_step_networks", "split_x_networks", "cos_sin_input", "batch_norm", "probe",
     ]
-    /// The architecture this library implements.
-    public static let architectureName = "l2hmc"
-    public static let architectureVersion = 1
+    /// The l2hmc family's architecture name. A manifest's own is `manifest.architecture`: the
+    /// family is chosen per file (``ModelSpec``, ``ModelFamilies``).
+    @available(*, deprecated, message: "the architecture is per manifest: use manifest.architecture")
+    public static var architectureName: String { L2HMCFamily.architecture.name }
+    @available(*, deprecated, message: "the architecture is per manifest: use manifest.architecture")
+    public static var architectureVersion: Int { L2HMCFamily.architecture.version }
 
     public var formatVersion: FormatVersion
     /// Features a reader must implement to use this file (see ``knownFeatures``).
     public var requiredFeatures: [String]
-    public var sampler: SamplerSpec
+    /// The model, by family; `architecture.name` chose its decoder.
+    public var model: ModelSpec
     /// Every array in the file, by canonical name.
     public var arrays: [String: ArrayEntry]
     /// The stored self-check, if any.
@@ -26,10 +30,31 @@ public struct Manifest: Equatable, Sendable {
     public var extensions: [String: JSONValue]
 
     public init(formatVersion: FormatVersion = Manifest.currentVersion, requiredFeatures: [String],
+                model: ModelSpec, arrays: [String: ArrayEntry], probe: ProbeSpec?,
+                provenance: Provenance, extensions: [String: JSONValue] = [:]) {
+        self.formatVersion = formatVersion; self.requiredFeatures = requiredFeatures; self.model = model
+        self.arrays = arrays; self.probe = probe; self.provenance = provenance; self.extensions = extensions
+    }
+
+    /// An l2hmc manifest.
+    public init(formatVersion: FormatVersion = Manifest.currentVersion, requiredFeatures: [String],
                 sampler: SamplerSpec, arrays: [String: ArrayEntry], probe: ProbeSpec?,
                 provenance: Provenance, extensions: [String: JSONValue] = [:]) {
-        self.formatVersion = formatVersion; self.requiredFeatures = requiredFeatures; self.sampler = sampler
-        self.arrays = arrays; self.probe = probe; self.provenance = provenance; self.extensions = extensions
+        self.init(formatVersion: formatVersion, requiredFeatures: requiredFeatures, model: .l2hmc(sampler), arrays: arrays,
+                  probe: probe, provenance: provenance, extensions: extensions)
+    }
+
+    /// The manifest's `architecture` (the model family's name and version).
+    public var architecture: ModelArchitecture { model.architecture }
+
+    /// The l2hmc payload (today the only family). Setting it makes the manifest an l2hmc one.
+    public var sampler: SamplerSpec {
+        get {
+            switch model {
+            case let .l2hmc(s): return s
+            }
+        }
+        set { model = .l2hmc(newValue) }
     }
 }
 

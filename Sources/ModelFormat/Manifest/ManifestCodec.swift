@@ -39,16 +39,11 @@ public enum ManifestCodec {
         let archName = try arch.string("name")
         let archVersion = try arch.int("version")
         try arch.finish()
-        guard archName == Manifest.architectureName, archVersion == Manifest.architectureVersion else {
-            throw L2ZError.unsupportedArchitecture(found: "\(archName) v\(archVersion)",
-                                                   supported: "\(Manifest.architectureName) v\(Manifest.architectureVersion)")
+        let architecture = ModelArchitecture(name: archName, version: archVersion)
+        guard let family = ModelFamilies.decoder(for: architecture) else {
+            throw L2ZError.unsupportedArchitecture(found: architecture.description, supported: ModelFamilies.supported)
         }
-
-        let target = try decodeTarget(try r.object("target"))
-        let dynamics = try decodeDynamics(try r.object("dynamics"))
-        let network = try decodeNetwork(try r.object("network"))
-        let netWeights = try decodeNetWeights(try r.object("net_weights"))
-        let sampler = SamplerSpec(target: target, dynamics: dynamics, network: network, netWeights: netWeights)
+        let model = try family.decode(root: &r)
 
         var arraysReader = try r.object("arrays")
         var arrays: [String: ArrayEntry] = [:]
@@ -82,18 +77,28 @@ public enum ManifestCodec {
         let extensions = r.extensions()
         try r.finish()
 
-        let manifest = Manifest(formatVersion: version, requiredFeatures: features, sampler: sampler, arrays: arrays,
+        let manifest = Manifest(formatVersion: version, requiredFeatures: features, model: model, arrays: arrays,
                                 probe: probe, provenance: provenance, extensions: extensions)
-        try SamplerRules.validate(sampler)
-        if let probe { try SamplerRules.validate(probe: probe, for: sampler) }
-        let needed = Set(SamplerRules.requiredFeatures(of: sampler, probe: probe))
+        try model.validate()
+        if let probe { try model.validate(probe: probe) }
+        let needed = Set(model.requiredFeatures(probe: probe))
         for f in needed.sorted() where !features.contains(f) {
             throw L2ZError.manifestInvalidValue(path: "required_features", expected: "a list including \"\(f)\", which this model uses", actual: "\(features)")
         }
         return manifest
     }
 
-    private static func decodeTarget(_ reader: JSONObjectReader) throws -> Target {
+    // MARK: Targets alone (a run's params.json)
+
+    /// Reads a target object (`{"kind": "u1_2d", ...}` or `{"kind": "gaussian_mixture", ...}`)
+    /// with the manifest's strict rules: every key known and present, each of its type, integers
+    /// >= 1 where the manifest requires it, beta > 0. Errors name `path` (e.g. `target.lt`).
+    /// The size limits and mixture consistency are ``SamplerRules/validate(target:)``'s.
+    public static func decodeTarget(_ json: JSONValue, path: String = "target") throws -> Target {
+        try decodeTarget(try JSONObjectReader(json, path: path, tolerateUnknownKeys: false))
+    }
+
+    static func decodeTarget(_ reader: JSONObjectReader) throws -> Target {
         var t = reader
         let kind = try t.string("kind")
         let result: Target
@@ -128,7 +133,7 @@ public enum ManifestCodec {
         return result
     }
 
-    private static func decodeDynamics(_ reader: JSONObjectReader) throws -> Dynamics {
+    static func decodeDynamics(_ reader: JSONObjectReader) throws -> Dynamics {
         var d = reader
         let nLF = try d.int("n_lf", min: 1)
         let xUpdate = try d.choice("x_update", XUpdateForm.self)
@@ -142,7 +147,7 @@ public enum ManifestCodec {
         return Dynamics(nLF: nLF, xUpdate: xUpdate, translationSign: sign, epsXParametrization: ex, epsVParametrization: ev)
     }
 
-    private static func decodeNetwork(_ reader: JSONObjectReader) throws -> NetworkSpec {
+    static func decodeNetwork(_ reader: JSONObjectReader) throws -> NetworkSpec {
         var n = reader
         let layout = try n.choice("layout", NetworkLayout.self)
         let xPerStep = try n.int("x_networks_per_step")
@@ -175,7 +180,7 @@ public enum ManifestCodec {
                            transformationHead: transformation, batchNorm: batchNorm)
     }
 
-    private static func decodeNetWeights(_ reader: JSONObjectReader) throws -> NetWeights {
+    static func decodeNetWeights(_ reader: JSONObjectReader) throws -> NetWeights {
         var w = reader
         let values = try NetWeights.keys.map { try w.double($0) }
         try w.finish()
@@ -231,8 +236,7 @@ public enum ManifestCodec {
     /// The sampler part of a manifest: an object with `target`, `dynamics`, `network`,
     /// `net_weights`, in the manifest's schema.
     public static func encodeSampler(_ s: SamplerSpec) -> JSONValue {
-        .object(["target": encodeTarget(s.target), "dynamics": encodeDynamics(s.dynamics), "network": encodeNetwork(s.network),
-                 "net_weights": .object(Dictionary(uniqueKeysWithValues: zip(NetWeights.keys, s.netWeights.values.map { JSONValue.double($0) })))])
+        .object(L2HMCFamily.encode(s))
     }
 
     /// Reads what ``encodeSampler(_:)`` writes, with every manifest rule.
@@ -252,22 +256,20 @@ public enum ManifestCodec {
             "format": .string(Manifest.formatName),
             "format_version": .string(m.formatVersion.description),
             "required_features": .array(m.requiredFeatures.sorted().map { .string($0) }),
-            "architecture": .object(["name": .string(Manifest.architectureName), "version": .int(Int64(Manifest.architectureVersion))]),
-            "target": encodeTarget(m.sampler.target),
-            "dynamics": encodeDynamics(m.sampler.dynamics),
-            "network": encodeNetwork(m.sampler.network),
-            "net_weights": .object(Dictionary(uniqueKeysWithValues: zip(NetWeights.keys, m.sampler.netWeights.values.map { JSONValue.double($0) }))),
+            "architecture": .object(["name": .string(m.model.architecture.name), "version": .int(Int64(m.model.architecture.version))]),
             "arrays": .object(m.arrays.mapValues { e in
                 .object(["dtype": .string(e.dtype.rawValue), "shape": .array(e.shape.map { .int(Int64($0)) }), "sha256": .string(e.sha256)])
             }),
             "provenance": encodeProvenance(m.provenance),
         ]
+        for (k, v) in m.model.manifestFields() { root[k] = v }
         if let p = m.probe { root["probe"] = encodeProbe(p) }
         for (k, v) in m.extensions { root[k] = v }
         return .object(root)
     }
 
-    private static func encodeTarget(_ t: Target) -> JSONValue {
+    /// A target object in the manifest's schema; ``decodeTarget(_:path:)`` reads it back.
+    public static func encodeTarget(_ t: Target) -> JSONValue {
         switch t {
         case let .u1(l):
             return .object(["kind": .string("u1_2d"), "lt": .int(Int64(l.lt)), "lx": .int(Int64(l.lx)),
@@ -282,14 +284,14 @@ public enum ManifestCodec {
         }
     }
 
-    private static func encodeDynamics(_ d: Dynamics) -> JSONValue {
+    static func encodeDynamics(_ d: Dynamics) -> JSONValue {
         .object(["n_lf": .int(Int64(d.nLF)), "x_update": .string(d.xUpdate.rawValue),
                  "translation_sign": .int(Int64(d.translationSign.rawValue)),
                  "eps_x_parametrization": .string(d.epsXParametrization.rawValue),
                  "eps_v_parametrization": .string(d.epsVParametrization.rawValue)])
     }
 
-    private static func encodeNetwork(_ n: NetworkSpec) -> JSONValue {
+    static func encodeNetwork(_ n: NetworkSpec) -> JSONValue {
         var o: [String: JSONValue] = [
             "layout": .string(n.layout.rawValue), "x_networks_per_step": .int(Int64(n.xNetworksPerStep)),
             "x_net_input": .string(n.xNetInput.rawValue), "v_net_input": .string(n.vNetInput.rawValue),

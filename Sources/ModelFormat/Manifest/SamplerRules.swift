@@ -8,6 +8,8 @@ public enum SamplerRules {
         public var shape: [Int]
         public var dtypes: [DType]
         public var role: Role
+
+        public init(shape: [Int], dtypes: [DType], role: Role) { self.shape = shape; self.dtypes = dtypes; self.role = role }
     }
 
     public enum Role: Equatable, Sendable {
@@ -156,71 +158,67 @@ public enum SamplerRules {
         return names
     }
 
-    /// How many arrays ``expectedArrays(_:probe:)`` lists, computed without building the table
-    /// (so an absurd manifest is rejected in constant time).
+    /// How many arrays ``expectedArrays(_:probe:)`` lists: the same walk, counted without
+    /// building the table (each network's arrays are counted once and multiplied), so an absurd
+    /// manifest is rejected quickly.
     public static func expectedArrayCount(_ s: SamplerSpec, probe: ProbeSpec?) -> Int {
-        let net = s.network
-        var perNetwork = 4 + (net.timeInput ? 2 : 0) + 2 * (net.hiddenUnits.count - 1) + 6
-        if net.batchNorm != nil { perNetwork += 4 }
-        if net.scaleHead == .tanhExpCoeff { perNetwork += 1 }
-        if net.transformationHead == .tanhExpCoeff { perNetwork += 1 }
-        let steps = net.layout == .shared ? 1 : s.dynamics.nLF
-        var count = 3 + steps * (1 + net.xNetworksPerStep) * perNetwork
-        if let p = probe {
-            count += p.networks.count * (net.timeInput ? 6 : 5) + (p.trajectory ? 6 : 0)
-        }
-        return count
+        var counter = ArrayTableCounter()
+        walkArrays(s, probe: probe, into: &counter)
+        return counter.count
     }
 
     /// The exact set of arrays a model with this description must contain.
     public static func expectedArrays(_ s: SamplerSpec, probe: ProbeSpec?) -> [String: ExpectedArray] {
+        var builder = ArrayTableBuilder()
+        walkArrays(s, probe: probe, into: &builder)
+        return builder.table
+    }
+
+    /// The one walk over the canonical array table (docs/FORMAT.md, "Canonical arrays"): step
+    /// sizes and masks, each network's layers, then the probe's arrays.
+    public static func walkArrays<V: ArrayTableVisitor>(_ s: SamplerSpec, probe: ProbeSpec?, into visitor: inout V) {
         let n = s.stateSize
         let net = s.network
-        var out: [String: ExpectedArray] = [:]
-        func add(_ name: String, _ shape: [Int], _ role: Role, _ dtypes: [DType] = floatTypes) {
-            out[name] = ExpectedArray(shape: shape, dtypes: dtypes, role: role)
+        func entry(_ shape: [Int], _ role: Role, _ dtypes: [DType] = floatTypes) -> ExpectedArray {
+            ExpectedArray(shape: shape, dtypes: dtypes, role: role)
         }
-        add("eps_x", [s.dynamics.nLF], .stepSize)
-        add("eps_v", [s.dynamics.nLF], .stepSize)
-        add("masks", [s.dynamics.nLF, n], .mask, [.uint8])
-        for name in networkNames(s) {
-            let isV = name.hasPrefix("vnet")
-            let xWidth = (isV ? net.vNetInput : net.xNetInput).width(stateSize: n)
-            let h0 = net.hiddenUnits[0]
-            add("\(name).x_layer.kernel", [xWidth, h0], .weight); add("\(name).x_layer.bias", [h0], .bias)
-            add("\(name).v_layer.kernel", [n, h0], .weight); add("\(name).v_layer.bias", [h0], .bias)
-            if net.timeInput { add("\(name).t_layer.kernel", [2, h0], .weight); add("\(name).t_layer.bias", [h0], .bias) }
-            for i in 1..<net.hiddenUnits.count {
-                add("\(name).hidden\(i).kernel", [net.hiddenUnits[i - 1], net.hiddenUnits[i]], .weight)
-                add("\(name).hidden\(i).bias", [net.hiddenUnits[i]], .bias)
+        func xWidth(_ name: String) -> Int { (name.hasPrefix("vnet") ? net.vNetInput : net.xNetInput).width(stateSize: n) }
+        visitor.add("eps_x", entry([s.dynamics.nLF], .stepSize))
+        visitor.add("eps_v", entry([s.dynamics.nLF], .stepSize))
+        visitor.add("masks", entry([s.dynamics.nLF, n], .mask, [.uint8]))
+        visitor.group(networkNames(s)) { v, name in
+            let h0 = net.hiddenUnits.first ?? 0  // validate() requires at least one layer
+            v.add("\(name).x_layer.kernel", entry([xWidth(name), h0], .weight)); v.add("\(name).x_layer.bias", entry([h0], .bias))
+            v.add("\(name).v_layer.kernel", entry([n, h0], .weight)); v.add("\(name).v_layer.bias", entry([h0], .bias))
+            if net.timeInput { v.add("\(name).t_layer.kernel", entry([2, h0], .weight)); v.add("\(name).t_layer.bias", entry([h0], .bias)) }
+            for i in net.hiddenUnits.indices.dropFirst() {
+                v.add("\(name).hidden\(i).kernel", entry([net.hiddenUnits[i - 1], net.hiddenUnits[i]], .weight))
+                v.add("\(name).hidden\(i).bias", entry([net.hiddenUnits[i]], .bias))
             }
             let hl = net.hiddenUnits.last ?? 0  // validate() requires at least one layer
             if net.batchNorm != nil {
-                for p in ["gamma", "beta", "moving_mean", "moving_variance"] { add("\(name).batch_norm.\(p)", [hl], .weight) }
+                for p in ["gamma", "beta", "moving_mean", "moving_variance"] { v.add("\(name).batch_norm.\(p)", entry([hl], .weight)) }
             }
             for head in ["scale", "translation", "transformation"] {
-                add("\(name).\(head).kernel", [hl, n], .weight); add("\(name).\(head).bias", [n], .bias)
+                v.add("\(name).\(head).kernel", entry([hl, n], .weight)); v.add("\(name).\(head).bias", entry([n], .bias))
             }
-            if net.scaleHead == .tanhExpCoeff { add("\(name).scale.coeff", [n], .bias) }
-            if net.transformationHead == .tanhExpCoeff { add("\(name).transformation.coeff", [n], .bias) }
+            if net.scaleHead == .tanhExpCoeff { v.add("\(name).scale.coeff", entry([n], .bias)) }
+            if net.transformationHead == .tanhExpCoeff { v.add("\(name).transformation.coeff", entry([n], .bias)) }
         }
-        if let p = probe {
-            let b = p.batch
-            for name in p.networks {
-                let isV = name.hasPrefix("vnet")
-                let xWidth = (isV ? net.vNetInput : net.xNetInput).width(stateSize: n)
-                add("probe.\(name).in_x", [b, xWidth], .probe, [.float64])
-                add("probe.\(name).in_v", [b, n], .probe, [.float64])
-                if net.timeInput { add("probe.\(name).in_t", [b, 2], .probe, [.float64]) }
-                for o in ["out_scale", "out_translation", "out_transformation"] { add("probe.\(name).\(o)", [b, n], .probe, [.float64]) }
-            }
-            if p.trajectory {
-                for a in ["x0", "v0", "x1", "v1"] { add("probe.trajectory.\(a)", [b, n], .probe, [.float64]) }
-                add("probe.trajectory.direction", [b], .probe, [.float64])
-                add("probe.trajectory.log_det", [b], .probe, [.float64])
-            }
+        guard let p = probe else { return }
+        let b = p.batch
+        visitor.group(p.networks) { v, name in
+            v.add(ProbeArrayNames.inX(name), entry([b, xWidth(name)], .probe, [.float64]))
+            v.add(ProbeArrayNames.inV(name), entry([b, n], .probe, [.float64]))
+            if net.timeInput { v.add(ProbeArrayNames.inT(name), entry([b, 2], .probe, [.float64])) }
+            for head in ProbeArrayNames.Head.allCases { v.add(ProbeArrayNames.output(name, head), entry([b, n], .probe, [.float64])) }
         }
-        return out
+        if p.trajectory {
+            typealias T = ProbeArrayNames.Trajectory
+            for a in [T.x0, T.v0, T.x1, T.v1] { visitor.add(a, entry([b, n], .probe, [.float64])) }
+            visitor.add(T.direction, entry([b], .probe, [.float64]))
+            visitor.add(T.logDet, entry([b], .probe, [.float64]))
+        }
     }
 
     /// Arrays whose names start with `ext.` are extension arrays: allowed, integrity-checked,

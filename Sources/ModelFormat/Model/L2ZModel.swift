@@ -1,7 +1,8 @@
 /// A sampler model: its description and its arrays, as stored in one `.l2z` file.
 public struct L2ZModel: Equatable, Sendable {
-    public var sampler: SamplerSpec
-    /// Every array by canonical name (see ``SamplerRules/expectedArrays(_:probe:)``), plus any
+    /// The model's description, by family.
+    public var spec: ModelSpec
+    /// Every array by canonical name (see ``ModelSpec/expectedArrays(probe:)``), plus any
     /// `ext.` extension arrays.
     public var arrays: [String: NDArray]
     public var probe: ProbeSpec?
@@ -9,10 +10,26 @@ public struct L2ZModel: Equatable, Sendable {
     /// Root-level `x-` manifest extensions.
     public var extensions: [String: JSONValue]
 
+    public init(spec: ModelSpec, arrays: [String: NDArray], probe: ProbeSpec? = nil,
+                provenance: Provenance, extensions: [String: JSONValue] = [:]) {
+        self.spec = spec; self.arrays = arrays; self.probe = probe
+        self.provenance = provenance; self.extensions = extensions
+    }
+
+    /// An l2hmc model.
     public init(sampler: SamplerSpec, arrays: [String: NDArray], probe: ProbeSpec? = nil,
                 provenance: Provenance, extensions: [String: JSONValue] = [:]) {
-        self.sampler = sampler; self.arrays = arrays; self.probe = probe
-        self.provenance = provenance; self.extensions = extensions
+        self.init(spec: .l2hmc(sampler), arrays: arrays, probe: probe, provenance: provenance, extensions: extensions)
+    }
+
+    /// The l2hmc payload (today the only family). Setting it makes the model an l2hmc one.
+    public var sampler: SamplerSpec {
+        get {
+            switch spec {
+            case let .l2hmc(s): return s
+            }
+        }
+        set { spec = .l2hmc(newValue) }
     }
 
     /// The array `name` as Double values; throws ``L2ZError/arrayMissing(name:reason:)`` if absent.
@@ -23,7 +40,7 @@ public struct L2ZModel: Equatable, Sendable {
 
     /// The manifest describing this model (array checksums computed from the data).
     public func manifest() -> Manifest {
-        Manifest(requiredFeatures: SamplerRules.requiredFeatures(of: sampler, probe: probe), sampler: sampler,
+        Manifest(requiredFeatures: spec.requiredFeatures(probe: probe), model: spec,
                  arrays: arrays.mapValues { ArrayEntry(dtype: $0.dtype, shape: $0.shape, sha256: SHA256Digest.hex($0.bytes)) },
                  probe: probe, provenance: provenance, extensions: extensions)
     }

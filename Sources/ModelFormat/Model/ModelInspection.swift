@@ -15,7 +15,7 @@ public struct ModelInspection: Sendable {
     public let warnings: [String]
 
     public init(model: L2ZModel) {
-        let expected = SamplerRules.expectedArrays(model.sampler, probe: model.probe)
+        let expected = model.spec.expectedArrays(probe: model.probe)
         var stats: [ArrayStats] = []
         var warnings: [String] = []
         for (name, a) in model.arrays.sorted(by: { $0.key < $1.key }) {

@@ -4,14 +4,18 @@
 /// batch-norm variances >= 0, probe directions +-1).
 public enum ModelValidator {
     public static func validate(sampler: SamplerSpec, probe: ProbeSpec?, arrays: [String: NDArray]) throws {
-        try SamplerRules.validate(sampler)
-        if let probe { try SamplerRules.validate(probe: probe, for: sampler) }
+        try validate(model: .l2hmc(sampler), probe: probe, arrays: arrays)
+    }
+
+    public static func validate(model: ModelSpec, probe: ProbeSpec?, arrays: [String: NDArray]) throws {
+        try model.validate()
+        if let probe { try model.validate(probe: probe) }
         let present = arrays.keys.filter { !SamplerRules.isExtensionArray($0) }.count
-        let needed = SamplerRules.expectedArrayCount(sampler, probe: probe)
+        let needed = model.expectedArrayCount(probe: probe)
         if needed > present + 4096 {
             throw L2ZError.arrayMissing(name: "(\(needed - present) arrays)", reason: "the architecture in the manifest needs \(needed) arrays, only \(present) are present")
         }
-        let expected = SamplerRules.expectedArrays(sampler, probe: probe)
+        let expected = model.expectedArrays(probe: probe)
         for name in expected.keys.sorted() where arrays[name] == nil {
             throw L2ZError.arrayMissing(name: name, reason: "the architecture in the manifest needs it")
         }
@@ -45,7 +49,7 @@ public enum ModelValidator {
             if let i = array.doubles().firstIndex(where: { $0 < 0 }) {
                 throw L2ZError.invalidArrayValues(name: name, reason: "variance \(i) is negative")
             }
-        case .probe where name == "probe.trajectory.direction":
+        case .probe where name == ProbeArrayNames.Trajectory.direction:
             if let i = array.doubles().firstIndex(where: { $0 != 1 && $0 != -1 }) {
                 throw L2ZError.invalidArrayValues(name: name, reason: "direction \(i) is \(array.doubles()[i]); directions are +1 or -1")
             }

@@ -45,5 +45,7 @@ public enum RandomModel {
 
 /// Version information of this library.
 public enum ModelFormatInfo {
+    /// The version of the package: written in provenance and checkpoints, printed by every
+    /// tool's `--version` (the one place it is spelled).
     public static let version = "0.1.0"
 }

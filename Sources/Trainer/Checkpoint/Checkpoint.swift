@@ -56,5 +56,6 @@ public enum Checkpoint {
 }
 
 public enum TrainerInfo {
-    public static let version = "0.1.0"
+    /// The one version of the package (ModelFormatInfo.version).
+    public static let version = ModelFormatInfo.version
 }

@@ -46,12 +46,12 @@ public enum ModelExporter {
                                     weights: (1, 1, 1), params: model.params)
                 s += c.s.data; t += c.t.data; q += c.q.data
             }
-            l2z.arrays["probe.\(net.name).in_x"] = try NDArray(shape: [batch, net.xWidth], doubles: inX)
-            l2z.arrays["probe.\(net.name).in_v"] = try NDArray(shape: [batch, n], doubles: inV)
-            if spec.network.timeInput { l2z.arrays["probe.\(net.name).in_t"] = try NDArray(shape: [batch, 2], doubles: taus) }
-            l2z.arrays["probe.\(net.name).out_scale"] = try NDArray(shape: [batch, n], doubles: s)
-            l2z.arrays["probe.\(net.name).out_translation"] = try NDArray(shape: [batch, n], doubles: t)
-            l2z.arrays["probe.\(net.name).out_transformation"] = try NDArray(shape: [batch, n], doubles: q)
+            l2z.arrays[ProbeArrayNames.inX(net.name)] = try NDArray(shape: [batch, net.xWidth], doubles: inX)
+            l2z.arrays[ProbeArrayNames.inV(net.name)] = try NDArray(shape: [batch, n], doubles: inV)
+            if spec.network.timeInput { l2z.arrays[ProbeArrayNames.inT(net.name)] = try NDArray(shape: [batch, 2], doubles: taus) }
+            l2z.arrays[ProbeArrayNames.output(net.name, .scale)] = try NDArray(shape: [batch, n], doubles: s)
+            l2z.arrays[ProbeArrayNames.output(net.name, .translation)] = try NDArray(shape: [batch, n], doubles: t)
+            l2z.arrays[ProbeArrayNames.output(net.name, .transformation)] = try NDArray(shape: [batch, n], doubles: q)
         }
         var x0 = normals(batch * n)
         let v0 = normals(batch * n)
@@ -64,12 +64,12 @@ public enum ModelExporter {
                               forward: direction[r] > 0, params: model.params, scale: targetScale(spec), weights: spec.netWeights)
             x1 += res.x.data; v1 += res.v.data; logDet += res.logDet
         }
-        l2z.arrays["probe.trajectory.x0"] = try NDArray(shape: [batch, n], doubles: x0)
-        l2z.arrays["probe.trajectory.v0"] = try NDArray(shape: [batch, n], doubles: v0)
-        l2z.arrays["probe.trajectory.direction"] = try NDArray(shape: [batch], doubles: direction)
-        l2z.arrays["probe.trajectory.x1"] = try NDArray(shape: [batch, n], doubles: x1)
-        l2z.arrays["probe.trajectory.v1"] = try NDArray(shape: [batch, n], doubles: v1)
-        l2z.arrays["probe.trajectory.log_det"] = try NDArray(shape: [batch], doubles: logDet)
+        l2z.arrays[ProbeArrayNames.Trajectory.x0] = try NDArray(shape: [batch, n], doubles: x0)
+        l2z.arrays[ProbeArrayNames.Trajectory.v0] = try NDArray(shape: [batch, n], doubles: v0)
+        l2z.arrays[ProbeArrayNames.Trajectory.direction] = try NDArray(shape: [batch], doubles: direction)
+        l2z.arrays[ProbeArrayNames.Trajectory.x1] = try NDArray(shape: [batch, n], doubles: x1)
+        l2z.arrays[ProbeArrayNames.Trajectory.v1] = try NDArray(shape: [batch, n], doubles: v1)
+        l2z.arrays[ProbeArrayNames.Trajectory.logDet] = try NDArray(shape: [batch], doubles: logDet)
         l2z.probe = ProbeSpec(batch: batch, networks: networks, trajectory: true, headsTolerance: tolerance,
                               trajectoryTolerance: tolerance, logDetTolerance: tolerance)
     }
