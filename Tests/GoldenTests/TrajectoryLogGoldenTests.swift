@@ -51,8 +51,11 @@ final class TrajectoryLogGoldenTests: XCTestCase {
                 var row: [JSONValue] = [.int(Int64(t)), .int(Int64(c)), .string(r.sampler[t].rawValue),
                                         .double(r.energyBefore[t][c]), .double(r.energyBefore[t][c] + r.energyChange[t][c]),
                                         .double(r.logDet[t][c]), .double(r.acceptProbability[t][c])]
-                if !r.plaquette.isEmpty { row += [.double(r.plaquette[t][c]), .double(r.qInt[t][c])] }
-                if !r.position.isEmpty { row += r.position[t][c].map { .double($0) } }
+                if let p = r.observables["plaquette"], let q = r.observables["q_int"] { row += [.double(p[t][c]), .double(q[t][c])] }
+                if let x = r.observables["position"] {
+                    let d = x[t].count / settings.chains
+                    row += x[t][(c * d)..<((c + 1) * d)].map { .double($0) }
+                }
                 out.append(row)
             }
         }

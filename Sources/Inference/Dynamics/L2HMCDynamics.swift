@@ -170,13 +170,6 @@ public final class L2HMCDynamics {
         step(k, inverse: false, x: x, v: v, rows: rows, logDet: logDet, forceValid: &forceValid)
     }
 
-    public func backwardStep(_ k: Int, x: UnsafeMutablePointer<Double>, v: UnsafeMutablePointer<Double>, rows: Int, logDet: UnsafeMutablePointer<Double>) {
-        precondition(rows <= capacity)
-        refreshTrig(x, rows: rows)
-        var forceValid = false
-        step(k, inverse: true, x: x, v: v, rows: rows, logDet: logDet, forceValid: &forceValid)
-    }
-
     /// One step (forward: v, x with mask u, x with 1 - u, v; inverse: the inverses in reverse
     /// order). `forceValid` says whether `force` holds F(x) for the current x: the force at the
     /// end of a step is the force at the start of the next one, so it is computed once per step.

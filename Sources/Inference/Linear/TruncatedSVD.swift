@@ -12,7 +12,13 @@ public struct TruncatedSVD {
 
     public enum Failure: Error, CustomStringConvertible {
         case lapack(info: Int32)
-        public var description: String { "LAPACK dgesdd failed (info \(self))" }
+        /// One line naming LAPACK's info code (negative: argument -info was illegal; positive:
+        /// the iteration did not converge).
+        public var description: String {
+            switch self {
+            case let .lapack(info): return "LAPACK dgesdd failed (info \(info))"
+            }
+        }
     }
 
     /// Decomposes A [rows, cols] (row-major). Row-major A is the column-major A^T, so we

@@ -38,24 +38,12 @@ enum VectorMath {
     }
     static func wrap(_ x: UnsafePointer<Double>, _ y: UnsafeMutablePointer<Double>, count: Int) { l2k_wrap(x, y, count) }
 
-    /// a[r, c] = act(a[r, c] + row[c])
-    static func addRowAndActivate(_ a: UnsafeMutablePointer<Double>, rows: Int, cols: Int, row: UnsafePointer<Double>, activation: ModelFormatActivation) {
-        l2k_bias_activate(a, rows, cols, row, activation.kernelCode)
-    }
-
     /// a[r, c] = a[r, c] * scale[c] + shift[c]
     static func scaleShiftRows(_ a: UnsafeMutablePointer<Double>, rows: Int, cols: Int, scale: UnsafePointer<Double>, shift: UnsafePointer<Double>) {
         for r in 0..<rows {
             let p = a + r * cols
             for c in 0..<cols { p[c] = p[c] * scale[c] + shift[c] }
         }
-    }
-
-    /// Finishes the three heads in place on a [rows, 3n] buffer of raw GEMM outputs:
-    /// S = w_s tanh(raw + b_S) f_S, T = w_t (raw + b_T), Q = w_q tanh(raw + b_Q) f_Q.
-    static func heads(_ out: UnsafeMutablePointer<Double>, rows: Int, n: Int, bias: UnsafePointer<Double>,
-                      scaleFactor: UnsafePointer<Double>, transformationFactor: UnsafePointer<Double>, weights: (s: Double, t: Double, q: Double)) {
-        l2k_heads(out, rows, n, bias, scaleFactor, transformationFactor, weights.s, weights.t, weights.q)
     }
 }
 
@@ -70,5 +58,3 @@ extension Activation {
         }
     }
 }
-
-typealias ModelFormatActivation = Activation

@@ -14,8 +14,10 @@ import ModelFormat
 /// - `states-NNNNNNNNNN.npy` [chains, n]: the chain states after that many trajectories;
 /// - the record, one growing `.npy` per series, [trajectories, chains] (see
 ///   ``GrowingNpyFile``): `sampler` (uint8 [trajectories]; 0 l2hmc, 1 hmc), `accept_prob`,
-///   `accepted` (bool), `energy_before`, `energy_change`, `log_det`, and `plaquette`, `q_int`,
-///   `q_sin` for U(1) or `position` [trajectories, chains, d] and `mode` (int32) for mixtures.
+///   `accepted` (bool), `energy_before`, `energy_change`, `log_det`, and one `<name>.npy` per
+///   observable of the target's ``Layout`` ([trajectories, chains] + the observable's shape):
+///   `plaquette`, `q_int`, `q_sin` for U(1), `position` [trajectories, chains, d] and `mode`
+///   (int32) for mixtures.
 ///   Their headers state the committed count; rows beyond it (written before a kill) are cut
 ///   off by `--resume`;
 /// - `observables.csv`: one row per trajectory and chain, appended at each checkpoint;
@@ -38,36 +40,65 @@ public enum RunDirectory {
         }
     }
 
-    /// Which observables a run records.
-    public enum Layout: Equatable, Sendable {
-        case u1
-        case mixture(dimension: Int)
+    /// Which observables a run records (``TargetAction/observables``): one `<name>.npy` and
+    /// the `csvColumns` of `observables.csv` each, in this order.
+    public struct Layout: Equatable, Sendable {
+        public let observables: [Observable]
 
+        public init(observables: [Observable]) { self.observables = observables }
+
+        /// The layout of an action's run.
+        public init(_ action: TargetAction) { self.init(observables: action.observables) }
+
+        /// The layout of a model format target (without building its action).
         public init(_ target: Target) {
             switch target {
             case .u1: self = .u1
-            case let .gaussianMixture(g): self = .mixture(dimension: g.dimension)
+            case let .gaussianMixture(g): self = .mixture(dimension: g.dimension, modes: g.weights.count)
             }
+        }
+
+        /// U(1): `plaquette`, `q_int`, `q_sin`.
+        public static var u1: Layout { Layout(observables: U1Action.recordedObservables) }
+
+        /// Mixtures: `position` [d] and `mode` (int32).
+        public static func mixture(dimension: Int, modes: Int = 2) -> Layout {
+            Layout(observables: MixtureAction.recordedObservables(dimension: dimension, modes: modes))
+        }
+
+        /// Same files and columns: names, shapes, storage and CSV form.
+        public static func == (a: Layout, b: Layout) -> Bool {
+            a.observables.map(\.name) == b.observables.map(\.name) && a.observables.map(\.shape) == b.observables.map(\.shape)
+                && a.observables.map(\.storage) == b.observables.map(\.storage) && a.observables.map(\.csvColumns) == b.observables.map(\.csvColumns)
+                && a.observables.map(\.csvInteger) == b.observables.map(\.csvInteger)
         }
     }
 
-    /// The names l2hmc-run writes into a run directory (recognised by `--force`).
-    public static let ownership = OutputDirectory.Ownership(
-        tool: "l2hmc-run",
-        hasMarker: { directory in
-            guard let bytes = try? AtomicFile.read("\(directory)/state.json", limit: 1 << 16),
-                  case let .object(o)? = try? StrictJSONParser.parse(bytes), case let .string(format)? = o["format"] else { return false }
-            return format == stateFormat || format == RunDirectoryV1.stateFormat
-        },
-        isOwnEntry: { name in
-            let fixed: Set<String> = ["params.json", "state.json", "summary.json", "observables.csv", "final_states.npy",
-                                      "accept_prob.npy", "accepted.npy", "energy_change.npy", "energy_before.npy", "log_det.npy",
-                                      "sampler.npy", "plaquette.npy", "q_int.npy", "q_sin.npy", "position.npy", "mode.npy"]
-            if fixed.contains(name) { return true }
-            if isStatesFile(name) { return true }
-            // AtomicFile's temporary names: ".<name>.tmp-<pid>-<random>".
-            return name.hasPrefix(".") && name.contains(".tmp-")
-        })
+    /// The names l2hmc-run writes into a run directory (recognised by `--force`): those of every
+    /// U(1) and mixture run.
+    public static let ownership = ownership(adding: nil)
+
+    /// The names a run directory of `layout` holds, besides those of ``ownership`` (a target
+    /// l2hmc-run does not know writes its own `<name>.npy` files).
+    public static func ownership(adding layout: Layout?) -> OutputDirectory.Ownership {
+        let extra = Set((layout?.observables ?? []).map { $0.name + ".npy" })
+        return OutputDirectory.Ownership(
+            tool: "l2hmc-run",
+            hasMarker: { directory in
+                guard let bytes = try? AtomicFile.read("\(directory)/state.json", limit: 1 << 16),
+                      case let .object(o)? = try? StrictJSONParser.parse(bytes), case let .string(format)? = o["format"] else { return false }
+                return format == stateFormat || format == RunDirectoryV1.stateFormat
+            },
+            isOwnEntry: { name in
+                let fixed: Set<String> = ["params.json", "state.json", "summary.json", "observables.csv", "final_states.npy",
+                                          "accept_prob.npy", "accepted.npy", "energy_change.npy", "energy_before.npy", "log_det.npy",
+                                          "sampler.npy", "plaquette.npy", "q_int.npy", "q_sin.npy", "position.npy", "mode.npy"]
+                if fixed.contains(name) || extra.contains(name) { return true }
+                if isStatesFile(name) { return true }
+                // AtomicFile's temporary names: ".<name>.tmp-<pid>-<random>".
+                return name.hasPrefix(".") && name.contains(".tmp-")
+            })
+    }
 
     /// `states-` + 10 digits + `.npy`.
     static func statesFileName(_ index: Int) -> String {
@@ -91,13 +122,17 @@ public enum RunDirectory {
         return o["format"] == .string(RunDirectoryV1.stateFormat)
     }
 
-    /// One recorded series: its file, element type, the shape of one trajectory's row, and how
-    /// a row is taken from (and put back into) a ``RunRecord``.
+    /// One recorded series: its file, element type, the shape of one trajectory's row, and the
+    /// observable it holds (nil for the sampler's bookkeeping series).
     struct Column {
         let name: String
         let dtype: DType
         let rowShape: [Int]
+        var observable: Observable? = nil
     }
+
+    /// The bookkeeping series every run records, whatever its target.
+    static let bookkeepingNames: Set<String> = ["sampler", "accept_prob", "accepted", "energy_change", "energy_before", "log_det"]
 
     static func columns(layout: Layout, chains: Int) -> [Column] {
         var c = [Column(name: "sampler", dtype: .uint8, rowShape: []),
@@ -106,14 +141,8 @@ public enum RunDirectory {
                  Column(name: "energy_change", dtype: .float64, rowShape: [chains]),
                  Column(name: "energy_before", dtype: .float64, rowShape: [chains]),
                  Column(name: "log_det", dtype: .float64, rowShape: [chains])]
-        switch layout {
-        case .u1:
-            c += [Column(name: "plaquette", dtype: .float64, rowShape: [chains]),
-                  Column(name: "q_int", dtype: .float64, rowShape: [chains]),
-                  Column(name: "q_sin", dtype: .float64, rowShape: [chains])]
-        case let .mixture(d):
-            c += [Column(name: "position", dtype: .float64, rowShape: [chains, d]),
-                  Column(name: "mode", dtype: .int32, rowShape: [chains])]
+        for o in layout.observables {
+            c.append(Column(name: o.name, dtype: o.storage == .int32 ? .int32 : .float64, rowShape: [chains] + o.shape, observable: o))
         }
         return c
     }
@@ -122,6 +151,16 @@ public enum RunDirectory {
     static func rows(_ column: Column, of r: RunRecord, _ range: Range<Int>) -> [UInt8] {
         var out: [UInt8] = []
         func doubles(_ v: [Double]) { v.withUnsafeBytes { out += $0 } }
+        if let o = column.observable {
+            let series = r.series(o.name)
+            for t in range {
+                switch o.storage {
+                case .float64: doubles(series[t])
+                case .int32: series[t].map { Int32($0) }.withUnsafeBytes { out += $0 }
+                }
+            }
+            return out
+        }
         for t in range {
             switch column.name {
             case "sampler": out.append(r.sampler[t] == .l2hmc ? 0 : 1)
@@ -130,12 +169,7 @@ public enum RunDirectory {
             case "energy_change": doubles(r.energyChange[t])
             case "energy_before": doubles(r.energyBefore[t])
             case "log_det": doubles(r.logDet[t])
-            case "plaquette": doubles(r.plaquette[t])
-            case "q_int": doubles(r.qInt[t])
-            case "q_sin": doubles(r.qSin[t])
-            case "position": doubles(r.position[t].flatMap { $0 })
-            case "mode": r.mode[t].map { Int32($0) }.withUnsafeBytes { out += $0 }
-            default: preconditionFailure("unknown column \(column.name)")
+            default: break  // columns(layout:chains:) makes no other bookkeeping column
             }
         }
         return out
@@ -143,24 +177,21 @@ public enum RunDirectory {
 
     /// CSV header line of a layout.
     static func csvHeader(_ layout: Layout) -> String {
-        var header = "trajectory,chain,sampler,accept_prob,accepted,energy_change,log_det"
-        switch layout {
-        case .u1: header += ",plaquette,q_int,q_sin"
-        case let .mixture(d): header += "," + (0..<d).map { "x\($0)" }.joined(separator: ",") + ",mode"
-        }
-        return header + "\n"
+        "trajectory,chain,sampler,accept_prob,accepted,energy_change,log_det"
+            + layout.observables.map { "," + $0.csvColumns.joined(separator: ",") }.joined() + "\n"
     }
 
     /// CSV rows of trajectories `range`, one per trajectory and chain, numbers with 17
-    /// significant digits.
+    /// significant digits (integer observables as integers).
     static func csvRows(_ r: RunRecord, layout: Layout, _ range: Range<Int>) -> [UInt8] {
         var out = ""
+        let series = layout.observables.map { (observable: $0, rows: r.series($0.name)) }
         for t in range {
             for c in 0..<r.acceptProbability[t].count {
                 out += "\(t),\(c),\(r.sampler[t].rawValue),\(g(r.acceptProbability[t][c])),\(r.accepted[t][c] ? 1 : 0),\(g(r.energyChange[t][c])),\(g(r.logDet[t][c]))"
-                switch layout {
-                case .u1: out += ",\(g(r.plaquette[t][c])),\(Int(r.qInt[t][c])),\(g(r.qSin[t][c]))"
-                case .mixture: out += "," + r.position[t][c].map(g).joined(separator: ",") + ",\(r.mode[t][c])"
+                for (o, rows) in series {
+                    let w = o.width, row = rows[t]
+                    for i in (c * w)..<((c + 1) * w) { out += o.csvInteger ? ",\(Int(row[i]))" : "," + g(row[i]) }
                 }
                 out += "\n"
             }

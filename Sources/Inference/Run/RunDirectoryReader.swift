@@ -73,6 +73,11 @@ public struct RunDirectoryReader {
     func layout(params: JSONValue, state: State) throws -> RunDirectory.Layout {
         let p: RunParameters
         do { p = try RunParameters(json: params) } catch { throw fail("params.json", "\(error)") }
+        return try layout(parameters: p, state: state)
+    }
+
+    /// The layout implied by decoded parameters, checked against `state.json`.
+    func layout(parameters p: RunParameters, state: State) throws -> RunDirectory.Layout {
         guard p.settings.chains == state.chains else { throw fail("params.json", "chains \(p.settings.chains) disagrees with state.json's \(state.chains)") }
         guard p.settings.seed == state.seed else { throw fail("params.json", "seed disagrees with state.json") }
         guard p.target.stateSize == state.stateSize else {
@@ -81,11 +86,16 @@ public struct RunDirectoryReader {
         guard state.trajectoryIndex <= p.settings.trajectories else {
             throw fail("state.json", "trajectory_index \(state.trajectoryIndex) exceeds the \(p.settings.trajectories) trajectories of params.json")
         }
+        try checkRecordSize(state)
+        return RunDirectory.Layout(p.target)
+    }
+
+    /// Refuses a record of more than `maxElements` trajectories x chains.
+    func checkRecordSize(_ state: State) throws {
         let (cells, overflow) = state.trajectoryIndex.multipliedReportingOverflow(by: state.chains)
         guard !overflow, cells <= limits.maxElements else {
             throw fail("state.json", "trajectories x chains = \(state.trajectoryIndex) x \(state.chains) exceeds the limit of \(limits.maxElements) values")
         }
-        return RunDirectory.Layout(p.target)
     }
 
     func states(_ state: State) throws -> [Double] {
@@ -119,6 +129,24 @@ public struct RunDirectoryReader {
             }
             return rowsValue
         }
+        if let o = column.observable {
+            switch o.storage {
+            case .float64:
+                r.observables[o.name] = try check(doubles(), o.domainDescription, o.domain)
+            case .int32:
+                let values: [[Double]] = bytes.withUnsafeBytes { raw in
+                    let p = raw.bindMemory(to: Int32.self)
+                    return (0..<rows).map { t in p[(t * width)..<((t + 1) * width)].map { Double($0) } }
+                }
+                for (t, row) in values.enumerated() {
+                    if let c = row.firstIndex(where: { !o.domain($0) }) {
+                        throw fail(file, "trajectory \(t), chain \(c): \(o.name) \(Int(row[c])) is not \(o.domainDescription)")
+                    }
+                }
+                r.observables[o.name] = values
+            }
+            return
+        }
         switch column.name {
         case "sampler":
             if let t = bytes.firstIndex(where: { $0 > 1 }) { throw fail(file, "trajectory \(t) has sampler code \(bytes[t]) (0 l2hmc, 1 hmc)") }
@@ -130,21 +158,6 @@ public struct RunDirectoryReader {
         case "energy_change": r.energyChange = doubles()
         case "energy_before": r.energyBefore = try check(doubles(), "finite") { $0.isFinite }
         case "log_det": r.logDet = doubles()
-        case "plaquette": r.plaquette = try check(doubles(), "a plaquette in [-1, 1]") { $0.isFinite && abs($0) <= 1 + 1e-12 }
-        case "q_int": r.qInt = try check(doubles(), "an integer charge") { $0.isFinite && $0 == $0.rounded() && abs($0) < 1e9 }
-        case "q_sin": r.qSin = try check(doubles(), "finite") { $0.isFinite }
-        case "position":
-            let d = column.rowShape.last ?? 1
-            r.position = try check(doubles(), "finite") { $0.isFinite }.map { row in (0..<(width / d)).map { c in Array(row[(c * d)..<((c + 1) * d)]) } }
-        case "mode":
-            let modes: [[Int]] = bytes.withUnsafeBytes { raw in
-                let p = raw.bindMemory(to: Int32.self)
-                return (0..<rows).map { t in p[(t * width)..<((t + 1) * width)].map { Int($0) } }
-            }
-            for (t, row) in modes.enumerated() {
-                if let c = row.firstIndex(where: { $0 < 0 || $0 > 1 << 20 }) { throw fail(file, "trajectory \(t), chain \(c): mode \(row[c]) is not a component index") }
-            }
-            r.mode = modes
         default:
             throw fail(file, "unknown series")
         }

@@ -48,16 +48,20 @@ enum RunDirectoryV1 {
         r.energyChange = try grid(try array("energy_change"))
         r.energyBefore = try grid(try array("energy_before"))
         r.logDet = try grid(try array("log_det"))
-        if FileManager.default.fileExists(atPath: "\(path)/plaquette.npy") {
-            r.plaquette = try grid(try array("plaquette")); r.qInt = try grid(try array("q_int")); r.qSin = try grid(try array("q_sin"))
+        // The observables of the target (version 1 wrote the same files as version 2).
+        let params = try json("params.json")
+        let layout: RunDirectory.Layout
+        do { layout = RunDirectory.Layout(try RunParameters(json: params).target) } catch {
+            throw InferenceError.io(path: "\(path)/params.json", reason: "\(error)")
         }
-        if FileManager.default.fileExists(atPath: "\(path)/position.npy") {
-            let p = try array("position").doubles()
-            let d = Int(n)
-            r.position = (0..<Int(index)).map { t in (0..<chains).map { c in Array(p[((t * chains + c) * d)..<((t * chains + c + 1) * d)]) } }
-            r.mode = try grid(try array("mode")).map { $0.map { Int($0) } }
+        for o in layout.observables where FileManager.default.fileExists(atPath: "\(path)/\(o.name).npy") {
+            let a = try array(o.name)
+            let width = o.width
+            guard a.shape == [Int(index), chains] + o.shape else { throw InferenceError.io(path: path, reason: "record arrays disagree with state.json") }
+            let v = a.doubles()
+            r.observables[o.name] = (0..<Int(index)).map { Array(v[($0 * chains * width)..<(($0 + 1) * chains * width)]) }
         }
-        return RunDirectory.Contents(params: try json("params.json"), summary: try json("summary.json"), record: r, states: finalStates.doubles(),
+        return RunDirectory.Contents(params: params, summary: try json("summary.json"), record: r, states: finalStates.doubles(),
                         stateSize: Int(n), trajectoryIndex: Int(index), seed: seed)
     }
 }

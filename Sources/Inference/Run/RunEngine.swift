@@ -1,7 +1,8 @@
 import Foundation
 import ModelFormat
 
-/// Runs a schedule of HMC and L2HMC trajectories over many chains and records the observables.
+/// Runs a schedule of proposals (HMC, L2HMC, or any ``Proposal``) over many chains and records
+/// the sampler bookkeeping and the target's observables (``TargetAction/observables``).
 ///
 /// The same settings and seed give the same numbers, whatever the thread count, and a run
 /// continued from its saved state (``resume(states:trajectoryIndex:record:)``) gives exactly the
@@ -10,29 +11,48 @@ public final class RunEngine {
     public let settings: RunSettings
     public let target: TargetAction
     public let sampler: ChainSampler
+    /// The L2HMC proposal when the schedule uses one (for reports).
     public let l2hmc: L2HMCDynamics?
     /// Per-layer report when the networks were compressed.
     public let compression: [L2HMCDynamics.LayerCompression]
     public private(set) var record = RunRecord()
+    /// What is recorded per trajectory (the target's observables, in order).
+    public let observables: [Observable]
 
-    /// - model: required when the schedule uses L2HMC.
-    public init(settings: RunSettings, target: TargetAction, model: L2ZModel?) throws {
+    /// The proposal of each kind the schedule uses is chosen here, once: `proposals` given by
+    /// the caller first (a new proposal kind, or a replacement), then L2HMC from `model` and plain
+    /// leapfrog from the settings. A schedule naming a kind none of these provides (L2HMC without
+    /// a model) is refused with a usage error (`run.invalid_option`); plain HMC needs no model.
+    /// - model: required when the schedule uses L2HMC and `proposals` has none.
+    public init(settings: RunSettings, target: TargetAction, model: L2ZModel?, proposals: [Proposal] = []) throws {
         try settings.validate()
         self.settings = settings
         self.target = target
-        if settings.schedule.usesL2HMC {
-            guard let model else { throw InferenceError.invalidOption(name: "--model", reason: "an L2HMC schedule needs a model") }
-            let dyn = try L2HMCDynamics(model: model, target: target, nLF: settings.l2hmcSteps, mapping: settings.stepMapping, capacity: settings.chains)
-            if let w = settings.netWeights { try dyn.setNetWeights(w) }
-            compression = try settings.compression.map { try dyn.compress($0) } ?? []
-            l2hmc = dyn
-        } else {
-            l2hmc = nil
-            compression = []
+        var table: [Schedule.Kind: Proposal] = [:]
+        for p in proposals {
+            guard p.capacity >= settings.chains else {
+                throw InferenceError.invalidOption(name: "--chains", reason: "the \(p.kind.rawValue) proposal holds \(p.capacity) chains, fewer than \(settings.chains)")
+            }
+            table[p.kind] = p
         }
-        let hmc = settings.schedule.usesHMC
-            ? LeapfrogDynamics(target: target, stepSize: settings.hmcStepSize, stepCount: settings.hmcSteps, capacity: settings.chains) : nil
-        sampler = ChainSampler(target: target, l2hmc: l2hmc, hmc: hmc, chains: settings.chains, seed: settings.seed)
+        var compression: [L2HMCDynamics.LayerCompression] = []
+        for kind in settings.schedule.kinds where table[kind] == nil {
+            switch kind {
+            case .l2hmc:
+                guard let model else { throw InferenceError.invalidOption(name: "--model", reason: "an L2HMC schedule needs a model") }
+                let dyn = try L2HMCDynamics(model: model, target: target, nLF: settings.l2hmcSteps, mapping: settings.stepMapping, capacity: settings.chains)
+                if let w = settings.netWeights { try dyn.setNetWeights(w) }
+                compression = try settings.compression.map { try dyn.compress($0) } ?? []
+                table[.l2hmc] = dyn
+            case .hmc:
+                table[.hmc] = LeapfrogDynamics(target: target, stepSize: settings.hmcStepSize, stepCount: settings.hmcSteps, capacity: settings.chains)
+            }
+        }
+        self.compression = compression
+        sampler = ChainSampler(target: target, proposals: settings.schedule.kinds.compactMap { table[$0] }, chains: settings.chains, seed: settings.seed)
+        l2hmc = sampler.l2hmc
+        observables = target.observables
+        for o in observables { record.observables[o.name] = [] }
         if settings.hotStart { sampler.randomizeStart() }
     }
 
@@ -43,6 +63,9 @@ public final class RunEngine {
         }
         guard record.count == trajectoryIndex else {
             throw InferenceError.invalidOption(name: "--resume", reason: "saved record has \(record.count) trajectories, state says \(trajectoryIndex)")
+        }
+        if let o = observables.first(where: { record.observables[$0.name]?.count != trajectoryIndex }) {
+            throw InferenceError.invalidOption(name: "--resume", reason: "saved record lacks \(trajectoryIndex) trajectories of observable \(o.name)")
         }
         if let t = record.sampler.indices.first(where: { record.sampler[$0] != settings.schedule.kind(at: $0) }) {
             throw InferenceError.io(path: "sampler.npy", reason: "trajectory \(t) was recorded as \(record.sampler[t].rawValue), but the saved schedule makes it \(settings.schedule.kind(at: t).rawValue); the run directory is damaged or was edited")
@@ -76,17 +99,8 @@ public final class RunEngine {
         record.energyChange.append(o.energyChange)
         record.energyBefore.append(o.energyBefore)
         record.logDet.append(o.logDet)
-        let chains = settings.chains
-        if let u1 = target as? U1Action {
-            let obs = u1.observables(sampler.x.pointer, rows: chains)
-            record.plaquette.append(obs.plaquette)
-            record.qInt.append(obs.qInt)
-            record.qSin.append(obs.qSin)
-        } else if let mixture = target as? MixtureAction {
-            let d = target.stateSize
-            record.position.append((0..<chains).map { c in (0..<d).map { sampler.x[c * d + $0] } })
-            record.mode.append(mixture.modeIndex(sampler.x.pointer, rows: chains))
-        }
+        let values = target.measure(sampler.x.pointer, rows: settings.chains)
+        for (o, v) in zip(observables, values) { record.observables[o.name, default: []].append(v) }
     }
 
     /// Current chain states [chains, n].

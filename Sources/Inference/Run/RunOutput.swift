@@ -42,8 +42,9 @@ public final class RunOutput {
     /// - Returns: the output and a warning when a replaced output was not entirely ours.
     public static func create(at path: String, replace: Bool, params: JSONValue, layout: RunDirectory.Layout, chains: Int, stateSize: Int,
                               seed: UInt64, record: RunRecord, states: [Double]) throws -> (RunOutput, String?) {
-        try OutputDirectory.checkTarget(path, replace: replace ? RunDirectory.ownership : nil)
-        let dir = try OutputDirectory.create(at: path, ownership: RunDirectory.ownership)
+        let ownership = RunDirectory.ownership(adding: layout)
+        try OutputDirectory.checkTarget(path, replace: replace ? ownership : nil)
+        let dir = try OutputDirectory.create(at: path, ownership: ownership)
         do {
             try put(params, "params.json", in: dir.path)
             var files: [(RunDirectory.Column, GrowingNpyFile)] = []
@@ -57,7 +58,7 @@ public final class RunOutput {
                                    files: files, csvFD: fd, csvBytes: 0, statesFile: nil)
             try output.appendCSV(Array(RunDirectory.csvHeader(layout).utf8))
             try output.checkpoint(record: record, states: states)
-            let warning = try dir.publish(replacing: replace ? RunDirectory.ownership : nil)
+            let warning = try dir.publish(replacing: replace ? ownership : nil)
             return (output, warning)
         } catch {
             dir.discard()
@@ -105,15 +106,26 @@ public final class RunOutput {
     /// Every file is checked strictly (see ``RunDirectoryReader``); nothing is changed before
     /// the whole directory has been validated (then only rows and CSV bytes written after the
     /// last commit are dropped, and states files of uncommitted checkpoints removed).
-    public static func reopen(_ path: String, limits: RunDirectoryReader.Limits) throws -> (RunOutput, RunDirectory.Contents) {
+    ///
+    /// - Parameter layout: the observables of the run's target. Nil (l2hmc-run): derived from
+    ///   the target in `params.json`, which is decoded and checked against `state.json`. Given (a
+    ///   target that `params.json` cannot describe, such as one defined by a caller of the
+    ///   library): `params.json` must be JSON and is returned as is; its checking is the caller's.
+    public static func reopen(_ path: String, limits: RunDirectoryReader.Limits, layout given: RunDirectory.Layout? = nil) throws -> (RunOutput, RunDirectory.Contents) {
         guard FileManager.default.fileExists(atPath: "\(path)/state.json") else {
             throw InferenceError.io(path: "\(path)/state.json", reason: "missing; this is not an l2hmc-run --out directory, or it was damaged (it cannot be resumed)")
         }
-        let dir = try OutputDirectory.open(existing: path, ownership: RunDirectory.ownership)
+        let dir = try OutputDirectory.open(existing: path, ownership: RunDirectory.ownership(adding: given))
         let reader = RunDirectoryReader(path: path, limits: limits)
         let state = try reader.state()
         let params = try reader.json("params.json")
-        let layout = try reader.layout(params: params, state: state)
+        let layout: RunDirectory.Layout
+        if let given {
+            try reader.checkRecordSize(state)
+            layout = given
+        } else {
+            layout = try reader.layout(params: params, state: state)
+        }
         let states = try reader.states(state)
         // Validate every column before cutting anything.
         var record = RunRecord()

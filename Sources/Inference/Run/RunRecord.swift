@@ -1,4 +1,6 @@
-/// Per-trajectory, per-chain observables of a run, indexed [trajectory][chain].
+/// Per-trajectory, per-chain record of a run, indexed [trajectory][chain]: the sampler's
+/// bookkeeping series (fixed for every target) and one series per observable of the target
+/// (``TargetAction/observables``), keyed by the observable's name.
 public struct RunRecord: Sendable, Equatable {
     public var sampler: [Schedule.Kind] = []
     public var acceptProbability: [[Double]] = []
@@ -7,17 +9,16 @@ public struct RunRecord: Sendable, Equatable {
     /// H at the start of each trajectory (H after the proposal is energyBefore + energyChange).
     public var energyBefore: [[Double]] = []
     public var logDet: [[Double]] = []
-    /// U(1): mean cos phi_P, integer charge, sin charge.
-    public var plaquette: [[Double]] = []
-    public var qInt: [[Double]] = []
-    public var qSin: [[Double]] = []
-    /// Mixtures: positions [trajectory][chain][dimension] flattened per chain, and the mode index.
-    public var position: [[[Double]]] = []
-    public var mode: [[Int]] = []
+    /// Observable name -> [trajectory][chain * width + component] (each trajectory's row holds
+    /// every chain's `width` values one after the other).
+    public var observables: [String: [[Double]]] = [:]
 
     public init() {}
 
     public var count: Int { sampler.count }
+
+    /// The series of observable `name`, [trajectory][chain * width + component] (empty if absent).
+    public func series(_ name: String) -> [[Double]] { observables[name] ?? [] }
 
     /// Series of one chain-indexed observable transposed to [chain][trajectory], from `start`.
     static func byChain(_ values: [[Double]], from start: Int) -> [[Double]] {
@@ -28,7 +29,7 @@ public struct RunRecord: Sendable, Equatable {
     /// Appends the records of `other` (a resumed continuation).
     public mutating func append(_ other: RunRecord) {
         sampler += other.sampler; acceptProbability += other.acceptProbability; accepted += other.accepted
-        energyChange += other.energyChange; energyBefore += other.energyBefore; logDet += other.logDet; plaquette += other.plaquette
-        qInt += other.qInt; qSin += other.qSin; position += other.position; mode += other.mode
+        energyChange += other.energyChange; energyBefore += other.energyBefore; logDet += other.logDet
+        for (name, rows) in other.observables { observables[name, default: []] += rows }
     }
 }

@@ -5,8 +5,12 @@ import ModelFormat
 /// error from the integrated autocorrelation time, FFT autocorrelation averaged over chains with
 /// Sokal's window c = 5, and, with at least 8 chains, the error from the scatter of the chain
 /// means; see ``MeanEstimate``), exact values and z-scores, and an equilibration verdict
-/// (``Equilibration``: drift between the halves of the kept data of every quantity, and for U(1)
-/// the fraction of chains whose Q never changed).
+/// (``Equilibration``: drift between the halves of the kept data of every quantity, and for a
+/// target with a topological charge the fraction of chains whose Q never changed).
+///
+/// The quantities are the target's ``TargetAction/estimators`` in order; the topology lines
+/// come from an observable with role `.topologicalCharge`, the mode lines from one with role
+/// `.modeIndex` (nothing here depends on the concrete target type).
 public struct RunSummary: Sendable {
     /// One estimated quantity, optionally with its exact value.
     public struct Quantity: Sendable {
@@ -25,11 +29,12 @@ public struct RunSummary: Sendable {
     public var trajectoriesBySampler: [Schedule.Kind: Int] = [:]
     /// <exp(-dH + logdet)> over accepted-or-not proposals: 1 for an exact kernel (a sanity check).
     public var meanBoltzmannFactor: Double = .nan
-    /// U(1): tunneling rate of Q_int and tau_int of Q_int and of the plaquette.
+    /// With a topological charge (U(1)): tunneling rate of Q_int and tau_int of Q_int and of the
+    /// quantity named "plaquette".
     public var tunneling: TunnelingRate?
     public var tauQ: Double?
     public var tauPlaquette: Double?
-    /// Mixtures: mode-switch rate per trajectory and the fraction of samples whose most
+    /// With a mode index (mixtures): mode-switch rate per trajectory and the fraction of samples whose most
     /// responsible component is each mode.
     public var modeSwitchRate: Double?
     public var occupancy: [Double]?
@@ -63,43 +68,40 @@ public struct RunSummary: Sendable {
         for t in start..<total { for c in 0..<chains { boltzmann += exp(min(700, -record.energyChange[t][c] + record.logDet[t][c])) } }
         meanBoltzmannFactor = boltzmann / Double((total - start) * chains)
 
-        if let u1 = target as? U1Action {
-            let volume = u1.volume, beta = u1.lattice.beta
-            add("plaquette", RunRecord.byChain(record.plaquette, from: start), exact: try? U1Exact.plaquette(beta: beta, volume: volume))
-            let charges = RunRecord.byChain(record.qInt, from: start)
-            let exactQ2 = volume >= 3 ? (try? U1Exact.topologicalSusceptibility(beta: beta, volume: volume))?.q2 : nil
-            add("Q^2", charges.map { $0.map { $0 * $0 } }, exact: exactQ2)
-            add("Q", charges, exact: 0)
-            add("Q_sin^2", RunRecord.byChain(record.qSin, from: start).map { $0.map { $0 * $0 } }, exact: nil)
-            tunneling = TunnelingRate.measure(charges: charges)
-            frozen = FrozenCharge.measure(charges: charges)
-            tauQ = Autocorrelation.integratedTime(rho: Autocorrelation.normalizedAveraged(charges)).tau
-            tauPlaquette = quantities[0].estimate.tauInt
-        } else if let mixture = target as? MixtureAction {
-            let exact = try? MixtureExact(weights: mixture.mixture.weights, means: mixture.mixture.means, covariances: mixture.mixture.covariances)
-            let d = target.stateSize
-            for i in 0..<d {
-                let series = (0..<chains).map { c in (start..<total).map { record.position[$0][c][i] } }
-                add("x[\(i)]", series, exact: exact?.mean[i])
-                add("x[\(i)]^2", series.map { $0.map { $0 * $0 } }, exact: exact.map { $0.secondMoment[i][i] })
+        // The action's quantities, by name, from the recorded observables.
+        var table: ObservationTable?
+        for estimator in target.estimators {
+            let series = estimator.series(record, from: start, chains: chains) {
+                if let table { return table }
+                let made = ObservationTable(record)
+                table = made
+                return made
             }
-            let modes = mixture.mixture.weights.count
-            var occupancy = [Double](repeating: 0, count: modes)
-            var switches = 0
-            for t in start..<total {
-                for c in 0..<chains {
-                    occupancy[record.mode[t][c]] += 1
-                    if t > start && record.mode[t][c] != record.mode[t - 1][c] { switches += 1 }
+            add(estimator.name, series, exact: estimator.exact)
+        }
+        // What the observables' roles add: topology for a charge, occupancy for a mode index.
+        for o in target.observables {
+            switch o.role {
+            case .plain: break
+            case .topologicalCharge:
+                let charges = RunRecord.byChain(record.series(o.name), from: start)
+                tunneling = TunnelingRate.measure(charges: charges)
+                frozen = FrozenCharge.measure(charges: charges)
+                tauQ = Autocorrelation.integratedTime(rho: Autocorrelation.normalizedAveraged(charges)).tau
+                tauPlaquette = quantities.first { $0.name == "plaquette" }?.estimate.tauInt
+            case let .modeIndex(modes):
+                let series = record.series(o.name)
+                var occupancy = [Double](repeating: 0, count: modes)
+                var switches = 0
+                for t in start..<total {
+                    for c in 0..<chains {
+                        let m = Int(series[t][c])
+                        if m >= 0 && m < modes { occupancy[m] += 1 }
+                        if t > start && series[t][c] != series[t - 1][c] { switches += 1 }
+                    }
                 }
-            }
-            self.occupancy = occupancy.map { $0 / Double((total - start) * chains) }
-            modeSwitchRate = Double(switches) / Double(max(1, (total - start - 1) * chains))
-            // Mean responsibility of each component: its exact expectation is the mixture weight
-            // (the argmax occupancy above is only close to it for well-separated modes).
-            let responsibilities = (0..<chains).map { c in (start..<total).map { mixture.responsibilities(record.position[$0][c]) } }
-            for m in 0..<modes {
-                let series = responsibilities.map { $0.map { $0[m] } }
-                add("weight[\(m)]", series, exact: mixture.mixture.weights[m])
+                self.occupancy = occupancy.map { $0 / Double((total - start) * chains) }
+                modeSwitchRate = Double(switches) / Double(max(1, (total - start - 1) * chains))
             }
         }
     }

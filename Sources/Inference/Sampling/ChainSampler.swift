@@ -2,14 +2,19 @@ import Foundation
 
 /// Metropolis-Hastings over many chains at once.
 ///
-/// Each trajectory t: draw v ~ N(0, I) and a direction d = +-1 per chain (counter-based, see
-/// ``ChainRandom``); H = U(x) + |v|^2/2; propose with the scheduled sampler (L2HMC: forward
-/// dynamics for d = +1 chains, backward for d = -1, each group batched; HMC: leapfrog);
-/// accept with probability min(1, exp(H - H' + logdet)). Non-finite energies are rejected.
+/// Each trajectory t: draw the momenta v (``TargetAction/refreshMomentum(_:trajectory:chain:into:)``,
+/// counter-based, see ``ChainRandom``) and, for a directional proposal, a direction d = +-1 per
+/// chain; H = U(x) + K(v) (``TargetAction/kineticEnergy(_:)``); propose with the scheduled
+/// ``Proposal`` (directional: the d = +1 chains forward and the d = -1 chains backward, each
+/// group batched; otherwise every chain forward); accept with probability
+/// min(1, exp(H - H' + logdet)). Non-finite energies are rejected.
+///
+/// The proposals are fixed at construction, one per ``Schedule/Kind``; ``RunEngine`` builds the
+/// table from its schedule and refuses (usage error) a schedule naming an unavailable proposal.
 public final class ChainSampler {
     public let target: TargetAction
-    public let l2hmc: L2HMCDynamics?
-    public let hmc: LeapfrogDynamics?
+    /// The proposal of each schedule kind this sampler can run.
+    public let proposals: [Schedule.Kind: Proposal]
     public let chains: Int
     public let random: ChainRandom
     /// Current states [chains, n].
@@ -22,9 +27,13 @@ public final class ChainSampler {
     /// Chain indices of the forward (d = +1) and backward (d = -1) groups, reused every trajectory.
     private var forwardRows: [Int] = [], backwardRows: [Int] = []
 
-    public init(target: TargetAction, l2hmc: L2HMCDynamics?, hmc: LeapfrogDynamics?, chains: Int, seed: UInt64) {
-        precondition((l2hmc?.capacity ?? chains) >= chains && (hmc?.capacity ?? chains) >= chains, "integrator buffers smaller than the chain count")
-        self.target = target; self.l2hmc = l2hmc; self.hmc = hmc; self.chains = chains
+    /// - proposals: at most one per kind (a later one of the same kind replaces an earlier
+    ///   one), each with a capacity of at least `chains` rows.
+    public init(target: TargetAction, proposals: [Proposal], chains: Int, seed: UInt64) {
+        precondition(proposals.allSatisfy { $0.capacity >= chains }, "proposal buffers smaller than the chain count")
+        var table: [Schedule.Kind: Proposal] = [:]
+        for p in proposals { table[p.kind] = p }
+        self.target = target; self.proposals = table; self.chains = chains
         random = ChainRandom(seed: seed)
         let n = target.stateSize
         x = Buffer(chains * n)
@@ -33,6 +42,16 @@ public final class ChainSampler {
         groupX = Buffer(chains * n); groupV = Buffer(chains * n); groupLogDet = Buffer(chains)
         forwardRows.reserveCapacity(chains); backwardRows.reserveCapacity(chains)
     }
+
+    /// The sampler of an L2HMC model and/or plain leapfrog (either may be absent).
+    public convenience init(target: TargetAction, l2hmc: L2HMCDynamics?, hmc: LeapfrogDynamics?, chains: Int, seed: UInt64) {
+        self.init(target: target, proposals: [l2hmc as Proposal?, hmc].compactMap { $0 }, chains: chains, seed: seed)
+    }
+
+    /// The L2HMC proposal, if this sampler has one.
+    public var l2hmc: L2HMCDynamics? { proposals[.l2hmc] as? L2HMCDynamics }
+    /// The plain leapfrog proposal, if this sampler has one.
+    public var hmc: LeapfrogDynamics? { proposals[.hmc] as? LeapfrogDynamics }
 
     /// Random start: angles uniform on [-pi, pi) (hot start) or N(0, I) in R^n.
     public func randomizeStart() {
@@ -69,53 +88,28 @@ public final class ChainSampler {
         public var energyBefore: [Double] = []
     }
 
-    /// Runs one trajectory of `kind` for every chain and advances the counter.
+    /// Runs one trajectory of `kind` for every chain and advances the counter. A kind without a
+    /// proposal in ``proposals`` proposes nothing valid: every chain is rejected (log-det -inf)
+    /// and keeps its state (``RunEngine`` never asks for one: it refuses such schedules).
     public func step(kind: Schedule.Kind) -> Outcome {
         let n = target.stateSize
         let t = UInt32(truncatingIfNeeded: trajectoryIndex)
         for c in 0..<chains {
-            random.normals(trajectory: t, chain: UInt32(c), purpose: .momentum, count: n, into: v0.pointer + c * n)
+            target.refreshMomentum(random, trajectory: t, chain: UInt32(c), into: v0.pointer + c * n)
         }
         xProp.pointer.update(from: x.pointer, count: chains * n)
         vProp.pointer.update(from: v0.pointer, count: chains * n)
         target.action(x.pointer, rows: chains, into: energy0.pointer)
-        for c in 0..<chains { energy0[c] += 0.5 * dot(v0.pointer + c * n, n); logDet[c] = 0 }
+        for c in 0..<chains { energy0[c] += target.kineticEnergy(v0.pointer + c * n); logDet[c] = 0 }
 
-        switch kind {
-        case .hmc:
-            guard let hmc else { preconditionFailure("an HMC trajectory without an HMC integrator (RunEngine builds one for every schedule that uses it)") }
-            hmc.integrate(x: xProp.pointer, v: vProp.pointer, rows: chains)
-        case .l2hmc:
-            guard let l2hmc else { preconditionFailure("an L2HMC trajectory without a model (RunEngine refuses such a schedule)") }
-            // d = +1 where the direction block's first word is even (same draws as always).
-            forwardRows.removeAll(keepingCapacity: true)
-            backwardRows.removeAll(keepingCapacity: true)
-            for c in 0..<chains {
-                if random.block(trajectory: t, chain: UInt32(c), purpose: .direction, index: 0).0 & 1 == 0 {
-                    forwardRows.append(c)
-                } else {
-                    backwardRows.append(c)
-                }
+        if let proposal = proposals[kind] {
+            if proposal.isDirectional {
+                propose(proposal, trajectory: t)
+            } else {
+                proposal.propose(x: xProp.pointer, v: vProp.pointer, rows: chains, forward: true, logDet: logDet.pointer)
             }
-            for forward in [true, false] {
-                let rows = forward ? forwardRows : backwardRows
-                guard !rows.isEmpty else { continue }
-                for (g, c) in rows.enumerated() {
-                    (groupX.pointer + g * n).update(from: xProp.pointer + c * n, count: n)
-                    (groupV.pointer + g * n).update(from: vProp.pointer + c * n, count: n)
-                    groupLogDet[g] = 0
-                }
-                if forward {
-                    l2hmc.forward(x: groupX.pointer, v: groupV.pointer, rows: rows.count, logDet: groupLogDet.pointer)
-                } else {
-                    l2hmc.backward(x: groupX.pointer, v: groupV.pointer, rows: rows.count, logDet: groupLogDet.pointer)
-                }
-                for (g, c) in rows.enumerated() {
-                    (xProp.pointer + c * n).update(from: groupX.pointer + g * n, count: n)
-                    (vProp.pointer + c * n).update(from: groupV.pointer + g * n, count: n)
-                    logDet[c] = groupLogDet[g]
-                }
-            }
+        } else {
+            for c in 0..<chains { logDet[c] = -.infinity }
         }
         target.action(xProp.pointer, rows: chains, into: energy1.pointer)
         var outcome = Outcome(kind: kind, acceptProbability: [], accepted: [], energyChange: [], logDet: [])
@@ -125,7 +119,7 @@ public final class ChainSampler {
         outcome.logDet.reserveCapacity(chains)
         outcome.energyBefore = Array(UnsafeBufferPointer(start: energy0.pointer, count: chains))
         for c in 0..<chains {
-            energy1[c] += 0.5 * dot(vProp.pointer + c * n, n)
+            energy1[c] += target.kineticEnergy(vProp.pointer + c * n)
             let dH = energy1[c] - energy0[c]
             let logA = dH.isFinite && logDet[c].isFinite ? min(0, -dH + logDet[c]) : -.infinity
             let u = random.uniforms(trajectory: t, chain: UInt32(c), purpose: .accept, index: 0).0
@@ -140,10 +134,33 @@ public final class ChainSampler {
         return outcome
     }
 
-    @inline(__always)
-    private func dot(_ p: UnsafePointer<Double>, _ n: Int) -> Double {
-        var s = 0.0
-        for i in 0..<n { s += p[i] * p[i] }
-        return s
+    /// A directional proposal: d = +1 where the direction block's first word is even; the
+    /// forward and backward groups are gathered, proposed as batches and scattered back.
+    private func propose(_ proposal: Proposal, trajectory t: UInt32) {
+        let n = target.stateSize
+        forwardRows.removeAll(keepingCapacity: true)
+        backwardRows.removeAll(keepingCapacity: true)
+        for c in 0..<chains {
+            if random.block(trajectory: t, chain: UInt32(c), purpose: .direction, index: 0).0 & 1 == 0 {
+                forwardRows.append(c)
+            } else {
+                backwardRows.append(c)
+            }
+        }
+        for forward in [true, false] {
+            let rows = forward ? forwardRows : backwardRows
+            guard !rows.isEmpty else { continue }
+            for (g, c) in rows.enumerated() {
+                (groupX.pointer + g * n).update(from: xProp.pointer + c * n, count: n)
+                (groupV.pointer + g * n).update(from: vProp.pointer + c * n, count: n)
+                groupLogDet[g] = 0
+            }
+            proposal.propose(x: groupX.pointer, v: groupV.pointer, rows: rows.count, forward: forward, logDet: groupLogDet.pointer)
+            for (g, c) in rows.enumerated() {
+                (xProp.pointer + c * n).update(from: groupX.pointer + g * n, count: n)
+                (vProp.pointer + c * n).update(from: groupV.pointer + g * n, count: n)
+                logDet[c] = groupLogDet[g]
+            }
+        }
     }
 }

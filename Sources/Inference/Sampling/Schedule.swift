@@ -52,6 +52,9 @@ public struct Schedule: Equatable, Sendable, CustomStringConvertible {
         return pattern[pattern.count - 1].kind  // init requires a non-empty pattern
     }
 
+    /// The kinds this schedule runs (each once, in ``Kind`` order).
+    public var kinds: [Kind] { Kind.allCases.filter { kind in kind == .hmc ? usesHMC : pattern.contains { $0.kind == kind } } }
+
     public var usesL2HMC: Bool { pattern.contains { $0.kind == .l2hmc } }
     public var usesHMC: Bool { hmcStart > 0 || pattern.contains { $0.kind == .hmc } }
 

@@ -130,4 +130,35 @@ public final class MixtureAction: TargetAction {
             (0..<k).max { componentTerms(x + r * d, $0, delta, pd) < componentTerms(x + r * d, $1, delta, pd) }!
         }
     }
+
+    /// Recorded per configuration: `position` (the d coordinates, CSV columns x0, x1, ...) and
+    /// `mode` (int32 index of the most responsible component), as in every mixture run directory.
+    public static func recordedObservables(dimension d: Int, modes: Int) -> [Observable] {
+        [Observable(name: "position", shape: [d], csvColumns: (0..<d).map { "x\($0)" }),
+         Observable(name: "mode", storage: .int32, role: .modeIndex(count: modes), domainDescription: "a component index") { $0 >= 0 && $0 <= Double(1 << 20) }]
+    }
+
+    public var observables: [Observable] { MixtureAction.recordedObservables(dimension: stateSize, modes: mixture.weights.count) }
+
+    public func measure(_ x: UnsafePointer<Double>, rows: Int) -> [[Double]] {
+        [Array(UnsafeBufferPointer(start: x, count: rows * stateSize)), modeIndex(x, rows: rows).map(Double.init)]
+    }
+
+    /// Per coordinate <x_i> and <x_i^2> (exact from ``MixtureExact``), then the mean
+    /// responsibility of each component, whose exact expectation is its weight.
+    public var estimators: [Estimator] {
+        let exact = try? MixtureExact(weights: mixture.weights, means: mixture.means, covariances: mixture.covariances)
+        var list: [Estimator] = []
+        for i in 0..<stateSize {
+            list.append(Estimator(name: "x[\(i)]", exact: exact?.mean[i], observable: "position", component: i))
+            list.append(Estimator(name: "x[\(i)]^2", exact: exact.map { $0.secondMoment[i][i] }, observable: "position", component: i) { $0 * $0 })
+        }
+        for m in 0..<mixture.weights.count {
+            list.append(Estimator(name: "weight[\(m)]", exact: mixture.weights[m]) { s in
+                let r = self.responsibilities(Array(s["position"]))
+                return m < r.count ? r[m] : .nan
+            })
+        }
+        return list
+    }
 }

@@ -97,4 +97,33 @@ public final class U1Action: TargetAction {
         }
         return (plaq, qi, qs)
     }
+
+    /// Recorded per configuration: `plaquette` (mean cos phi_P), `q_int` (integer charge) and
+    /// `q_sin` (sin charge), as in every U(1) run directory.
+    public static let recordedObservables: [Observable] = [
+        Observable(name: "plaquette", domainDescription: "a plaquette in [-1, 1]") { $0.isFinite && abs($0) <= 1 + 1e-12 },
+        Observable(name: "q_int", csvInteger: true, role: .topologicalCharge, exact: 0,
+                   domainDescription: "an integer charge") { $0.isFinite && $0 == $0.rounded() && abs($0) < 1e9 },
+        Observable(name: "q_sin"),
+    ]
+
+    public var observables: [Observable] { U1Action.recordedObservables }
+
+    public func measure(_ x: UnsafePointer<Double>, rows: Int) -> [[Double]] {
+        let o = observables(x, rows: rows)
+        return [o.plaquette, o.qInt, o.qSin]
+    }
+
+    /// The plaquette with its exact finite-volume value, <Q^2> (exact for V >= 3), <Q> (0 by
+    /// symmetry) and <Q_sin^2>.
+    public var estimators: [Estimator] {
+        let exactPlaquette = try? U1Exact.plaquette(beta: lattice.beta, volume: volume)
+        let exactQ2 = volume >= 3 ? (try? U1Exact.topologicalSusceptibility(beta: lattice.beta, volume: volume))?.q2 : nil
+        return [
+            Estimator(name: "plaquette", exact: exactPlaquette, observable: "plaquette"),
+            Estimator(name: "Q^2", exact: exactQ2, observable: "q_int") { $0 * $0 },
+            Estimator(name: "Q", exact: 0, observable: "q_int"),
+            Estimator(name: "Q_sin^2", exact: nil, observable: "q_sin") { $0 * $0 },
+        ]
+    }
 }

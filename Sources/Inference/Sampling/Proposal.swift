@@ -1,0 +1,46 @@
+/// A proposal of Metropolis-Hastings: a deterministic map (x, v) -> (x', v') on a group of chains
+/// with its log|det Jacobian|, applied in place. ``ChainSampler`` draws the momenta and, for a
+/// directional proposal, a direction d = +-1 per chain; it groups the chains by direction, calls
+/// ``propose(x:v:rows:forward:logDet:)`` once per group, and accepts with min(1, e^{-dH + logdet}).
+///
+/// The contract for an exact kernel: a directional proposal's `forward: false` map is the
+/// inverse of its `forward: true` map (directions are drawn with probability 1/2 each); a
+/// non-directional proposal's forward map followed by the momentum flip v -> -v is an involution
+/// (leapfrog). `logDet` receives log|det d(x', v')/d(x, v)| added to the value passed in (the
+/// sampler passes 0); plain leapfrog is volume preserving and adds nothing.
+///
+/// New proposals (a flow's field transformation, a network whose weights do not depend on the
+/// lattice size) conform here and are handed to ``RunEngine`` or ``ChainSampler`` directly; a
+/// proposal whose weights are independent of the lattice size only has to size its scratch
+/// buffers from the target's `stateSize` and the chain `capacity` at construction.
+public protocol Proposal: AnyObject {
+    /// The schedule kind this proposal serves (recorded in `sampler.npy`).
+    var kind: Schedule.Kind { get }
+    /// True when the sampler draws a direction per chain (forward for d = +1, backward for -1);
+    /// false: every chain is proposed forward, with no direction draw.
+    var isDirectional: Bool { get }
+    /// Largest number of rows one call may propose.
+    var capacity: Int { get }
+    /// Proposes in place for `rows` chains stored row-major [rows, n]; adds the log-det per row.
+    func propose(x: UnsafeMutablePointer<Double>, v: UnsafeMutablePointer<Double>, rows: Int, forward: Bool, logDet: UnsafeMutablePointer<Double>)
+}
+
+extension LeapfrogDynamics: Proposal {
+    public var kind: Schedule.Kind { .hmc }
+    public var isDirectional: Bool { false }
+
+    /// Leapfrog forward (or backward in time); volume preserving, so `logDet` is unchanged.
+    public func propose(x: UnsafeMutablePointer<Double>, v: UnsafeMutablePointer<Double>, rows: Int, forward: Bool, logDet: UnsafeMutablePointer<Double>) {
+        integrate(x: x, v: v, rows: rows, direction: forward ? 1 : -1)
+    }
+}
+
+extension L2HMCDynamics: Proposal {
+    public var kind: Schedule.Kind { .l2hmc }
+    public var isDirectional: Bool { true }
+
+    /// The trained L2HMC trajectory (forward) or its inverse (backward), with its log-det.
+    public func propose(x: UnsafeMutablePointer<Double>, v: UnsafeMutablePointer<Double>, rows: Int, forward: Bool, logDet: UnsafeMutablePointer<Double>) {
+        if forward { self.forward(x: x, v: v, rows: rows, logDet: logDet) } else { backward(x: x, v: v, rows: rows, logDet: logDet) }
+    }
+}
