@@ -3,7 +3,7 @@ import Audit
 import Foundation
 import Inference
 
-/// `l2hmc-run bench`: the performance workloads of issue 3 (see ``Benchmark`` for the FLOP model).
+/// `l2hmc-run bench`: the performance workloads W1-W4 of docs/RUNTIME.md, "Performance" (see ``Benchmark`` for the FLOP model).
 struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",

@@ -110,7 +110,7 @@ final class ExactLargeBetaTests: XCTestCase {
         print("ExactLargeBetaTests: worst |plaquette error| \(worst.plaquette), |I1/I0 error| \(worst.ratio), <Q^2> error / tolerance \(worst.q2)")
     }
 
-    /// The values of physics.md's table that an earlier report questioned: mpmath gives
+    /// The values of the project's reference table of exact results that an earlier report questioned: mpmath gives
     /// <Q^2> = 1.2392989107 (8x8, beta 2) and 0.2792008453 (beta 6); the table's 7-digit values
     /// 1.2392989 and 0.2792008 are their correct roundings (an older copy of the table in
     /// ExactResultsTests had 1.2392990 and 0.2792009, one unit off in the 7th digit).

@@ -40,7 +40,7 @@ final class ExactResultsTests: XCTestCase {
         XCTAssertEqual(moment, 2.0 / 39.0, accuracy: 1e-15)
     }
 
-    // MARK: The physics.md reference table
+    // MARK: The reference table of exact results (mpmath-checked)
 
     private struct Row {
         let lt: Int, lx: Int, beta: Double, plaquette: Double, ratio: Double, q2: Double

@@ -4,7 +4,7 @@ import ModelFormat
 @testable import Inference
 
 final class HMCLimitTests: XCTestCase {
-    /// Neal's HMC example (physics.md): 2D Gaussian with covariance [[1, .95], [.95, 1]], eps
+    /// Neal's HMC example (Neal 2011, "MCMC using Hamiltonian dynamics"): 2D Gaussian with covariance [[1, .95], [.95, 1]], eps
     /// 0.25, 25 steps from x0 = (-1.50, -1.55), v0 = (-1, 1) -> x = (0.60913, 0.08819), acceptance
     /// 0.66295. The reference values are given to 5 digits, so the tolerance is 1e-4.
     func testNealTrajectory() {

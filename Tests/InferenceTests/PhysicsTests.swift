@@ -5,7 +5,7 @@ import ModelFormat
 
 /// Long-run averages against the exact finite-volume values (character expansion). A correct
 /// kernel gives |z| < 4 with probability > 0.9999 per quantity (errors are autocorrelation
-/// corrected); a biased kernel of the kinds measured in physics.md (7-10 sigma at these run
+/// corrected); a biased kernel of the kinds measured when the runtime was written (7-10 sigma at these run
 /// lengths) fails.
 final class PhysicsTests: XCTestCase {
     func testHMCReproducesExactPlaquetteAndTopologicalSusceptibility() throws {
@@ -28,7 +28,7 @@ final class PhysicsTests: XCTestCase {
     }
 
     /// Random weights with a substantial x-scale: every x-network's scale bias set to `bias`, so
-    /// S_x ~ tanh(bias) and |eps S_x| ~ 0.15 (physics.md measured the linear form's bias at that size).
+    /// S_x ~ tanh(bias) and |eps S_x| ~ 0.15 (the linear form's bias was measured at that size when the runtime was written).
     static func scaledModel(_ spec: SamplerSpec, bias: Double = 0.5) throws -> L2ZModel {
         var model = try RandomModel.make(sampler: spec, seed: 3, epsX: 0.25, epsV: 0.25, weightScale: 0.5)
         for name in model.arrays.keys where name.hasPrefix("xnet") && name.hasSuffix(".scale.bias") {

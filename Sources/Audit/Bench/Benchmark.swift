@@ -3,7 +3,7 @@ import Foundation
 import Inference
 import ModelFormat
 
-/// `l2hmc-run bench`: fixed workloads with random weights (issue 3, "Performance").
+/// `l2hmc-run bench`: fixed workloads with random weights (docs/RUNTIME.md, "Performance").
 ///
 /// Each workload runs full L2HMC trajectories exactly as ``ChainSampler/step(kind:)`` does
 /// (momentum draw, the forward and backward direction groups, Metropolis-Hastings) and reports

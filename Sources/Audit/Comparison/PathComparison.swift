@@ -106,21 +106,15 @@ public struct PathComparison: Sendable {
         let h0 = energies(target, x0, v0, rows: rows)
         let h1 = energies(target, x.array, v.array, rows: rows)
         let accInference = (0..<rows).map { min(1, exp(h0[$0] - h1[$0] + ld[$0])) }
-        let accTrainer = (0..<rows).map { r -> Double in
-            let e0 = TrainerEnergy.energy(trainerModel, x: Array(x0[(r * n)..<((r + 1) * n)]), scale: scale)
-            let e1 = TrainerEnergy.energy(trainerModel, x: Array(reference.x[(r * n)..<((r + 1) * n)]), scale: scale)
-            var k0 = 0.0, k1 = 0.0
-            for i in 0..<n {
-                k0 += 0.5 * v0[r * n + i] * v0[r * n + i]
-                k1 += 0.5 * reference.v[r * n + i] * reference.v[r * n + i]
-            }
-            return min(1, exp(e0 + k0 - e1 - k1 + reference.logDet[r]))
-        }
+        // The trainer's side: its own Hamiltonian (its target's energy and kinetic energy).
+        let t0 = TrainerRecompute.hamiltonian(trainerModel, x: x0, v: v0, rows: rows, scale: scale)
+        let t1 = TrainerRecompute.hamiltonian(trainerModel, x: reference.x, v: reference.v, rows: rows, scale: scale)
+        let accTrainer = (0..<rows).map { min(1, exp(t0[$0] - t1[$0] + reference.logDet[$0])) }
         c.compare("acceptance", step: spec.dynamics.nLF - 1, trainer: accTrainer, inference: accInference, tolerance: acceptanceTolerance, relative: false)
         return c
     }
 
-    /// The runtime's Hamiltonian U(x) + |v|^2 / 2 per row.
+    /// The runtime's Hamiltonian U(x) + K(v) per row, both from the target action.
     static func energies(_ target: TargetAction, _ x: [Double], _ v: [Double], rows: Int) -> [Double] {
         let n = target.stateSize
         var u = [Double](repeating: 0, count: rows)
@@ -131,8 +125,9 @@ public struct PathComparison: Sendable {
             }
         }
         var h = u
-        for r in 0..<rows {
-            for i in 0..<n { h[r] += 0.5 * v[r * n + i] * v[r * n + i] }
+        v.withUnsafeBufferPointer { vp in
+            guard let vb = vp.baseAddress else { return }
+            for r in 0..<rows { h[r] += target.kineticEnergy(vb + r * n) }
         }
         return h
     }
