@@ -48,13 +48,11 @@ public enum ToolFailure {
         switch error {
         case let e as ReportableError:
             text = e.report; status = e.exitStatus
-        case is ValidationError:
-            text = command.message(for: error); status = usage
         case let e as CustomStringConvertible where !isArgumentParserError(error, command):
             text = e.description; status = badData
         default:
             text = command.message(for: error)
-            status = command.exitCode(for: error) == .validationFailure ? usage : (isArgumentParserError(error, command) ? usage : badData)
+            status = isArgumentParserError(error, command) ? usage : badData
         }
         let first = text.split(separator: "\n", omittingEmptySubsequences: true).first.map(String.init) ?? "\(error)"
         return (status, "error: " + UntrustedText.escaped(first) + "\n")

@@ -60,10 +60,7 @@ enum OutputGuard {
         case .model: return (try? L2ZReader.read(path: path))?.model.provenance.producer == "l2hmc-train"
         case .log:
             let header = Array(TrainingLog.header.utf8)
-            guard let f = FileHandle(forReadingAtPath: path) else { return false }
-            defer { try? f.close() }
-            let head = (try? f.read(upToCount: header.count)) ?? Data()
-            return Array(head) == header
+            return (try? AtomicFile.readPrefix(path, count: header.count)) == header
         }
     }
 }

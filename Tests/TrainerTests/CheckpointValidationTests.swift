@@ -126,7 +126,7 @@ final class CheckpointValidationTests: XCTestCase {
         let f = Checkpoint.Failure(code: "checkpoint.invalid", path: "a\nb", reason: "key \u{1b}[2J\nerror: [ok] all good")
         XCTAssertFalse(f.description.contains("\n"))
         XCTAssertFalse(f.description.contains("\u{1b}"))
-        XCTAssertTrue(f.description.contains("\\u{a}"), f.description)
+        XCTAssertTrue(f.description.contains("a\\nb"), f.description)  // the newline shown as \n (UntrustedText)
     }
 
     /// Defaults: a time-based checkpoint every 120 s, no step-based one; both keys validated; the

@@ -53,7 +53,7 @@ public final class RunOutput {
             }
             let csvPath = "\(dir.path)/observables.csv"
             let fd = Glibc.open(csvPath, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
-            guard fd >= 0 else { throw InferenceError.io(path: csvPath, reason: "cannot create (\(String(cString: strerror(errno))))") }
+            guard fd >= 0 else { throw InferenceError.io(path: csvPath, reason: "cannot create (\(SystemError.text))") }
             let output = RunOutput(directory: dir, layout: layout, chains: chains, stateSize: stateSize, seed: seed, committed: 0,
                                    files: files, csvFD: fd, csvBytes: 0, statesFile: nil)
             try output.appendCSV(Array(RunDirectory.csvHeader(layout).utf8))
@@ -69,7 +69,9 @@ public final class RunOutput {
     /// Appends the trajectories recorded since the last checkpoint, makes them durable and
     /// commits (`record.count` trajectories; `states` after them).
     public func checkpoint(record: RunRecord, states: [Double]) throws {
-        precondition(states.count == chains * stateSize && record.count >= committed)
+        guard states.count == chains * stateSize, record.count >= committed else {
+            throw InferenceError.io(path: path, reason: "checkpoint of \(states.count) state values and \(record.count) trajectories does not continue this output (\(chains) x \(stateSize) values, \(committed) trajectories committed)")
+        }
         let range = committed..<record.count
         for (column, file) in files { try file.append(RunDirectory.rows(column, of: record, range)) }
         try appendCSV(RunDirectory.csvRows(record, layout: layout, range))
@@ -175,7 +177,7 @@ public final class RunOutput {
                 let n = pwrite(csvFD, raw.baseAddress! + done, raw.count - done, off_t(csvBytes + done))
                 if n < 0 {
                     if errno == EINTR { continue }
-                    throw InferenceError.io(path: "\(path)/observables.csv", reason: "write failed (\(String(cString: strerror(errno))))")
+                    throw InferenceError.io(path: "\(path)/observables.csv", reason: "write failed (\(SystemError.text))")
                 }
                 done += n
             }

@@ -23,7 +23,7 @@ public enum AtomicFile {
         }
         let temp = "\(directory)/.\(url.lastPathComponent).tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
         let fd = open(temp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
-        guard fd >= 0 else { throw L2ZError.ioFailure(path: path, operation: "create temporary file", reason: errnoText()) }
+        guard fd >= 0 else { throw L2ZError.ioFailure(path: path, operation: "create temporary file", reason: SystemError.text) }
         var committed = false
         defer { if !committed { unlink(temp) } }
         do {
@@ -35,21 +35,21 @@ public enum AtomicFile {
                     let n = Glibc.write(fd, raw.baseAddress! + written, min(chunk, raw.count - written))
                     if n < 0 {
                         if errno == EINTR { continue }
-                        throw L2ZError.ioFailure(path: path, operation: "write", reason: errnoText())
+                        throw L2ZError.ioFailure(path: path, operation: "write", reason: SystemError.text)
                     }
                     written += n
                     try faultInjection?(written)
                 }
             }
             if bytes.isEmpty { try faultInjection?(0) }
-            guard fsync(fd) == 0 else { throw L2ZError.ioFailure(path: path, operation: "fsync", reason: errnoText()) }
+            guard fsync(fd) == 0 else { throw L2ZError.ioFailure(path: path, operation: "fsync", reason: SystemError.text) }
         }
         if replaceExisting {
-            guard rename(temp, path) == 0 else { throw L2ZError.ioFailure(path: path, operation: "rename", reason: errnoText()) }
+            guard rename(temp, path) == 0 else { throw L2ZError.ioFailure(path: path, operation: "rename", reason: SystemError.text) }
         } else {
             guard link(temp, path) == 0 else {
                 if errno == EEXIST { throw L2ZError.outputExists(path: path) }
-                throw L2ZError.ioFailure(path: path, operation: "link", reason: errnoText())
+                throw L2ZError.ioFailure(path: path, operation: "link", reason: SystemError.text)
             }
             unlink(temp)
         }
@@ -63,21 +63,21 @@ public enum AtomicFile {
         var st = stat()
         guard stat(path, &st) == 0 else {
             if errno == ENOENT { throw L2ZError.fileNotFound(path: path) }
-            throw L2ZError.ioFailure(path: path, operation: "stat", reason: errnoText())
+            throw L2ZError.ioFailure(path: path, operation: "stat", reason: SystemError.text)
         }
         guard (st.st_mode & S_IFMT) == S_IFREG else {
             throw L2ZError.ioFailure(path: path, operation: "open", reason: "not a regular file")
         }
         guard Int(st.st_size) <= limit else { throw L2ZError.fileTooLarge(size: Int(st.st_size), limit: limit) }
         let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { throw L2ZError.ioFailure(path: path, operation: "open", reason: errnoText()) }
+        guard fd >= 0 else { throw L2ZError.ioFailure(path: path, operation: "open", reason: SystemError.text) }
         defer { close(fd) }
         var out = [UInt8](repeating: 0, count: Int(st.st_size))
         var done = 0
         try out.withUnsafeMutableBytes { raw in
             while done < raw.count {
                 let n = Glibc.read(fd, raw.baseAddress! + done, raw.count - done)
-                if n < 0 { if errno == EINTR { continue }; throw L2ZError.ioFailure(path: path, operation: "read", reason: errnoText()) }
+                if n < 0 { if errno == EINTR { continue }; throw L2ZError.ioFailure(path: path, operation: "read", reason: SystemError.text) }
                 if n == 0 { break }
                 done += n
             }
@@ -89,13 +89,12 @@ public enum AtomicFile {
     /// The first `count` bytes of a regular file (fewer if it is shorter).
     public static func readPrefix(_ path: String, count: Int) throws -> [UInt8] {
         let fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK)
-        guard fd >= 0 else { throw L2ZError.ioFailure(path: path, operation: "open", reason: errnoText()) }
+        guard fd >= 0 else { throw L2ZError.ioFailure(path: path, operation: "open", reason: SystemError.text) }
         defer { close(fd) }
         var out = [UInt8](repeating: 0, count: count)
         let n = out.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, count) }
-        guard n >= 0 else { throw L2ZError.ioFailure(path: path, operation: "read", reason: errnoText()) }
+        guard n >= 0 else { throw L2ZError.ioFailure(path: path, operation: "read", reason: SystemError.text) }
         return Array(out.prefix(n))
     }
 
-    private static func errnoText() -> String { String(cString: strerror(errno)) }
 }

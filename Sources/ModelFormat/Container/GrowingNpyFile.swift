@@ -37,7 +37,7 @@ public final class GrowingNpyFile {
         let fd = Glibc.open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
         guard fd >= 0 else {
             if errno == EEXIST { throw L2ZError.outputExists(path: path) }
-            throw L2ZError.ioFailure(path: path, operation: "create", reason: errnoText())
+            throw L2ZError.ioFailure(path: path, operation: "create", reason: SystemError.text)
         }
         let file = GrowingNpyFile(path: path, dtype: dtype, rowShape: rowShape, rows: 0, fd: fd)
         try file.commitHeader()
@@ -50,7 +50,7 @@ public final class GrowingNpyFile {
         let fd = Glibc.open(path, O_RDWR | O_CLOEXEC | O_NOFOLLOW)
         guard fd >= 0 else {
             if errno == ENOENT { throw L2ZError.fileNotFound(path: path) }
-            throw L2ZError.ioFailure(path: path, operation: "open", reason: errnoText())
+            throw L2ZError.ioFailure(path: path, operation: "open", reason: SystemError.text)
         }
         let file = GrowingNpyFile(path: path, dtype: dtype, rowShape: rowShape, rows: rows, fd: fd)
         var st = stat()
@@ -90,14 +90,16 @@ public final class GrowingNpyFile {
     /// rewrites the header.
     public func cutToRows() throws {
         guard ftruncate(fd, off_t(Self.headerLength + rows * rowBytes)) == 0 else {
-            throw L2ZError.ioFailure(path: path, operation: "truncate", reason: errnoText())
+            throw L2ZError.ioFailure(path: path, operation: "truncate", reason: SystemError.text)
         }
         try commitHeader()
     }
 
     /// Appends whole rows (`bytes.count` must be a multiple of ``rowBytes``).
     public func append(_ bytes: [UInt8]) throws {
-        precondition(rowBytes == 0 ? bytes.isEmpty : bytes.count % rowBytes == 0, "append: partial row")
+        guard rowBytes == 0 ? bytes.isEmpty : bytes.count % rowBytes == 0 else {
+            throw L2ZError.invalidShape(member: path, reason: "append of \(bytes.count) bytes is not a whole number of \(rowBytes)-byte rows")
+        }
         let offset = off_t(Self.headerLength + rows * rowBytes)
         var done = 0
         try bytes.withUnsafeBytes { raw in
@@ -105,7 +107,7 @@ public final class GrowingNpyFile {
                 let n = pwrite(fd, raw.baseAddress! + done, raw.count - done, offset + off_t(done))
                 if n < 0 {
                     if errno == EINTR { continue }
-                    throw L2ZError.ioFailure(path: path, operation: "write", reason: errnoText())
+                    throw L2ZError.ioFailure(path: path, operation: "write", reason: SystemError.text)
                 }
                 done += n
             }
@@ -115,14 +117,14 @@ public final class GrowingNpyFile {
 
     /// Makes the appended rows durable (fsync).
     public func sync() throws {
-        guard fsync(fd) == 0 else { throw L2ZError.ioFailure(path: path, operation: "fsync", reason: errnoText()) }
+        guard fsync(fd) == 0 else { throw L2ZError.ioFailure(path: path, operation: "fsync", reason: SystemError.text) }
     }
 
     /// Rewrites the header to state the rows written so far.
     public func commitHeader() throws {
         let head = Self.header(rows: rows, file: self)
         guard pwrite(fd, head, head.count, 0) == head.count else {
-            throw L2ZError.ioFailure(path: path, operation: "write header", reason: errnoText())
+            throw L2ZError.ioFailure(path: path, operation: "write header", reason: SystemError.text)
         }
     }
 
@@ -134,7 +136,7 @@ public final class GrowingNpyFile {
         try out.withUnsafeMutableBytes { raw in
             while done < total {
                 let n = pread(fd, raw.baseAddress! + done, total - done, off_t(Self.headerLength + done))
-                if n < 0 { if errno == EINTR { continue }; throw L2ZError.ioFailure(path: path, operation: "read", reason: errnoText()) }
+                if n < 0 { if errno == EINTR { continue }; throw L2ZError.ioFailure(path: path, operation: "read", reason: SystemError.text) }
                 if n == 0 { throw L2ZError.arrayTruncated(member: path, expectedBytes: total, actualBytes: done) }
                 done += n
             }
@@ -162,6 +164,4 @@ public final class GrowingNpyFile {
         return n
     }
 
-    private static func errnoText() -> String { String(cString: strerror(errno)) }
-    private func errnoText() -> String { Self.errnoText() }
 }

@@ -91,7 +91,7 @@ public final class OutputDirectory {
         if let ownership { removeStaleTemporaries(of: finalPath, ownership: ownership) }
         let temp = "\(finalPath).tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
         guard mkdir(temp, 0o755) == 0 else {
-            throw L2ZError.ioFailure(path: finalPath, operation: "create temporary directory", reason: errnoText())
+            throw L2ZError.ioFailure(path: finalPath, operation: "create temporary directory", reason: SystemError.text)
         }
         do {
             let fd = try lock(temp)
@@ -125,7 +125,7 @@ public final class OutputDirectory {
             return nil
         }
         guard errno == EEXIST || errno == ENOTEMPTY else {
-            throw L2ZError.ioFailure(path: finalPath, operation: "rename into place", reason: errnoText())
+            throw L2ZError.ioFailure(path: finalPath, operation: "rename into place", reason: SystemError.text)
         }
         guard let ownership else { throw L2ZError.outputExists(path: finalPath) }
         var st = stat()
@@ -136,7 +136,7 @@ public final class OutputDirectory {
         defer { Glibc.close(oldLock) }
         try ownership.check(finalPath)
         guard l2hmc_rename_exchange(path, finalPath) == 0 else {
-            throw L2ZError.ioFailure(path: finalPath, operation: "exchange with the previous output", reason: errnoText())
+            throw L2ZError.ioFailure(path: finalPath, operation: "exchange with the previous output", reason: SystemError.text)
         }
         let old = path
         path = finalPath; isPublished = true
@@ -192,7 +192,7 @@ public final class OutputDirectory {
 
     static func lock(_ path: String) throws -> Int32 {
         let fd = Glibc.open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-        guard fd >= 0 else { throw L2ZError.ioFailure(path: path, operation: "open directory", reason: errnoText()) }
+        guard fd >= 0 else { throw L2ZError.ioFailure(path: path, operation: "open directory", reason: SystemError.text) }
         if flock(fd, LOCK_EX | LOCK_NB) != 0 {
             let e = errno
             Glibc.close(fd)
@@ -218,6 +218,4 @@ public final class OutputDirectory {
         if fd >= 0 { _ = fsync(fd); Glibc.close(fd) }
     }
 
-    private static func errnoText() -> String { String(cString: strerror(errno)) }
-    private func errnoText() -> String { Self.errnoText() }
 }

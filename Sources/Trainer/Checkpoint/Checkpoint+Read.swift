@@ -18,7 +18,7 @@ extension Checkpoint {
         public init(code: String = "checkpoint.invalid", path: String, reason: String) {
             self.code = code; self.path = path; self.reason = reason
         }
-        public var description: String { "[\(code)] \(MessageText.escaped(path)): \(MessageText.escaped(reason))" }
+        public var description: String { "[\(code)] \(UntrustedText.escaped(path)): \(UntrustedText.escaped(reason))" }
     }
 
     /// Reads a checkpoint and rebuilds the trainer exactly as it was, after validating every

@@ -1,4 +1,5 @@
 import Foundation
+import ModelFormat
 
 /// A failure around the trainer's output files (model, checkpoint, log): one line
 /// `[code] path: reason`, exit status 1.
@@ -17,26 +18,9 @@ public struct OutputError: Error, CustomStringConvertible, Equatable {
         self.code = code; self.path = path; self.reason = reason
     }
 
-    public var description: String { "[\(code)] \(MessageText.escaped(path)): \(MessageText.escaped(reason))" }
+    public var description: String { "[\(code)] \(UntrustedText.escaped(path)): \(UntrustedText.escaped(reason))" }
 
     static func writeFailed(_ path: String, _ what: String) -> OutputError {
         OutputError("io.write_failed", path: path, reason: "\(what): \(String(cString: strerror(errno)))")
-    }
-}
-
-/// Text quoted from files and paths inside one-line messages.
-public enum MessageText {
-    /// `s` with every control character (C0, DEL, C1) written as `\u{XX}`, so a quoted value can
-    /// neither start a new line nor move the terminal's cursor.
-    public static func escaped(_ s: String) -> String {
-        var out = ""
-        for scalar in s.unicodeScalars {
-            if scalar.value < 0x20 || (scalar.value >= 0x7F && scalar.value < 0xA0) {
-                out += "\\u{" + String(scalar.value, radix: 16) + "}"
-            } else {
-                out.unicodeScalars.append(scalar)
-            }
-        }
-        return out
     }
 }

@@ -128,7 +128,7 @@ extension TrainingConfig {
         public let key: String
         public let reason: String
         /// Key and reason may quote a configuration file: control characters are escaped.
-        public var description: String { "[train.invalid_config] \(MessageText.escaped(key)): \(MessageText.escaped(reason))" }
+        public var description: String { "[train.invalid_config] \(UntrustedText.escaped(key)): \(UntrustedText.escaped(reason))" }
         public init(key: String, reason: String) { self.key = key; self.reason = reason }
     }
 
