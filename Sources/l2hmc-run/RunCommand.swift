@@ -99,7 +99,7 @@ struct RunCommand: ParsableCommand {
         let resolved = try resolve(limit: limit)
         let params = resolved.params, model = resolved.model, resumed = resolved.resumed
         BLAS.setThreads(threads ?? 1)
-        try MemoryBudget.check(settings: params.settings, target: params.target, model: model, limit: limit)
+        let memory = try MemoryBudget.check(settings: params.settings, target: params.target, model: model, limit: limit)
         if let o = out { try OutputDirectory.checkTarget(o, replace: force ? RunDirectory.ownership : nil) }
 
         let targetAction = makeTarget(params.target)
@@ -107,7 +107,7 @@ struct RunCommand: ParsableCommand {
         if let r = resumed { try engine.resume(states: r.states, trajectoryIndex: r.trajectoryIndex, record: r.record) }
 
         var header = parameterLines(params, model: model, engine: engine)
-        header.append("memory      estimated \(MemoryBudget.format(MemoryBudget.estimate(settings: params.settings, target: params.target, model: model).bytes)) (limit \(MemoryBudget.format(limit)), --max-memory)")
+        header.append("memory      estimated \(MemoryBudget.format(memory.bytes)) (limit \(MemoryBudget.format(limit)), --max-memory)")
         if let r = resumed { header.append("resume      from \(resume ?? "") after \(r.trajectoryIndex) trajectories") }
         let paramsJSON = params.json(extra: ["tool": .string("l2hmc-run \(Inference.version)"), "threads": .int(Int64(BLAS.threads))])
 

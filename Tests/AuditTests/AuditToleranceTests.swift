@@ -14,7 +14,6 @@ final class AuditToleranceTests: XCTestCase {
         XCTAssertEqual(AuditTolerances.recomputationLogDet.text, "1e-9")
         XCTAssertEqual(AuditTolerances.reversibility.text, "1e-10")
         XCTAssertEqual(AuditTolerances.numericalJacobian.text, "1e-5")
-        XCTAssertEqual(PathComparison.stateTolerance, AuditTolerances.state.bound)
     }
 
     /// Every bound is documented, and crossval's whole-trajectory bounds are never tighter than

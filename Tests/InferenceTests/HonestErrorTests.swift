@@ -103,25 +103,4 @@ final class HonestErrorTests: XCTestCase {
         XCTAssertEqual(constant.chainScatterError, 0)
         XCTAssertEqual(constant.autocorrelationError, 0)
     }
-
-    /// Independent fast chains: both estimates are right, so the window one usually wins or the
-    /// two are close; the maximum costs little. 64 AR(1) chains (phi 0.9, tau 19) of 2000 steps:
-    /// the scatter estimate has relative sd 1/sqrt(126) = 0.09 and the window one about 0.03, so
-    /// the reported error is within 30 % (over 3 sds) of the exact sqrt(19 / (N C)).
-    func testFastChainsKeepAnErrorCloseToTheTruth() {
-        var random = SplitMix64(seed: 7)
-        let phi = 0.9, chains = 64, steps = 2000
-        let noise = (1 - phi * phi).squareRoot()
-        let data: [[Double]] = (0..<chains).map { _ in
-            var x = random.normal()
-            return (0..<steps).map { _ in
-                defer { x = phi * x + noise * random.normal() }
-                return x
-            }
-        }
-        let e = MeanEstimate.estimate(chains: data)
-        let exact = (19.0 / Double(chains * steps)).squareRoot()
-        XCTAssertEqual(e.error, exact, accuracy: 0.3 * exact)
-        XCTAssertEqual(e.autocorrelationError, exact, accuracy: 0.15 * exact)
-    }
 }

@@ -41,11 +41,12 @@ public struct Crossval {
         add(Self.probe(loaded, target: target))
 
         // 2. Independent recomputation by the trainer's forward pass.
-        add(try recomputation(loaded, target: target))
+        // Thermalized HMC states, the starting points of the recomputation and reversibility checks.
+        let start = try thermalizedStates(target: target)
+        add(try recomputation(loaded, target: target, start: start))
 
         // 3. Reversibility and log-det.
         let dyn = try L2HMCDynamics(model: loaded, target: target, capacity: max(settings.chains, 16))
-        let start = try thermalizedStates(target: target)
         add(reversibility(dyn, target: target, states: start))
         add(jacobianCheck(dyn, target: target, state: Array(start.prefix(target.stateSize))))
 
@@ -102,13 +103,13 @@ public struct Crossval {
     /// The trainer's forward pass (``TrainerRecompute``) against the runtime on 8 thermalized
     /// chains, both directions, within ``AuditTolerances/recomputationState`` and
     /// ``AuditTolerances/recomputationLogDet``; skipped when the trainer cannot rebuild the model.
-    private func recomputation(_ m: L2ZModel, target: TargetAction) throws -> CrossvalCheck {
+    private func recomputation(_ m: L2ZModel, target: TargetAction, start: [Double]) throws -> CrossvalCheck {
         let trainerModel: TrainerModel
         do { trainerModel = try TrainerModel(l2z: m) } catch {
             return CrossvalCheck(name: "recomputation", verdict: .skipped("the trainer cannot rebuild this model: \(error)"), detail: "skipped: \(error)", data: [:])
         }
         let rows = 8, n = m.sampler.stateSize
-        let x0 = try thermalizedStates(target: target).prefix(rows * n)
+        let x0 = start.prefix(rows * n)
         let dyn = try L2HMCDynamics(model: m, target: target, capacity: rows)
         var worst = (x: 0.0, v: 0.0, logDet: 0.0)
         var random = SplitMix64(seed: settings.seed ^ 0xABC)

@@ -50,14 +50,16 @@ public enum MemoryBudget {
         return Estimate(bytes: sorted.reduce(0) { $0 + $1.bytes }, parts: sorted)
     }
 
-    /// Throws `run.too_large` when the estimate exceeds `limit`.
-    public static func check(settings: RunSettings, target: Target, model: L2ZModel?, limit: Double) throws {
+    /// The estimate; throws `run.too_large` when it exceeds `limit`.
+    @discardableResult
+    public static func check(settings: RunSettings, target: Target, model: L2ZModel?, limit: Double) throws -> Estimate {
         let e = estimate(settings: settings, target: target, model: model)
         guard e.bytes <= limit else {
             let biggest = e.parts.first.map { " (largest part: \($0.name), \(format($0.bytes)))" } ?? ""
             throw InferenceError.tooLarge(request: "this run (\(settings.chains) chains x \(target.stateSize) values, \(settings.trajectories) trajectories)\(biggest)",
                                           estimateBytes: e.bytes, limitBytes: limit)
         }
+        return e
     }
 
     /// 80 % of the memory available to this process.

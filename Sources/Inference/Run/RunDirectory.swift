@@ -90,10 +90,10 @@ public enum RunDirectory {
                 return format == stateFormat || format == RunDirectoryV1.stateFormat
             },
             isOwnEntry: { name in
-                let fixed: Set<String> = ["params.json", "state.json", "summary.json", "observables.csv", "final_states.npy",
-                                          "accept_prob.npy", "accepted.npy", "energy_change.npy", "energy_before.npy", "log_det.npy",
-                                          "sampler.npy", "plaquette.npy", "q_int.npy", "q_sin.npy", "position.npy", "mode.npy"]
-                if fixed.contains(name) || extra.contains(name) { return true }
+                let files: Set<String> = ["params.json", "state.json", "summary.json", "observables.csv", "final_states.npy"]
+                let series = bookkeepingNames.union((Layout.u1.observables + Layout.mixture(dimension: 1, modes: 1).observables).map(\.name))
+                if files.contains(name) || extra.contains(name) { return true }
+                if name.hasSuffix(".npy"), series.contains(String(name.dropLast(4))) { return true }
                 if isStatesFile(name) { return true }
                 // AtomicFile's temporary names: ".<name>.tmp-<pid>-<random>".
                 return name.hasPrefix(".") && name.contains(".tmp-")

@@ -39,7 +39,7 @@ import Foundation
 ///   the window never closed and that error is likely too small;
 /// - the chain-scatter error assumes the chains are independent (separate random streams and
 ///   separate starts) and identically distributed; a run whose chains have not forgotten their
-///   start is not covered by either estimate (see ``Stationarity``);
+///   start is not covered by either estimate (see ``Equilibration``);
 /// - non-finite samples make every field NaN.
 public struct MeanEstimate: Sendable, Equatable {
     /// Which estimate ``error`` is.
