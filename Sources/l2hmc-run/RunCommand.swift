@@ -143,7 +143,7 @@ struct RunCommand: ParsableCommand {
         let started = Date()
         var lastCheckpoint = Date(), lastCount = engine.record.count
         while !engine.isFinished && !Interrupt.isRequested {
-            engine.step()
+            try engine.step()
             let done = engine.record.count
             let acc = engine.record.acceptProbability.last.map { $0.reduce(0, +) / Double($0.count) } ?? 0
             progress.update(done: done, total: params.settings.trajectories, note: String(format: "acc %.2f", acc))
