@@ -43,8 +43,11 @@ public final class MPIProcessGroup: ProcessGroup {
         size = Int(s)
     }
 
-    /// The world group: initialises MPI with MPI_THREAD_FUNNELED on the first call (and
-    /// registers MPI_Finalize with `atexit`), returns the same group afterwards.
+    /// The world group: initialises MPI with MPI_THREAD_FUNNELED on the first call, returns the
+    /// same group afterwards. MPI_Finalize is deliberately not registered with `atexit`: it
+    /// waits for every rank, so a rank exiting on an error while the others wait in a collective
+    /// would hang for ever (measured, docs/DISTRIBUTED.md). Clean ends call ``finalize()``; an
+    /// error exit without it makes `mpirun` end the other ranks.
     static func world() throws -> MPIProcessGroup {
         if let shared { return shared }
         if isFinalized { throw DistributedError(code: "mpi.init", message: "MPI was already finalised in this process") }
@@ -52,7 +55,6 @@ public final class MPIProcessGroup: ProcessGroup {
             var provided: Int32 = 0
             let required = Int32(MPI_THREAD_FUNNELED)
             try check(MPI_Init_thread(nil, nil, required, &provided), "MPI_Init_thread")
-            atexit { MPIProcessGroup.finalizeWorld() }
             guard provided >= required else {
                 throw DistributedError(code: "mpi.init", message: "MPI provides thread level \(provided), the tools need MPI_THREAD_FUNNELED (\(required))")
             }
@@ -62,10 +64,6 @@ public final class MPIProcessGroup: ProcessGroup {
         let group = try MPIProcessGroup(comm: comm)
         shared = group
         return group
-    }
-
-    private static func finalizeWorld() {
-        if isInitialized && !isFinalized { _ = MPI_Finalize() }
     }
 
     public func finalize() throws {

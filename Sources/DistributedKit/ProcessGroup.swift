@@ -41,10 +41,12 @@ public protocol ProcessGroup: AnyObject {
     /// while the others wait in a collective.
     func abort(code: Int32, message: String) -> Never
 
-    /// Ends the group's use of MPI (MPI_Finalize; nothing for a single process). Idempotent. A
-    /// tool that ends with `_exit` calls it first: MPI is also finalised by an `atexit` handler,
-    /// but `_exit` skips those, and Open MPI's `mpirun` reports a rank that exits without
-    /// finalising as a failure (docs/DISTRIBUTED.md).
+    /// Ends the group's use of MPI (MPI_Finalize; nothing for a single process). Idempotent.
+    /// Every rank calls it on a clean end (success, or a stop every rank agreed on), after its
+    /// last collective and before it exits: MPI_Finalize waits for all ranks. A rank that exits
+    /// without it, with status 0, makes `mpirun` report it as "exiting improperly" and exit 1;
+    /// an error exit (status != 0) skips it, and `mpirun` then ends the others
+    /// (docs/DISTRIBUTED.md). Never registered with `atexit` for that reason.
     func finalize() throws
 }
 

@@ -19,7 +19,7 @@ public enum ProcessGroups {
     /// ``launchedByMPI`` (MPI is initialised here, on the first call, with
     /// MPI_THREAD_FUNNELED: call it from the main thread, the one thread that will call the
     /// collectives), otherwise a ``SingleProcess`` and MPI is never initialised. MPI is
-    /// finalised by ``ProcessGroup/finalize()`` or at `exit`.
+    /// finalised only by ``ProcessGroup/finalize()``.
     public static func current() throws -> ProcessGroup {
         if let cached { return cached }
         let group: ProcessGroup = launchedByMPI ? try MPIProcessGroup.world() : SingleProcess()

@@ -6,7 +6,7 @@
 //                to any rank sets its flag; every rank prints the iteration it stopped after
 //                (arguments: [exit status after a stop, default 0])
 //   bench        rank 0 prints microseconds per barrier, 8-byte allGather, allReduceMax
-//   exit         rank 1 exits with status 1 (or argument) without finalising while the others
+//   exit         rank 1 exits (_exit) with status 1 (or argument) without finalising while the others
 //                wait in a barrier (to observe mpirun; docs/DISTRIBUTED.md)
 //   kill         rank 1 sends itself SIGKILL while the others wait in a barrier
 //   abort        rank 1 calls abort(code: 3) while the others wait in a barrier
@@ -161,7 +161,7 @@ func run() throws {
         say("rank \(g.rank) pid \(getpid()) ready")
         if g.rank == 1 {
             usleep(200_000)
-            if mode == "exit" { exit(arguments.count > 1 ? Int32(arguments[1]) ?? 1 : 1) }
+            if mode == "exit" { _exit(arguments.count > 1 ? Int32(arguments[1]) ?? 1 : 1) }
             if mode == "kill" { kill(getpid(), SIGKILL) }
             g.abort(code: 3, message: "error: [selftest.abort] rank 1 aborts")
         }
