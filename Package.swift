@@ -82,7 +82,7 @@ let package = Package(
         .testTarget(name: "CLITests", dependencies: ["ModelFormat", "Trainer"]),   // Trainer: the config-key table the flags come from
         .testTarget(name: "HDF5KitTests", dependencies: ["HDF5Kit"]),
         .testTarget(name: "ConverterTests", dependencies: ["Converter", "ModelFormat", "Inference", "HDF5Kit", "Trainer"]),
-        .testTarget(name: "DistributedKitTests", dependencies: ["DistributedKit"]),
+        .testTarget(name: "DistributedKitTests", dependencies: ["DistributedKit", "CMPI"]),
     ],
     swiftLanguageModes: [.v5]
 )

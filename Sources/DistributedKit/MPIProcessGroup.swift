@@ -181,10 +181,17 @@ public final class MPIProcessGroup: ProcessGroup {
 
     static func check(_ status: Int32, _ call: String) throws {
         guard status != Int32(MPI_SUCCESS) else { return }
+        throw DistributedError(code: "mpi.failure", message: "\(call) failed: \(errorDescription(status))")
+    }
+
+    /// MPI's text for an error code (MPI_Error_string, e.g. "MPI_ERR_COMM: invalid
+    /// communicator") while MPI is initialised; "MPI error N" otherwise (Open MPI 4.1 aborts the
+    /// process when MPI_Error_string is called before MPI_Init).
+    public static func errorDescription(_ code: Int32) -> String {
+        guard isInitialized && !isFinalized else { return "MPI error \(code)" }
         var text = [CChar](repeating: 0, count: Int(MPI_MAX_ERROR_STRING) + 1)
         var length: Int32 = 0
-        let described = MPI_Error_string(status, &text, &length) == Int32(MPI_SUCCESS)
-        let reason = described ? String(decoding: text.prefix(Int(length)).map { UInt8(bitPattern: $0) }, as: UTF8.self) : "MPI error \(status)"
-        throw DistributedError(code: "mpi.failure", message: "\(call) failed: \(reason)")
+        guard MPI_Error_string(code, &text, &length) == Int32(MPI_SUCCESS), length > 0, length < Int32(text.count) else { return "MPI error \(code)" }
+        return String(decoding: text.prefix(Int(length)).map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 }

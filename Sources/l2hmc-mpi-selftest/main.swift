@@ -49,6 +49,11 @@ func collectives(_ g: ProcessGroup) throws -> Checks {
     c.expect(g.isRoot == (rank == 0), "isRoot")
     if let s = getenv("OMPI_COMM_WORLD_SIZE").map({ String(cString: $0) }) { c.expect(s == String(size), "size \(size) but OMPI_COMM_WORLD_SIZE \(s)") }
     if let r = getenv("OMPI_COMM_WORLD_RANK").map({ String(cString: $0) }) { c.expect(r == String(rank), "rank \(rank) but OMPI_COMM_WORLD_RANK \(r)") }
+    if g is MPIProcessGroup {
+        // MPI's error text, as a failed call reports it (MPI_ERR_COMM is 5 in Open MPI's mpi.h).
+        let text = MPIProcessGroup.errorDescription(5)
+        c.expect(text == "MPI_ERR_COMM: invalid communicator", "error text \(text)")
+    }
     try g.barrier()
 
     // broadcast from every root: lengths differ per root, one root sends nothing.
