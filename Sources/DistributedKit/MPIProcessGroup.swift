@@ -144,7 +144,7 @@ public final class MPIProcessGroup: ProcessGroup {
 
     // MARK: helpers
 
-    private struct Layout {
+    struct Layout {
         let counts: [Int32]
         let displacements: [Int32]
         let total: Int
@@ -154,14 +154,14 @@ public final class MPIProcessGroup: ProcessGroup {
         precondition(root >= 0 && root < size, "collective root \(root) outside 0..<\(size)")
     }
 
-    private static func intCount(_ count: Int64, _ what: String) throws -> Int32 {
+    static func intCount(_ count: Int64, _ what: String) throws -> Int32 {
         guard count >= 0 && count <= Int64(Int32.max) else {
             throw DistributedError(code: "mpi.limit", message: "\(what) of \(count) bytes exceeds MPI's limit of \(Int32.max) bytes")
         }
         return Int32(count)
     }
 
-    private static func layout(_ counts: [Int64], _ what: String) throws -> Layout {
+    static func layout(_ counts: [Int64], _ what: String) throws -> Layout {
         var displacements: [Int32] = []
         var total: Int64 = 0
         for c in counts {

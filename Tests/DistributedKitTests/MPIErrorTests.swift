@@ -17,3 +17,21 @@ final class MPIErrorTests: XCTestCase {
         XCTAssertFalse(MPIProcessGroup.isInitialized, "describing an error must not initialise MPI")
     }
 }
+
+/// The byte collectives' layout: displacements are the running sums of the counts (in rank
+/// order); MPI's `int` counts bound one payload and the total at 2^31 - 1 bytes (`mpi.limit`).
+final class MPILayoutTests: XCTestCase {
+    func testDisplacementsAreRunningSumsAndTheIntLimitIsACodedError() throws {
+        let layout = try MPIProcessGroup.layout([3, 0, 5, 1], "allGather")
+        XCTAssertEqual(layout.counts, [3, 0, 5, 1])
+        XCTAssertEqual(layout.displacements, [0, 3, 3, 8])
+        XCTAssertEqual(layout.total, 9)
+        XCTAssertNoThrow(try MPIProcessGroup.layout([Int64(Int32.max)], "allGather"))
+        XCTAssertThrowsError(try MPIProcessGroup.layout([Int64(Int32.max), 1], "allGather")) { error in
+            XCTAssertEqual((error as? DistributedError)?.code, "mpi.limit")
+        }
+        XCTAssertThrowsError(try MPIProcessGroup.intCount(Int64(Int32.max) + 1, "broadcast")) { error in
+            XCTAssertEqual((error as? DistributedError)?.description, "[mpi.limit] broadcast of 2147483648 bytes exceeds MPI's limit of 2147483647 bytes")
+        }
+    }
+}
