@@ -49,6 +49,7 @@ final class ToyActionSeamTests: XCTestCase {
         func propose(x: UnsafeMutablePointer<Double>, v: UnsafeMutablePointer<Double>, rows: Int, forward: Bool, logDet: UnsafeMutablePointer<Double>) {
             for r in 0..<rows { x[r] += (forward ? a : -a) * v[r] }
         }
+        func replica(capacity: Int) -> Proposal { Shear(a: a, capacity: capacity) }
     }
 
     /// <x^2> and <x^4> under e^{-U} by composite Simpson on [-4, 4] (e^{-U} < e^{-200} beyond:

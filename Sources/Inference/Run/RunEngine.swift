@@ -24,14 +24,19 @@ public final class RunEngine {
     /// leapfrog from the settings. A schedule naming a kind none of these provides (L2HMC without
     /// a model) is refused with a usage error (`run.invalid_option`); plain HMC needs no model.
     /// - model: required when the schedule uses L2HMC and `proposals` has none.
-    public init(settings: RunSettings, target: TargetAction, model: L2ZModel?, proposals: [Proposal] = []) throws {
+    /// - threads: lanes the tiles are spread over (1...``RunSettings/tileCount``; the numbers do
+    ///   not depend on it).
+    public init(settings: RunSettings, target: TargetAction, model: L2ZModel?, proposals: [Proposal] = [], threads: Int = 1) throws {
         try settings.validate()
+        guard threads >= 1 && threads <= settings.tileCount else {
+            throw InferenceError.invalidOption(name: "--threads", reason: "must be in 1...\(settings.tileCount), the number of tiles of \(settings.effectiveTile) chains (got \(threads)); use fewer threads or a smaller --tile")
+        }
         self.settings = settings
         self.target = target
         var table: [Schedule.Kind: Proposal] = [:]
         for p in proposals {
-            guard p.capacity >= settings.chains else {
-                throw InferenceError.invalidOption(name: "--chains", reason: "the \(p.kind.rawValue) proposal holds \(p.capacity) chains, fewer than \(settings.chains)")
+            guard p.capacity >= settings.effectiveTile else {
+                throw InferenceError.invalidOption(name: "--chains", reason: "the \(p.kind.rawValue) proposal holds \(p.capacity) chains, fewer than a tile (\(settings.effectiveTile))")
             }
             table[p.kind] = p
         }
@@ -40,16 +45,17 @@ public final class RunEngine {
             switch kind {
             case .l2hmc:
                 guard let model else { throw InferenceError.invalidOption(name: "--model", reason: "an L2HMC schedule needs a model") }
-                let dyn = try L2HMCDynamics(model: model, target: target, nLF: settings.l2hmcSteps, mapping: settings.stepMapping, capacity: settings.chains)
+                let dyn = try L2HMCDynamics(model: model, target: target, nLF: settings.l2hmcSteps, mapping: settings.stepMapping, capacity: settings.effectiveTile)
                 if let w = settings.netWeights { try dyn.setNetWeights(w) }
                 compression = try settings.compression.map { try dyn.compress($0) } ?? []
                 table[.l2hmc] = dyn
             case .hmc:
-                table[.hmc] = LeapfrogDynamics(target: target, stepSize: settings.hmcStepSize, stepCount: settings.hmcSteps, capacity: settings.chains)
+                table[.hmc] = LeapfrogDynamics(target: target, stepSize: settings.hmcStepSize, stepCount: settings.hmcSteps, capacity: settings.effectiveTile)
             }
         }
         self.compression = compression
-        sampler = ChainSampler(target: target, proposals: settings.schedule.kinds.compactMap { table[$0] }, chains: settings.chains, seed: settings.seed)
+        sampler = ChainSampler(target: target, proposals: settings.schedule.kinds.compactMap { table[$0] }, chains: settings.chains, seed: settings.seed,
+                               tile: settings.tile, threads: threads)
         l2hmc = sampler.l2hmc
         observables = target.observables
         for o in observables { record.observables[o.name] = [] }
