@@ -27,6 +27,12 @@ public enum Benchmark {
         public let chains: Int
         public let lowRank: Int?
 
+        /// The same workload with `factor` times the chains (weak scaling: the work per thread
+        /// stays that of the original at `factor` threads).
+        public func scaled(by factor: Int) -> Workload {
+            factor == 1 ? self : Workload(name: name, summary: summary, spec: spec, chains: chains * factor, lowRank: lowRank)
+        }
+
         /// W1: U(1) 8x8, 64 chains, N_LF 5, shared networks, units [128, 128].
         public static let w1 = Workload(name: "W1", summary: "U(1) 8x8, 64 chains, N_LF 5, shared nets, [128,128]",
                                         spec: u1Spec(l: 8, nLF: 5, layout: .shared, units: [128, 128]), chains: 64, lowRank: nil)
@@ -86,6 +92,8 @@ public enum Benchmark {
         /// inside every GEMM of one lane (`mode` "blas-threads", the comparison row).
         public let threads: Int
         public let mode: String
+        /// "strong": the workload's chains at every thread count; "weak": threads x its chains.
+        public var scaling: String = "strong"
         public let tile: Int
         /// Rate at this thread count over `threads` times the 1-thread rate of the same mode
         /// (nil when 1 thread was not measured).
@@ -226,6 +234,12 @@ public enum Benchmark {
                 progress("\(w.name), \(threads) thread(s)")
                 let t = tile ?? TilePolicy.defaultTile(chains: w.chains, sampler: w.spec)
                 results.append(try run(w, threads: threads, tile: t, seconds: seconds, dgemmReference: ref.gflops))
+                if threads > 1 {
+                    progress("\(w.name) x \(threads) chains, \(threads) thread(s)")
+                    var weak = try run(w.scaled(by: threads), threads: threads, tile: t, seconds: seconds, dgemmReference: ref.gflops)
+                    weak.scaling = "weak"
+                    results.append(weak)
+                }
                 if compareBLASThreads && threads > 1 {
                     progress("\(w.name), \(threads) OpenBLAS thread(s)")
                     results.append(try run(w, threads: threads, mode: .blasThreads, tile: t, seconds: seconds, dgemmReference: ref.gflops))
@@ -235,13 +249,13 @@ public enum Benchmark {
         for i in results.indices {
             let r = results[i]
             let baseMode = r.mode == Mode.blasThreads.rawValue ? Mode.tiles.rawValue : r.mode
-            if let one = results.first(where: { $0.workload == r.workload && $0.mode == baseMode && $0.threads == 1 }) {
+            if let one = results.first(where: { $0.workload == r.workload && $0.mode == baseMode && $0.threads == 1 && $0.scaling == "strong" }) {
                 results[i].efficiency = r.chainTrajectoriesPerSecond / (Double(r.threads) * one.chainTrajectoriesPerSecond)
             }
         }
         var speedup: [String: Double] = [:]
         for threads in threadCounts {
-            let r = results.filter { $0.threads == threads && $0.mode == Mode.tiles.rawValue }
+            let r = results.filter { $0.threads == threads && $0.mode == Mode.tiles.rawValue && $0.scaling == "strong" }
             if let w2 = r.first(where: { $0.workload == "W2" }), let w3 = r.first(where: { $0.workload == "W3" }) {
                 speedup["\(threads)"] = w3.chainTrajectoriesPerSecond / w2.chainTrajectoriesPerSecond
             }
@@ -266,16 +280,17 @@ public enum Benchmark {
         if let w = report.blasWarning { lines.append("warning:    \(w)") }
         lines.append("threads:    'tiles' rows: each thread runs whole tiles of chains with single-threaded GEMMs (what l2hmc-run does);")
         lines.append("            'blas-threads' rows: one tile of all chains, OpenBLAS threads inside each GEMM (for comparison)")
+        lines.append("scaling:    strong: the workload's chains at every thread count; weak: threads x its chains (the same work per thread)")
         lines.append("")
         for ref in report.dgemm {
             let sizes = zip(ref.sizes, ref.gflopsBySize).map { "n=\($0) \(f($1, 1))" }.joined(separator: ", ")
             lines.append("DGEMM reference, \(ref.threads) thread(s): \(f(ref.gflops, 1)) GFLOP/s  (square C = A B, 2n^3 FLOPs: \(sizes))")
         }
         lines.append("")
-        lines.append(padRight("workload", 9) + padRight("mode", 13) + pad("tile", 5) + pad("threads", 8) + pad("chain-traj/s", 14) + pad("effic.", 8) + pad("ms/traj", 10) + pad("MFLOP/ch-traj", 15)
+        lines.append(padRight("workload", 9) + padRight("mode", 13) + padRight("scaling", 8) + pad("chains", 7) + pad("tile", 5) + pad("threads", 8) + pad("chain-traj/s", 14) + pad("effic.", 8) + pad("ms/traj", 10) + pad("MFLOP/ch-traj", 15)
                      + pad("GFLOP/s", 9) + pad("% DGEMM", 9) + pad("GEMM time", 10) + pad("GEMM GF/s", 10) + pad("accept", 8) + "  description")
         for r in report.workloads {
-            lines.append(padRight(r.workload, 9) + padRight(r.mode, 13) + pad("\(r.tile)", 5) + pad("\(r.threads)", 8)
+            lines.append(padRight(r.workload, 9) + padRight(r.mode, 13) + padRight(r.scaling, 8) + pad("\(r.chains)", 7) + pad("\(r.tile)", 5) + pad("\(r.threads)", 8)
                          + pad(f(r.chainTrajectoriesPerSecond, 1), 14) + pad(r.efficiency.map { f(100 * $0, 0) + " %" } ?? "-", 8)
                          + pad(f(1000 * r.secondsPerTrajectory, 2), 10) + pad(f(r.flopsPerChainTrajectory / 1e6, 3), 15)
                          + pad(f(r.gflops, 2), 9) + pad(f(100 * r.fractionOfDGEMM, 1), 9) + pad(r.gemmTimeShare.map { f(100 * $0, 0) + " %" } ?? "-", 10)
