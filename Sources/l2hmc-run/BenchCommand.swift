@@ -15,7 +15,8 @@ struct BenchCommand: ParsableCommand {
               W3  W2 with every dense layer at rank 16 (truncated SVD)
               W4  2D two-mode Gaussian mixture, 4096 chains, N_LF 10, units [64, 64]
             \(Benchmark.flopFormula).
-            By default every workload runs with 1 and with 2 OpenBLAS threads.
+            By default every workload runs with 1 and with 2 OpenBLAS threads, each in float64 and
+            in float32 (--precision; float32 rows are labelled "W2 f32").
             """)
 
     @Option(help: "Run with this one OpenBLAS thread count only (overrides --threads-list).")
@@ -29,6 +30,9 @@ struct BenchCommand: ParsableCommand {
 
     @Option(help: "Minimum wall-clock seconds per measurement (split into 3 rounds; the best round counts).")
     var seconds: Double = 2
+
+    @Option(help: "Comma-separated network precisions to run each workload in (float64, float32); float32 rows print as \"W2 f32\".")
+    var precision: String = "float64,float32"
 
     @Flag(help: "Print the report as JSON.")
     var json = false
@@ -51,9 +55,15 @@ struct BenchCommand: ParsableCommand {
             }
             return w
         }
+        let precisions: [NetworkPrecision] = try precision.split(separator: ",").map {
+            let name = $0.trimmingCharacters(in: .whitespaces)
+            guard let p = NetworkPrecision(rawValue: name) else { throw ValidationError("--precision: unknown precision \"\(name)\" (known: float64, float32)") }
+            return p
+        }
+        guard !precisions.isEmpty else { throw ValidationError("--precision needs at least one of float64, float32") }
         guard seconds > 0, seconds.isFinite else { throw ValidationError("--seconds must be > 0") }
         let interactive = isatty(fileno(stderr)) != 0
-        let report = try Benchmark.run(workloads: chosen, threadCounts: counts, seconds: seconds) { stage in
+        let report = try Benchmark.run(workloads: chosen, threadCounts: counts, seconds: seconds, precisions: precisions) { stage in
             if interactive { Console.error("bench: \(stage)...\n") }
         }
         print(json ? try Benchmark.json(report) : Benchmark.table(report))

@@ -6,6 +6,7 @@ import ModelFormat
 
 extension Schedule.Kind: ExpressibleByArgument {}
 extension StepMapping: ExpressibleByArgument {}
+extension NetworkPrecision: ExpressibleByArgument {}
 
 struct RunCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -58,6 +59,8 @@ struct RunCommand: ParsableCommand {
     var lowrank: Int?
     @Option(help: "Per layer, the smallest rank keeping this fraction of sum s_i^2 (e.g. 0.99).")
     var lowrankEnergy: Double?
+    @Option(help: "Network arithmetic: float64 (default) or float32 (SGEMM networks; states, energies, log-dets and Metropolis-Hastings stay float64; see docs/RUNTIME.md).")
+    var precision: NetworkPrecision?
     @Option(help: "Repeating pattern, e.g. l2hmc:1,hmc:4 (default: the --sampler alone).")
     var schedule: String?
     @Option(help: "Thermalize with this many HMC trajectories first (default 0).")
@@ -224,7 +227,7 @@ struct RunCommand: ParsableCommand {
                                            ("--hmc-eps", hmcEps != nil), ("--hmc-nlf", hmcNlf != nil), ("--schedule", schedule != nil),
                                            ("--hmc-start", hmcStart != nil), ("--net-weights", netWeights != nil), ("--seed", seed != nil),
                                            ("--lowrank", lowrank != nil), ("--lowrank-energy", lowrankEnergy != nil), ("--step-mapping", stepMapping != nil),
-                                           ("--thermalization", thermalization != nil), ("--cold-start", coldStart),
+                                           ("--precision", precision != nil), ("--thermalization", thermalization != nil), ("--cold-start", coldStart),
                                            ("--mixture-means", mixtureMeans != nil), ("--mixture-variance", mixtureVariance != nil), ("--mixture-weights", mixtureWeights != nil)]
             if let given = fixed.first(where: { $0.1 }) {
                 throw UsageError("\(given.0) cannot change when resuming (the saved params.json fixes it); only --trajectories, --out, --force, --json, --quiet, --threads, --checkpoint-every, --max-memory and --check-reversibility may be given")
@@ -288,7 +291,8 @@ struct RunCommand: ParsableCommand {
         if !scheduleValue.usesL2HMC {
             if let e = eps, let h = hmcEps, e != h { throw UsageError("--eps and --hmc-eps disagree; give one") }
             if let n = nlf, let h = hmcNlf, n != h { throw UsageError("--nlf and --hmc-nlf disagree; give one") }
-            for (flag, given) in [("--lowrank", lowrank != nil), ("--lowrank-energy", lowrankEnergy != nil), ("--net-weights", netWeights != nil), ("--step-mapping", stepMapping != nil)] where given {
+            for (flag, given) in [("--lowrank", lowrank != nil), ("--lowrank-energy", lowrankEnergy != nil), ("--net-weights", netWeights != nil), ("--step-mapping", stepMapping != nil),
+                                  ("--precision", precision != nil)] where given {
                 throw UsageError("\(flag) applies to L2HMC; this run uses plain HMC only")
             }
             settings = RunSettings(chains: chainCount, trajectories: total, seed: seedValue, schedule: scheduleValue,
@@ -305,6 +309,7 @@ struct RunCommand: ParsableCommand {
             if lowrank != nil && lowrankEnergy != nil { throw UsageError("give either --lowrank or --lowrank-energy, not both") }
             if let r = lowrank { settings.compression = .rank(r) }
             if let f = lowrankEnergy { settings.compression = .energy(f) }
+            settings.precision = precision ?? .float64
         }
         settings.thermalization = thermalization ?? 0.25
         settings.hotStart = !coldStart
@@ -397,7 +402,7 @@ struct RunCommand: ParsableCommand {
         lines.append("schedule    \(s.schedule)")
         if let dyn = engine.l2hmc {
             let w = dyn.netWeights.values.map { ModelDescription.formatNumber($0) }.joined(separator: ",")
-            lines.append("l2hmc       N_LF \(dyn.plan.steps.count)\(s.stepMapping.map { " (\($0.rawValue) mapping)" } ?? ""), net weights \(w), compression \(s.compressionText)")
+            lines.append("l2hmc       N_LF \(dyn.plan.steps.count)\(s.stepMapping.map { " (\($0.rawValue) mapping)" } ?? ""), net weights \(w), compression \(s.compressionText), precision \(dyn.precision.rawValue)")
             if !engine.compression.isEmpty && s.compression != nil {
                 for c in engine.compression where c.rank < min(c.rows, c.cols) {
                     lines.append(String(format: "            %@.%@ [%d x %d]: rank %d, variance retained %.4f", c.network, c.layer, c.rows, c.cols, c.rank, c.energyRetained))

@@ -66,11 +66,12 @@ public enum Benchmark {
         /// The sampler of this workload (random weights, seed 1, step sizes 0.1; Glorot kernels
         /// scaled by 0.3 (closer to HMC), so proposals are sometimes accepted,
         /// which the timing does not depend on) and its dynamics.
-        public func makeSampler(seed: UInt64 = 1) throws -> (sampler: ChainSampler, dynamics: L2HMCDynamics) {
+        public func makeSampler(seed: UInt64 = 1, precision: NetworkPrecision = .float64) throws -> (sampler: ChainSampler, dynamics: L2HMCDynamics) {
             let model = try RandomModel.make(sampler: spec, seed: seed, epsX: 0.1, epsV: 0.1, weightScale: 0.3)
             let target = makeTarget(spec.target)
             let dynamics = try L2HMCDynamics(model: model, target: target, capacity: chains)
             if let r = lowRank { try dynamics.compress(.rank(r)) }
+            if precision != .float64 { dynamics.setPrecision(precision) }
             let sampler = ChainSampler(target: target, l2hmc: dynamics, hmc: nil, chains: chains, seed: seed)
             sampler.randomizeStart()
             return (sampler, dynamics)
@@ -95,6 +96,9 @@ public enum Benchmark {
         public let gemmTimeShare: Double
         public let gemmGflops: Double
         public let acceptance: Double
+        /// Network arithmetic ("float64" or "float32"; float32 SGEMMs are not profiled, so the
+        /// GEMM columns of float32 rows are 0 and printed as "-").
+        public let precision: String
     }
 
     /// The DGEMM reference at one thread count.
@@ -116,6 +120,8 @@ public enum Benchmark {
         public let workloads: [WorkloadResult]
         /// W3 chain-trajectories/s over W2's, per thread count (when both ran).
         public let lowRankSpeedup: [String: Double]
+        /// float32 chain-trajectories/s over float64's, keyed "W2, 1 thread(s)" (when both ran).
+        public let float32Speedup: [String: Double]
     }
 
     /// Monotonic wall clock in seconds.
@@ -160,9 +166,10 @@ public enum Benchmark {
     }
 
     /// Times full L2HMC trajectories of `workload` (after two warm-up trajectories).
-    public static func run(_ workload: Workload, threads: Int, seconds: Double, dgemmReference: Double) throws -> WorkloadResult {
+    public static func run(_ workload: Workload, threads: Int, seconds: Double, dgemmReference: Double,
+                           precision: NetworkPrecision = .float64) throws -> WorkloadResult {
         BLAS.setThreads(threads)
-        let (sampler, dynamics) = try workload.makeSampler()
+        let (sampler, dynamics) = try workload.makeSampler(precision: precision)
         var accepted = 0, proposed = 0
         let step = {
             let o = sampler.step(kind: .l2hmc)
@@ -183,11 +190,12 @@ public enum Benchmark {
                               flopsPerChainTrajectory: flops, gflops: gflops, fractionOfDGEMM: gflops / dgemmReference,
                               gemmTimeShare: gemmSeconds / t.total,
                               gemmGflops: gemmSeconds > 0 ? 2 * Double(BLAS.profiledMultiplyAdds) / gemmSeconds / 1e9 : 0,
-                              acceptance: proposed > 0 ? Double(accepted) / Double(proposed) : 0)
+                              acceptance: proposed > 0 ? Double(accepted) / Double(proposed) : 0, precision: precision.rawValue)
     }
 
     /// Runs the DGEMM reference and every workload at every thread count.
-    public static func run(workloads: [Workload], threadCounts: [Int], seconds: Double,
+    /// With several `precisions`, each workload runs once per precision (float32 rows next to float64).
+    public static func run(workloads: [Workload], threadCounts: [Int], seconds: Double, precisions: [NetworkPrecision] = [.float64],
                            progress: (String) -> Void = { _ in }) throws -> Report {
         let before = BLAS.threads
         defer { BLAS.setThreads(before) }
@@ -197,21 +205,29 @@ public enum Benchmark {
             let ref = dgemm(threads: threads, seconds: max(0.3, min(seconds, 1.5)))
             references.append(ref)
             for w in workloads {
-                progress("\(w.name), \(threads) thread(s)")
-                results.append(try run(w, threads: threads, seconds: seconds, dgemmReference: ref.gflops))
+                for p in precisions {
+                    progress("\(w.name) \(p.rawValue), \(threads) thread(s)")
+                    results.append(try run(w, threads: threads, seconds: seconds, dgemmReference: ref.gflops, precision: p))
+                }
             }
         }
         var speedup: [String: Double] = [:]
         for threads in threadCounts {
-            let r = results.filter { $0.threads == threads }
+            let r = results.filter { $0.threads == threads && $0.precision == NetworkPrecision.float64.rawValue }
             if let w2 = r.first(where: { $0.workload == "W2" }), let w3 = r.first(where: { $0.workload == "W3" }) {
                 speedup["\(threads)"] = w3.chainTrajectoriesPerSecond / w2.chainTrajectoriesPerSecond
+            }
+        }
+        var f32: [String: Double] = [:]
+        for a in results where a.precision == NetworkPrecision.float32.rawValue {
+            if let b = results.first(where: { $0.workload == a.workload && $0.threads == a.threads && $0.precision == NetworkPrecision.float64.rawValue }) {
+                f32["\(a.workload), \(a.threads) thread(s)"] = a.chainTrajectoriesPerSecond / b.chainTrajectoriesPerSecond
             }
         }
         return Report(flopFormula: flopFormula,
                       timing: "wall clock (monotonic), best of 3 rounds after 2 warm-up trajectories; DGEMM reference = best square size",
                       elementwiseKernels: RuntimeKernels.elementwiseInstructionSet,
-                      dgemm: references, workloads: results, lowRankSpeedup: speedup)
+                      dgemm: references, workloads: results, lowRankSpeedup: speedup, float32Speedup: f32)
     }
 
     /// The report as a readable table.
@@ -233,15 +249,22 @@ public enum Benchmark {
         lines.append(padRight("workload", 9) + pad("threads", 8) + pad("chain-traj/s", 14) + pad("ms/traj", 10) + pad("MFLOP/ch-traj", 15)
                      + pad("GFLOP/s", 9) + pad("% DGEMM", 9) + pad("GEMM time", 10) + pad("GEMM GF/s", 10) + pad("accept", 8) + "  description")
         for r in report.workloads {
-            lines.append(padRight(r.workload, 9) + pad("\(r.threads)", 8) + pad(f(r.chainTrajectoriesPerSecond, 1), 14)
+            let f32 = r.precision == NetworkPrecision.float32.rawValue
+            lines.append(padRight(r.workload + (f32 ? " f32" : ""), 9) + pad("\(r.threads)", 8) + pad(f(r.chainTrajectoriesPerSecond, 1), 14)
                          + pad(f(1000 * r.secondsPerTrajectory, 2), 10) + pad(f(r.flopsPerChainTrajectory / 1e6, 3), 15)
-                         + pad(f(r.gflops, 2), 9) + pad(f(100 * r.fractionOfDGEMM, 1), 9) + pad(f(100 * r.gemmTimeShare, 0) + " %", 10)
-                         + pad(f(r.gemmGflops, 1), 10) + pad(f(r.acceptance, 2), 8) + "  " + r.description)
+                         + pad(f(r.gflops, 2), 9) + pad(f(100 * r.fractionOfDGEMM, 1), 9) + pad(f32 ? "-" : f(100 * r.gemmTimeShare, 0) + " %", 10)
+                         + pad(f32 ? "-" : f(r.gemmGflops, 1), 10) + pad(f(r.acceptance, 2), 8) + "  " + r.description)
         }
         lines.append("GEMM time: share of the wall clock inside GEMM calls; GEMM GF/s: executed GEMM FLOPs over that time. The rest is")
         lines.append("elementwise work (encodings, activations, heads, updates, force, Metropolis-Hastings, momentum draws).")
         for (threads, s) in report.lowRankSpeedup.sorted(by: { $0.key < $1.key }) {
             lines.append("W3 / W2 chain-trajectories per second, \(threads) thread(s): \(f(s, 2))x")
+        }
+        if !report.float32Speedup.isEmpty {
+            lines.append("\"f32\" rows: --precision float32 (SGEMM networks, float64 states and updates; their SGEMMs are not profiled).")
+        }
+        for (key, s) in report.float32Speedup.sorted(by: { $0.key < $1.key }) {
+            lines.append("float32 / float64 chain-trajectories per second, \(key): \(f(s, 2))x")
         }
         return lines.joined(separator: "\n")
     }

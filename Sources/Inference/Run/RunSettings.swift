@@ -18,6 +18,8 @@ public struct RunSettings: Sendable, Equatable {
     public var hmcSteps: Int
     /// Random start (hot) or all zeros (cold).
     public var hotStart: Bool = true
+    /// Arithmetic of the L2HMC networks (`--precision`; float64 unless asked).
+    public var precision: NetworkPrecision = .float64
 
     public init(chains: Int, trajectories: Int, seed: UInt64, schedule: Schedule, hmcStepSize: Double, hmcSteps: Int) {
         self.chains = chains; self.trajectories = trajectories; self.seed = seed; self.schedule = schedule
@@ -28,6 +30,7 @@ public struct RunSettings: Sendable, Equatable {
         a.chains == b.chains && a.trajectories == b.trajectories && a.seed == b.seed && a.thermalization == b.thermalization
             && a.schedule == b.schedule && a.l2hmcSteps == b.l2hmcSteps && a.stepMapping == b.stepMapping && a.netWeights == b.netWeights
             && a.compressionText == b.compressionText && a.hmcStepSize == b.hmcStepSize && a.hmcSteps == b.hmcSteps && a.hotStart == b.hotStart
+            && a.precision == b.precision
     }
 
     public var compressionText: String {
