@@ -165,10 +165,20 @@ struct RunCommand: ParsableCommand {
             if checkReversibility {
                 let r = ReversibilityCheck.run(l2hmc: engine.l2hmc, hmc: engine.sampler.hmc, target: targetAction, states: engine.states,
                                                count: 16, random: ChainRandom(seed: params.settings.seed))
-                o["reversibility"] = .object(["chains": .int(Int64(r.chains)), "max_dx": .double(r.maxDx), "max_dv": .double(r.maxDv),
-                                              "max_logdet_sum": .double(r.maxLogDetSum)])
+                var rev: [String: JSONValue] = ["chains": .int(Int64(r.chains)), "max_dx": .double(r.maxDx), "max_dv": .double(r.maxDv),
+                                                "max_logdet_sum": .double(r.maxLogDetSum)]
+                if let p = r.precision, p != .float64 {
+                    // float32 runs also get the per-chain distribution (float64 summaries keep their bytes).
+                    rev["precision"] = .string(p.rawValue)
+                    rev["chain_max_dx_quantiles"] = .object(["0.5": .double(r.dxQuantile(0.5)), "0.9": .double(r.dxQuantile(0.9)), "1": .double(r.dxQuantile(1))])
+                }
+                o["reversibility"] = .object(rev)
                 extraLines.append(String(format: "reversible  F L F L on %d chains (%@): max |dx| %.2e, max |dv| %.2e, max |logdet sum| %.2e",
-                                         r.chains, engine.l2hmc != nil ? "L2HMC" : "HMC", r.maxDx, r.maxDv, r.maxLogDetSum))
+                                         r.chains, engine.l2hmc.map { $0.precision == .float64 ? "L2HMC" : "L2HMC, \($0.precision.rawValue) networks" } ?? "HMC", r.maxDx, r.maxDv, r.maxLogDetSum))
+                if let p = r.precision, p != .float64 {
+                    extraLines.append(String(format: "            per-chain max |dx| quantiles: 50%% %.2e, 90%% %.2e, max %.2e",
+                                             r.dxQuantile(0.5), r.dxQuantile(0.9), r.dxQuantile(1)))
+                }
             }
             summaryJSON = .object(o)
         }
@@ -278,6 +288,10 @@ struct RunCommand: ParsableCommand {
             modelSHA = SHA256Digest.hex(bytes)
             let m = try L2ZReader.read(bytes: bytes).model
             _ = try ProbeVerifier.verify(model: m, target: makeTarget(m.sampler.target))
+            if let p = precision, p != .float64 {
+                // Also with the networks this run uses, at the float32 tolerance (ProbeVerifier).
+                _ = try ProbeVerifier.verify(model: m, target: makeTarget(m.sampler.target), precision: p)
+            }
             loaded = m
         }
         let targetValue = try resolveTarget(model: loaded)
@@ -393,7 +407,7 @@ struct RunCommand: ParsableCommand {
         let s = p.settings
         var lines = ["l2hmc-run   \(Inference.version)"]
         if let path = p.modelPath, let m = model {
-            lines.append("model       \(path) (sha256 \((p.modelSHA256 ?? "").prefix(16))...; \(m.probe != nil ? "probe reproduced" : "no probe stored"))")
+            lines.append("model       \(path) (sha256 \((p.modelSHA256 ?? "").prefix(16))...; \(m.probe != nil ? "probe reproduced\(s.precision == .float64 || resume != nil ? "" : " (float64, and float32 at its tolerance)")" : "no probe stored"))")
         }
         switch p.target {
         case let .u1(l): lines.append("target      U(1) \(l.lt)x\(l.lx), beta \(l.beta)\(model.map { m -> String in if case let .u1(ml) = m.sampler.target, ml.beta != l.beta { return " (model trained at \(ml.beta))" }; return "" } ?? "")")

@@ -113,6 +113,16 @@ public final class L2HMCNetwork {
     var maxWidth: Int { max(hidden.map(\.outputs).max() ?? 0, xLayer.outputs) }
     var maxRank: Int { layers.map { $0.1.lowRank?.rank ?? 0 }.max() ?? 0 }
 
+    /// Rounding growth of one float32 evaluation: the sum over its layers of fan-in + 2 (the
+    /// worst-case k u of a k-term float dot product, plus the roundings of the layer's input and
+    /// activation); the first layer's fan-in is x, v and the time input together, a rank-r layer
+    /// counts inputs + r. The float32 probe tolerance is u times this (``ProbeVerifier``).
+    public var float32RoundingGrowth: Int {
+        func fanIn(_ l: DenseLayer) -> Int { l.inputs + (l.lowRank?.rank ?? 0) }
+        let first = fanIn(xLayer) + fanIn(vLayer) + (tLayer.map(fanIn) ?? 0) + 2
+        return first + hidden.reduce(0) { $0 + fanIn($1) + 2 } + (heads.map(fanIn).max() ?? 0) + 2
+    }
+
     /// Multiply-adds per chain of one evaluation (the benchmark's FLOP model / 2).
     public var multiplyAddsPerRow: Int {
         layers.filter { $0.0 != "t_layer" }.reduce(0) { $0 + $1.1.multiplyAddsPerRow }
