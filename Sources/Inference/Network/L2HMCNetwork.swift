@@ -78,9 +78,13 @@ public final class L2HMCNetwork {
 
     /// Chooses the arithmetic: float32 builds the float twin from the current (possibly
     /// compressed) layers; float64 drops it. Call outside evaluations (setup), and again after
-    /// compressing a layer (``refreshPrecision()``).
+    /// compressing a layer (``refreshPrecision()``). Idempotent: asking again for float32 keeps
+    /// a current twin (so samplers sharing this network may each ask).
     public func setPrecision(_ p: NetworkPrecision) {
-        float32Twin = p == .float32 ? L2HMCNetwork32(self) : nil
+        switch p {
+        case .float64: float32Twin = nil
+        case .float32: if float32Twin?.version != layersVersion { float32Twin = L2HMCNetwork32(self) }
+        }
     }
 
     /// Rebuilds the float twin if a layer changed since it was built.
