@@ -1,6 +1,7 @@
 import Foundation
 import XCTest
 import Audit
+import CL2HMCKernels
 import ModelFormat
 @testable import Inference
 
@@ -144,6 +145,57 @@ final class Float32NetworkTests: XCTestCase {
         XCTAssertEqual(a.x, b.x)
         XCTAssertEqual(a.v, b.v)
         XCTAssertEqual(a.logDet, b.logDet)
+    }
+
+    /// The float kernels equal their double twins applied to the widened inputs and rounded once
+    /// to float (the double kernels are checked against glibc in VectorMathTests), on every
+    /// instruction set; whole float32 trajectories are bit-identical across instruction sets.
+    func testFloat32KernelsRoundTheDoubleKernelsOnceOnEveryInstructionSet() throws {
+        let best = VectorMath.instructionSetLevel
+        defer { VectorMath.setInstructionSet(best) }
+        let rows = 5, cols = 37, k1 = 3, k2 = 2
+        let a = Fixtures.normals(rows * cols, seed: 81, scale: 3).map { Float($0) }, row = Fixtures.normals(cols, seed: 82).map { Float($0) }
+        let in1 = Fixtures.normals(rows * k1, seed: 83).map { Float($0) }, in2 = Fixtures.normals(rows * k2, seed: 84).map { Float($0) }
+        let w1 = Fixtures.normals(k1 * cols, seed: 85).map { Float($0) }, w2 = Fixtures.normals(k2 * cols, seed: 86).map { Float($0) }
+        func widened(_ x: [Float]) -> [Double] { x.map { Double($0) } }
+        func run() throws -> [UInt64] {
+            var out: [UInt64] = []
+            for act in [L2K_LINEAR, L2K_RELU, L2K_TANH, L2K_SWISH].map({ Int32($0) }) {
+                var f = a, d = widened(a), dRow = widened(row)
+                l2k_bias_activate_f32(&f, rows, cols, row, act)
+                l2k_bias_activate(&d, rows, cols, &dRow, act)
+                XCTAssertEqual(f.map(\.bitPattern), d.map { Float($0).bitPattern }, "bias_activate_f32, activation \(act)")
+                var h = [Float](repeating: 0, count: rows * cols), hd = [Double](repeating: 0, count: rows * cols)
+                l2k_small_input_layer_f32(in1, k1, k1, w1, in2, k2, k2, w2, rows, cols, row, act, &h)
+                l2k_small_input_layer(widened(in1), k1, k1, widened(w1), widened(in2), k2, k2, widened(w2), rows, cols, widened(row), act, &hd)
+                XCTAssertEqual(h.map(\.bitPattern), hd.map { Float($0).bitPattern }, "small_input_layer_f32, activation \(act)")
+                out += (f + h).map { UInt64($0.bitPattern) }
+            }
+            var roundTrip = [Double](repeating: 0, count: a.count), narrowed = [Float](repeating: 0, count: a.count)
+            l2k_to_f64(a, &roundTrip, a.count)
+            l2k_to_f32(roundTrip, &narrowed, a.count)
+            XCTAssertEqual(roundTrip, widened(a))
+            XCTAssertEqual(narrowed, a)
+            let d = Fixtures.normals(999, seed: 87)
+            var n32 = [Float](repeating: 0, count: d.count)
+            l2k_to_f32(d, &n32, d.count)
+            XCTAssertEqual(n32, d.map { Float($0) }, "to_f32 rounds to nearest like Float(_:)")
+            for spec in [Fixtures.u1Sampler(lt: 4, lx: 4, nLF: 2, xNets: 2, units: [16, 16], activation: .swish), Fixtures.mixtureSampler()] {
+                let dyn = try Fixtures.dynamics(spec, eps: 0.3, capacity: 5)
+                dyn.setPrecision(.float32)
+                let n = spec.stateSize
+                let x0 = dyn.target.isCompact ? Fixtures.angles(5 * n, seed: 88) : Fixtures.normals(5 * n, seed: 88)
+                let r = dyn.run(x: x0, v: Fixtures.normals(5 * n, seed: 89), rows: 5, forward: true)
+                out += (r.x + r.v + r.logDet).map(\.bitPattern)
+            }
+            return out
+        }
+        VectorMath.setInstructionSet(best)
+        let reference = try run()
+        for isa in 0..<best {
+            XCTAssertEqual(VectorMath.setInstructionSet(isa), isa)
+            XCTAssertEqual(try run(), reference, "instruction set \(isa) differs from \(best)")
+        }
     }
 
     /// Measured distribution for docs/RUNTIME.md (L2HMC_F32_REPORT=1): per-chain max |dx| of
