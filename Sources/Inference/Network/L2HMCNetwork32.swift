@@ -26,6 +26,9 @@ final class L2HMCNetwork32 {
     /// The float copies of the network's ``L2HMCNetwork/LowRankPlan``.
     let inputQ: FloatBuffer?, headP: FloatBuffer?
     let headRankSum: Int, allHeadsFull: Bool, commonHeadRank: Int?
+    /// [K_x; K_v] ([x inputs + n, h_1]) when neither input layer is compressed and the inputs are
+    /// too wide for the fused kernel: the first layer is then one SGEMM on [x_in | v_in].
+    let inputKernel: FloatBuffer?
 
     init(_ net: L2HMCNetwork) {
         base = net
@@ -42,6 +45,8 @@ final class L2HMCNetwork32 {
         allHeadsFull = plan.allHeadsFull
         commonHeadRank = plan.commonHeadRank
         headKernel = plan.allHeadsFull ? FloatBuffer(net.concatenatedHeadKernel) : nil
+        let wide = net.xLayer.inputs + net.vLayer.inputs > L2HMCNetwork.smallInputWidth
+        inputKernel = wide && net.xLayer.lowRank == nil && net.vLayer.lowRank == nil ? FloatBuffer(net.xLayer.kernel + net.vLayer.kernel) : nil
     }
 
     /// The float twin of ``L2HMCNetwork/evaluateRaw(xIn:vIn:tau:rows:out:workspace:permuted:factoredHeads:)``,
@@ -56,11 +61,23 @@ final class L2HMCNetwork32 {
         let n = base.stateSize, h0 = xLayer.outputs, act = base.activation.kernelCode
         base.fillConstantRow(tau: tau, into: ws.row.pointer)
         l2k_to_f32(ws.row.pointer, f.row.pointer, h0)
-        l2k_to_f32(xIn, f.xIn.pointer, rows * xLayer.inputs)
-        l2k_to_f32(vIn, f.vIn.pointer, rows * n)
-        let xi = UnsafePointer(f.xIn.pointer), vi = UnsafePointer(f.vIn.pointer)
         var a = f.hiddenA.pointer, b = f.hiddenB.pointer
         let sc = f.scratch.pointer
+        let xw = xLayer.inputs
+        if let k = inputKernel {
+            // [x_in | v_in] side by side (leading dimension xw + n), one SGEMM with [K_x; K_v].
+            let ld = xw + n, joined = f.xIn.pointer
+            for r in 0..<rows {
+                l2k_to_f32(xIn + r * xw, joined + r * ld, xw)
+                l2k_to_f32(vIn + r * n, joined + r * ld + xw, n)
+            }
+            BLAS.sgemm(m: rows, n: h0, k: ld, a: joined, lda: ld, b: k.pointer, ldb: h0, beta: 0, c: a, ldc: h0)
+            l2k_bias_activate_f32(a, rows, h0, f.row.pointer, act)
+            return heads(from: a, rows: rows, out: out, workspace: ws, permuted: permuted, factoredHeads: factoredHeads)
+        }
+        l2k_to_f32(xIn, f.xIn.pointer, rows * xw)
+        l2k_to_f32(vIn, f.vIn.pointer, rows * n)
+        let xi = UnsafePointer(f.xIn.pointer), vi = UnsafePointer(f.vIn.pointer)
         if xLayer.lowRank == nil && vLayer.lowRank == nil && xLayer.inputs + vLayer.inputs <= L2HMCNetwork.smallInputWidth,
            let kx = xLayer.kernel, let kv = vLayer.kernel {
             l2k_small_input_layer_f32(xi, xLayer.inputs, xLayer.inputs, kx.pointer, vi, n, vLayer.inputs, kv.pointer,
@@ -76,6 +93,17 @@ final class L2HMCNetwork32 {
             vLayer.multiply(vi, ldx: n, rows: rows, into: a, ldo: h0, accumulate: true, scratch: sc)
             l2k_bias_activate_f32(a, rows, h0, f.row.pointer, act)
         }
+        return heads(from: a, rows: rows, out: out, workspace: ws, permuted: permuted, factoredHeads: factoredHeads)
+    }
+
+    /// Hidden layers, batch norm and heads from the first layer's activations `first` (in the
+    /// workspace's hiddenA).
+    private func heads(from first: UnsafeMutablePointer<Float>, rows: Int, out: UnsafeMutablePointer<Double>, workspace ws: NetworkWorkspace,
+                       permuted: PermutedHeads?, factoredHeads: Bool) -> L2HMCNetwork.HeadFactors? {
+        let f = ws.float32
+        let n = base.stateSize, h0 = xLayer.outputs, act = base.activation.kernelCode
+        let sc = f.scratch.pointer
+        var a = first, b = first == f.hiddenA.pointer ? f.hiddenB.pointer : f.hiddenA.pointer
         var width = h0
         for layer in hidden {
             layer.multiply(a, ldx: width, rows: rows, into: b, ldo: layer.outputs, accumulate: false, scratch: sc)
@@ -135,7 +163,7 @@ final class Float32Workspace {
     let xIn: FloatBuffer, vIn: FloatBuffer, hiddenA: FloatBuffer, hiddenB: FloatBuffer, scratch: FloatBuffer, heads: FloatBuffer, row: FloatBuffer
 
     init(rows: Int, inputWidth: Int, stateSize: Int, width: Int, rank: Int) {
-        xIn = FloatBuffer(rows * inputWidth)
+        xIn = FloatBuffer(rows * (inputWidth + stateSize))  // also [x_in | v_in] side by side
         vIn = FloatBuffer(rows * stateSize)
         hiddenA = FloatBuffer(rows * width)
         hiddenB = FloatBuffer(rows * width)
