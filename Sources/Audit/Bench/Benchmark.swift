@@ -65,14 +65,17 @@ public enum Benchmark {
 
         /// The sampler of this workload (random weights, seed 1, step sizes 0.1; Glorot kernels
         /// scaled by 0.3 (closer to HMC), so proposals are sometimes accepted,
-        /// which the timing does not depend on) and its dynamics.
-        public func makeSampler(seed: UInt64 = 1, precision: NetworkPrecision = .float64) throws -> (sampler: ChainSampler, dynamics: L2HMCDynamics) {
+        /// which the timing does not depend on) and its dynamics, in tiles of `tile` chains (nil:
+        /// one tile of all chains) spread over `threads` lanes.
+        /// float32 networks (`precision`) are set before the sampler makes its per-thread replicas.
+        public func makeSampler(seed: UInt64 = 1, tile: Int? = nil, threads: Int = 1,
+                                precision: NetworkPrecision = .float64) throws -> (sampler: ChainSampler, dynamics: L2HMCDynamics) {
             let model = try RandomModel.make(sampler: spec, seed: seed, epsX: 0.1, epsV: 0.1, weightScale: 0.3)
             let target = makeTarget(spec.target)
-            let dynamics = try L2HMCDynamics(model: model, target: target, capacity: chains)
+            let dynamics = try L2HMCDynamics(model: model, target: target, capacity: min(tile ?? chains, chains))
             if let r = lowRank { try dynamics.compress(.rank(r)) }
             if precision != .float64 { dynamics.setPrecision(precision) }
-            let sampler = ChainSampler(target: target, l2hmc: dynamics, hmc: nil, chains: chains, seed: seed)
+            let sampler = ChainSampler(target: target, l2hmc: dynamics, hmc: nil, chains: chains, seed: seed, tile: tile, threads: threads)
             sampler.randomizeStart()
             return (sampler, dynamics)
         }
@@ -82,7 +85,14 @@ public enum Benchmark {
     public struct WorkloadResult: Codable, Sendable {
         public let workload: String
         public let description: String
+        /// Threads: lanes of tiles (each GEMM on one OpenBLAS thread), or OpenBLAS's own threads
+        /// inside every GEMM of one lane (`mode` "blas-threads", the comparison row).
         public let threads: Int
+        public let mode: String
+        public let tile: Int
+        /// Rate at this thread count over `threads` times the 1-thread rate of the same mode
+        /// (nil when 1 thread was not measured).
+        public var efficiency: Double?
         public let chains: Int
         public let trajectoriesTimed: Int
         public let secondsPerTrajectory: Double
@@ -93,11 +103,11 @@ public enum Benchmark {
         public let fractionOfDGEMM: Double
         /// Share of the timed wall clock spent inside GEMM calls, and their own rate
         /// (executed GEMM FLOPs / GEMM time): what limits the workload.
-        public let gemmTimeShare: Double
-        public let gemmGflops: Double
+        public let gemmTimeShare: Double?
+        public let gemmGflops: Double?
         public let acceptance: Double
         /// Network arithmetic ("float64" or "float32"; float32 SGEMMs are not profiled, so the
-        /// GEMM columns of float32 rows are 0 and printed as "-").
+        /// GEMM columns of float32 rows are nil, printed "-").
         public let precision: String
     }
 
@@ -116,11 +126,16 @@ public enum Benchmark {
         public let timing: String
         /// Instruction set of the elementwise kernels.
         public let elementwiseKernels: String
+        /// `openblas_get_config()` and `openblas_get_corename()`, and the warning when that kernel
+        /// set lacks the CPU's vector extensions (``BLASKernel``).
+        public let blas: String
+        public let blasCore: String
+        public let blasWarning: String?
         public let dgemm: [DGEMMResult]
         public let workloads: [WorkloadResult]
         /// W3 chain-trajectories/s over W2's, per thread count (when both ran).
         public let lowRankSpeedup: [String: Double]
-        /// float32 chain-trajectories/s over float64's, keyed "W2, 1 thread(s)" (when both ran).
+        /// float32 chain-trajectories/s over float64's, keyed "W2, 1 thread(s)" ('tiles' rows, when both ran).
         public let float32Speedup: [String: Double]
     }
 
@@ -165,11 +180,20 @@ public enum Benchmark {
         return DGEMMResult(threads: threads, sizes: sizes, gflopsBySize: rates, gflops: rates.max() ?? 0)
     }
 
+    /// How the threads are used.
+    public enum Mode: String, Sendable {
+        /// `threads` lanes, each running whole tiles with single-threaded GEMMs (what runs use).
+        case tiles
+        /// One lane and one tile of all chains, every GEMM on `threads` OpenBLAS threads.
+        case blasThreads = "blas-threads"
+    }
+
     /// Times full L2HMC trajectories of `workload` (after two warm-up trajectories).
-    public static func run(_ workload: Workload, threads: Int, seconds: Double, dgemmReference: Double,
+    public static func run(_ workload: Workload, threads: Int, mode: Mode = .tiles, tile: Int, seconds: Double, dgemmReference: Double,
                            precision: NetworkPrecision = .float64) throws -> WorkloadResult {
-        BLAS.setThreads(threads)
-        let (sampler, dynamics) = try workload.makeSampler(precision: precision)
+        let lanes = mode == .tiles ? min(threads, (workload.chains + tile - 1) / tile) : 1
+        BLAS.setThreads(mode == .tiles ? 1 : threads)
+        let (sampler, dynamics) = try workload.makeSampler(tile: mode == .tiles ? tile : nil, threads: lanes, precision: precision)
         var accepted = 0, proposed = 0
         let step = {
             let o = sampler.step(kind: .l2hmc)
@@ -177,26 +201,31 @@ public enum Benchmark {
             proposed += o.accepted.count
         }
         step(); step()  // warm-up: page in buffers and weights, let OpenBLAS start its threads
+        // GEMM time is only accounted on one lane (the counters are not atomic).
         BLAS.resetProfile()
-        BLAS.profiling = true
+        BLAS.profiling = lanes == 1
         let t = time(seconds: seconds, step)
         BLAS.profiling = false
         let gemmSeconds = Double(BLAS.profiledNanoseconds) * 1e-9
         let flops = 2 * Double(dynamics.multiplyAddsPerChainTrajectory)
         let chains = Double(workload.chains)
         let gflops = flops * chains / t.best / 1e9
-        return WorkloadResult(workload: workload.name, description: workload.summary, threads: threads, chains: workload.chains,
+        return WorkloadResult(workload: workload.name, description: workload.summary, threads: mode == .tiles ? lanes : threads, mode: mode.rawValue,
+                              tile: mode == .tiles ? min(tile, workload.chains) : workload.chains, efficiency: nil, chains: workload.chains,
                               trajectoriesTimed: t.calls, secondsPerTrajectory: t.best, chainTrajectoriesPerSecond: chains / t.best,
                               flopsPerChainTrajectory: flops, gflops: gflops, fractionOfDGEMM: gflops / dgemmReference,
-                              gemmTimeShare: gemmSeconds / t.total,
-                              gemmGflops: gemmSeconds > 0 ? 2 * Double(BLAS.profiledMultiplyAdds) / gemmSeconds / 1e9 : 0,
+                              gemmTimeShare: lanes == 1 && precision == .float64 ? gemmSeconds / t.total : nil,
+                              gemmGflops: gemmSeconds > 0 && precision == .float64 ? 2 * Double(BLAS.profiledMultiplyAdds) / gemmSeconds / 1e9 : nil,
                               acceptance: proposed > 0 ? Double(accepted) / Double(proposed) : 0, precision: precision.rawValue)
     }
 
-    /// Runs the DGEMM reference and every workload at every thread count.
-    /// With several `precisions`, each workload runs once per precision (float32 rows next to float64).
-    public static func run(workloads: [Workload], threadCounts: [Int], seconds: Double, precisions: [NetworkPrecision] = [.float64],
-                           progress: (String) -> Void = { _ in }) throws -> Report {
+    /// Runs the DGEMM reference and every workload at every thread count, in tiles of `tile`
+    /// chains (nil: each workload's ``TilePolicy`` default, as l2hmc-run chooses it); with `compareBLASThreads`, also every workload with one tile and OpenBLAS's
+    /// threads at each thread count above 1 (the measurement behind the threading rule).
+    /// Each precision in `precisions` gets its own 'tiles' rows (float32 next to float64); the
+    /// 'blas-threads' comparison runs in float64 only.
+    public static func run(workloads: [Workload], threadCounts: [Int], tile: Int? = nil, seconds: Double, compareBLASThreads: Bool = true,
+                           precisions: [NetworkPrecision] = [.float64], progress: (String) -> Void = { _ in }) throws -> Report {
         let before = BLAS.threads
         defer { BLAS.setThreads(before) }
         var references: [DGEMMResult] = [], results: [WorkloadResult] = []
@@ -205,29 +234,44 @@ public enum Benchmark {
             let ref = dgemm(threads: threads, seconds: max(0.3, min(seconds, 1.5)))
             references.append(ref)
             for w in workloads {
+                let t = tile ?? TilePolicy.defaultTile(chains: w.chains, sampler: w.spec)
                 for p in precisions {
                     progress("\(w.name) \(p.rawValue), \(threads) thread(s)")
-                    results.append(try run(w, threads: threads, seconds: seconds, dgemmReference: ref.gflops, precision: p))
+                    results.append(try run(w, threads: threads, tile: t, seconds: seconds, dgemmReference: ref.gflops, precision: p))
                 }
+                if compareBLASThreads && threads > 1 {
+                    progress("\(w.name), \(threads) OpenBLAS thread(s)")
+                    results.append(try run(w, threads: threads, mode: .blasThreads, tile: t, seconds: seconds, dgemmReference: ref.gflops))
+                }
+            }
+        }
+        for i in results.indices {
+            let r = results[i]
+            let baseMode = r.mode == Mode.blasThreads.rawValue ? Mode.tiles.rawValue : r.mode
+            if let one = results.first(where: { $0.workload == r.workload && $0.mode == baseMode && $0.threads == 1 && $0.precision == r.precision }) {
+                results[i].efficiency = r.chainTrajectoriesPerSecond / (Double(r.threads) * one.chainTrajectoriesPerSecond)
             }
         }
         var speedup: [String: Double] = [:]
         for threads in threadCounts {
-            let r = results.filter { $0.threads == threads && $0.precision == NetworkPrecision.float64.rawValue }
+            let r = results.filter { $0.threads == threads && $0.mode == Mode.tiles.rawValue && $0.precision == NetworkPrecision.float64.rawValue }
             if let w2 = r.first(where: { $0.workload == "W2" }), let w3 = r.first(where: { $0.workload == "W3" }) {
                 speedup["\(threads)"] = w3.chainTrajectoriesPerSecond / w2.chainTrajectoriesPerSecond
             }
         }
         var f32: [String: Double] = [:]
         for a in results where a.precision == NetworkPrecision.float32.rawValue {
-            if let b = results.first(where: { $0.workload == a.workload && $0.threads == a.threads && $0.precision == NetworkPrecision.float64.rawValue }) {
+            if let b = results.first(where: { $0.workload == a.workload && $0.threads == a.threads && $0.mode == a.mode
+                                              && $0.precision == NetworkPrecision.float64.rawValue }) {
                 f32["\(a.workload), \(a.threads) thread(s)"] = a.chainTrajectoriesPerSecond / b.chainTrajectoriesPerSecond
             }
         }
+        let kernel = BLASKernel.current()
         return Report(flopFormula: flopFormula,
                       timing: "wall clock (monotonic), best of 3 rounds after 2 warm-up trajectories; DGEMM reference = best square size",
-                      elementwiseKernels: RuntimeKernels.elementwiseInstructionSet,
-                      dgemm: references, workloads: results, lowRankSpeedup: speedup, float32Speedup: f32)
+                      elementwiseKernels: RuntimeKernels.elementwiseInstructionSet, blas: kernel.configuration, blasCore: kernel.core,
+                      blasWarning: kernel.warning, dgemm: references, workloads: results, lowRankSpeedup: speedup,
+                      float32Speedup: f32)
     }
 
     /// The report as a readable table.
@@ -239,23 +283,28 @@ public enum Benchmark {
         lines.append("l2hmc-run bench: full L2HMC trajectories (momentum draw, forward + backward groups, Metropolis-Hastings)")
         lines.append("FLOP model: \(report.flopFormula)")
         lines.append("timing:     \(report.timing)")
-        lines.append("kernels:    elementwise SIMD path \(report.elementwiseKernels); GEMMs by OpenBLAS (small GEMMs stay on one thread)")
+        lines.append("kernels:    elementwise SIMD path \(report.elementwiseKernels); GEMMs by \(report.blas), \(report.blasCore) kernels")
+        if let w = report.blasWarning { lines.append("warning:    \(w)") }
+        lines.append("threads:    'tiles' rows: each thread runs whole tiles of chains with single-threaded GEMMs (what l2hmc-run does);")
+        lines.append("            'blas-threads' rows: one tile of all chains, OpenBLAS threads inside each GEMM (for comparison)")
         lines.append("")
         for ref in report.dgemm {
             let sizes = zip(ref.sizes, ref.gflopsBySize).map { "n=\($0) \(f($1, 1))" }.joined(separator: ", ")
             lines.append("DGEMM reference, \(ref.threads) thread(s): \(f(ref.gflops, 1)) GFLOP/s  (square C = A B, 2n^3 FLOPs: \(sizes))")
         }
         lines.append("")
-        lines.append(padRight("workload", 9) + pad("threads", 8) + pad("chain-traj/s", 14) + pad("ms/traj", 10) + pad("MFLOP/ch-traj", 15)
+        lines.append(padRight("workload", 9) + padRight("mode", 13) + pad("tile", 5) + pad("threads", 8) + pad("chain-traj/s", 14) + pad("effic.", 8) + pad("ms/traj", 10) + pad("MFLOP/ch-traj", 15)
                      + pad("GFLOP/s", 9) + pad("% DGEMM", 9) + pad("GEMM time", 10) + pad("GEMM GF/s", 10) + pad("accept", 8) + "  description")
         for r in report.workloads {
-            let f32 = r.precision == NetworkPrecision.float32.rawValue
-            lines.append(padRight(r.workload + (f32 ? " f32" : ""), 9) + pad("\(r.threads)", 8) + pad(f(r.chainTrajectoriesPerSecond, 1), 14)
+            let label = r.workload + (r.precision == NetworkPrecision.float32.rawValue ? " f32" : "")
+            lines.append(padRight(label, 9) + padRight(r.mode, 13) + pad("\(r.tile)", 5) + pad("\(r.threads)", 8)
+                         + pad(f(r.chainTrajectoriesPerSecond, 1), 14) + pad(r.efficiency.map { f(100 * $0, 0) + " %" } ?? "-", 8)
                          + pad(f(1000 * r.secondsPerTrajectory, 2), 10) + pad(f(r.flopsPerChainTrajectory / 1e6, 3), 15)
-                         + pad(f(r.gflops, 2), 9) + pad(f(100 * r.fractionOfDGEMM, 1), 9) + pad(f32 ? "-" : f(100 * r.gemmTimeShare, 0) + " %", 10)
-                         + pad(f32 ? "-" : f(r.gemmGflops, 1), 10) + pad(f(r.acceptance, 2), 8) + "  " + r.description)
+                         + pad(f(r.gflops, 2), 9) + pad(f(100 * r.fractionOfDGEMM, 1), 9) + pad(r.gemmTimeShare.map { f(100 * $0, 0) + " %" } ?? "-", 10)
+                         + pad(r.gemmGflops.map { f($0, 1) } ?? "-", 10) + pad(f(r.acceptance, 2), 8) + "  " + r.description)
         }
-        lines.append("GEMM time: share of the wall clock inside GEMM calls; GEMM GF/s: executed GEMM FLOPs over that time. The rest is")
+        lines.append("effic.: rate / (threads x the 1-thread rate). GEMM time (one lane only): share of the wall clock inside GEMM calls;")
+        lines.append("GEMM GF/s: executed GEMM FLOPs over that time. The rest is")
         lines.append("elementwise work (encodings, activations, heads, updates, force, Metropolis-Hastings, momentum draws).")
         for (threads, s) in report.lowRankSpeedup.sorted(by: { $0.key < $1.key }) {
             lines.append("W3 / W2 chain-trajectories per second, \(threads) thread(s): \(f(s, 2))x")
