@@ -48,6 +48,18 @@ final class PrecisionCLITests: XCTestCase {
         XCTAssertTrue(resumed.stdout.contains("precision float32"), resumed.stdout)
     }
 
+    /// float32 networks are shared read-only by the threads' replicas: same bits for any thread count.
+    func testFloat32IsIdenticalForEveryThreadCount() throws {
+        let a = dir.appendingPathComponent("t1").path, b = dir.appendingPathComponent("t2").path
+        let args = ["--trajectories", "20", "--chains", "8", "--tile", "2", "--seed", "5", "-q", "--precision", "float32"]
+        XCTAssertEqual(try CLI.run("l2hmc-run", args + ["--threads", "1", "--out", a]).status, 0)
+        XCTAssertEqual(try CLI.run("l2hmc-run", args + ["--threads", "2", "--out", b]).status, 0)
+        for file in compared where file != "params.json" {
+            let x = try Data(contentsOf: URL(fileURLWithPath: "\(a)/\(file)")), y = try Data(contentsOf: URL(fileURLWithPath: "\(b)/\(file)"))
+            XCTAssertEqual(x, y, "\(file) differs between 1 and 2 threads in float32")
+        }
+    }
+
     func testBadPrecisionIsAUsageError() throws {
         for args in [["--precision", "half"], ["--precision", "float32", "--sampler", "hmc"], ["bench", "--precision", "half", "--seconds", "0.1"]] {
             let r = try CLI.run("l2hmc-run", args)
