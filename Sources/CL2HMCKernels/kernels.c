@@ -24,7 +24,12 @@
     void l2k_sincos_blocks##sfx(const double *, long, long, double *); \
     void l2k_encode##sfx(const double *, const double *, long, long, const double *, int, int, double *); \
     void l2k_u1_force##sfx(const double *, long, long, const int32_t *, long, double, const int32_t *, const int32_t *, double *, double *); \
-    void l2k_u1_action##sfx(const double *, long, long, const int32_t *, long, double, double *, double *);
+    void l2k_u1_action##sfx(const double *, long, long, const int32_t *, long, double, double *, double *); \
+    void l2k_bias_activate_f32##sfx(float *, long, long, const float *, int); \
+    void l2k_small_input_layer_f32##sfx(const float *, long, long, const float *, const float *, long, long, const float *, \
+                                        long, long, const float *, int, float *); \
+    void l2k_to_f32##sfx(const double *, float *, long); \
+    void l2k_to_f64##sfx(const float *, double *, long);
 
 DECLARE(_portable)
 #if defined(__x86_64__)
@@ -135,3 +140,13 @@ void l2k_u1_force(const double *x, long rows, long n, const int32_t *plaq, long 
 void l2k_u1_action(const double *x, long rows, long n, const int32_t *plaq, long V, double beta, double *scratch, double *out) {
     DISPATCH_ROWS(V, l2k_u1_action, x, rows, n, plaq, V, beta, scratch, out);
 }
+
+void l2k_bias_activate_f32(float *a, long rows, long cols, const float *row, int act) {
+    DISPATCH_ROWS(cols, l2k_bias_activate_f32, a, rows, cols, row, act);
+}
+void l2k_small_input_layer_f32(const float *in1, long ld1, long k1, const float *w1, const float *in2, long ld2, long k2,
+                               const float *w2, long rows, long cols, const float *row, int act, float *h) {
+    DISPATCH_ROWS(cols, l2k_small_input_layer_f32, in1, ld1, k1, w1, in2, ld2, k2, w2, rows, cols, row, act, h);
+}
+void l2k_to_f32(const double *x, float *y, long n) { DISPATCH(l2k_to_f32, x, y, n); }
+void l2k_to_f64(const float *x, double *y, long n) { DISPATCH(l2k_to_f64, x, y, n); }

@@ -653,5 +653,7 @@ void FN(l2k_u1_action)(const double *x, long rows, long n, const int32_t *plaq, 
     }
 }
 
+#include "kernels_f32_body.h"
+
 #undef W
 #undef FN

@@ -20,6 +20,8 @@ struct BenchCommand: ParsableCommand {
             use: each thread runs whole tiles of chains with single-threaded GEMMs, as l2hmc-run
             does ('tiles' rows); above 1 thread each workload also runs as one tile with OpenBLAS's
             own threads inside every GEMM ('blas-threads' rows), the comparison behind that rule.
+            Every 'tiles' row runs in float64 and in float32 (--precision; float32 rows are
+            labelled "W2 f32"; 'blas-threads' rows are float64 only).
             """)
 
     @Option(help: "Run with this one thread count only (overrides --threads-list).")
@@ -39,6 +41,9 @@ struct BenchCommand: ParsableCommand {
 
     @Option(help: "Minimum wall-clock seconds per measurement (split into 3 rounds; the best round counts).")
     var seconds: Double = 2
+
+    @Option(help: "Comma-separated network precisions to run each workload in (float64, float32); float32 rows print as \"W2 f32\".")
+    var precision: String = "float64,float32"
 
     @Flag(help: "Print the report as JSON.")
     var json = false
@@ -64,9 +69,16 @@ struct BenchCommand: ParsableCommand {
             }
             return w
         }
+        let precisions: [NetworkPrecision] = try precision.split(separator: ",").map {
+            let name = $0.trimmingCharacters(in: .whitespaces)
+            guard let p = NetworkPrecision(rawValue: name) else { throw ValidationError("--precision: unknown precision \"\(name)\" (known: float64, float32)") }
+            return p
+        }
+        guard !precisions.isEmpty else { throw ValidationError("--precision needs at least one of float64, float32") }
         guard seconds > 0, seconds.isFinite else { throw ValidationError("--seconds must be > 0") }
         let interactive = isatty(fileno(stderr)) != 0
-        let report = try Benchmark.run(workloads: chosen, threadCounts: counts, tile: tile, seconds: seconds, compareBLASThreads: !noBLASThreads) { stage in
+        let report = try Benchmark.run(workloads: chosen, threadCounts: counts, tile: tile, seconds: seconds, compareBLASThreads: !noBLASThreads,
+                                       precisions: precisions) { stage in
             if interactive { Console.error("bench: \(stage)...\n") }
         }
         print(json ? try Benchmark.json(report) : Benchmark.table(report))

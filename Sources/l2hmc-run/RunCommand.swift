@@ -7,6 +7,7 @@ import ModelFormat
 
 extension Schedule.Kind: ExpressibleByArgument {}
 extension StepMapping: ExpressibleByArgument {}
+extension NetworkPrecision: ExpressibleByArgument {}
 
 struct RunCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -59,6 +60,8 @@ struct RunCommand: ParsableCommand {
     var lowrank: Int?
     @Option(help: "Per layer, the smallest rank keeping this fraction of sum s_i^2 (e.g. 0.99).")
     var lowrankEnergy: Double?
+    @Option(help: "Network arithmetic: float64 (default) or float32 (SGEMM networks; states, energies, log-dets and Metropolis-Hastings stay float64; see docs/RUNTIME.md).")
+    var precision: NetworkPrecision?
     @Option(help: "Repeating pattern, e.g. l2hmc:1,hmc:4 (default: the --sampler alone).")
     var schedule: String?
     @Option(help: "Thermalize with this many HMC trajectories first (default 0).")
@@ -206,10 +209,20 @@ struct RunCommand: ParsableCommand {
             if checkReversibility {
                 let r = ReversibilityCheck.run(l2hmc: engine.l2hmc, hmc: engine.sampler.hmc, target: targetAction, states: finalStates,
                                                count: 16, random: ChainRandom(seed: s.seed))
-                o["reversibility"] = .object(["chains": .int(Int64(r.chains)), "max_dx": .double(r.maxDx), "max_dv": .double(r.maxDv),
-                                              "max_logdet_sum": .double(r.maxLogDetSum)])
+                var rev: [String: JSONValue] = ["chains": .int(Int64(r.chains)), "max_dx": .double(r.maxDx), "max_dv": .double(r.maxDv),
+                                                "max_logdet_sum": .double(r.maxLogDetSum)]
+                if let p = r.precision, p != .float64 {
+                    // float32 runs also get the per-chain distribution (float64 summaries keep their bytes).
+                    rev["precision"] = .string(p.rawValue)
+                    rev["chain_max_dx_quantiles"] = .object(["0.5": .double(r.dxQuantile(0.5)), "0.9": .double(r.dxQuantile(0.9)), "1": .double(r.dxQuantile(1))])
+                }
+                o["reversibility"] = .object(rev)
                 extraLines.append(String(format: "reversible  F L F L on %d chains (%@): max |dx| %.2e, max |dv| %.2e, max |logdet sum| %.2e",
-                                         r.chains, engine.l2hmc != nil ? "L2HMC" : "HMC", r.maxDx, r.maxDv, r.maxLogDetSum))
+                                         r.chains, engine.l2hmc.map { $0.precision == .float64 ? "L2HMC" : "L2HMC, \($0.precision.rawValue) networks" } ?? "HMC", r.maxDx, r.maxDv, r.maxLogDetSum))
+                if let p = r.precision, p != .float64 {
+                    extraLines.append(String(format: "            per-chain max |dx| quantiles: 50%% %.2e, 90%% %.2e, max %.2e",
+                                             r.dxQuantile(0.5), r.dxQuantile(0.9), r.dxQuantile(1)))
+                }
             }
             summaryJSON = .object(o)
         }
@@ -305,7 +318,7 @@ struct RunCommand: ParsableCommand {
                                            ("--hmc-eps", hmcEps != nil), ("--hmc-nlf", hmcNlf != nil), ("--schedule", schedule != nil),
                                            ("--hmc-start", hmcStart != nil), ("--net-weights", netWeights != nil), ("--seed", seed != nil),
                                            ("--lowrank", lowrank != nil), ("--lowrank-energy", lowrankEnergy != nil), ("--step-mapping", stepMapping != nil),
-                                           ("--thermalization", thermalization != nil), ("--cold-start", coldStart), ("--tile", tile != nil),
+                                           ("--precision", precision != nil), ("--thermalization", thermalization != nil), ("--cold-start", coldStart), ("--tile", tile != nil),
                                            ("--mixture-means", mixtureMeans != nil), ("--mixture-variance", mixtureVariance != nil), ("--mixture-weights", mixtureWeights != nil)]
             if let given = fixed.first(where: { $0.1 }) {
                 throw UsageError("\(given.0) cannot change when resuming (the saved params.json fixes it); only --trajectories, --out, --force, --json, --quiet, --threads, --checkpoint-every, --max-memory and --check-reversibility may be given")
@@ -356,6 +369,10 @@ struct RunCommand: ParsableCommand {
             modelSHA = SHA256Digest.hex(bytes)
             let m = try L2ZReader.read(bytes: bytes).model
             _ = try ProbeVerifier.verify(model: m, target: makeTarget(m.sampler.target))
+            if let p = precision, p != .float64 {
+                // Also with the networks this run uses, at the float32 tolerance (ProbeVerifier).
+                _ = try ProbeVerifier.verify(model: m, target: makeTarget(m.sampler.target), precision: p)
+            }
             loaded = m
         }
         let targetValue = try resolveTarget(model: loaded)
@@ -369,7 +386,8 @@ struct RunCommand: ParsableCommand {
         if !scheduleValue.usesL2HMC {
             if let e = eps, let h = hmcEps, e != h { throw UsageError("--eps and --hmc-eps disagree; give one") }
             if let n = nlf, let h = hmcNlf, n != h { throw UsageError("--nlf and --hmc-nlf disagree; give one") }
-            for (flag, given) in [("--lowrank", lowrank != nil), ("--lowrank-energy", lowrankEnergy != nil), ("--net-weights", netWeights != nil), ("--step-mapping", stepMapping != nil)] where given {
+            for (flag, given) in [("--lowrank", lowrank != nil), ("--lowrank-energy", lowrankEnergy != nil), ("--net-weights", netWeights != nil), ("--step-mapping", stepMapping != nil),
+                                  ("--precision", precision != nil)] where given {
                 throw UsageError("\(flag) applies to L2HMC; this run uses plain HMC only")
             }
             settings = RunSettings(chains: chainCount, trajectories: total, seed: seedValue, schedule: scheduleValue,
@@ -386,6 +404,7 @@ struct RunCommand: ParsableCommand {
             if lowrank != nil && lowrankEnergy != nil { throw UsageError("give either --lowrank or --lowrank-energy, not both") }
             if let r = lowrank { settings.compression = .rank(r) }
             if let f = lowrankEnergy { settings.compression = .energy(f) }
+            settings.precision = precision ?? .float64
         }
         settings.thermalization = thermalization ?? 0.25
         settings.hotStart = !coldStart
@@ -470,7 +489,7 @@ struct RunCommand: ParsableCommand {
         let s = p.settings
         var lines = ["l2hmc-run   \(Inference.version)"]
         if let path = p.modelPath, let m = model {
-            lines.append("model       \(path) (sha256 \((p.modelSHA256 ?? "").prefix(16))...; \(m.probe != nil ? "probe reproduced" : "no probe stored"))")
+            lines.append("model       \(path) (sha256 \((p.modelSHA256 ?? "").prefix(16))...; \(m.probe != nil ? "probe reproduced\(s.precision == .float64 || resume != nil ? "" : " (float64, and float32 at its tolerance)")" : "no probe stored"))")
         }
         switch p.target {
         case let .u1(l): lines.append("target      U(1) \(l.lt)x\(l.lx), beta \(l.beta)\(model.map { m -> String in if case let .u1(ml) = m.sampler.target, ml.beta != l.beta { return " (model trained at \(ml.beta))" }; return "" } ?? "")")
@@ -479,7 +498,7 @@ struct RunCommand: ParsableCommand {
         lines.append("schedule    \(s.schedule)")
         if let dyn = engine.l2hmc {
             let w = dyn.netWeights.values.map { ModelDescription.formatNumber($0) }.joined(separator: ",")
-            lines.append("l2hmc       N_LF \(dyn.plan.steps.count)\(s.stepMapping.map { " (\($0.rawValue) mapping)" } ?? ""), net weights \(w), compression \(s.compressionText)")
+            lines.append("l2hmc       N_LF \(dyn.plan.steps.count)\(s.stepMapping.map { " (\($0.rawValue) mapping)" } ?? ""), net weights \(w), compression \(s.compressionText), precision \(dyn.precision.rawValue)")
             if !engine.compression.isEmpty && s.compression != nil {
                 for c in engine.compression where c.rank < min(c.rows, c.cols) {
                     lines.append(String(format: "            %@.%@ [%d x %d]: rank %d, variance retained %.4f", c.network, c.layer, c.rows, c.cols, c.rank, c.energyRetained))

@@ -73,11 +73,14 @@ public enum Benchmark {
         /// scaled by 0.3 (closer to HMC), so proposals are sometimes accepted,
         /// which the timing does not depend on) and its dynamics, in tiles of `tile` chains (nil:
         /// one tile of all chains) spread over `threads` lanes.
-        public func makeSampler(seed: UInt64 = 1, tile: Int? = nil, threads: Int = 1) throws -> (sampler: ChainSampler, dynamics: L2HMCDynamics) {
+        /// float32 networks (`precision`) are set before the sampler makes its per-thread replicas.
+        public func makeSampler(seed: UInt64 = 1, tile: Int? = nil, threads: Int = 1,
+                                precision: NetworkPrecision = .float64) throws -> (sampler: ChainSampler, dynamics: L2HMCDynamics) {
             let model = try RandomModel.make(sampler: spec, seed: seed, epsX: 0.1, epsV: 0.1, weightScale: 0.3)
             let target = makeTarget(spec.target)
             let dynamics = try L2HMCDynamics(model: model, target: target, capacity: min(tile ?? chains, chains))
             if let r = lowRank { try dynamics.compress(.rank(r)) }
+            if precision != .float64 { dynamics.setPrecision(precision) }
             let sampler = ChainSampler(target: target, l2hmc: dynamics, hmc: nil, chains: chains, seed: seed, tile: tile, threads: threads)
             sampler.randomizeStart()
             return (sampler, dynamics)
@@ -111,6 +114,9 @@ public enum Benchmark {
         public let gemmTimeShare: Double?
         public let gemmGflops: Double?
         public let acceptance: Double
+        /// Network arithmetic ("float64" or "float32"; float32 SGEMMs are not profiled, so the
+        /// GEMM columns of float32 rows are nil, printed "-").
+        public let precision: String
     }
 
     /// The DGEMM reference at one thread count.
@@ -137,6 +143,8 @@ public enum Benchmark {
         public let workloads: [WorkloadResult]
         /// W3 chain-trajectories/s over W2's, per thread count (when both ran).
         public let lowRankSpeedup: [String: Double]
+        /// float32 chain-trajectories/s over float64's, keyed "W2, 1 thread(s)" ('tiles' rows, when both ran).
+        public let float32Speedup: [String: Double]
     }
 
     /// Monotonic wall clock in seconds.
@@ -189,10 +197,11 @@ public enum Benchmark {
     }
 
     /// Times full L2HMC trajectories of `workload` (after two warm-up trajectories).
-    public static func run(_ workload: Workload, threads: Int, mode: Mode = .tiles, tile: Int, seconds: Double, dgemmReference: Double) throws -> WorkloadResult {
+    public static func run(_ workload: Workload, threads: Int, mode: Mode = .tiles, tile: Int, seconds: Double, dgemmReference: Double,
+                           precision: NetworkPrecision = .float64) throws -> WorkloadResult {
         let lanes = mode == .tiles ? min(threads, (workload.chains + tile - 1) / tile) : 1
         BLAS.setThreads(mode == .tiles ? 1 : threads)
-        let (sampler, dynamics) = try workload.makeSampler(tile: mode == .tiles ? tile : nil, threads: lanes)
+        let (sampler, dynamics) = try workload.makeSampler(tile: mode == .tiles ? tile : nil, threads: lanes, precision: precision)
         var accepted = 0, proposed = 0
         let step = {
             let o = sampler.step(kind: .l2hmc)
@@ -213,16 +222,18 @@ public enum Benchmark {
                               tile: mode == .tiles ? min(tile, workload.chains) : workload.chains, efficiency: nil, chains: workload.chains,
                               trajectoriesTimed: t.calls, secondsPerTrajectory: t.best, chainTrajectoriesPerSecond: chains / t.best,
                               flopsPerChainTrajectory: flops, gflops: gflops, fractionOfDGEMM: gflops / dgemmReference,
-                              gemmTimeShare: lanes == 1 ? gemmSeconds / t.total : nil,
-                              gemmGflops: gemmSeconds > 0 ? 2 * Double(BLAS.profiledMultiplyAdds) / gemmSeconds / 1e9 : nil,
-                              acceptance: proposed > 0 ? Double(accepted) / Double(proposed) : 0)
+                              gemmTimeShare: lanes == 1 && precision == .float64 ? gemmSeconds / t.total : nil,
+                              gemmGflops: gemmSeconds > 0 && precision == .float64 ? 2 * Double(BLAS.profiledMultiplyAdds) / gemmSeconds / 1e9 : nil,
+                              acceptance: proposed > 0 ? Double(accepted) / Double(proposed) : 0, precision: precision.rawValue)
     }
 
     /// Runs the DGEMM reference and every workload at every thread count, in tiles of `tile`
     /// chains (nil: each workload's ``TilePolicy`` default, as l2hmc-run chooses it); with `compareBLASThreads`, also every workload with one tile and OpenBLAS's
     /// threads at each thread count above 1 (the measurement behind the threading rule).
+    /// Each precision in `precisions` gets its own 'tiles' rows (float32 next to float64); the
+    /// 'blas-threads' comparison runs in float64 only.
     public static func run(workloads: [Workload], threadCounts: [Int], tile: Int? = nil, seconds: Double, compareBLASThreads: Bool = true,
-                           progress: (String) -> Void = { _ in }) throws -> Report {
+                           precisions: [NetworkPrecision] = [.float64], progress: (String) -> Void = { _ in }) throws -> Report {
         let before = BLAS.threads
         defer { BLAS.setThreads(before) }
         var references: [DGEMMResult] = [], results: [WorkloadResult] = []
@@ -231,9 +242,11 @@ public enum Benchmark {
             let ref = dgemm(threads: threads, seconds: max(0.3, min(seconds, 1.5)))
             references.append(ref)
             for w in workloads {
-                progress("\(w.name), \(threads) thread(s)")
                 let t = tile ?? TilePolicy.defaultTile(chains: w.chains, sampler: w.spec)
-                results.append(try run(w, threads: threads, tile: t, seconds: seconds, dgemmReference: ref.gflops))
+                for p in precisions {
+                    progress("\(w.name) \(p.rawValue), \(threads) thread(s)")
+                    results.append(try run(w, threads: threads, tile: t, seconds: seconds, dgemmReference: ref.gflops, precision: p))
+                }
                 if threads > 1 {
                     progress("\(w.name) x \(threads) chains, \(threads) thread(s)")
                     var weak = try run(w.scaled(by: threads), threads: threads, tile: t, seconds: seconds, dgemmReference: ref.gflops)
@@ -249,22 +262,32 @@ public enum Benchmark {
         for i in results.indices {
             let r = results[i]
             let baseMode = r.mode == Mode.blasThreads.rawValue ? Mode.tiles.rawValue : r.mode
-            if let one = results.first(where: { $0.workload == r.workload && $0.mode == baseMode && $0.threads == 1 && $0.scaling == "strong" }) {
+            if let one = results.first(where: { $0.workload == r.workload && $0.mode == baseMode && $0.threads == 1 && $0.precision == r.precision
+                                                && $0.scaling == "strong" }) {
                 results[i].efficiency = r.chainTrajectoriesPerSecond / (Double(r.threads) * one.chainTrajectoriesPerSecond)
             }
         }
         var speedup: [String: Double] = [:]
         for threads in threadCounts {
-            let r = results.filter { $0.threads == threads && $0.mode == Mode.tiles.rawValue && $0.scaling == "strong" }
+            let r = results.filter { $0.threads == threads && $0.mode == Mode.tiles.rawValue && $0.precision == NetworkPrecision.float64.rawValue
+                                     && $0.scaling == "strong" }
             if let w2 = r.first(where: { $0.workload == "W2" }), let w3 = r.first(where: { $0.workload == "W3" }) {
                 speedup["\(threads)"] = w3.chainTrajectoriesPerSecond / w2.chainTrajectoriesPerSecond
+            }
+        }
+        var f32: [String: Double] = [:]
+        for a in results where a.precision == NetworkPrecision.float32.rawValue {
+            if let b = results.first(where: { $0.workload == a.workload && $0.threads == a.threads && $0.mode == a.mode && $0.scaling == a.scaling
+                                              && $0.precision == NetworkPrecision.float64.rawValue }) {
+                f32["\(a.workload), \(a.threads) thread(s)"] = a.chainTrajectoriesPerSecond / b.chainTrajectoriesPerSecond
             }
         }
         let kernel = BLASKernel.current()
         return Report(flopFormula: flopFormula,
                       timing: "wall clock (monotonic), best of 3 rounds after 2 warm-up trajectories; DGEMM reference = best square size",
                       elementwiseKernels: RuntimeKernels.elementwiseInstructionSet, blas: kernel.configuration, blasCore: kernel.core,
-                      blasWarning: kernel.warning, dgemm: references, workloads: results, lowRankSpeedup: speedup)
+                      blasWarning: kernel.warning, dgemm: references, workloads: results, lowRankSpeedup: speedup,
+                      float32Speedup: f32)
     }
 
     /// The report as a readable table.
@@ -290,7 +313,8 @@ public enum Benchmark {
         lines.append(padRight("workload", 9) + padRight("mode", 13) + padRight("scaling", 8) + pad("chains", 7) + pad("tile", 5) + pad("threads", 8) + pad("chain-traj/s", 14) + pad("effic.", 8) + pad("ms/traj", 10) + pad("MFLOP/ch-traj", 15)
                      + pad("GFLOP/s", 9) + pad("% DGEMM", 9) + pad("GEMM time", 10) + pad("GEMM GF/s", 10) + pad("accept", 8) + "  description")
         for r in report.workloads {
-            lines.append(padRight(r.workload, 9) + padRight(r.mode, 13) + padRight(r.scaling, 8) + pad("\(r.chains)", 7) + pad("\(r.tile)", 5) + pad("\(r.threads)", 8)
+            let label = r.workload + (r.precision == NetworkPrecision.float32.rawValue ? " f32" : "")
+            lines.append(padRight(label, 9) + padRight(r.mode, 13) + padRight(r.scaling, 8) + pad("\(r.chains)", 7) + pad("\(r.tile)", 5) + pad("\(r.threads)", 8)
                          + pad(f(r.chainTrajectoriesPerSecond, 1), 14) + pad(r.efficiency.map { f(100 * $0, 0) + " %" } ?? "-", 8)
                          + pad(f(1000 * r.secondsPerTrajectory, 2), 10) + pad(f(r.flopsPerChainTrajectory / 1e6, 3), 15)
                          + pad(f(r.gflops, 2), 9) + pad(f(100 * r.fractionOfDGEMM, 1), 9) + pad(r.gemmTimeShare.map { f(100 * $0, 0) + " %" } ?? "-", 10)
@@ -301,6 +325,12 @@ public enum Benchmark {
         lines.append("elementwise work (encodings, activations, heads, updates, force, Metropolis-Hastings, momentum draws).")
         for (threads, s) in report.lowRankSpeedup.sorted(by: { $0.key < $1.key }) {
             lines.append("W3 / W2 chain-trajectories per second, \(threads) thread(s): \(f(s, 2))x")
+        }
+        if !report.float32Speedup.isEmpty {
+            lines.append("\"f32\" rows: --precision float32 (SGEMM networks, float64 states and updates; their SGEMMs are not profiled).")
+        }
+        for (key, s) in report.float32Speedup.sorted(by: { $0.key < $1.key }) {
+            lines.append("float32 / float64 chain-trajectories per second, \(key): \(f(s, 2))x")
         }
         return lines.joined(separator: "\n")
     }

@@ -107,6 +107,17 @@ void l2k_u1_force(const double *x, long rows, long n, const int32_t *plaq, long 
 void l2k_u1_action(const double *x, long rows, long n, const int32_t *plaq, long V, double beta,
                    double *scratch, double *out);
 
+/* float32 networks (`--precision float32`): the same kernels on float storage. Each widens its
+ * float inputs to double, computes as its double twin does and rounds the result once to float
+ * (round to nearest); bit-identical across instruction sets. */
+void l2k_bias_activate_f32(float *a, long rows, long cols, const float *row, int act);
+void l2k_small_input_layer_f32(const float *in1, long ld1, long k1, const float *w1,
+                               const float *in2, long ld2, long k2, const float *w2,
+                               long rows, long cols, const float *row, int act, float *h);
+/* y[i] = x[i] rounded to float (round to nearest); y[i] = x[i] exactly. */
+void l2k_to_f32(const double *x, float *y, long n);
+void l2k_to_f64(const float *x, double *y, long n);
+
 /* Leapfrog drift on the circle: x = wrap(x + eps v). */
 void l2k_drift_wrapped(double *x, const double *v, double eps, long n);
 

@@ -144,6 +144,7 @@ public final class L2HMCDynamics {
 
     /// Rebuilds scratch space after layers were compressed.
     func refreshWorkspace() {
+        for net in networks { net.refreshPrecision() }
         workspace = NetworkWorkspace(rows: capacity, networks: networks)
         permutedHeads = [:]
         preparePermutedHeads()

@@ -30,6 +30,8 @@ public final class L2HMCNetwork {
     /// Inputs at most this wide (x and v together) skip the first-layer GEMMs for a fused kernel.
     static let smallInputWidth = 8
     private var lowRankCache: LowRankPlan?
+    /// The float32 twin when the network runs in float32 (``setPrecision(_:)``), else nil.
+    private(set) var float32Twin: L2HMCNetwork32?
 
     /// Loads network `name` (e.g. `vnet.0`) from a model.
     public init(model: L2ZModel, name: String) throws {
@@ -67,6 +69,29 @@ public final class L2HMCNetwork {
         inputBias = b
     }
 
+    /// [K_S | K_T | K_Q] of the current (uncompressed) head kernels.
+    var concatenatedHeadKernel: [Double] { L2HMCNetwork.concatenate(heads, rows: heads[0].inputs, n: stateSize) }
+
+    /// The arithmetic of ``evaluate(xIn:vIn:tau:rows:weights:out:workspace:)`` and the raw
+    /// evaluation (see ``NetworkPrecision``).
+    public var precision: NetworkPrecision { float32Twin == nil ? .float64 : .float32 }
+
+    /// Chooses the arithmetic: float32 builds the float twin from the current (possibly
+    /// compressed) layers; float64 drops it. Call outside evaluations (setup), and again after
+    /// compressing a layer (``refreshPrecision()``). Idempotent: asking again for float32 keeps
+    /// a current twin (so samplers sharing this network may each ask).
+    public func setPrecision(_ p: NetworkPrecision) {
+        switch p {
+        case .float64: float32Twin = nil
+        case .float32: if float32Twin?.version != layersVersion { float32Twin = L2HMCNetwork32(self) }
+        }
+    }
+
+    /// Rebuilds the float twin if a layer changed since it was built.
+    func refreshPrecision() {
+        if let t = float32Twin, t.version != layersVersion { float32Twin = L2HMCNetwork32(self) }
+    }
+
     private static func concatenate(_ heads: [DenseLayer], rows: Int, n: Int) -> [Double] {
         var k = [Double](repeating: 0, count: rows * 3 * n)
         for r in 0..<rows {
@@ -91,6 +116,16 @@ public final class L2HMCNetwork {
     /// Widest intermediate (for workspace sizing) and largest rank.
     var maxWidth: Int { max(hidden.map(\.outputs).max() ?? 0, xLayer.outputs) }
     var maxRank: Int { layers.map { $0.1.lowRank?.rank ?? 0 }.max() ?? 0 }
+
+    /// Rounding growth of one float32 evaluation: the sum over its layers of fan-in + 2 (the
+    /// worst-case k u of a k-term float dot product, plus the roundings of the layer's input and
+    /// activation); the first layer's fan-in is x, v and the time input together, a rank-r layer
+    /// counts inputs + r. The float32 probe tolerance is u times this (``ProbeVerifier``).
+    public var float32RoundingGrowth: Int {
+        func fanIn(_ l: DenseLayer) -> Int { l.inputs + (l.lowRank?.rank ?? 0) }
+        let first = fanIn(xLayer) + fanIn(vLayer) + (tLayer.map(fanIn) ?? 0) + 2
+        return first + hidden.reduce(0) { $0 + fanIn($1) + 2 } + (heads.map(fanIn).max() ?? 0) + 2
+    }
 
     /// Multiply-adds per chain of one evaluation (the benchmark's FLOP model / 2).
     public var multiplyAddsPerRow: Int {
@@ -118,25 +153,14 @@ public final class L2HMCNetwork {
     func evaluateRaw(xIn: UnsafePointer<Double>, vIn: UnsafePointer<Double>, tau: (Double, Double)?, rows: Int,
                      out: UnsafeMutablePointer<Double>, workspace ws: NetworkWorkspace, permuted: PermutedHeads? = nil,
                      factoredHeads: Bool = false) -> HeadFactors? {
+        if let twin = float32Twin {
+            return twin.evaluateRaw(xIn: xIn, vIn: vIn, tau: tau, rows: rows, out: out, workspace: ws, permuted: permuted, factoredHeads: factoredHeads)
+        }
         let n = stateSize
         let h0 = xLayer.outputs
         var a = ws.hiddenA.pointer, b = ws.hiddenB.pointer
         let lowRank = lowRankPlan()
-        // Constant row: biases plus tau K_t (tau is the same for every chain of a step).
-        inputBias.withUnsafeBufferPointer { bias in
-            ws.row.pointer.update(from: bias.baseAddress!, count: h0)
-        }
-        if let t = tLayer, let tau {
-            if let lr = t.lowRank {
-                // A compressed time layer (rank < 2) is applied as (tau P) Q like every other layer.
-                for r in 0..<lr.rank {
-                    let z = tau.0 * lr.p[r] + tau.1 * lr.p[lr.rank + r]
-                    for j in 0..<h0 { ws.row[j] += z * lr.q[r * h0 + j] }
-                }
-            } else {
-                for j in 0..<h0 { ws.row[j] += tau.0 * t.kernel[j] + tau.1 * t.kernel[h0 + j] }
-            }
-        }
+        fillConstantRow(tau: tau, into: ws.row.pointer)
         if xLayer.lowRank == nil && vLayer.lowRank == nil && xLayer.inputs + vLayer.inputs <= L2HMCNetwork.smallInputWidth {
             // Narrow inputs (e.g. a 2D mixture): one fused pass instead of two skinny GEMMs and a bias pass.
             xLayer.kernel.withUnsafeBufferPointer { kx in vLayer.kernel.withUnsafeBufferPointer { kv in
@@ -214,6 +238,26 @@ public final class L2HMCNetwork {
             }
         }
         return nil
+    }
+
+    /// The constant row of the first layer, in double: biases plus tau K_t (tau is the same for
+    /// every chain of a step). `row` has xLayer.outputs entries.
+    func fillConstantRow(tau: (Double, Double)?, into row: UnsafeMutablePointer<Double>) {
+        let h0 = xLayer.outputs
+        inputBias.withUnsafeBufferPointer { bias in
+            row.update(from: bias.baseAddress!, count: h0)
+        }
+        if let t = tLayer, let tau {
+            if let lr = t.lowRank {
+                // A compressed time layer (rank < 2) is applied as (tau P) Q like every other layer.
+                for r in 0..<lr.rank {
+                    let z = tau.0 * lr.p[r] + tau.1 * lr.p[lr.rank + r]
+                    for j in 0..<h0 { row[j] += z * lr.q[r * h0 + j] }
+                }
+            } else {
+                for j in 0..<h0 { row[j] += tau.0 * t.kernel[j] + tau.1 * t.kernel[h0 + j] }
+            }
+        }
     }
 
     /// Rank-r head factors left for the update kernels: z [rows, ldz] = h [P_S | P_T | P_Q]; the
@@ -314,6 +358,8 @@ final class PermutedHeads {
     /// When the heads are factored (one rank for all three): the permuted second factors in the
     /// panel layout, for columns [0, split) and [split, n).
     let panelsFirst: [Buffer]?, panelsSecond: [Buffer]?
+    /// Float copies of `kernel` and `perHead` when the network runs in float32 (else nil).
+    let kernel32: FloatBuffer?, perHead32: [FloatBuffer]?
 
     init(_ net: L2HMCNetwork, order: [Int], split: Int) {
         let n = net.stateSize
@@ -353,12 +399,22 @@ final class PermutedHeads {
             panelsFirst = nil
             panelsSecond = nil
         }
+        if net.float32Twin != nil {
+            kernel32 = kernel.map { FloatBuffer($0.array) }
+            perHead32 = perHead.map { FloatBuffer($0.array) }
+        } else {
+            kernel32 = nil
+            perHead32 = nil
+        }
     }
 }
 
 /// Scratch buffers shared by the networks of one sampler (used one network at a time).
 final class NetworkWorkspace {
     let hiddenA: Buffer, hiddenB: Buffer, scratch: Buffer, row: Buffer
+    private let rows: Int, width: Int, rank: Int, inputWidth: Int, stateSize: Int
+    /// Float scratch for float32 networks, allocated on first use.
+    private(set) lazy var float32 = Float32Workspace(rows: rows, inputWidth: inputWidth, stateSize: stateSize, width: width, rank: rank)
 
     init(rows: Int, networks: [L2HMCNetwork]) {
         let width = networks.map(\.maxWidth).max() ?? 1
@@ -367,6 +423,9 @@ final class NetworkWorkspace {
         hiddenB = Buffer(rows * width)
         scratch = Buffer(rows * 3 * rank)  // up to three side-by-side rank blocks (heads)
         row = Buffer(width)
+        self.rows = rows; self.width = width; self.rank = rank
+        inputWidth = networks.map(\.xLayer.inputs).max() ?? 1
+        stateSize = networks.map(\.stateSize).max() ?? 1
     }
 }
 

@@ -2,13 +2,28 @@ import Foundation
 
 /// F L F L on a sample of chains (seed 001 eq. 55, 58-61): the trajectory, the direction flip,
 /// the trajectory again, the flip again must return the start. Reports the largest angle-aware
-/// |dx|, |dv| and the largest |logdet(forward) + logdet(backward)|.
+/// |dx|, |dv| and the largest |logdet(forward) + logdet(backward)|, and the distribution over
+/// chains of each chain's largest |dx| (its quantiles), for the network precision in use.
+/// With float32 networks the maps still invert each other up to rounding: forward and backward
+/// evaluate the same float networks, whose inputs differ only by the double rounding of the
+/// states (docs/RUNTIME.md, "float32 networks", has the measured distributions).
 public enum ReversibilityCheck {
     public struct Result: Sendable {
         public let chains: Int
         public let maxDx: Double
         public let maxDv: Double
         public let maxLogDetSum: Double
+        /// Each chain's largest angle-aware |dx|, sorted ascending.
+        public let chainMaxDx: [Double]
+        /// The network arithmetic of the L2HMC proposal (nil for plain HMC).
+        public let precision: NetworkPrecision?
+
+        /// The q-quantile (0...1) of the per-chain largest |dx| (nearest rank).
+        public func dxQuantile(_ q: Double) -> Double {
+            guard !chainMaxDx.isEmpty else { return 0 }
+            let i = min(chainMaxDx.count - 1, max(0, Int((q * Double(chainMaxDx.count)).rounded(.up)) - 1))
+            return chainMaxDx[i]
+        }
     }
 
     /// Uses the first `count` rows of `states` with fresh momenta from `random` (trajectory stream
@@ -28,11 +43,15 @@ public enum ReversibilityCheck {
             hmc.integrate(x: x.pointer, v: v.pointer, rows: rows, direction: -1)
         }
         var dx = 0.0, dv = 0.0, dl = 0.0
+        var perChain = [Double](repeating: 0, count: rows)
         for i in 0..<(rows * n) {
-            dx = max(dx, target.isCompact ? abs(Angles.wrap(x[i] - x0[i])) : abs(x[i] - x0[i]))
+            let d = target.isCompact ? abs(Angles.wrap(x[i] - x0[i])) : abs(x[i] - x0[i])
+            dx = max(dx, d)
+            perChain[i / n] = max(perChain[i / n], d)
             dv = max(dv, abs(v[i] - v0[i]))
         }
         for c in 0..<rows { dl = max(dl, abs(forwardLD[c] + backwardLD[c])) }
-        return Result(chains: rows, maxDx: dx, maxDv: dv, maxLogDetSum: dl)
+        return Result(chains: rows, maxDx: dx, maxDv: dv, maxLogDetSum: dl, chainMaxDx: perChain.sorted(),
+                      precision: l2hmc?.precision)
     }
 }

@@ -37,6 +37,8 @@ public struct RunParameters: Sendable, Equatable {
         case let .rank(r)?: o["compression"] = .object(["rank": .int(Int64(r))])
         case let .energy(f)?: o["compression"] = .object(["energy": .double(f)])
         }
+        // Written only for float32, so float64 runs keep their params.json byte for byte.
+        if s.precision != .float64 { o["precision"] = .string(s.precision.rawValue) }
         o["model"] = modelPath.map { .string($0) } ?? .null
         o["model_sha256"] = modelSHA256.map { .string($0) } ?? .null
         for (k, v) in extra { o[k] = v }
@@ -46,7 +48,7 @@ public struct RunParameters: Sendable, Equatable {
     /// Keys of `params.json` (``json(extra:)``), plus the provenance keys l2hmc-run adds.
     static let keys: Set<String> = ["format", "chains", "trajectories", "seed", "thermalization", "schedule", "hmc_start", "hmc_eps", "hmc_nlf",
                                     "hot_start", "target", "l2hmc_nlf", "step_mapping", "net_weights", "compression", "model", "model_sha256",
-                                    "tool", "threads", "tile", "processes"]
+                                    "tool", "threads", "tile", "processes", "precision"]
 
     /// Reads parameters written by ``json(extra:)``, strictly: unknown keys, wrong types,
     /// non-finite or out-of-range numbers are refused (a run directory is untrusted input), and
@@ -94,6 +96,10 @@ public struct RunParameters: Sendable, Equatable {
             if let r = c["rank"] { s.compression = .rank(try int(r, "compression.rank", 1...(1 << 20))) } else if let f = c["energy"] {
                 s.compression = .energy(try double(f, "compression.energy"))
             } else { throw fail("compression (rank or energy)") }
+        }
+        if let v = optional("precision") {
+            guard case let .string(p) = v, let precision = NetworkPrecision(rawValue: p) else { throw fail("precision (float64 or float32)") }
+            s.precision = precision
         }
         do { try s.validate() } catch { throw InferenceError.io(path: "params.json", reason: "invalid settings: \(error)") }
         settings = s

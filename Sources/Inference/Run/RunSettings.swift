@@ -18,6 +18,8 @@ public struct RunSettings: Sendable, Equatable {
     public var hmcSteps: Int
     /// Random start (hot) or all zeros (cold).
     public var hotStart: Bool = true
+    /// Arithmetic of the L2HMC networks (`--precision`; float64 unless asked).
+    public var precision: NetworkPrecision = .float64
     /// Chains per tile, the unit of every batched call (``ChainSampler``): nil is one tile of
     /// all chains (the single batch of versions before 0.5, and of run directories without a
     /// `tile`). The numbers depend on it at the rounding level only, and never on the thread or
@@ -38,6 +40,7 @@ public struct RunSettings: Sendable, Equatable {
         a.chains == b.chains && a.trajectories == b.trajectories && a.seed == b.seed && a.thermalization == b.thermalization
             && a.schedule == b.schedule && a.l2hmcSteps == b.l2hmcSteps && a.stepMapping == b.stepMapping && a.netWeights == b.netWeights
             && a.compressionText == b.compressionText && a.hmcStepSize == b.hmcStepSize && a.hmcSteps == b.hmcSteps && a.hotStart == b.hotStart && a.tile == b.tile
+            && a.precision == b.precision
     }
 
     public var compressionText: String {
