@@ -24,10 +24,13 @@ struct BenchCommand: ParsableCommand {
 
     func run() throws {
         var config = TrainerBenchmark.standardConfig()
-        for (k, v) in try flags.given() where k != "threads" { try config.set(k, text: v) }
-        let counts = threadCounts.split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) }
+        var countsText = threadCounts
+        for (k, v) in try flags.given() {
+            if k == "threads" { countsText = v } else { try config.set(k, text: v) }  // --threads N: measure N only
+        }
+        let counts = countsText.split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) }
         guard !counts.isEmpty, counts.allSatisfy({ $0 >= 1 && $0 <= TrainingConfig.maxThreads }) else {
-            throw ValidationError("--thread-counts must be a comma-separated list of counts in 1...\(TrainingConfig.maxThreads) (got \(threadCounts))")
+            throw ValidationError("--thread-counts must be a comma-separated list of counts in 1...\(TrainingConfig.maxThreads) (got \(countsText))")
         }
         config.threads = 1
         try config.validate()
