@@ -29,6 +29,10 @@ let package = Package(
         .systemLibrary(name: "COpenBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
         .systemLibrary(name: "CHDF5", pkgConfig: "hdf5", providers: [.apt(["libhdf5-dev"])]),
         .systemLibrary(name: "CLibCrypto", pkgConfig: "libcrypto", providers: [.apt(["libssl-dev"])]),
+        // Open MPI (Debian: libopenmpi-dev, openmpi-bin for mpirun); CMPIShim returns the handles
+        // Open MPI defines as macros (MPI_COMM_WORLD, MPI_BYTE, MPI_MAX, ...), which Swift cannot import.
+        .systemLibrary(name: "CMPI", pkgConfig: "ompi-c", providers: [.apt(["libopenmpi-dev"])]),
+        .target(name: "CMPIShim", dependencies: ["CMPI"]),
 
         // SIMD elementwise kernels of the runtime (our own vectorized exp/tanh/sincos/atan2/log,
         // fused updates). Plain C, no system package, no flags: the AVX2 and AVX-512 variants
@@ -51,6 +55,10 @@ let package = Package(
         // reads our ckpt.h5 through its documented layout, never through Trainer.
         .target(name: "Converter", dependencies: ["ModelFormat", "HDF5Kit", "Inference", "CZip"]),
 
+        // Processes of a run: a single process, or the ranks of an `mpirun` launch (MPI is
+        // initialised only then). A leaf besides Open MPI. See docs/DISTRIBUTED.md.
+        .target(name: "DistributedKit", dependencies: ["CMPI", "CMPIShim"]),
+
         // What the three tools share: the error-to-exit policy, SIGINT/SIGTERM, argument types.
         .target(name: "CLISupport", dependencies: ["ModelFormat", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
 
@@ -66,6 +74,8 @@ let package = Package(
             name: "l2hmc-convert",
             dependencies: ["ModelFormat", "Inference", "Converter", "CLISupport",
                            .product(name: "ArgumentParser", package: "swift-argument-parser")]),
+        // Exercises DistributedKit alone or under mpirun (run by DistributedKitTests; not a product).
+        .executableTarget(name: "l2hmc-mpi-selftest", dependencies: ["DistributedKit"]),
 
         .testTarget(name: "ModelFormatTests", dependencies: ["ModelFormat"]),
         .testTarget(name: "CounterRandomTests", dependencies: ["CounterRandom"]),
@@ -76,6 +86,7 @@ let package = Package(
         .testTarget(name: "CLITests", dependencies: ["ModelFormat", "Trainer"]),   // Trainer: the config-key table the flags come from
         .testTarget(name: "HDF5KitTests", dependencies: ["HDF5Kit"]),
         .testTarget(name: "ConverterTests", dependencies: ["Converter", "ModelFormat", "Inference", "HDF5Kit", "Trainer"]),
+        .testTarget(name: "DistributedKitTests", dependencies: ["DistributedKit", "CMPI"]),
     ],
     swiftLanguageModes: [.v5]
 )

@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-packages=(libopenblas-dev libzip-dev libhdf5-dev libssl-dev pkg-config unzip)
+packages=(libopenblas-dev libzip-dev libhdf5-dev libssl-dev libopenmpi-dev openmpi-bin pkg-config unzip)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

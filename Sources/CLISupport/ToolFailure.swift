@@ -29,7 +29,7 @@ extension L2ZError: ReportableError {
 }
 
 /// The one error-to-exit policy of the three tools: every failure is one line on stderr,
-/// `error: [code] message`, escaped with ``UntrustedText/escaped(_:limit:)`` (no control
+/// `error: [code] message` (`[usage]` for invalid options without a more specific code), escaped with ``UntrustedText/escaped(_:limit:)`` (no control
 /// character can start a new line), and an exit status: 0 success, 1 bad data (invalid or
 /// unreadable input, a failed write), 64 usage (invalid options), 130 SIGINT, 143 SIGTERM (see
 /// ``Interrupt``). Writing the line never traps (see ``Console``); the process ends with
@@ -54,7 +54,9 @@ public enum ToolFailure {
             text = command.message(for: error)
             status = isArgumentParserError(error, command) ? usage : badData
         }
-        let first = text.split(separator: "\n", omittingEmptySubsequences: true).first.map(String.init) ?? "\(error)"
+        var first = text.split(separator: "\n", omittingEmptySubsequences: true).first.map(String.init) ?? "\(error)"
+        // Usage errors without a code of their own (UsageError, ArgumentParser's) get `[usage]`.
+        if status == usage && !first.hasPrefix("[") { first = "[usage] " + first }
         return (status, "error: " + UntrustedText.escaped(first) + "\n")
     }
 

@@ -2,6 +2,7 @@ import ArgumentParser
 import Audit
 import Foundation
 import Inference
+import CLISupport
 
 /// `l2hmc-run bench`: the performance workloads W1-W4 of docs/RUNTIME.md, "Performance" (see ``Benchmark`` for the FLOP model).
 struct BenchCommand: ParsableCommand {
@@ -15,14 +16,23 @@ struct BenchCommand: ParsableCommand {
               W3  W2 with every dense layer at rank 16 (truncated SVD)
               W4  2D two-mode Gaussian mixture, 4096 chains, N_LF 10, units [64, 64]
             \(Benchmark.flopFormula).
-            By default every workload runs with 1 and with 2 OpenBLAS threads.
+            By default every workload runs at 1, 2, ... threads up to the cores this process may
+            use: each thread runs whole tiles of chains with single-threaded GEMMs, as l2hmc-run
+            does ('tiles' rows); above 1 thread each workload also runs as one tile with OpenBLAS's
+            own threads inside every GEMM ('blas-threads' rows), the comparison behind that rule.
             """)
 
-    @Option(help: "Run with this one OpenBLAS thread count only (overrides --threads-list).")
+    @Option(help: "Run with this one thread count only (overrides --threads-list).")
     var threads: Int?
 
-    @Option(name: .customLong("threads-list"), help: "Comma-separated OpenBLAS thread counts to run.")
-    var threadsList: String = "1,2"
+    @Option(name: .customLong("threads-list"), help: "Comma-separated thread counts to run (default 1 to the available cores).")
+    var threadsList: String?
+
+    @Option(help: "Chains per tile (default: each workload's l2hmc-run default, 32 or 128 by network size).")
+    var tile: Int?
+
+    @Flag(name: .customLong("no-blas-threads"), help: "Skip the 'blas-threads' comparison rows.")
+    var noBLASThreads = false
 
     @Option(help: "Comma-separated workloads (W1,W2,W3,W4).")
     var workloads: String = "W1,W2,W3,W4"
@@ -35,14 +45,17 @@ struct BenchCommand: ParsableCommand {
 
     func run() throws {
         let counts: [Int]
-        if let threads { counts = [threads] } else {
+        if let threads { counts = [threads] } else if let threadsList {
             counts = try threadsList.split(separator: ",").map {
                 guard let n = Int($0.trimmingCharacters(in: .whitespaces)), n >= 1 else {
                     throw ValidationError("--threads-list: \"\($0)\" is not a positive integer")
                 }
                 return n
             }
+        } else {
+            counts = Array(1...AvailableCores.count)
         }
+        if let tile, tile < 1 { throw ValidationError("--tile must be >= 1 (got \(tile))") }
         guard !counts.isEmpty, counts.allSatisfy({ $0 >= 1 }) else { throw ValidationError("thread counts must be >= 1") }
         let chosen: [Benchmark.Workload] = try workloads.split(separator: ",").map {
             let name = $0.trimmingCharacters(in: .whitespaces)
@@ -53,7 +66,7 @@ struct BenchCommand: ParsableCommand {
         }
         guard seconds > 0, seconds.isFinite else { throw ValidationError("--seconds must be > 0") }
         let interactive = isatty(fileno(stderr)) != 0
-        let report = try Benchmark.run(workloads: chosen, threadCounts: counts, seconds: seconds) { stage in
+        let report = try Benchmark.run(workloads: chosen, threadCounts: counts, tile: tile, seconds: seconds, compareBLASThreads: !noBLASThreads) { stage in
             if interactive { Console.error("bench: \(stage)...\n") }
         }
         print(json ? try Benchmark.json(report) : Benchmark.table(report))

@@ -86,30 +86,39 @@ struct RunCommand: ParsableCommand {
     private var quiet: Bool { quietOption.quiet }
     @Flag(help: "Run F L F L on a sample of chains at the end and report max |dx| and |dv|.")
     var checkReversibility = false
-    @Option(help: "OpenBLAS threads (default 1; results do not depend on it).")
+    @Option(help: "Threads, each running whole tiles of chains with single-threaded GEMMs (default: the cores this process may use, at most the number of tiles). The numbers do not depend on it.")
     var threads: Int?
+    @Option(help: "Chains per tile, the unit of every batched call (default 32, or 128 for networks over 2 MiB of weights; at most --chains). The numbers depend on it at the rounding level, never on --threads or the MPI process count; fixed when resuming.")
+    var tile: Int?
 
     func run() throws {
         Interrupt.install()
         let limit = try memoryLimit()
         if let k = checkpointEvery, k < 1 { throw UsageError("--checkpoint-every must be >= 1 trajectory (got \(k))") }
         if let t = threads, t < 1 { throw UsageError("--threads must be >= 1 (got \(t))") }
+        if let t = tile, t < 1 { throw UsageError("--tile must be >= 1 (got \(t))") }
         if let o = out, o == resume { throw UsageError("--out names the directory being resumed; leave --out out to continue it in place") }
         if out == nil && force { throw UsageError("--force applies to --out") }
         let resolved = try resolve(limit: limit)
         let params = resolved.params, model = resolved.model, resumed = resolved.resumed
-        BLAS.setThreads(threads ?? 1)
+        // Threads split the tiles; every GEMM runs on one OpenBLAS thread (docs/RUNTIME.md).
+        BLAS.setThreads(1)
+        let tiles = params.settings.tileCount
+        if let t = threads, t > tiles {
+            throw UsageError("--threads \(t) is more than the \(tiles) tile(s) of \(params.settings.effectiveTile) chains; use --threads \(tiles) or fewer, or a smaller --tile")
+        }
+        let threadCount = threads ?? min(AvailableCores.count, tiles)
         let memory = try MemoryBudget.check(settings: params.settings, target: params.target, model: model, limit: limit)
         if let o = out { try OutputDirectory.checkTarget(o, replace: force ? RunDirectory.ownership : nil) }
 
         let targetAction = makeTarget(params.target)
-        let engine = try RunEngine(settings: params.settings, target: targetAction, model: model)
+        let engine = try RunEngine(settings: params.settings, target: targetAction, model: model, threads: threadCount)
         if let r = resumed { try engine.resume(states: r.states, trajectoryIndex: r.trajectoryIndex, record: r.record) }
 
         var header = parameterLines(params, model: model, engine: engine)
         header.append("memory      estimated \(MemoryBudget.format(memory.bytes)) (limit \(MemoryBudget.format(limit)), --max-memory)")
         if let r = resumed { header.append("resume      from \(resume ?? "") after \(r.trajectoryIndex) trajectories") }
-        let paramsJSON = params.json(extra: ["tool": .string("l2hmc-run \(Inference.version)"), "threads": .int(Int64(BLAS.threads))])
+        let paramsJSON = params.json(extra: ["tool": .string("l2hmc-run \(Inference.version)"), "threads": .int(Int64(threadCount))])
 
         // The output: the resumed directory itself, or a new one (also for a version-1 directory,
         // whose continuation replaces it as version 2).
@@ -127,13 +136,14 @@ struct RunCommand: ParsableCommand {
         }
         if let o = output { header.append("output      \(o.path) (checkpoint every \(checkpointEvery.map { "\($0) trajectories" } ?? "10 s"))") }
         emit(header.joined(separator: "\n") + "\n")
+        if let w = BLASKernel.current().warning { Console.error("warning: \(w)\n") }
 
         let progress = ProgressBar(label: "trajectories", quiet: quiet)
         let batchLog = !quiet && isatty(STDERR_FILENO) == 0
         let started = Date()
         var lastCheckpoint = Date(), lastCount = engine.record.count
         while !engine.isFinished && !Interrupt.isRequested {
-            engine.step()
+            try engine.step()
             let done = engine.record.count
             let acc = engine.record.acceptProbability.last.map { $0.reduce(0, +) / Double($0.count) } ?? 0
             progress.update(done: done, total: params.settings.trajectories, note: String(format: "acc %.2f", acc))
@@ -224,7 +234,7 @@ struct RunCommand: ParsableCommand {
                                            ("--hmc-eps", hmcEps != nil), ("--hmc-nlf", hmcNlf != nil), ("--schedule", schedule != nil),
                                            ("--hmc-start", hmcStart != nil), ("--net-weights", netWeights != nil), ("--seed", seed != nil),
                                            ("--lowrank", lowrank != nil), ("--lowrank-energy", lowrankEnergy != nil), ("--step-mapping", stepMapping != nil),
-                                           ("--thermalization", thermalization != nil), ("--cold-start", coldStart),
+                                           ("--thermalization", thermalization != nil), ("--cold-start", coldStart), ("--tile", tile != nil),
                                            ("--mixture-means", mixtureMeans != nil), ("--mixture-variance", mixtureVariance != nil), ("--mixture-weights", mixtureWeights != nil)]
             if let given = fixed.first(where: { $0.1 }) {
                 throw UsageError("\(given.0) cannot change when resuming (the saved params.json fixes it); only --trajectories, --out, --force, --json, --quiet, --threads, --checkpoint-every, --max-memory and --check-reversibility may be given")
@@ -308,6 +318,7 @@ struct RunCommand: ParsableCommand {
         }
         settings.thermalization = thermalization ?? 0.25
         settings.hotStart = !coldStart
+        settings.tile = tile ?? TilePolicy.defaultTile(chains: chainCount, sampler: loaded?.sampler)
         try settings.validate()
         return Resolved(params: RunParameters(settings: settings, target: targetValue, modelPath: modelPath, modelSHA256: modelSHA), model: loaded)
     }
@@ -405,7 +416,9 @@ struct RunCommand: ParsableCommand {
             }
         }
         if s.schedule.usesHMC { lines.append("hmc         eps \(s.hmcStepSize), N_LF \(s.hmcSteps)") }
-        lines.append("chains      \(s.chains), trajectories \(s.trajectories), seed \(s.seed), thermalization \(s.thermalization), \(s.hotStart ? "random" : "cold") start, threads \(BLAS.threads)")
+        lines.append("chains      \(s.chains), trajectories \(s.trajectories), seed \(s.seed), thermalization \(s.thermalization), \(s.hotStart ? "random" : "cold") start")
+        lines.append("threads     \(engine.sampler.threads), tiles of \(s.effectiveTile) chains (\(s.tileCount) tiles)")
+        lines.append("blas        \(BLASKernel.current().summary)")
         return lines
     }
 }

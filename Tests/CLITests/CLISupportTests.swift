@@ -21,13 +21,13 @@ final class CLISupportTests: XCTestCase {
     func testEveryFailureIsOneCodedLineWithTheExitStatusOfItsKind() throws {
         let cases: [(String, [String], Int32, String)] = [
             ("l2hmc-run", ["--no-such-option"], 64, "error: "),
-            ("l2hmc-train", ["--no-such-option", "1"], 64, "error: unknown option '--no-such-option'"),
+            ("l2hmc-train", ["--no-such-option", "1"], 64, "error: [usage] unknown option '--no-such-option'"),
             ("l2hmc-convert", ["inspect", "--no-such-option", "x"], 64, "error: "),
             ("l2hmc-run", ["--model", "/nonexistent/m.l2z", "--trajectories", "2"], 1, "error: [io."),
             ("l2hmc-train", ["--nlf", "0", "--out", "/nonexistent/m.l2z"], 64, "error: [train.invalid_config] n_lf"),
             ("l2hmc-convert", ["inspect", "/nonexistent/m.l2z"], 1, "error: [io."),
-            ("l2hmc-run", ["--sampler", "hmc", "--lattice", "8x", "--trajectories", "2"], 64, "error: --lattice must look like 8x8 (got 8x)"),
-            ("l2hmc-convert", ["init-random", "--lattice", "0x4", "-o", "/nonexistent/m.l2z"], 64, "error: --lattice must look like 8x8 (got 0x4)"),
+            ("l2hmc-run", ["--sampler", "hmc", "--lattice", "8x", "--trajectories", "2"], 64, "error: [usage] --lattice must look like 8x8 (got 8x)"),
+            ("l2hmc-convert", ["init-random", "--lattice", "0x4", "-o", "/nonexistent/m.l2z"], 64, "error: [usage] --lattice must look like 8x8 (got 0x4)"),
         ]
         for (tool, args, status, prefix) in cases {
             let r = try CLI.run(tool, args)

@@ -22,15 +22,17 @@ enum CLI {
         URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
     }
 
-    static func run(_ tool: String, _ arguments: [String], cwd: URL? = nil) throws -> Result {
-        try run(executable: productsDirectory.appendingPathComponent(tool), arguments, cwd: cwd)
+    static func run(_ tool: String, _ arguments: [String], cwd: URL? = nil, environment: [String: String] = [:]) throws -> Result {
+        try run(executable: productsDirectory.appendingPathComponent(tool), arguments, cwd: cwd, environment: environment)
     }
 
-    /// Runs any program to its end, collecting its output.
-    static func run(executable: URL, _ arguments: [String], cwd: URL? = nil) throws -> Result {
+    /// Runs any program to its end, collecting its output; `environment` adds to (or replaces
+    /// entries of) this process's environment.
+    static func run(executable: URL, _ arguments: [String], cwd: URL? = nil, environment: [String: String] = [:]) throws -> Result {
         let process = Process()
         process.executableURL = executable
         process.arguments = arguments
+        if !environment.isEmpty { process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 } }
         process.currentDirectoryURL = cwd ?? repositoryRoot
         let out = Pipe(), err = Pipe()
         process.standardOutput = out

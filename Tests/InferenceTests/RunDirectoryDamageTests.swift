@@ -26,9 +26,9 @@ final class RunDirectoryDamageTests: XCTestCase {
         let path = root.appendingPathComponent(name).path
         let (output, _) = try RunOutput.create(at: path, replace: false, params: params.json(), layout: .u1, chains: 3, stateSize: 8, seed: 5,
                                                record: engine.record, states: engine.states)
-        for _ in 0..<5 { engine.step() }
+        for _ in 0..<5 { try engine.step() }
         try output.checkpoint(record: engine.record, states: engine.states)
-        while !engine.isFinished { engine.step() }
+        while !engine.isFinished { try engine.step() }
         try output.checkpoint(record: engine.record, states: engine.states)
         output.close()
         return (path, engine.record, engine.states)

@@ -24,9 +24,9 @@ final class RunDirectoryFuzzTests: XCTestCase {
             let engine = try RunEngine(settings: settings, target: makeTarget(target), model: nil)
             let (output, _) = try RunOutput.create(at: original, replace: false, params: params.json(), layout: .u1, chains: 3, stateSize: 8,
                                                    seed: 3, record: engine.record, states: engine.states)
-            for _ in 0..<4 { engine.step() }
+            for _ in 0..<4 { try engine.step() }
             try output.checkpoint(record: engine.record, states: engine.states)
-            while !engine.isFinished { engine.step() }
+            while !engine.isFinished { try engine.step() }
             try output.checkpoint(record: engine.record, states: engine.states)
             output.close()
         }

@@ -49,6 +49,7 @@ final class ToyActionSeamTests: XCTestCase {
         func propose(x: UnsafeMutablePointer<Double>, v: UnsafeMutablePointer<Double>, rows: Int, forward: Bool, logDet: UnsafeMutablePointer<Double>) {
             for r in 0..<rows { x[r] += (forward ? a : -a) * v[r] }
         }
+        func replica(capacity: Int) -> Proposal { Shear(a: a, capacity: capacity) }
     }
 
     /// <x^2> and <x^4> under e^{-U} by composite Simpson on [-4, 4] (e^{-U} < e^{-200} beyond:
@@ -96,7 +97,7 @@ final class ToyActionSeamTests: XCTestCase {
         let (output, _) = try RunOutput.create(at: path, replace: false, params: params, layout: RunDirectory.Layout(well), chains: 16,
                                                stateSize: 1, seed: 21, record: engine.record, states: engine.states)
         while !engine.isFinished {
-            engine.step()
+            try engine.step()
             if engine.record.count % every == 0 { try output.checkpoint(record: engine.record, states: engine.states) }
         }
         try output.checkpoint(record: engine.record, states: engine.states)
@@ -129,7 +130,7 @@ final class ToyActionSeamTests: XCTestCase {
             let path = root.appendingPathComponent("resumed").path
             let (output, _) = try RunOutput.create(at: path, replace: false, params: params, layout: RunDirectory.Layout(well), chains: 16,
                                                    stateSize: 1, seed: 21, record: engine.record, states: engine.states)
-            while !engine.isFinished { engine.step(); if engine.record.count % 70 == 0 { try output.checkpoint(record: engine.record, states: engine.states) } }
+            while !engine.isFinished { try engine.step(); if engine.record.count % 70 == 0 { try output.checkpoint(record: engine.record, states: engine.states) } }
             try output.checkpoint(record: engine.record, states: engine.states)
             output.close()
         }
@@ -140,7 +141,7 @@ final class ToyActionSeamTests: XCTestCase {
         XCTAssertEqual(contents.record.series("x").count, 250)
         let engine = try RunEngine(settings: try settings(trajectories: 600), target: well, model: nil, proposals: [Shear(a: 0.6, capacity: 16)])
         try engine.resume(states: contents.states, trajectoryIndex: contents.trajectoryIndex, record: contents.record)
-        while !engine.isFinished { engine.step(); if engine.record.count % 100 == 0 { try output.checkpoint(record: engine.record, states: engine.states) } }
+        while !engine.isFinished { try engine.step(); if engine.record.count % 100 == 0 { try output.checkpoint(record: engine.record, states: engine.states) } }
         try output.checkpoint(record: engine.record, states: engine.states)
         try output.finish(summary: RunReport.json(RunSummary(record: engine.record, target: well, thermalization: 0.2)), states: engine.states)
         output.close()

@@ -65,13 +65,14 @@ public enum Benchmark {
 
         /// The sampler of this workload (random weights, seed 1, step sizes 0.1; Glorot kernels
         /// scaled by 0.3 (closer to HMC), so proposals are sometimes accepted,
-        /// which the timing does not depend on) and its dynamics.
-        public func makeSampler(seed: UInt64 = 1) throws -> (sampler: ChainSampler, dynamics: L2HMCDynamics) {
+        /// which the timing does not depend on) and its dynamics, in tiles of `tile` chains (nil:
+        /// one tile of all chains) spread over `threads` lanes.
+        public func makeSampler(seed: UInt64 = 1, tile: Int? = nil, threads: Int = 1) throws -> (sampler: ChainSampler, dynamics: L2HMCDynamics) {
             let model = try RandomModel.make(sampler: spec, seed: seed, epsX: 0.1, epsV: 0.1, weightScale: 0.3)
             let target = makeTarget(spec.target)
-            let dynamics = try L2HMCDynamics(model: model, target: target, capacity: chains)
+            let dynamics = try L2HMCDynamics(model: model, target: target, capacity: min(tile ?? chains, chains))
             if let r = lowRank { try dynamics.compress(.rank(r)) }
-            let sampler = ChainSampler(target: target, l2hmc: dynamics, hmc: nil, chains: chains, seed: seed)
+            let sampler = ChainSampler(target: target, l2hmc: dynamics, hmc: nil, chains: chains, seed: seed, tile: tile, threads: threads)
             sampler.randomizeStart()
             return (sampler, dynamics)
         }
@@ -81,7 +82,14 @@ public enum Benchmark {
     public struct WorkloadResult: Codable, Sendable {
         public let workload: String
         public let description: String
+        /// Threads: lanes of tiles (each GEMM on one OpenBLAS thread), or OpenBLAS's own threads
+        /// inside every GEMM of one lane (`mode` "blas-threads", the comparison row).
         public let threads: Int
+        public let mode: String
+        public let tile: Int
+        /// Rate at this thread count over `threads` times the 1-thread rate of the same mode
+        /// (nil when 1 thread was not measured).
+        public var efficiency: Double?
         public let chains: Int
         public let trajectoriesTimed: Int
         public let secondsPerTrajectory: Double
@@ -92,8 +100,8 @@ public enum Benchmark {
         public let fractionOfDGEMM: Double
         /// Share of the timed wall clock spent inside GEMM calls, and their own rate
         /// (executed GEMM FLOPs / GEMM time): what limits the workload.
-        public let gemmTimeShare: Double
-        public let gemmGflops: Double
+        public let gemmTimeShare: Double?
+        public let gemmGflops: Double?
         public let acceptance: Double
     }
 
@@ -112,6 +120,11 @@ public enum Benchmark {
         public let timing: String
         /// Instruction set of the elementwise kernels.
         public let elementwiseKernels: String
+        /// `openblas_get_config()` and `openblas_get_corename()`, and the warning when that kernel
+        /// set lacks the CPU's vector extensions (``BLASKernel``).
+        public let blas: String
+        public let blasCore: String
+        public let blasWarning: String?
         public let dgemm: [DGEMMResult]
         public let workloads: [WorkloadResult]
         /// W3 chain-trajectories/s over W2's, per thread count (when both ran).
@@ -159,10 +172,19 @@ public enum Benchmark {
         return DGEMMResult(threads: threads, sizes: sizes, gflopsBySize: rates, gflops: rates.max() ?? 0)
     }
 
+    /// How the threads are used.
+    public enum Mode: String, Sendable {
+        /// `threads` lanes, each running whole tiles with single-threaded GEMMs (what runs use).
+        case tiles
+        /// One lane and one tile of all chains, every GEMM on `threads` OpenBLAS threads.
+        case blasThreads = "blas-threads"
+    }
+
     /// Times full L2HMC trajectories of `workload` (after two warm-up trajectories).
-    public static func run(_ workload: Workload, threads: Int, seconds: Double, dgemmReference: Double) throws -> WorkloadResult {
-        BLAS.setThreads(threads)
-        let (sampler, dynamics) = try workload.makeSampler()
+    public static func run(_ workload: Workload, threads: Int, mode: Mode = .tiles, tile: Int, seconds: Double, dgemmReference: Double) throws -> WorkloadResult {
+        let lanes = mode == .tiles ? min(threads, (workload.chains + tile - 1) / tile) : 1
+        BLAS.setThreads(mode == .tiles ? 1 : threads)
+        let (sampler, dynamics) = try workload.makeSampler(tile: mode == .tiles ? tile : nil, threads: lanes)
         var accepted = 0, proposed = 0
         let step = {
             let o = sampler.step(kind: .l2hmc)
@@ -170,24 +192,28 @@ public enum Benchmark {
             proposed += o.accepted.count
         }
         step(); step()  // warm-up: page in buffers and weights, let OpenBLAS start its threads
+        // GEMM time is only accounted on one lane (the counters are not atomic).
         BLAS.resetProfile()
-        BLAS.profiling = true
+        BLAS.profiling = lanes == 1
         let t = time(seconds: seconds, step)
         BLAS.profiling = false
         let gemmSeconds = Double(BLAS.profiledNanoseconds) * 1e-9
         let flops = 2 * Double(dynamics.multiplyAddsPerChainTrajectory)
         let chains = Double(workload.chains)
         let gflops = flops * chains / t.best / 1e9
-        return WorkloadResult(workload: workload.name, description: workload.summary, threads: threads, chains: workload.chains,
+        return WorkloadResult(workload: workload.name, description: workload.summary, threads: mode == .tiles ? lanes : threads, mode: mode.rawValue,
+                              tile: mode == .tiles ? min(tile, workload.chains) : workload.chains, efficiency: nil, chains: workload.chains,
                               trajectoriesTimed: t.calls, secondsPerTrajectory: t.best, chainTrajectoriesPerSecond: chains / t.best,
                               flopsPerChainTrajectory: flops, gflops: gflops, fractionOfDGEMM: gflops / dgemmReference,
-                              gemmTimeShare: gemmSeconds / t.total,
-                              gemmGflops: gemmSeconds > 0 ? 2 * Double(BLAS.profiledMultiplyAdds) / gemmSeconds / 1e9 : 0,
+                              gemmTimeShare: lanes == 1 ? gemmSeconds / t.total : nil,
+                              gemmGflops: gemmSeconds > 0 ? 2 * Double(BLAS.profiledMultiplyAdds) / gemmSeconds / 1e9 : nil,
                               acceptance: proposed > 0 ? Double(accepted) / Double(proposed) : 0)
     }
 
-    /// Runs the DGEMM reference and every workload at every thread count.
-    public static func run(workloads: [Workload], threadCounts: [Int], seconds: Double,
+    /// Runs the DGEMM reference and every workload at every thread count, in tiles of `tile`
+    /// chains (nil: each workload's ``TilePolicy`` default, as l2hmc-run chooses it); with `compareBLASThreads`, also every workload with one tile and OpenBLAS's
+    /// threads at each thread count above 1 (the measurement behind the threading rule).
+    public static func run(workloads: [Workload], threadCounts: [Int], tile: Int? = nil, seconds: Double, compareBLASThreads: Bool = true,
                            progress: (String) -> Void = { _ in }) throws -> Report {
         let before = BLAS.threads
         defer { BLAS.setThreads(before) }
@@ -198,20 +224,33 @@ public enum Benchmark {
             references.append(ref)
             for w in workloads {
                 progress("\(w.name), \(threads) thread(s)")
-                results.append(try run(w, threads: threads, seconds: seconds, dgemmReference: ref.gflops))
+                let t = tile ?? TilePolicy.defaultTile(chains: w.chains, sampler: w.spec)
+                results.append(try run(w, threads: threads, tile: t, seconds: seconds, dgemmReference: ref.gflops))
+                if compareBLASThreads && threads > 1 {
+                    progress("\(w.name), \(threads) OpenBLAS thread(s)")
+                    results.append(try run(w, threads: threads, mode: .blasThreads, tile: t, seconds: seconds, dgemmReference: ref.gflops))
+                }
+            }
+        }
+        for i in results.indices {
+            let r = results[i]
+            let baseMode = r.mode == Mode.blasThreads.rawValue ? Mode.tiles.rawValue : r.mode
+            if let one = results.first(where: { $0.workload == r.workload && $0.mode == baseMode && $0.threads == 1 }) {
+                results[i].efficiency = r.chainTrajectoriesPerSecond / (Double(r.threads) * one.chainTrajectoriesPerSecond)
             }
         }
         var speedup: [String: Double] = [:]
         for threads in threadCounts {
-            let r = results.filter { $0.threads == threads }
+            let r = results.filter { $0.threads == threads && $0.mode == Mode.tiles.rawValue }
             if let w2 = r.first(where: { $0.workload == "W2" }), let w3 = r.first(where: { $0.workload == "W3" }) {
                 speedup["\(threads)"] = w3.chainTrajectoriesPerSecond / w2.chainTrajectoriesPerSecond
             }
         }
+        let kernel = BLASKernel.current()
         return Report(flopFormula: flopFormula,
                       timing: "wall clock (monotonic), best of 3 rounds after 2 warm-up trajectories; DGEMM reference = best square size",
-                      elementwiseKernels: RuntimeKernels.elementwiseInstructionSet,
-                      dgemm: references, workloads: results, lowRankSpeedup: speedup)
+                      elementwiseKernels: RuntimeKernels.elementwiseInstructionSet, blas: kernel.configuration, blasCore: kernel.core,
+                      blasWarning: kernel.warning, dgemm: references, workloads: results, lowRankSpeedup: speedup)
     }
 
     /// The report as a readable table.
@@ -223,22 +262,27 @@ public enum Benchmark {
         lines.append("l2hmc-run bench: full L2HMC trajectories (momentum draw, forward + backward groups, Metropolis-Hastings)")
         lines.append("FLOP model: \(report.flopFormula)")
         lines.append("timing:     \(report.timing)")
-        lines.append("kernels:    elementwise SIMD path \(report.elementwiseKernels); GEMMs by OpenBLAS (small GEMMs stay on one thread)")
+        lines.append("kernels:    elementwise SIMD path \(report.elementwiseKernels); GEMMs by \(report.blas), \(report.blasCore) kernels")
+        if let w = report.blasWarning { lines.append("warning:    \(w)") }
+        lines.append("threads:    'tiles' rows: each thread runs whole tiles of chains with single-threaded GEMMs (what l2hmc-run does);")
+        lines.append("            'blas-threads' rows: one tile of all chains, OpenBLAS threads inside each GEMM (for comparison)")
         lines.append("")
         for ref in report.dgemm {
             let sizes = zip(ref.sizes, ref.gflopsBySize).map { "n=\($0) \(f($1, 1))" }.joined(separator: ", ")
             lines.append("DGEMM reference, \(ref.threads) thread(s): \(f(ref.gflops, 1)) GFLOP/s  (square C = A B, 2n^3 FLOPs: \(sizes))")
         }
         lines.append("")
-        lines.append(padRight("workload", 9) + pad("threads", 8) + pad("chain-traj/s", 14) + pad("ms/traj", 10) + pad("MFLOP/ch-traj", 15)
+        lines.append(padRight("workload", 9) + padRight("mode", 13) + pad("tile", 5) + pad("threads", 8) + pad("chain-traj/s", 14) + pad("effic.", 8) + pad("ms/traj", 10) + pad("MFLOP/ch-traj", 15)
                      + pad("GFLOP/s", 9) + pad("% DGEMM", 9) + pad("GEMM time", 10) + pad("GEMM GF/s", 10) + pad("accept", 8) + "  description")
         for r in report.workloads {
-            lines.append(padRight(r.workload, 9) + pad("\(r.threads)", 8) + pad(f(r.chainTrajectoriesPerSecond, 1), 14)
+            lines.append(padRight(r.workload, 9) + padRight(r.mode, 13) + pad("\(r.tile)", 5) + pad("\(r.threads)", 8)
+                         + pad(f(r.chainTrajectoriesPerSecond, 1), 14) + pad(r.efficiency.map { f(100 * $0, 0) + " %" } ?? "-", 8)
                          + pad(f(1000 * r.secondsPerTrajectory, 2), 10) + pad(f(r.flopsPerChainTrajectory / 1e6, 3), 15)
-                         + pad(f(r.gflops, 2), 9) + pad(f(100 * r.fractionOfDGEMM, 1), 9) + pad(f(100 * r.gemmTimeShare, 0) + " %", 10)
-                         + pad(f(r.gemmGflops, 1), 10) + pad(f(r.acceptance, 2), 8) + "  " + r.description)
+                         + pad(f(r.gflops, 2), 9) + pad(f(100 * r.fractionOfDGEMM, 1), 9) + pad(r.gemmTimeShare.map { f(100 * $0, 0) + " %" } ?? "-", 10)
+                         + pad(r.gemmGflops.map { f($0, 1) } ?? "-", 10) + pad(f(r.acceptance, 2), 8) + "  " + r.description)
         }
-        lines.append("GEMM time: share of the wall clock inside GEMM calls; GEMM GF/s: executed GEMM FLOPs over that time. The rest is")
+        lines.append("effic.: rate / (threads x the 1-thread rate). GEMM time (one lane only): share of the wall clock inside GEMM calls;")
+        lines.append("GEMM GF/s: executed GEMM FLOPs over that time. The rest is")
         lines.append("elementwise work (encodings, activations, heads, updates, force, Metropolis-Hastings, momentum draws).")
         for (threads, s) in report.lowRankSpeedup.sorted(by: { $0.key < $1.key }) {
             lines.append("W3 / W2 chain-trajectories per second, \(threads) thread(s): \(f(s, 2))x")

@@ -95,6 +95,27 @@ public final class L2HMCDynamics {
         if refuseBiasedWeights { try setNetWeights(spec.netWeights) }
     }
 
+    /// A copy for another thread (``Proposal/replica(capacity:)``): the same networks (shared,
+    /// read-only during trajectories), plan, net weights, masks and permuted heads, and its own
+    /// scratch space for `capacity` rows.
+    init(replicating o: L2HMCDynamics, capacity: Int) {
+        spec = o.spec; target = o.target
+        vNets = o.vNets; xNetsFirst = o.xNetsFirst; xNetsSecond = o.xNetsSecond
+        plan = o.plan; netWeights = o.netWeights
+        masks = o.masks; complements = o.complements
+        storedEpsX = o.storedEpsX; storedEpsV = o.storedEpsV
+        self.capacity = capacity
+        let n = spec.stateSize
+        force = Buffer(capacity * n)
+        xIn = Buffer(capacity * 2 * n)
+        heads = Buffer(capacity * 3 * n)
+        trig = o.trig == nil ? nil : Buffer(capacity * 2 * n)
+        maskOrders = o.maskOrders; maskCounts = o.maskCounts
+        permutedHeads = o.permutedHeads
+        workspace = NetworkWorkspace(rows: capacity, networks: o.networks)
+        for net in networks { net.prepareForSharedUse() }
+    }
+
     /// All distinct networks.
     public var networks: [L2HMCNetwork] {
         var seen = Set<ObjectIdentifier>()

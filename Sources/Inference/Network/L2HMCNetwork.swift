@@ -280,6 +280,10 @@ public final class L2HMCNetwork {
         }
     }
 
+    /// Builds the lazily kept low-rank plan now, so that evaluations from several threads only
+    /// read this object (``L2HMCDynamics`` replicas share their networks).
+    func prepareForSharedUse() { _ = lowRankPlan() }
+
     private func lowRankPlan() -> LowRankPlan {
         if let p = lowRankCache, p.version == layersVersion { return p }
         let p = LowRankPlan(self)

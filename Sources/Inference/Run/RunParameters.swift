@@ -26,6 +26,7 @@ public struct RunParameters: Sendable, Equatable {
             "hmc_start": .int(Int64(s.schedule.hmcStart)),
             "hmc_eps": .double(s.hmcStepSize), "hmc_nlf": .int(Int64(s.hmcSteps)),
             "hot_start": .bool(s.hotStart),
+            "tile": s.tile.map { .int(Int64($0)) } ?? .null,
             "target": ManifestCodec.encodeTarget(target),
         ]
         o["l2hmc_nlf"] = s.l2hmcSteps.map { .int(Int64($0)) } ?? .null
@@ -45,7 +46,7 @@ public struct RunParameters: Sendable, Equatable {
     /// Keys of `params.json` (``json(extra:)``), plus the provenance keys l2hmc-run adds.
     static let keys: Set<String> = ["format", "chains", "trajectories", "seed", "thermalization", "schedule", "hmc_start", "hmc_eps", "hmc_nlf",
                                     "hot_start", "target", "l2hmc_nlf", "step_mapping", "net_weights", "compression", "model", "model_sha256",
-                                    "tool", "threads"]
+                                    "tool", "threads", "tile", "processes"]
 
     /// Reads parameters written by ``json(extra:)``, strictly: unknown keys, wrong types,
     /// non-finite or out-of-range numbers are refused (a run directory is untrusted input), and
@@ -77,6 +78,8 @@ public struct RunParameters: Sendable, Equatable {
         s.thermalization = try double(o["thermalization"], "thermalization")
         guard case let .bool(hot)? = o["hot_start"] else { throw fail("hot_start") }
         s.hotStart = hot
+        // Absent or null in directories written before tiles existed: one tile of all chains.
+        if let v = optional("tile") { s.tile = try int(v, "tile", 1...(1 << 31)) }
         if let v = optional("l2hmc_nlf") { s.l2hmcSteps = try int(v, "l2hmc_nlf", 1...4096) }
         if let v = optional("step_mapping") {
             guard case let .string(m) = v, let mapping = StepMapping(rawValue: m) else { throw fail("step_mapping") }

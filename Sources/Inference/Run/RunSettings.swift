@@ -18,6 +18,16 @@ public struct RunSettings: Sendable, Equatable {
     public var hmcSteps: Int
     /// Random start (hot) or all zeros (cold).
     public var hotStart: Bool = true
+    /// Chains per tile, the unit of every batched call (``ChainSampler``): nil is one tile of
+    /// all chains (the single batch of versions before 0.5, and of run directories without a
+    /// `tile`). The numbers depend on it at the rounding level only, and never on the thread or
+    /// process count.
+    public var tile: Int?
+
+    /// The tile size in effect: `tile`, at most the chain count.
+    public var effectiveTile: Int { max(1, min(tile ?? chains, chains)) }
+    /// Number of tiles (the most threads or processes that can share the work).
+    public var tileCount: Int { (chains + effectiveTile - 1) / effectiveTile }
 
     public init(chains: Int, trajectories: Int, seed: UInt64, schedule: Schedule, hmcStepSize: Double, hmcSteps: Int) {
         self.chains = chains; self.trajectories = trajectories; self.seed = seed; self.schedule = schedule
@@ -27,7 +37,7 @@ public struct RunSettings: Sendable, Equatable {
     public static func == (a: RunSettings, b: RunSettings) -> Bool {
         a.chains == b.chains && a.trajectories == b.trajectories && a.seed == b.seed && a.thermalization == b.thermalization
             && a.schedule == b.schedule && a.l2hmcSteps == b.l2hmcSteps && a.stepMapping == b.stepMapping && a.netWeights == b.netWeights
-            && a.compressionText == b.compressionText && a.hmcStepSize == b.hmcStepSize && a.hmcSteps == b.hmcSteps && a.hotStart == b.hotStart
+            && a.compressionText == b.compressionText && a.hmcStepSize == b.hmcStepSize && a.hmcSteps == b.hmcSteps && a.hotStart == b.hotStart && a.tile == b.tile
     }
 
     public var compressionText: String {
@@ -45,6 +55,7 @@ public struct RunSettings: Sendable, Equatable {
         guard thermalization >= 0 && thermalization < 1 else {
             throw InferenceError.invalidOption(name: "--thermalization", reason: "must be in [0, 1) (got \(thermalization))")
         }
+        if let t = tile, t < 1 { throw InferenceError.invalidOption(name: "--tile", reason: "must be >= 1 (got \(t))") }
         if let s = l2hmcSteps, s < 1 { throw InferenceError.invalidOption(name: "--nlf", reason: "must be >= 1 (got \(s))") }
         if schedule.usesHMC {
             guard hmcStepSize > 0, hmcStepSize.isFinite else { throw InferenceError.invalidOption(name: "--hmc-eps", reason: "must be > 0 (got \(hmcStepSize))") }

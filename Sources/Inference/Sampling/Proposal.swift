@@ -9,6 +9,9 @@
 /// (leapfrog). `logDet` receives log|det d(x', v')/d(x, v)| added to the value passed in (the
 /// sampler passes 0); plain leapfrog is volume preserving and adds nothing.
 ///
+/// The target (``TargetAction``) and the proposals are called from several threads at once, on
+/// disjoint rows: the target must not mutate shared state; each thread has its own proposal.
+///
 /// New proposals (a flow's field transformation, a network whose weights do not depend on the
 /// lattice size) conform here and are handed to ``RunEngine`` or ``ChainSampler`` directly; a
 /// proposal whose weights are independent of the lattice size only has to size its scratch
@@ -23,6 +26,11 @@ public protocol Proposal: AnyObject {
     var capacity: Int { get }
     /// Proposes in place for `rows` chains stored row-major [rows, n]; adds the log-det per row.
     func propose(x: UnsafeMutablePointer<Double>, v: UnsafeMutablePointer<Double>, rows: Int, forward: Bool, logDet: UnsafeMutablePointer<Double>)
+    /// The same map with its own scratch space for `capacity` rows, for another thread: it gives
+    /// bit for bit what this object gives on the same rows, may share read-only parameters (the
+    /// networks) with it, and is independent of later changes to it. ``ChainSampler`` makes one
+    /// per extra thread; `propose` on the two may then run concurrently.
+    func replica(capacity: Int) -> Proposal
 }
 
 extension LeapfrogDynamics: Proposal {
@@ -32,6 +40,10 @@ extension LeapfrogDynamics: Proposal {
     /// Leapfrog forward (or backward in time); volume preserving, so `logDet` is unchanged.
     public func propose(x: UnsafeMutablePointer<Double>, v: UnsafeMutablePointer<Double>, rows: Int, forward: Bool, logDet: UnsafeMutablePointer<Double>) {
         integrate(x: x, v: v, rows: rows, direction: forward ? 1 : -1)
+    }
+
+    public func replica(capacity: Int) -> Proposal {
+        LeapfrogDynamics(target: target, stepSize: stepSize, stepCount: stepCount, capacity: capacity)
     }
 }
 
@@ -43,4 +55,6 @@ extension L2HMCDynamics: Proposal {
     public func propose(x: UnsafeMutablePointer<Double>, v: UnsafeMutablePointer<Double>, rows: Int, forward: Bool, logDet: UnsafeMutablePointer<Double>) {
         if forward { self.forward(x: x, v: v, rows: rows, logDet: logDet) } else { backward(x: x, v: v, rows: rows, logDet: logDet) }
     }
+
+    public func replica(capacity: Int) -> Proposal { L2HMCDynamics(replicating: self, capacity: capacity) }
 }

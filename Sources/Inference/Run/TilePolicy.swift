@@ -1,0 +1,34 @@
+import ModelFormat
+
+/// The default number of chains per tile of a new run (``RunSettings/tile``), from the chain
+/// count and the model alone, so the numbers of a run never depend on the thread or process
+/// count or on the machine's core count.
+///
+/// Why the networks' size: every tile's GEMM calls stream the networks' weights through the
+/// caches (OpenBLAS also packs them on every call), so a small tile pays that traffic for few
+/// chains. Measured single-threaded on the benchmark workloads (docs/RUNTIME.md, "Threads and
+/// tiles"): with about 1 MB of weights per network (W1) tiles of 32 chains run as fast as one
+/// tile of all chains; with 7 MB (W2) tiles of 32 run at 55 % of that, tiles of 128 at 87 %.
+/// So: 32 chains, or 128 when a network holds more than ``largeNetworkBytes`` of weights; at
+/// most the chain count.
+public enum TilePolicy {
+    public static let smallTile = 32
+    public static let largeTile = 128
+    public static let largeNetworkBytes = 2 << 20
+
+    public static func defaultTile(chains: Int, sampler: SamplerSpec?) -> Int {
+        let bytes = sampler.map(networkBytes) ?? 0
+        return min(chains, bytes > largeNetworkBytes ? largeTile : smallTile)
+    }
+
+    /// Bytes of the dense kernels of one network of `spec` (float64; x and v inputs, hidden
+    /// layers, the three heads).
+    public static func networkBytes(_ spec: SamplerSpec) -> Int {
+        let n = spec.stateSize, units = spec.network.hiddenUnits
+        guard let first = units.first, let last = units.last else { return 0 }
+        let inputs = max(spec.network.xNetInput.width(stateSize: n), spec.network.vNetInput.width(stateSize: n)) + n
+        var count = inputs * first + last * 3 * n
+        for (a, b) in zip(units, units.dropFirst()) { count += a * b }
+        return 8 * count
+    }
+}
