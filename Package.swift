@@ -60,11 +60,11 @@ let package = Package(
         .target(name: "DistributedKit", dependencies: ["CMPI", "CMPIShim"]),
 
         // What the three tools share: the error-to-exit policy, SIGINT/SIGTERM, argument types.
-        .target(name: "CLISupport", dependencies: ["ModelFormat", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
+        .target(name: "CLISupport", dependencies: ["ModelFormat", "CFileSystem", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
 
         .executableTarget(
             name: "l2hmc-run",
-            dependencies: ["Audit", "Inference", "ModelFormat", "CLISupport",
+            dependencies: ["Audit", "Inference", "ModelFormat", "CLISupport", "DistributedKit",
                            .product(name: "ArgumentParser", package: "swift-argument-parser")]),
         .executableTarget(
             name: "l2hmc-train",

@@ -1,4 +1,5 @@
 #define _GNU_SOURCE
+#include <sched.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -25,3 +26,10 @@ static int rename2(const char *from, const char *to, unsigned int flags) {
 int l2hmc_rename_noreplace(const char *from, const char *to) { return rename2(from, to, RENAME_NOREPLACE); }
 
 int l2hmc_rename_exchange(const char *a, const char *b) { return rename2(a, b, RENAME_EXCHANGE); }
+
+int l2hmc_affinity_cpu_count(void) {
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    if (sched_getaffinity(0, sizeof(set), &set) != 0) return -1;
+    return CPU_COUNT(&set);
+}

@@ -60,12 +60,18 @@ public enum ToolFailure {
         return (status, "error: " + UntrustedText.escaped(first) + "\n")
     }
 
+    /// Called with the exit status after the error line is written, instead of `_exit`, when
+    /// set: a tool running as one rank of an MPI job sets it to MPI_Abort, which ends every
+    /// rank (the others may be waiting in a collective for this one).
+    nonisolated(unsafe) public static var terminate: ((Int32) -> Never)?
+
     /// Reports `error` and ends the process (see the type's contract).
     public static func exit(_ error: Error, in command: ParsableCommand.Type) -> Never {
         if command.exitCode(for: error) == .success { command.exit(withError: error) }  // --help, --version
         let (status, line) = classify(error, in: command)
         Console.error(line)
         fflush(stdout)
+        if let terminate { terminate(status) }
         _exit(status)
     }
 

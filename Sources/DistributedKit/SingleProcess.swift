@@ -38,6 +38,7 @@ public final class SingleProcess: ProcessGroup {
 /// Writes one line to stderr without buffering.
 enum ErrorLine {
     static func write(_ message: String) {
+        guard !message.isEmpty else { return }
         let line = message.hasSuffix("\n") ? message : message + "\n"
         let bytes = Array(line.utf8)
         var offset = 0

@@ -1,6 +1,7 @@
 import ArgumentParser
 import CLISupport
 import Foundation
+import DistributedKit
 import Inference
 import ModelFormat
 
@@ -93,76 +94,109 @@ struct RunCommand: ParsableCommand {
 
     func run() throws {
         Interrupt.install()
+        // Under mpirun: one rank of a run whose chains are split over the ranks (docs/DISTRIBUTED.md).
+        let processes = try ProcessGroups.current()
+        let group = processes.size > 1 ? MPIRunGroup(processes) : nil
+        if group != nil { ToolFailure.terminate = { processes.abort(code: $0, message: "") } }
+        let isRoot = processes.isRoot
         let limit = try memoryLimit()
         if let k = checkpointEvery, k < 1 { throw UsageError("--checkpoint-every must be >= 1 trajectory (got \(k))") }
         if let t = threads, t < 1 { throw UsageError("--threads must be >= 1 (got \(t))") }
         if let t = tile, t < 1 { throw UsageError("--tile must be >= 1 (got \(t))") }
         if let o = out, o == resume { throw UsageError("--out names the directory being resumed; leave --out out to continue it in place") }
         if out == nil && force { throw UsageError("--force applies to --out") }
-        let resolved = try resolve(limit: limit)
-        let params = resolved.params, model = resolved.model, resumed = resolved.resumed
-        // Threads split the tiles; every GEMM runs on one OpenBLAS thread (docs/RUNTIME.md).
-        BLAS.setThreads(1)
-        let tiles = params.settings.tileCount
-        if let t = threads, t > tiles {
-            throw UsageError("--threads \(t) is more than the \(tiles) tile(s) of \(params.settings.effectiveTile) chains; use --threads \(tiles) or fewer, or a smaller --tile")
+        // The root resolves the options and reads every file; the other ranks get the result.
+        var root: Resolved?
+        if isRoot {
+            root = try resolve(limit: limit)
+            if let o = out { try OutputDirectory.checkTarget(o, replace: force ? RunDirectory.ownership : nil) }
         }
-        let threadCount = threads ?? min(AvailableCores.count, tiles)
-        let memory = try MemoryBudget.check(settings: params.settings, target: params.target, model: model, limit: limit)
-        if let o = out { try OutputDirectory.checkTarget(o, replace: force ? RunDirectory.ownership : nil) }
+        let resolved: Resolved
+        if let group { resolved = try share(root, group: group) } else if let root { resolved = root } else {
+            preconditionFailure("a single process is its own root")
+        }
+        let params = resolved.params, model = resolved.model, resumed = resolved.resumed
+        // Threads split this process's tiles; every GEMM runs on one OpenBLAS thread (docs/RUNTIME.md).
+        BLAS.setThreads(1)
+        let s = params.settings
+        let localTiles = TileSplit.tiles(rank: processes.rank, size: processes.size, tileCount: s.tileCount).count
+        if processes.size > s.tileCount {
+            throw UsageError("mpirun -np \(processes.size) is more than the \(s.tileCount) tile(s) of \(s.effectiveTile) chains; use at most \(s.tileCount) processes, or a smaller --tile")
+        }
+        if let t = threads, t > localTiles {
+            throw UsageError("--threads \(t) is more than the \(localTiles) tile(s) of \(s.effectiveTile) chains\(processes.size > 1 ? " of this MPI rank" : ""); use --threads \(localTiles) or fewer, or a smaller --tile")
+        }
+        let threadCount = threads ?? min(AvailableCores.count, localTiles)
+        let memory = try MemoryBudget.check(settings: s, target: params.target, model: model, limit: limit)
 
         let targetAction = makeTarget(params.target)
-        let engine = try RunEngine(settings: params.settings, target: targetAction, model: model, threads: threadCount)
+        let engine = try RunEngine(settings: s, target: targetAction, model: model, threads: threadCount, group: group)
         if let r = resumed { try engine.resume(states: r.states, trajectoryIndex: r.trajectoryIndex, record: r.record) }
+        let startStates = try engine.gatheredStates()
 
         var header = parameterLines(params, model: model, engine: engine)
         header.append("memory      estimated \(MemoryBudget.format(memory.bytes)) (limit \(MemoryBudget.format(limit)), --max-memory)")
         if let r = resumed { header.append("resume      from \(resume ?? "") after \(r.trajectoryIndex) trajectories") }
-        let paramsJSON = params.json(extra: ["tool": .string("l2hmc-run \(Inference.version)"), "threads": .int(Int64(threadCount))])
+        var provenance: [String: JSONValue] = ["tool": .string("l2hmc-run \(Inference.version)"), "threads": .int(Int64(threadCount))]
+        if processes.size > 1 { provenance["processes"] = .int(Int64(processes.size)) }
+        let paramsJSON = params.json(extra: provenance)
 
-        // The output: the resumed directory itself, or a new one (also for a version-1 directory,
-        // whose continuation replaces it as version 2).
+        // The output (root only): the resumed directory itself, or a new one (also for a
+        // version-1 directory, whose continuation replaces it as version 2).
         var output = resolved.output
         if let o = output {
             try Interrupt.critical { try o.updateParams(paramsJSON) }
-        } else if let path = out ?? resume {
+        } else if isRoot, let path = out ?? resume, let startStates {
             let (created, warning) = try Interrupt.critical {
                 try RunOutput.create(at: path, replace: force || out == nil, params: paramsJSON, layout: RunDirectory.Layout(params.target),
-                                     chains: params.settings.chains, stateSize: targetAction.stateSize, seed: params.settings.seed,
-                                     record: engine.record, states: engine.states)
+                                     chains: s.chains, stateSize: targetAction.stateSize, seed: s.seed,
+                                     record: engine.record, states: startStates)
             }
             if let warning { Console.error("warning: \(warning)\n") }
             output = created
         }
         if let o = output { header.append("output      \(o.path) (checkpoint every \(checkpointEvery.map { "\($0) trajectories" } ?? "10 s"))") }
-        emit(header.joined(separator: "\n") + "\n")
-        if let w = BLASKernel.current().warning { Console.error("warning: \(w)\n") }
+        if isRoot {
+            emit(header.joined(separator: "\n") + "\n")
+            if let w = BLASKernel.current().warning { Console.error("warning: \(w)\n") }
+        }
 
-        let progress = ProgressBar(label: "trajectories", quiet: quiet)
-        let batchLog = !quiet && isatty(STDERR_FILENO) == 0
+        // The loop: every rank runs the same trajectories; after each one the ranks agree on
+        // stopping (a signal to any of them) and on checkpointing (the root's clock).
+        let progress = ProgressBar(label: "trajectories", quiet: quiet || !isRoot)
+        let batchLog = isRoot && !quiet && isatty(STDERR_FILENO) == 0
         let started = Date()
-        var lastCheckpoint = Date(), lastCount = engine.record.count
-        while !engine.isFinished && !Interrupt.isRequested {
+        var lastCheckpoint = Date(), lastCount = engine.trajectoriesDone
+        var interrupted = false
+        while !engine.isFinished {
             try engine.step()
-            let done = engine.record.count
-            let acc = engine.record.acceptProbability.last.map { $0.reduce(0, +) / Double($0.count) } ?? 0
-            progress.update(done: done, total: params.settings.trajectories, note: String(format: "acc %.2f", acc))
-            let due = checkpointEvery.map { done % $0 == 0 } ?? (Date().timeIntervalSince(lastCheckpoint) >= 10)
-            if due && !engine.isFinished {
-                if let o = output { try checkpoint(o, engine) }
+            let done = engine.trajectoriesDone
+            var due = false
+            var acc = 0.0
+            if isRoot {
+                acc = engine.record.acceptProbability.last.map { $0.reduce(0, +) / Double($0.count) } ?? 0
+                progress.update(done: done, total: s.trajectories, note: String(format: "acc %.2f", acc))
+                due = !engine.isFinished && (checkpointEvery.map { done % $0 == 0 } ?? (Date().timeIntervalSince(lastCheckpoint) >= 10))
+            }
+            let decision = try engine.agree(stop: Interrupt.isRequested, checkpoint: due)
+            if decision.stop { interrupted = true; break }
+            if decision.checkpoint {
+                let states = try engine.gatheredStates()
+                if let o = output, let states { try checkpoint(o, engine, states: states) }
                 if batchLog {
                     let rate = Double(done - lastCount) / max(Date().timeIntervalSince(lastCheckpoint), 1e-9)
-                    Console.error(String(format: "progress    %d/%d trajectories, %.1f/s, acc %.2f%@\n", done, params.settings.trajectories,
+                    Console.error(String(format: "progress    %d/%d trajectories, %.1f/s, acc %.2f%@\n", done, s.trajectories,
                                          rate, acc, output == nil ? "" : ", checkpoint written"))
                 }
                 lastCheckpoint = Date(); lastCount = done
             }
         }
         let seconds = Date().timeIntervalSince(started)
-        let interrupted = Interrupt.isRequested
-        if let o = output { try checkpoint(o, engine) }
+        let finalStates = try engine.gatheredStates()
+        guard isRoot, let finalStates else { return try finish(processes, interrupted: interrupted) }
+        if let o = output { try checkpoint(o, engine, states: finalStates) }
 
-        let summary = RunSummary(record: engine.record, target: targetAction, thermalization: params.settings.thermalization)
+        let summary = RunSummary(record: engine.record, target: targetAction, thermalization: s.thermalization)
         var summaryJSON = RunReport.json(summary)
         var extraLines: [String] = []
         if case var .object(o) = summaryJSON {
@@ -170,8 +204,8 @@ struct RunCommand: ParsableCommand {
             o["interrupted"] = .bool(interrupted)
             o["seconds"] = .double(seconds)
             if checkReversibility {
-                let r = ReversibilityCheck.run(l2hmc: engine.l2hmc, hmc: engine.sampler.hmc, target: targetAction, states: engine.states,
-                                               count: 16, random: ChainRandom(seed: params.settings.seed))
+                let r = ReversibilityCheck.run(l2hmc: engine.l2hmc, hmc: engine.sampler.hmc, target: targetAction, states: finalStates,
+                                               count: 16, random: ChainRandom(seed: s.seed))
                 o["reversibility"] = .object(["chains": .int(Int64(r.chains)), "max_dx": .double(r.maxDx), "max_dv": .double(r.maxDv),
                                               "max_logdet_sum": .double(r.maxLogDetSum)])
                 extraLines.append(String(format: "reversible  F L F L on %d chains (%@): max |dx| %.2e, max |dv| %.2e, max |logdet sum| %.2e",
@@ -187,19 +221,52 @@ struct RunCommand: ParsableCommand {
             print(String(format: "time        %.1f s (%.1f trajectories/s)", seconds, Double(engine.record.count - (resumed?.trajectoryIndex ?? 0)) / max(seconds, 1e-9)))
         }
         if let o = output {
-            try Interrupt.critical { try o.finish(summary: summaryJSON, states: engine.states) }
+            try Interrupt.critical { try o.finish(summary: summaryJSON, states: finalStates) }
             emit("output      \(o.path)\n")
             o.close()
         }
         if interrupted {
-            Console.error("interrupted by \(Interrupt.signalName) after \(engine.record.count) trajectories\(output.map { "; the output is complete up to there: continue with --resume \($0.path)" } ?? "")\n")
-            Foundation.exit(Interrupt.exitStatus)
+            let by = Interrupt.isRequested ? Interrupt.signalName : "a signal to another MPI rank"
+            Console.error("interrupted by \(by) after \(engine.record.count) trajectories\(output.map { "; the output is complete up to there: continue with --resume \($0.path)" } ?? "")\n")
         }
+        try finish(processes, interrupted: interrupted)
+    }
+
+    /// The end of every rank: MPI is finalised after the last write and the last line (it waits
+    /// for every rank), then an interrupted run exits 130 or 143.
+    private func finish(_ processes: ProcessGroup, interrupted: Bool) throws {
+        fflush(stdout)
+        try processes.finalize()
+        if interrupted { Foundation.exit(Interrupt.isRequested ? Interrupt.exitStatus : 143) }
+    }
+
+    /// Sends the root's resolved run to every rank (collective); the others rebuild it from the
+    /// plan (no file is read off the root).
+    private func share(_ resolved: Resolved?, group: MPIRunGroup) throws -> Resolved {
+        var bytes: [UInt8] = []
+        if let resolved {
+            let p = resolved.params
+            var modelBytes: [UInt8] = []
+            if let path = p.modelPath { modelBytes = try AtomicFile.read(path, limit: ReadLimits().maxFileBytes) }
+            let r = resolved.resumed.map { (trajectoryIndex: $0.trajectoryIndex, states: $0.states) }
+            bytes = try RunPlan(params: p.json(), modelBytes: modelBytes, resumed: r).encode()
+        }
+        let received = try group.broadcast(bytes)
+        if let resolved { return resolved }
+        let plan = try RunPlan(decoding: received)
+        let params = try RunParameters(json: plan.params)
+        let model = plan.modelBytes.isEmpty ? nil : try L2ZReader.read(bytes: plan.modelBytes).model
+        var out = Resolved(params: params, model: model)
+        if let r = plan.resumed {
+            out.resumed = RunDirectory.Contents(params: plan.params, summary: nil, record: RunRecord(), states: r.states,
+                                                stateSize: makeTarget(params.target).stateSize, trajectoryIndex: r.trajectoryIndex, seed: params.settings.seed)
+        }
+        return out
     }
 
     /// Commits a checkpoint; a failure (a full disk) names the checkpoint the directory keeps.
-    private func checkpoint(_ output: RunOutput, _ engine: RunEngine) throws {
-        do { try Interrupt.critical { try output.checkpoint(record: engine.record, states: engine.states) } } catch {
+    private func checkpoint(_ output: RunOutput, _ engine: RunEngine, states: [Double]) throws {
+        do { try Interrupt.critical { try output.checkpoint(record: engine.record, states: states) } } catch {
             let text = (error as? InferenceError)?.description ?? "\(error)"
             throw InferenceError.io(path: output.path, reason: "checkpoint failed (\(text)); the directory keeps its last checkpoint, \(output.committed) trajectories: fix the cause and continue with --resume \(output.path)")
         }
@@ -225,6 +292,10 @@ struct RunCommand: ParsableCommand {
         var resumed: RunDirectory.Contents?
         /// The resumed version-2 directory, locked and cut back to its checkpoint.
         var output: RunOutput?
+
+        init(params: RunParameters, model: L2ZModel?, resumed: RunDirectory.Contents? = nil, output: RunOutput? = nil) {
+            self.params = params; self.model = model; self.resumed = resumed; self.output = output
+        }
     }
 
     private func resolve(limit: Double) throws -> Resolved {
@@ -417,7 +488,7 @@ struct RunCommand: ParsableCommand {
         }
         if s.schedule.usesHMC { lines.append("hmc         eps \(s.hmcStepSize), N_LF \(s.hmcSteps)") }
         lines.append("chains      \(s.chains), trajectories \(s.trajectories), seed \(s.seed), thermalization \(s.thermalization), \(s.hotStart ? "random" : "cold") start")
-        lines.append("threads     \(engine.sampler.threads), tiles of \(s.effectiveTile) chains (\(s.tileCount) tiles)")
+        lines.append("threads     \(engine.sampler.threads)\(engine.group.map { " per process, \($0.size) MPI processes" } ?? ""), tiles of \(s.effectiveTile) chains (\(s.tileCount) tiles)")
         lines.append("blas        \(BLASKernel.current().summary)")
         return lines
     }
