@@ -40,10 +40,13 @@ let package = Package(
         .target(name: "CL2HMCKernels", linkerSettings: [.linkedLibrary("m", .when(platforms: [.linux]))]),
         // renameat2 (no-replace and exchange renames) for outputs that are never clobbered.
         .target(name: "CFileSystem"),
+        // Philox4x32-10 counter-based random numbers shared by the runtime and the trainer (a
+        // leaf: random numbers only, none of the sampler's mathematics).
+        .target(name: "CounterRandom"),
 
         .target(name: "ModelFormat", dependencies: ["CZip", "CLibCrypto", "CFileSystem"]),
-        .target(name: "Inference", dependencies: ["ModelFormat", "COpenBLAS", "CL2HMCKernels"]),
-        .target(name: "Trainer", dependencies: ["ModelFormat", "COpenBLAS", "HDF5Kit"]),
+        .target(name: "Inference", dependencies: ["ModelFormat", "COpenBLAS", "CL2HMCKernels", "CounterRandom"]),
+        .target(name: "Trainer", dependencies: ["ModelFormat", "COpenBLAS", "HDF5Kit", "CounterRandom"]),
         // Audits across the two independent paths: the documented tolerance table, the path
         // comparison, crossval and its verdicts, the numerical Jacobian, the runtime benchmark.
         .target(name: "Audit", dependencies: ["ModelFormat", "Inference", "Trainer"]),
@@ -75,8 +78,9 @@ let package = Package(
         .executableTarget(name: "l2hmc-mpi-selftest", dependencies: ["DistributedKit"]),
 
         .testTarget(name: "ModelFormatTests", dependencies: ["ModelFormat"]),
+        .testTarget(name: "CounterRandomTests", dependencies: ["CounterRandom"]),
         .testTarget(name: "InferenceTests", dependencies: ["Inference", "ModelFormat", "Audit"]),   // Audit: the one numerical Jacobian
-        .testTarget(name: "TrainerTests", dependencies: ["Trainer", "ModelFormat"]),
+        .testTarget(name: "TrainerTests", dependencies: ["Trainer", "ModelFormat", "CounterRandom"]),
         .testTarget(name: "GoldenTests", dependencies: ["ModelFormat", "Inference", "Trainer", "Audit"], exclude: ["Goldens"]),
         .testTarget(name: "AuditTests", dependencies: ["Audit"]),
         .testTarget(name: "CLITests", dependencies: ["ModelFormat", "Trainer"]),   // Trainer: the config-key table the flags come from

@@ -15,8 +15,10 @@ struct L2HMCTrain: ParsableCommand {
             the start, every checkpoint_every steps and every checkpoint_seconds (default 120 s) \
             of wall time, and at the end, and the .l2z model at the end. Checkpoint and log are \
             committed together, so a kill at any moment loses at most the work since the last \
-            checkpoint. --resume CKPT continues a run (--steps may extend it) and gives exactly the \
-            numbers of an uninterrupted one. Outputs are locked for the whole run; --force \
+            checkpoint. --resume CKPT continues a run (--steps may extend it, --threads may differ) \
+            and gives exactly the numbers of an uninterrupted one. The chains are computed in \
+            tiles of --tile chains on --threads worker threads (default: the available cores); \
+            the results are bit-identical for every thread count. Outputs are locked for the whole run; --force \
             replaces only files l2hmc-train wrote. \
             Exit codes: 0 success, 1 bad data or an output that exists or is locked, 64 bad \
             configuration, 130 SIGINT, 143 SIGTERM (both after writing the checkpoint; a second \

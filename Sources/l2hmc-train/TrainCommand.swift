@@ -19,7 +19,7 @@ struct TrainCommand: ParsableCommand {
     var checkpoint: String?
     @Option(help: "CSV log of every step (default: the --out path with .log.csv).")
     var log: String?
-    @Option(help: "Continue from this checkpoint (its configuration is used; only --out, --checkpoint, --log and --steps, to extend the run, may be given).")
+    @Option(help: "Continue from this checkpoint (its configuration is used; only --out, --checkpoint, --log, --threads and --steps, to extend the run, may be given).")
     var resume: String?
     @Flag(help: "Replace existing output files, but only files l2hmc-train wrote (its model, checkpoint and log).")
     var force = false
@@ -34,6 +34,7 @@ struct TrainCommand: ParsableCommand {
         // Configuration first: a bad one is refused before any file is touched.
         var fresh: L2HMCTrainer?
         var extendTo: Int?
+        var resumeThreads: String?
         if resume != nil {
             let allowed = TrainingConfig.keyTable.filter(\.allowedOnResume).map(\.flag).joined(separator: ", ")
             let refused = try flags.refusedOnResume()
@@ -45,6 +46,7 @@ struct TrainCommand: ParsableCommand {
                 try probe.set("steps", text: text)
                 extendTo = probe.steps
             }
+            resumeThreads = try flags.text(of: "threads")
         } else {
             var cfg = TrainingConfig()
             if let config {
@@ -84,6 +86,16 @@ struct TrainCommand: ParsableCommand {
         switch (resume, fresh) {
         case let (resume?, _):
             trainer = try Checkpoint.read(resume, steps: extendTo)
+            if let resumeThreads {
+                // Threads never change the numbers: any valid count continues the same run.
+                var probe = trainer.config
+                try probe.set("threads", text: resumeThreads)
+                try probe.validate()
+                trainer.threads = probe.effectiveThreads
+            }
+            if trainer.resumedFromLegacyStream {
+                Console.error("note: \(resume) was written by an older l2hmc-train whose random numbers came from a SplitMix64 stream; it continues with this version's counter-based stream, so the numbers differ from what that version would have computed\n")
+            }
             let sameCheckpoint = URL(fileURLWithPath: resume).standardizedFileURL.path == absolute[1]
             let replaceCheckpoint = try sameCheckpoint || OutputGuard.checkReplaceable(ckptPath, as: .checkpoint, allowed: force)
             replaceModel = try OutputGuard.checkReplaceable(out, as: .model, allowed: true)
@@ -114,6 +126,7 @@ struct TrainCommand: ParsableCommand {
         let cfg = trainer.config
         print("l2hmc-train \(TrainerInfo.version)")
         for line in configurationLines(cfg) { print(line) }
+        print("parallel    \(trainer.threads) thread\(trainer.threads == 1 ? "" : "s"), \(cfg.tiling.count) tile\(cfg.tiling.count == 1 ? "" : "s") of \(cfg.tile) chains (results identical for any thread count)")
         print("parameters  \(trainer.model.params.values.count) in \(trainer.model.params.slices.count) arrays; out \(out), checkpoint \(ckptPath), log \(logPath)")
         if let resume, trainer.step > 0 { print("resume      from \(resume) at step \(trainer.step)") }
 
@@ -160,7 +173,7 @@ struct TrainCommand: ParsableCommand {
 
     private func provenance(_ cfg: TrainingConfig, steps: Int) -> Provenance {
         var training: [String: JSONValue] = [:]
-        if case let .object(o) = cfg.json() { training = o }
+        if case let .object(o) = cfg.recordedJSON() { training = o }
         training["steps_done"] = .int(Int64(steps))
         return Provenance(producer: "l2hmc-train", producerVersion: TrainerInfo.version, source: "trained by l2hmc-train", training: training)
     }
@@ -188,7 +201,7 @@ struct ExportCommand: ParsableCommand {
         let trainer = try Checkpoint.read(checkpoint)
         let replace = try OutputGuard.checkReplaceable(out, as: .model, allowed: force)
         var training: [String: JSONValue] = [:]
-        if case let .object(o) = trainer.config.json() { training = o }
+        if case let .object(o) = trainer.config.recordedJSON() { training = o }
         training["steps_done"] = .int(Int64(trainer.step))
         let model = try ModelExporter.export(trainer.model, provenance: Provenance(producer: "l2hmc-train", producerVersion: TrainerInfo.version,
                                                                                   source: "exported from \(checkpoint)", training: training))

@@ -66,10 +66,11 @@ final class CLISupportTests: XCTestCase {
                      "--nlf", "7", "--eps-init", "0.05", "--hidden-units", "8,16,4", "--activation", "tanh", "--layout", "per_step",
                      "--x-networks-per-step", "2", "--x-input", "raw", "--mask-placement", "after_trig", "--time-input", "false",
                      "--x-update", "linear", "--translation-sign", "-1", "--x-scale", "false", "--kernel-scale", "0.3", "--chains", "12",
-                     "--steps", "33", "--seed", "99", "--learning-rate", "0.02", "--learning-rate-decay", "0.5",
+                     "--tile", "5", "--steps", "33", "--seed", "99", "--learning-rate", "0.02", "--learning-rate-decay", "0.5",
                      "--learning-rate-decay-steps", "20", "--clip-norm", "5", "--lambda", "2.5", "--esjd-weight", "0.75",
                      "--plaquette-weight", "0.125", "--lambda-plaquette", "3", "--charge-weight", "0.2", "--lambda-charge", "4",
-                     "--aux-weight", "0.6", "--checkpoint-every", "9", "--checkpoint-seconds", "30", "--log-every", "3"]
+                     "--aux-weight", "0.6", "--checkpoint-every", "9", "--checkpoint-seconds", "30", "--log-every", "3",
+                     "--threads", "3"]
         XCTAssertEqual(flags.count, 2 * TrainingConfig.keyTable.count, "one flag per key")
         var expected = TrainingConfig()
         expected.lattice = [4, 6]; expected.betaInit = 1.5; expected.betaFinal = 3.25; expected.mixtureMeans = [[1, 2, 3]]
@@ -81,6 +82,7 @@ final class CLISupportTests: XCTestCase {
         expected.learningRateDecaySteps = 20; expected.clipNorm = 5; expected.loss.lambda = 2.5; expected.loss.esjdWeight = 0.75
         expected.loss.plaquetteWeight = 0.125; expected.loss.lambdaPlaquette = 3; expected.loss.chargeWeight = 0.2; expected.loss.lambdaCharge = 4
         expected.loss.auxWeight = 0.6; expected.checkpointEvery = 9; expected.checkpointSeconds = 30; expected.logEvery = 3
+        expected.tile = 5; expected.threads = 3
         let want = String(decoding: try CanonicalJSONWriter.encode(expected.json()), as: UTF8.self)
 
         let r = try CLI.run("l2hmc-train", ["--show-config"] + flags)

@@ -36,10 +36,13 @@ final class RunThreadsCLITests: XCTestCase {
                                "\(f) differs between 1 and \(threads) threads")
             }
         }
-        let control = try run("whole", ["--tile", "40"])
+        // Tiles of 5 put rows at other positions of OpenBLAS's micro-tiles than tiles of 8 (one
+        // tile of 40, a multiple of 8, gave the same bits as tiles of 8 with the retrained
+        // default model).
+        let control = try run("whole", ["--tile", "5"])
         XCTAssertNotEqual(try Data(contentsOf: one.appendingPathComponent("energy_change.npy")),
                           try Data(contentsOf: control.appendingPathComponent("energy_change.npy")),
-                          "the control lost its power: tiles of 8 and one tile of 40 gave the same bits")
+                          "the control lost its power: tiles of 8 and tiles of 5 gave the same bits")
     }
 
     func testThreadAndTileLimitsAreUsageErrors() throws {

@@ -1,6 +1,7 @@
 import Foundation
 import XCTest
 import ModelFormat
+import Trainer
 
 final class TrainCommandTests: XCTestCase {
     private var dir: URL!
@@ -34,6 +35,47 @@ final class TrainCommandTests: XCTestCase {
         let run = try CLI.run("l2hmc-run", ["--model", out, "--trajectories", "10", "--chains", "4", "-q"])
         XCTAssertEqual(run.status, 0, run.stderr)
         XCTAssertTrue(run.stdout.contains("probe reproduced"), run.stdout)
+    }
+
+    /// `--threads` never changes the outputs: the model and log of 1 and 3 threads (10 chains in
+    /// tiles of 3: 4 tiles, the last of one chain) are byte-identical, the checkpoints hold the
+    /// same bits, and a run
+    /// stopped at step 4 on 1 thread and resumed on 2 threads (`--resume` accepts `--threads`)
+    /// ends with the same bytes too. More threads than tiles is a usage error.
+    func testThreadCountsGiveByteIdenticalOutputs() throws {
+        // A constant temperature, so a 4-step run extended to 8 anneals like an 8-step run.
+        let args = ["--target", "gmm", "--steps", "8", "--chains", "10", "--tile", "3", "--nlf", "2", "--hidden-units", "4", "--aux-weight", "0.5",
+                    "--temperature-init", "1", "--temperature-final", "1", "-q"]
+        // Model and log byte for byte; the checkpoint by its contents (HDF5 stores object
+        // modification times, so its bytes differ between runs made in different seconds).
+        func files(_ name: String) throws -> [Data] {
+            try ["l2z", "log.csv"].map { try Data(contentsOf: dir.appendingPathComponent("\(name).\($0)")) }
+        }
+        func checkpoint(_ name: String) throws -> [String] {
+            let t = try Checkpoint.read(dir.appendingPathComponent("\(name).ckpt.h5").path)
+            return ["\(t.step)", "\(t.config)", "\(t.model.params.values)", "\(t.adam)", "\(t.chainStates)"]
+        }
+        for threads in ["1", "3"] {
+            let r = try CLI.run("l2hmc-train", args + ["--threads", threads, "--out", dir.appendingPathComponent("t\(threads).l2z").path])
+            XCTAssertEqual(r.status, 0, r.stderr)
+        }
+        XCTAssertEqual(try files("t1"), try files("t3"))
+        XCTAssertEqual(try checkpoint("t1"), try checkpoint("t3"))
+        var short = args
+        if let i = short.firstIndex(of: "--steps") { short[i + 1] = "4" }
+        let part = dir.appendingPathComponent("part.l2z").path
+        XCTAssertEqual(try CLI.run("l2hmc-train", short + ["--threads", "1", "--out", part]).status, 0)
+        try FileManager.default.removeItem(atPath: part)
+        let resumed = try CLI.run("l2hmc-train", ["--resume", dir.appendingPathComponent("part.ckpt.h5").path, "--out", part, "--steps", "8", "--threads", "2", "-q"])
+        XCTAssertEqual(resumed.status, 0, resumed.stderr)
+        XCTAssertTrue(resumed.stdout.contains("parallel    2 threads, 4 tiles of 3 chains"), resumed.stdout)
+        XCTAssertEqual(try files("part"), try files("t1"))
+        XCTAssertEqual(try checkpoint("part"), try checkpoint("t1"))
+
+        let tooMany = try CLI.run("l2hmc-train", args + ["--threads", "5", "--out", dir.appendingPathComponent("x.l2z").path])
+        XCTAssertEqual(tooMany.status, 64)
+        XCTAssertTrue(tooMany.stderr.hasPrefix("error: [train.invalid_config] threads: must be at most the number of tiles, 4"), tooMany.stderr)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: dir.appendingPathComponent("x.ckpt.h5").path), "nothing written")
     }
 
     /// Ctrl-C writes a checkpoint; --resume finishes the run; the model and the log are byte for

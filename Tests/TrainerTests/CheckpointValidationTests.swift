@@ -84,6 +84,7 @@ final class CheckpointValidationTests: XCTestCase {
             ("huge adam_t", "checkpoint.inconsistent", { $0.attributes["adam_t"] = .int(Int64.max) }),
             ("step a double", "checkpoint.invalid", { $0.attributes["step"] = .double(2) }),
             ("rng_state not a number", "checkpoint.invalid", { $0.attributes["rng_state"] = .string("-5") }),
+            ("rng_state another stream", "checkpoint.invalid", { $0.attributes["rng_state"] = .string("counter:threefry") }),
             ("sampler differs", "checkpoint.inconsistent", { $0.attributes["sampler"] = .string("{}") }),
             ("missing chains", "checkpoint.missing_array", { $0.datasets["/chains"] = nil }),
             ("missing adam moment", "checkpoint.missing_array", { $0.datasets["/adam/v" + kernel.dropFirst("/params".count)] = nil }),
@@ -121,6 +122,31 @@ final class CheckpointValidationTests: XCTestCase {
         XCTAssertThrowsError(try Checkpoint.read(text))
     }
 
+    /// A checkpoint of an older version (rng_state: the decimal SplitMix64 state, a config
+    /// without `tile`) still resumes: with this version's counter-based stream, flagged so the
+    /// tool prints its note, and from then on it is written in this version's form.
+    func testOlderVersionsCheckpointResumesWithTheCounterStream() throws {
+        var cfg = TrainingConfig()
+        cfg.target = .gmm; cfg.nLF = 2; cfg.hiddenUnits = [4]; cfg.chains = 3; cfg.steps = 5
+        let trainer = try L2HMCTrainer(config: cfg)
+        trainer.trainStep()
+        let good = dir.appendingPathComponent("new.h5").path, old = dir.appendingPathComponent("old.h5").path
+        try Checkpoint.write(trainer, to: good)
+        var c = try contents(good)
+        c.attributes["rng_state"] = .string("12345678901234567890")
+        guard case var .object(o) = try StrictJSONParser.parse(Array(config(c).utf8)) else { return XCTFail("config is an object") }
+        o["tile"] = nil
+        c.attributes["config"] = .string(String(decoding: try CanonicalJSONWriter.encode(.object(o)), as: UTF8.self))
+        XCTAssertFalse(config(c).contains("tile"), "the older config has no tile key")
+        try write(c, to: old)
+        XCTAssertFalse(try Checkpoint.read(good).resumedFromLegacyStream)
+        let resumed = try Checkpoint.read(old)
+        XCTAssertTrue(resumed.resumedFromLegacyStream)
+        XCTAssertEqual(resumed.config, cfg, "a missing tile key is the default")
+        resumed.trainStep(); trainer.trainStep()
+        XCTAssertEqual(resumed.model.params.values, trainer.model.params.values, "it continues with the counter-based stream")
+    }
+
     /// Control characters quoted from a file cannot start a new line in a message.
     func testMessagesEscapeControlCharacters() {
         let f = Checkpoint.Failure(code: "checkpoint.invalid", path: "a\nb", reason: "key \u{1b}[2J\nerror: [ok] all good")
@@ -145,10 +171,11 @@ final class CheckpointValidationTests: XCTestCase {
             XCTAssertThrowsError(try big.validate(), "\(key) \(value)")
         }
         // The estimate of the default configuration: 8 bytes x (4 x parameters + activations +
-        // 8 x chain states); exact by the formula in TrainingConfig.estimatedBytes.
+        // one gradient per tile (64 chains / 16 = 4 tiles) + 8 x chain states); exact by the
+        // formula in TrainingConfig.estimatedBytes.
         let n = 128.0, input = 2 * n + 2
         let perNet = input * 64 + 3 * n * 64 + 128 + 3 * n + 64 * 64
-        let expected = 8 * (4 * 2 * perNet + 64 * 4 * 4 * (input + 128 + 3 * n) * 4 + 8 * 64 * n)
+        let expected = 8 * (4 * 2 * perNet + 64 * 4 * 4 * (input + 128 + 3 * n) * 4 + 4 * 2 * perNet + 8 * 64 * n)
         XCTAssertEqual(c.estimatedBytes, expected)
         XCTAssertLessThan(c.estimatedBytes, 1e8)
     }

@@ -46,6 +46,7 @@ final class TrainingConfigKeyTests: XCTestCase {
         Case(key: "x_scale", defaultValue: .bool(true), example: .bool(false), flagText: "false", field: { .bool($0.xScale) }),
         Case(key: "kernel_scale", defaultValue: d(1), example: d(0.3), flagText: "0.3", field: { d($0.kernelScale) }),
         Case(key: "chains", defaultValue: i(64), example: i(12), flagText: "12", field: { i($0.chains) }),
+        Case(key: "tile", defaultValue: i(16), example: i(5), flagText: "5", field: { i($0.tile) }),
         Case(key: "steps", defaultValue: i(1000), example: i(33), flagText: "33", field: { i($0.steps) }),
         Case(key: "seed", defaultValue: i(1), example: i(99), flagText: "99", field: { .int(Int64($0.seed)) }),
         Case(key: "learning_rate", defaultValue: d(1e-3), example: d(0.02), flagText: "0.02", field: { d($0.learningRate) }),
@@ -62,12 +63,14 @@ final class TrainingConfigKeyTests: XCTestCase {
         Case(key: "checkpoint_every", defaultValue: i(0), example: i(9), flagText: "9", field: { i($0.checkpointEvery) }),
         Case(key: "checkpoint_seconds", defaultValue: d(120), example: d(30), flagText: "30", field: { d($0.checkpointSeconds) }),
         Case(key: "log_every", defaultValue: i(10), example: i(3), flagText: "3", field: { i($0.logEvery) }),
+        Case(key: "threads", defaultValue: .null, example: i(3), flagText: "3", field: { $0.threads.map(i) ?? .null }),
     ]
 
     func testTheTableHasExactlyTheDocumentedKeysInOrder() {
         XCTAssertEqual(TrainingConfig.keys, cases.map(\.key))
         XCTAssertEqual(Set(TrainingConfig.keyTable.map(\.flag)).count, TrainingConfig.keyTable.count, "flags are distinct")
-        XCTAssertEqual(TrainingConfig.keyTable.filter(\.allowedOnResume).map(\.name), ["steps"], "--resume refuses every key but steps")
+        XCTAssertEqual(TrainingConfig.keyTable.filter(\.allowedOnResume).map(\.name), ["steps", "threads"], "--resume refuses every key but steps and threads")
+        XCTAssertEqual(TrainingConfig.keyTable.filter { !$0.recorded }.map(\.name), ["threads"], "only threads stays out of checkpoints and models")
     }
 
     func testEveryKeyRoundTripsThroughJSONAndItsFlagText() throws {
@@ -97,6 +100,29 @@ final class TrainingConfigKeyTests: XCTestCase {
             XCTAssertEqual(c.field(fromFlag), c.example, "\(c.key): flag text \(c.flagText)")
             XCTAssertEqual(fromFlag, fromJSON, "\(c.key): flag and JSON give the same configuration")
         }
+    }
+
+    /// `threads` never enters the recorded configuration (checkpoint, model provenance), whatever
+    /// its value; "auto" and null both mean the default; counts outside 1...tiles are refused.
+    func testThreadsIsAnUnrecordedExecutionSetting() throws {
+        var c = TrainingConfig()
+        c.chains = 40; c.tile = 16  // 3 tiles: 16, 16, 8
+        XCTAssertEqual(c.tiling.count, 3); XCTAssertEqual(c.tiling.rows(2), 32..<40)
+        try c.set("threads", text: "3")
+        XCTAssertEqual(c.threads, 3); XCTAssertNoThrow(try c.validate())
+        guard case let .object(recorded) = c.recordedJSON(), case let .object(all) = c.json() else { return XCTFail() }
+        XCTAssertNil(recorded["threads"]); XCTAssertEqual(all["threads"], .int(3)); XCTAssertEqual(recorded.count, all.count - 1)
+        try c.set("threads", text: "auto")
+        XCTAssertNil(c.threads)
+        XCTAssertTrue((1...3).contains(c.effectiveThreads), "auto is at most the tile count")
+        for bad in ["0", "4", "-1"] {
+            var d = c
+            try d.set("threads", text: bad)
+            XCTAssertThrowsError(try d.validate()) { XCTAssertTrue("\($0)".hasPrefix("[train.invalid_config] threads: must be"), "\($0)") }
+        }
+        var t = c
+        t.tile = 0
+        XCTAssertThrowsError(try t.validate()) { XCTAssertTrue("\($0)".contains("tile: must be in 1..."), "\($0)") }
     }
 
     func testWrongTypesAndUnknownKeysNameTheKey() {

@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+import CounterRandom
 import ModelFormat
 @testable import Trainer
 
@@ -44,43 +45,57 @@ final class TrainingTargetTests: XCTestCase {
         }
     }
 
-    /// K = |v|^2 / 2 per row (exact for these integers); momenta are standard normals in the
-    /// generator's order.
+    /// K = |v|^2 / 2 per row (exact for these integers); momenta are n standard normals of each
+    /// global chain's own counter-based stream (recomputed here from CounterRandom with the
+    /// documented counter layout: word 1 the chain, word 2 the step, word 3 the purpose).
     func testKineticEnergyAndMomentumRefresh() {
+        let random = TrainerRandom(seed: 9), generator = CounterRandom(seed: 9)
         for (label, target) in Self.targets {
             let n = target.stateSize
             var v = Matrix(zeros: 2, n)
             v.data[0] = 3; v.data[1] = 4; v.data[n] = -2
             XCTAssertEqual(target.kineticEnergy(v), [12.5, 2], label)
-            var a = SplitMix64(seed: 9), b = SplitMix64(seed: 9)
-            let p = target.refreshMomenta(rows: 3, rng: &a)
+            let p = target.refreshMomenta(random, step: 7, chains: 5..<8, .momentum)
             XCTAssertEqual(p.rows, 3); XCTAssertEqual(p.cols, n)
-            XCTAssertEqual(p.data, (0..<(3 * n)).map { _ in b.normal() }, label)
-            XCTAssertEqual(a.state, b.state, "\(label): exactly one normal per momentum")
+            for (row, chain) in (5..<8).enumerated() {
+                var z = [Double](repeating: 0, count: n)
+                generator.normals(CounterRandom.Stream(UInt32(chain), 7, TrainerRandom.Purpose.momentum.rawValue), count: n, into: &z)
+                XCTAssertEqual(Array(p.data[(row * n)..<((row + 1) * n)]), z, "\(label): chain \(chain)")
+            }
+            // A chain's numbers do not depend on the rows drawn with it.
+            XCTAssertEqual(Array(target.refreshMomenta(random, step: 7, chains: 6..<7, .momentum).data), Array(p.data[n..<(2 * n)]), label)
         }
     }
 
-    /// Initialization: uniform angles on [-pi, pi) for U(1), N(0, I) for mixtures.
+    /// Initialization: uniform angles 2 pi u - pi for U(1), N(0, I) for mixtures, from each
+    /// chain's stream; steps above 2^32 use word 3's high byte.
     func testInitialDistributions() {
-        var rng = SplitMix64(seed: 5), reference = SplitMix64(seed: 5)
+        let random = TrainerRandom(seed: 5), generator = CounterRandom(seed: 5)
         let u1 = makeTrainingTarget(.u1(U1Lattice(lt: 2, lx: 2, beta: 1)))
-        let x = u1.drawInitial(rows: 50, rng: &rng)
-        XCTAssertEqual(x.data, (0..<(50 * 8)).map { _ in 2 * .pi * reference.uniform() - .pi })
-        XCTAssertTrue(x.data.allSatisfy { $0 >= -.pi && $0 < .pi })
+        let x = u1.drawInitial(random, step: 0, chains: 0..<50, .initialState)
+        for chain in [0, 49] {
+            var u = [Double](repeating: 0, count: 8)
+            generator.uniforms(CounterRandom.Stream(UInt32(chain), 0, TrainerRandom.Purpose.initialState.rawValue), count: 8, into: &u)
+            XCTAssertEqual(Array(x.data[(chain * 8)..<((chain + 1) * 8)]), u.map { 2 * .pi * $0 - .pi })
+        }
+        XCTAssertTrue(x.data.allSatisfy { $0 > -.pi && $0 < .pi })
         let mixture = makeTrainingTarget(TrainerFixtures.mixture().target)
-        XCTAssertEqual(mixture.drawInitial(rows: 4, rng: &rng).data, (0..<8).map { _ in reference.normal() })
+        let step = (3 << 32) + 11
+        var z = [Double](repeating: 0, count: 2)
+        generator.normals(CounterRandom.Stream(2, 11, TrainerRandom.Purpose.auxState.rawValue | 3 << 8), count: 2, into: &z)
+        XCTAssertEqual(mixture.drawInitial(random, step: step, chains: 2..<3, .auxState).data, z)
     }
 
-    /// Tunneling: the fraction of chains whose nearest mode changed (mixture; counted by hand),
+    /// Tunneling: the number of chains whose nearest mode changed (mixture; counted by hand),
     /// and no charge change for an unchanged U(1) configuration.
     func testTunnelingMeasures() {
         let mixture = makeTrainingTarget(TrainerFixtures.mixture().target)  // means (-1, 0), (1, 0.3)
         let before = Matrix(rows: 4, cols: 2, data: [-1, 0, 1, 0.3, -0.9, 0.1, 2, 0])
         let after = Matrix(rows: 4, cols: 2, data: [1, 0.3, 1, 0.2, 0.8, 0.1, 2, 1])
-        XCTAssertEqual(mixture.tunneling(before: before, after: after), 0.5)
+        XCTAssertEqual(mixture.tunnelingSum(before: before, after: after), 2)
         let u1 = makeTrainingTarget(.u1(U1Lattice(lt: 2, lx: 2, beta: 1)))
         let x = TrainerFixtures.normals(3, 8, seed: 6, scale: 2)
-        XCTAssertEqual(u1.tunneling(before: x, after: x), 0)
+        XCTAssertEqual(u1.tunnelingSum(before: x, after: x), 0)
         XCTAssertNil(mixture.lossTerms(from: before, to: after, settings: LossSettings()))
         XCTAssertNotNil(u1.lossTerms(from: x, to: x, settings: LossSettings()))
     }

@@ -26,13 +26,21 @@ public enum TrainerBenchmark {
         return c
     }
 
-    public static func run(config: TrainingConfig, seconds: Double = 3) throws -> Result {
+    /// Training steps per second with `config` (its `threads` workers), after one warm-up step.
+    public static func stepsPerSecond(config: TrainingConfig, seconds: Double) throws -> Double {
         let trainer = try L2HMCTrainer(config: config)
         trainer.trainStep()  // warm-up
         var steps = 0
-        var start = Date()
+        let start = Date()
         while Date().timeIntervalSince(start) < seconds || steps < 3 { trainer.trainStep(); steps += 1 }
-        let stepTime = Date().timeIntervalSince(start) / Double(steps)
+        return Double(steps) / Date().timeIntervalSince(start)
+    }
+
+    public static func run(config: TrainingConfig, seconds: Double = 3) throws -> Result {
+        let trainer = try L2HMCTrainer(config: config)
+        let stepTime = 1 / (try stepsPerSecond(config: config, seconds: seconds))
+        L2HMCTrainer.singleThreadedBLAS()
+        var start: Date
 
         let dyn = trainer.model.dynamics()
         let n = trainer.model.spec.stateSize, c = config.chains

@@ -69,6 +69,7 @@ extension Checkpoint {
         var config: TrainingConfig
         do {
             config = try TrainingConfig(jsonBytes: Array(try string("config").utf8))
+            config.threads = nil  // an execution setting, never recorded: the reader's own choice
             try config.validate()
         } catch let e as TrainingConfig.Invalid {
             throw fail("checkpoint.invalid_config", "config attribute: \(e.key): \(e.reason)")
@@ -85,8 +86,13 @@ extension Checkpoint {
         guard step >= 0 && step <= config.steps else { throw fail("checkpoint.inconsistent", "step \(step) is outside 0...\(config.steps) (the configuration's steps)") }
         let adamT = try int("adam_t")
         guard adamT == step else { throw fail("checkpoint.inconsistent", "adam_t \(adamT) differs from step \(step) (one Adam update per training step)") }
+        // This version's stream name, or (a checkpoint of an older version) the decimal state of
+        // its SplitMix64 stream: that one continues with the counter-based stream.
         let rngText = try string("rng_state")
-        guard let rngState = UInt64(rngText), String(rngState) == rngText else { throw fail("checkpoint.invalid", "rng_state is not a decimal unsigned 64-bit integer") }
+        let legacy: Bool
+        if rngText == randomStream { legacy = false } else if let v = UInt64(rngText), String(v) == rngText { legacy = true } else {
+            throw fail("checkpoint.invalid", "rng_state is neither \(randomStream) nor the decimal SplitMix64 state of an older version's checkpoint")
+        }
 
         let fresh: TrainerModel
         do {
@@ -144,6 +150,8 @@ extension Checkpoint {
         if let i = mv.firstIndex(where: { $0 != 0 && $0 != 1 }) { throw fail("checkpoint.bad_value", "/masks element \(i) is \(mv[i]); masks hold 0 or 1") }
         let cv = try load("/chains")
         let model = TrainerModel(spec: fresh.spec, masks: (0..<config.nLF).map { Array(mv[($0 * n)..<(($0 + 1) * n)]) }, params: params)
-        return L2HMCTrainer(config: config, model: model, adam: adam, step: step, chains: Matrix(rows: config.chains, cols: n, data: cv), rngState: rngState)
+        let trainer = L2HMCTrainer(config: config, model: model, adam: adam, step: step, chains: Matrix(rows: config.chains, cols: n, data: cv))
+        trainer.resumedFromLegacyStream = legacy
+        return trainer
     }
 }

@@ -6,15 +6,19 @@ import ModelFormat
 /// bit for bit, and to convert the model without any other input.
 ///
 /// Root attributes: `format` = "l2hmc-train-checkpoint", `format_version` = "1.0", `producer`,
-/// `step` (int64), `rng_state` (decimal string of the UInt64 SplitMix64 state), `adam_t`
-/// (int64), `config` (the training configuration as JSON text), `sampler` (the sampler
-/// description as JSON text in the `.l2z` manifest schema, step sizes exported raw).
+/// `step` (int64), `rng_state` (the name of the random stream, ``randomStream``; checkpoints of
+/// older versions hold the decimal state of their SplitMix64 stream there), `adam_t` (int64),
+/// `config` (the recorded training configuration as JSON text, without `threads`), `sampler`
+/// (the sampler description as JSON text in the `.l2z` manifest schema, step sizes exported raw).
 /// Datasets (float64 unless noted): `/params/<name>` for every trainable parameter (names as in
 /// `.l2z`, step sizes as `log_eps_x`, `log_eps_v`), `/adam/m/<name>`, `/adam/v/<name>`,
 /// `/masks` [n_lf, n] uint8, `/chains` [chains, n].
 public enum Checkpoint {
     public static let format = "l2hmc-train-checkpoint"
     public static let formatVersion = "1.0"
+    /// The `rng_state` of this version: every random number is a function of (seed, step, chain,
+    /// purpose, index) (``TrainerRandom``), so no generator state is stored.
+    public static let randomStream = "counter:philox4x32-10"
 
     /// Writes durably (temporary file, fsync, rename; see ``DurableFile``). With
     /// `replaceExisting` false an existing `path` is `io.output_exists` and stays untouched.
@@ -25,9 +29,9 @@ public enum Checkpoint {
             try f.writeAttribute("/", "format_version", .string(formatVersion))
             try f.writeAttribute("/", "producer", .string("l2hmc-train \(TrainerInfo.version)"))
             try f.writeAttribute("/", "step", .int(Int64(trainer.step)))
-            try f.writeAttribute("/", "rng_state", .string(String(trainer.rngState)))
+            try f.writeAttribute("/", "rng_state", .string(randomStream))
             try f.writeAttribute("/", "adam_t", .int(Int64(trainer.adam.t)))
-            try f.writeAttribute("/", "config", .string(String(decoding: try CanonicalJSONWriter.encode(trainer.config.json()), as: UTF8.self)))
+            try f.writeAttribute("/", "config", .string(String(decoding: try CanonicalJSONWriter.encode(trainer.config.recordedJSON()), as: UTF8.self)))
             try f.writeAttribute("/", "sampler", .string(try samplerText(model.spec)))
             for slice in model.params.slices {
                 let r = slice.range

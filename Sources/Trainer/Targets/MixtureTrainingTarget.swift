@@ -94,11 +94,9 @@ struct MixtureTrainingTarget: TrainingTarget {
 }
 
 extension MixtureTrainingTarget {
-    /// N(0, I) positions, one normal per coordinate in row order.
-    func drawInitial(rows: Int, rng: inout SplitMix64) -> Matrix {
-        var m = Matrix(zeros: rows, stateSize)
-        for i in 0..<m.data.count { m.data[i] = rng.normal() }
-        return m
+    /// N(0, I) positions: D normals of each chain's stream.
+    func drawInitial(_ random: TrainerRandom, step: Int, chains: Range<Int>, _ purpose: TrainerRandom.Purpose) -> Matrix {
+        random.normals(step: step, chains: chains, n: stateSize, purpose)
     }
 
     /// Squared Euclidean distance |x1 - x0|^2 (eq. 35).
@@ -120,12 +118,12 @@ extension MixtureTrainingTarget {
     /// No terms beyond the ESJD term.
     func lossTerms(from x0: Matrix, to x1: Matrix, settings: LossSettings) -> TargetLossTerms? { nil }
 
-    /// Fraction of chains whose nearest mode (Euclidean distance to the means) changed.
-    func tunneling(before: Matrix, after: Matrix) -> Double {
+    /// Number of chains whose nearest mode (Euclidean distance to the means) changed.
+    func tunnelingSum(before: Matrix, after: Matrix) -> Double {
         let means = mixture.means
         func squaredDistance(_ m: Matrix, _ r: Int, _ k: Int) -> Double { (0..<m.cols).reduce(0.0) { $0 + pow(m[r, $1] - means[k][$1], 2) } }
         // The first mode at minimal distance (mixtures have at least one mode).
         func nearest(_ m: Matrix, _ r: Int) -> Int { (0..<means.count).min { squaredDistance(m, r, $0) < squaredDistance(m, r, $1) } ?? 0 }
-        return Double((0..<before.rows).filter { nearest(before, $0) != nearest(after, $0) }.count) / Double(before.rows)
+        return Double((0..<before.rows).filter { nearest(before, $0) != nearest(after, $0) }.count)
     }
 }

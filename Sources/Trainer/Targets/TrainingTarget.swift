@@ -23,18 +23,21 @@ protocol TrainingTarget {
     func hessianTimes(_ w: Matrix, at x: Matrix, scale: Double) -> Matrix
     /// K(v) per row.
     func kineticEnergy(_ v: Matrix) -> [Double]
-    /// Fresh momenta for `rows` chains, drawn from exp(-K).
-    func refreshMomenta(rows: Int, rng: inout SplitMix64) -> Matrix
-    /// Fresh positions from the initialization distribution (the chains' start and the auxiliary batch).
-    func drawInitial(rows: Int, rng: inout SplitMix64) -> Matrix
+    /// Fresh momenta for the global chain ids `chains` at training step `step`, drawn from
+    /// exp(-K) with the counter-based stream of `purpose` (one row per chain).
+    func refreshMomenta(_ random: TrainerRandom, step: Int, chains: Range<Int>, _ purpose: TrainerRandom.Purpose) -> Matrix
+    /// Fresh positions from the initialization distribution (the chains' start and the
+    /// auxiliary batch), one row per global chain id, from the stream of `purpose`.
+    func drawInitial(_ random: TrainerRandom, step: Int, chains: Range<Int>, _ purpose: TrainerRandom.Purpose) -> Matrix
     /// The ESJD metric delta(x0, x1) of one row (1 - cos per link on U(1), squared Euclidean in R^D).
     func jumpDistance(from x0: Matrix, to x1: Matrix, row r: Int) -> Double
     /// Adds c d delta(x0, x1) / d x1 of one row into g.
     func addJumpGradient(from x0: Matrix, to x1: Matrix, row r: Int, times c: Double, into g: inout Matrix)
     /// The target's own loss terms on a batch (nil: none), evaluated after the ESJD term.
     func lossTerms(from x0: Matrix, to x1: Matrix, settings: LossSettings) -> TargetLossTerms?
-    /// What the trainer reports as tunneling between the chains `before` and `after` accept/reject.
-    func tunneling(before: Matrix, after: Matrix) -> Double
+    /// What the trainer reports as tunneling between the chains `before` and `after`
+    /// accept/reject, summed over the rows in row order (the trainer divides by the chain count).
+    func tunnelingSum(before: Matrix, after: Matrix) -> Double
 }
 
 extension TrainingTarget {
@@ -48,11 +51,9 @@ extension TrainingTarget {
         }
     }
 
-    /// Standard normal momenta (unit masses), drawn row by row.
-    func refreshMomenta(rows: Int, rng: inout SplitMix64) -> Matrix {
-        var m = Matrix(zeros: rows, stateSize)
-        for i in 0..<m.data.count { m.data[i] = rng.normal() }
-        return m
+    /// Standard normal momenta (unit masses): n normals of each chain's stream.
+    func refreshMomenta(_ random: TrainerRandom, step: Int, chains: Range<Int>, _ purpose: TrainerRandom.Purpose) -> Matrix {
+        random.normals(step: step, chains: chains, n: stateSize, purpose)
     }
 }
 

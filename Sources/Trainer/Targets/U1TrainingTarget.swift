@@ -67,10 +67,10 @@ struct U1TrainingTarget: TrainingTarget {
 
 
 extension U1TrainingTarget {
-    /// Uniform link angles on [-pi, pi), one uniform per link in row order.
-    func drawInitial(rows: Int, rng: inout SplitMix64) -> Matrix {
-        var m = Matrix(zeros: rows, stateSize)
-        for i in 0..<m.data.count { m.data[i] = 2 * .pi * rng.uniform() - .pi }
+    /// Uniform link angles 2 pi u - pi in (-pi, pi), one uniform u of the chain's stream per link.
+    func drawInitial(_ random: TrainerRandom, step: Int, chains: Range<Int>, _ purpose: TrainerRandom.Purpose) -> Matrix {
+        var m = random.uniforms(step: step, chains: chains, n: stateSize, purpose)
+        for i in 0..<m.data.count { m.data[i] = 2 * .pi * m.data[i] - .pi }
         return m
     }
 
@@ -92,10 +92,10 @@ extension U1TrainingTarget {
         U1LossTerms(target: self, settings: settings, phi0: plaquettes(x0), phi1: plaquettes(x1))
     }
 
-    /// Mean |Q_int change| per chain.
-    func tunneling(before: Matrix, after: Matrix) -> Double {
+    /// Sum over chains of |Q_int change|.
+    func tunnelingSum(before: Matrix, after: Matrix) -> Double {
         let q0 = integerCharges(before), q1 = integerCharges(after)
-        return zip(q0, q1).reduce(0) { $0 + abs($1.1 - $1.0) } / Double(before.rows)
+        return zip(q0, q1).reduce(0) { $0 + abs($1.1 - $1.0) }
     }
 
     /// Q_int = sum wrap(phi_P) / 2 pi, rounded.

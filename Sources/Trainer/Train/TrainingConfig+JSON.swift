@@ -39,4 +39,11 @@ extension TrainingConfig {
     public func json() -> JSONValue {
         .object(Dictionary(uniqueKeysWithValues: Self.keyTable.map { ($0.name, $0.read(self)) }))
     }
+
+    /// The recorded configuration (checkpoint `config` attribute, model provenance): every key
+    /// that can change the numbers, without execution settings such as `threads`, so outputs
+    /// are byte-identical for every thread count.
+    public func recordedJSON() -> JSONValue {
+        .object(Dictionary(uniqueKeysWithValues: Self.keyTable.filter(\.recorded).map { ($0.name, $0.read(self)) }))
+    }
 }

@@ -55,6 +55,8 @@ extension TrainingConfig {
         .boolean("x_scale", \.xScale, meaning: "train the x-scale head (false sets its net weight to 0)"),
         .number("kernel_scale", \.kernelScale, range: "> 0", meaning: "multiplies the initial kernel scale"),
         .integer("chains", \.chains, range: "1...\(maxCount)", meaning: "persistent chains trained together (the batch)"),
+        .integer("tile", \.tile, range: "1...\(maxCount)",
+                 meaning: "chains per tile, the unit of work of a thread (the last tile is shorter when chains is not a multiple); changes the numbers' rounding, threads never do"),
         .integer("steps", \.steps, range: "1...\(maxSteps)", meaning: "training steps N (with --resume: a larger total extends the run)",
                  allowedOnResume: true),
         TrainingConfigKey("seed", type: "integer", range: ">= 0", meaning: "random seed; everything random derives from it",
@@ -78,6 +80,13 @@ extension TrainingConfig {
         .number("checkpoint_seconds", \.checkpointSeconds, range: ">= 0",
                 meaning: "also checkpoint once this much wall time passed since the last (0: none by time); never changes the numbers"),
         .integer("log_every", \.logEvery, range: ">= 1", meaning: "print a progress line every this many steps"),
+        TrainingConfigKey("threads", type: "integer or auto", range: "1...\(maxThreads), at most the number of tiles; auto: the cores this process may use",
+                          meaning: "worker threads, each computing whole tiles; the results are bit-identical for every value (not recorded; --resume may change it)",
+                          allowedOnResume: true, recorded: false,
+                          read: { $0.threads.map { .int(Int64($0)) } ?? .null },
+                          write: { c, v in
+                              if v.value == .null || v.value == .string("auto") { c.threads = nil } else { c.threads = try v.int() }
+                          }),
     ]
 
     /// Every key name, in the order they are printed.

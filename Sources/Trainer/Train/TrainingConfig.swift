@@ -34,6 +34,9 @@ public struct TrainingConfig: Sendable, Equatable {
     public var kernelScale: Double = 1
     // Optimization
     public var chains: Int = 64
+    /// Chains per tile (``Tiling``): the unit of work of a thread or process, and of every GEMM.
+    /// Changes the numbers (rounding of the sums), unlike `threads`.
+    public var tile: Int = 16
     public var steps: Int = 1000
     public var seed: UInt64 = 1
     public var learningRate: Double = 1e-3
@@ -49,6 +52,10 @@ public struct TrainingConfig: Sendable, Equatable {
     /// saved, never what is computed, so results do not depend on it.
     public var checkpointSeconds: Double = 120
     public var logEvery: Int = 10
+    // Execution
+    /// Worker threads (nil: auto, the cores this process may use, at most the tile count).
+    /// Never changes the numbers; not recorded in checkpoints or models.
+    public var threads: Int?
 
     public init() {}
 
@@ -90,6 +97,7 @@ public struct TrainingConfig: Sendable, Equatable {
     /// Largest count accepted for n_lf, chains, a hidden width or a mixture dimension (keeps every
     /// size product far from integer overflow; the memory estimate is the real limit).
     public static let maxCount = 1 << 20
+    public static let maxThreads = 1024
     public static let maxSteps = 1 << 40
 
     /// The machine's physical memory: a run estimated to need more is refused before allocating.
@@ -113,7 +121,18 @@ public struct TrainingConfig: Sendable, Equatable {
         let nets = Double(layout == .shared ? 1 : nLF) * Double(1 + xNetworksPerStep)
         let params = nets * perNet
         let activations = Double(chains) * Double(nLF) * 4 * (input + widths.reduce(0, +) + 3 * n) * 4 * (loss.auxWeight > 0 ? 2 : 1)
-        return 8 * (4 * params + activations + 8 * Double(chains) * n)
+        let tileGradients = Double(tiling.count) * params
+        return 8 * (4 * params + activations + tileGradients + 8 * Double(chains) * n)
+    }
+
+    /// The tiles of this configuration's chains.
+    public var tiling: Tiling { Tiling(chains: chains, size: tile) }
+
+    /// The worker threads a training uses: `threads`, or (auto) the cores this process may use
+    /// (the affinity mask and cgroup quota, as Foundation reads them), at most the tile count.
+    public var effectiveThreads: Int {
+        if let threads { return threads }
+        return max(1, min(ProcessInfo.processInfo.activeProcessorCount, tiling.count))
     }
 
     /// Staircase exponential decay: lr * decay^floor(n / decaySteps).
@@ -143,6 +162,12 @@ extension TrainingConfig {
         try check(xNetworksPerStep == 1 || xNetworksPerStep == 2, "x_networks_per_step", "must be 1 or 2 (got \(xNetworksPerStep))")
         try check(chains >= 1, "chains", "must be >= 1 (got \(chains))")
         try check(chains <= Self.maxCount, "chains", "must be <= \(Self.maxCount) (got \(chains))")
+        try check(tile >= 1 && tile <= Self.maxCount, "tile", "must be in 1...\(Self.maxCount) (got \(tile))")
+        if let threads {
+            try check(threads >= 1 && threads <= Self.maxThreads, "threads", "must be in 1...\(Self.maxThreads) or auto (got \(threads))")
+            try check(threads <= tiling.count, "threads",
+                      "must be at most the number of tiles, \(tiling.count) (chains \(chains) in tiles of \(tile)); more threads would have no work (got \(threads))")
+        }
         try check(steps >= 1, "steps", "must be >= 1 (got \(steps))")
         try check(steps <= Self.maxSteps, "steps", "must be <= \(Self.maxSteps) (got \(steps))")
         try check(learningRate > 0, "learning_rate", "must be > 0 (got \(learningRate))")

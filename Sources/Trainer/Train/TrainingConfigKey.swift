@@ -18,8 +18,11 @@ public struct TrainingConfigKey: Sendable {
     public let range: String
     /// What the key does.
     public let meaning: String
-    /// Whether `--resume` accepts it (only `steps`, which extends the run).
+    /// Whether `--resume` accepts it (`steps`, which extends the run, and `threads`).
     public let allowedOnResume: Bool
+    /// Whether it is part of the recorded configuration (checkpoint `config`, model provenance):
+    /// false for execution settings that never change the numbers (`threads`).
+    public let recorded: Bool
     let read: @Sendable (TrainingConfig) -> JSONValue
     let write: @Sendable (inout TrainingConfig, TrainingConfigValue) throws -> Void
 
@@ -63,13 +66,14 @@ struct TrainingConfigValue {
 
 extension TrainingConfigKey {
     init(_ name: String, flag: String? = nil, hiddenFlags: [String] = [], type: String, range: String, meaning: String,
-         allowedOnResume: Bool = false,
+         allowedOnResume: Bool = false, recorded: Bool = true,
          read: @escaping @Sendable (TrainingConfig) -> JSONValue,
          write: @escaping @Sendable (inout TrainingConfig, TrainingConfigValue) throws -> Void) {
         self.name = name
         self.flag = flag ?? "--" + name.replacingOccurrences(of: "_", with: "-")
         self.hiddenFlags = hiddenFlags
         self.type = type; self.range = range; self.meaning = meaning; self.allowedOnResume = allowedOnResume
+        self.recorded = recorded
         self.read = read; self.write = write
     }
 
