@@ -68,7 +68,7 @@ let package = Package(
                            .product(name: "ArgumentParser", package: "swift-argument-parser")]),
         .executableTarget(
             name: "l2hmc-train",
-            dependencies: ["Trainer", "ModelFormat", "COpenBLAS", "CLISupport",
+            dependencies: ["Trainer", "ModelFormat", "COpenBLAS", "CLISupport", "DistributedKit",
                            .product(name: "ArgumentParser", package: "swift-argument-parser")]),
         .executableTarget(
             name: "l2hmc-convert",

@@ -1,5 +1,6 @@
 import ArgumentParser
 import CLISupport
+import DistributedKit
 import Foundation
 import ModelFormat
 import Trainer
@@ -31,6 +32,13 @@ struct TrainCommand: ParsableCommand {
 
     func run() throws {
         Interrupt.install(abortMessage: "error: [interrupted] second signal: stopped at once, temporary files removed; resume from the last checkpoint\n")
+        // Under mpirun: rank 0 trains as below and owns every file; the other ranks compute
+        // their tiles of every step (docs/TRAINING.md, "Many processes").
+        let processes = try ProcessGroups.current()
+        if processes.size > 1 {
+            ToolFailure.terminate = { processes.abort(code: $0, message: "") }
+            if !processes.isRoot { return try runAsRank(processes) }
+        }
         // Configuration first: a bad one is refused before any file is touched.
         var fresh: L2HMCTrainer?
         var extendTo: Int?
@@ -123,10 +131,15 @@ struct TrainCommand: ParsableCommand {
             throw ValidationError("nothing to train: give a configuration or --resume")
         }
 
+        if processes.size > 1 {
+            // Every rank starts from the bytes of this checkpoint: the same state, bit for bit.
+            _ = try processes.broadcast(try AtomicFile.read(ckptPath, limit: 1 << 40), from: 0)
+            trainer.exchange = MPIGradientExchange(processes)
+        }
         let cfg = trainer.config
         print("l2hmc-train \(TrainerInfo.version)")
         for line in configurationLines(cfg) { print(line) }
-        print("parallel    \(trainer.threads) thread\(trainer.threads == 1 ? "" : "s"), \(cfg.tiling.count) tile\(cfg.tiling.count == 1 ? "" : "s") of \(cfg.tile) chains (results identical for any thread count)")
+        print("parallel    \(trainer.threads) thread\(trainer.threads == 1 ? "" : "s")\(processes.size > 1 ? " per process, \(processes.size) MPI processes" : ""), \(cfg.tiling.count) tile\(cfg.tiling.count == 1 ? "" : "s") of \(cfg.tile) chains (results identical for any thread or process count)")
         print("parameters  \(trainer.model.params.values.count) in \(trainer.model.params.slices.count) arrays; out \(out), checkpoint \(ckptPath), log \(logPath)")
         if let resume, trainer.step > 0 { print("resume      from \(resume) at step \(trainer.step)") }
 
@@ -141,7 +154,9 @@ struct TrainCommand: ParsableCommand {
         }
         let started = Date()
         var last: L2HMCTrainer.Metrics?
-        while trainer.step < cfg.steps && !Interrupt.isRequested {
+        var stopped = false
+        while trainer.step < cfg.steps {
+            if try Self.agreeToStop(processes) { stopped = true; break }
             let m = trainer.trainStep()
             last = m
             try logFile.append(TrainingLog.row(m))
@@ -153,18 +168,52 @@ struct TrainCommand: ParsableCommand {
             if (byStep || byTime) && m.step < cfg.steps { try commit() }
         }
         try commit()
-        if Interrupt.isRequested {
+        if stopped {
             var command = "l2hmc-train --resume \(shellQuoted(ckptPath)) --out \(shellQuoted(out))"
             if logPath != base + ".log.csv" { command += " --log \(shellQuoted(logPath))" }
-            Console.error("interrupted by \(Interrupt.signalName) at step \(trainer.step) of \(cfg.steps); checkpoint \(ckptPath); continue with: \(command)\n")
+            let by = Interrupt.isRequested ? Interrupt.signalName : "a signal to another MPI rank"
+            Console.error("interrupted by \(by) at step \(trainer.step) of \(cfg.steps); checkpoint \(ckptPath); continue with: \(command)\n")
             locks.release()
-            Foundation.exit(Interrupt.exitStatus)
+            try processes.finalize()
+            Foundation.exit(Interrupt.isRequested ? Interrupt.exitStatus : 143)
         }
         let model = try ModelExporter.export(trainer.model, provenance: provenance(cfg, steps: trainer.step))
         try locks.verify()
         try DurableFile.write(try L2ZWriter.encode(model), to: out, replaceExisting: replaceModel, hooks: hooks)
         let seconds = Date().timeIntervalSince(started)
         print(String(format: "done        %d steps in %.1f s; wrote %@", trainer.step, seconds, out) + (last.map { String(format: " (final loss %.4g, acceptance %.3f)", $0.loss, $0.acceptance) } ?? ""))
+        fflush(stdout)
+        try processes.finalize()
+    }
+
+    /// True when this process, or with MPI any rank, was asked to stop (SIGINT, SIGTERM): every
+    /// rank then stops before the same step (collective under mpirun).
+    private static func agreeToStop(_ processes: ProcessGroup) throws -> Bool {
+        processes.size > 1 ? try processes.allReduceMax(Interrupt.isRequested ? 1 : 0) == 1 : Interrupt.isRequested
+    }
+
+    /// A rank other than 0: rebuilds the trainer from rank 0's checkpoint bytes, then computes
+    /// its tiles of every step until the last one or an agreed stop. It writes and prints nothing.
+    private func runAsRank(_ processes: ProcessGroup) throws {
+        let bytes = try processes.broadcast([], from: 0)
+        let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("l2hmc-train-rank\(processes.rank)-\(getpid()).ckpt.h5").path
+        try AtomicFile.write(bytes, to: scratch)
+        defer { unlink(scratch) }
+        let trainer = try Checkpoint.read(scratch)
+        unlink(scratch)
+        if let text = try flags.text(of: "threads") {
+            var probe = trainer.config
+            try probe.set("threads", text: text)
+            trainer.threads = probe.effectiveThreads
+        }
+        trainer.exchange = MPIGradientExchange(processes)
+        var stopped = false
+        while trainer.step < trainer.config.steps {
+            if try Self.agreeToStop(processes) { stopped = true; break }
+            trainer.trainStep()
+        }
+        try processes.finalize()
+        if stopped { Foundation.exit(Interrupt.isRequested ? Interrupt.exitStatus : 143) }
     }
 
     private func shellQuoted(_ s: String) -> String {

@@ -23,11 +23,11 @@ final class RunMPICLITests: XCTestCase {
         throw XCTSkip("mpirun not found: apt-get install openmpi-bin libopenmpi-dev (scripts/setup.sh does)")
     }
 
-    /// `mpirun --oversubscribe -np ranks l2hmc-run arguments` as a process (not started).
-    private func launch(_ ranks: Int, _ arguments: [String], extra: [String] = []) throws -> Process {
+    /// `mpirun --oversubscribe -np ranks TOOL arguments` as a process (not started).
+    private func launch(_ ranks: Int, _ arguments: [String], tool: String = "l2hmc-run") throws -> Process {
         let p = Process()
         p.executableURL = try mpirun()
-        p.arguments = ["--oversubscribe"] + extra + ["-np", String(ranks), CLI.productsDirectory.appendingPathComponent("l2hmc-run").path] + arguments
+        p.arguments = ["--oversubscribe", "-np", String(ranks), CLI.productsDirectory.appendingPathComponent(tool).path] + arguments
         var env = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("OMPI_") && !$0.key.hasPrefix("PMIX_") }
         env["OMPI_ALLOW_RUN_AS_ROOT"] = "1"; env["OMPI_ALLOW_RUN_AS_ROOT_CONFIRM"] = "1"
         p.environment = env
@@ -35,8 +35,8 @@ final class RunMPICLITests: XCTestCase {
         return p
     }
 
-    private func run(_ ranks: Int, _ arguments: [String]) throws -> (status: Int32, stderr: String) {
-        let p = try launch(ranks, arguments)
+    private func run(_ ranks: Int, _ arguments: [String], tool: String = "l2hmc-run") throws -> (status: Int32, stderr: String) {
+        let p = try launch(ranks, arguments, tool: tool)
         let err = Pipe()
         p.standardError = err
         p.standardOutput = FileHandle.nullDevice
@@ -131,5 +131,31 @@ final class RunMPICLITests: XCTestCase {
             XCTAssertEqual(resumed.status, 0, "\(label): \(resumed.stderr)")
             try assertSameRecord(whole, dir, label)
         }
+    }
+
+    /// Data-parallel training: every rank computes its tiles, the tile results are exchanged and
+    /// added in tile order, so the model and the log of 2 or 3 processes are those of one, and a
+    /// training resumed under mpirun continues exactly.
+    func testTrainingOnTwoAndThreeProcessesWritesTheSingleProcessModel() throws {
+        _ = try mpirun()
+        // No annealing (beta_init = beta_final): a run extended with --steps then follows the same schedule.
+        let args = ["--target", "u1", "--lattice", "4x4", "--beta-init", "3", "--beta-final", "3", "--n-lf", "2", "--hidden-units", "16", "--chains", "24", "--tile", "4", "--quiet"]
+        func path(_ name: String) -> String { root.appendingPathComponent(name).path }
+        let one = try CLI.run("l2hmc-train", args + ["--steps", "20", "--out", path("one.l2z")])
+        XCTAssertEqual(one.status, 0, one.stderr)
+        for ranks in [2, 3] {
+            let r = try run(ranks, args + ["--steps", "20", "--out", path("np\(ranks).l2z")], tool: "l2hmc-train")
+            XCTAssertEqual(r.status, 0, r.stderr)
+            for suffix in [".l2z", ".log.csv"] {
+                XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: path("one" + suffix))), try Data(contentsOf: URL(fileURLWithPath: path("np\(ranks)" + suffix))),
+                               "\(suffix) differs between 1 and \(ranks) processes")
+            }
+        }
+        let first = try CLI.run("l2hmc-train", args + ["--steps", "8", "--out", path("split.l2z")])
+        XCTAssertEqual(first.status, 0, first.stderr)
+        let second = try run(2, ["--resume", path("split.ckpt.h5"), "--steps", "20", "--out", path("split.l2z"), "--quiet"], tool: "l2hmc-train")
+        XCTAssertEqual(second.status, 0, second.stderr)
+        XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: path("one.l2z"))), try Data(contentsOf: URL(fileURLWithPath: path("split.l2z"))),
+                       "8 steps alone then 12 on 2 processes differ from 20 steps alone")
     }
 }
