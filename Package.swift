@@ -46,7 +46,7 @@ let package = Package(
 
         .target(name: "ModelFormat", dependencies: ["CZip", "CLibCrypto", "CFileSystem"]),
         .target(name: "Inference", dependencies: ["ModelFormat", "COpenBLAS", "CL2HMCKernels", "CounterRandom"]),
-        .target(name: "Trainer", dependencies: ["ModelFormat", "COpenBLAS", "HDF5Kit", "CounterRandom"]),
+        .target(name: "Trainer", dependencies: ["ModelFormat", "COpenBLAS", "HDF5Kit", "CounterRandom", "CFileSystem"]),
         // Audits across the two independent paths: the documented tolerance table, the path
         // comparison, crossval and its verdicts, the numerical Jacobian, the runtime benchmark.
         .target(name: "Audit", dependencies: ["ModelFormat", "Inference", "Trainer"]),

@@ -100,7 +100,9 @@ struct RunCommand: ParsableCommand {
         // Under mpirun: one rank of a run whose chains are split over the ranks (docs/DISTRIBUTED.md).
         let processes = try ProcessGroups.current()
         let group = processes.size > 1 ? MPIRunGroup(processes) : nil
-        if group != nil { ToolFailure.terminate = { processes.abort(code: $0, message: "") } }
+        if group != nil {
+            ToolFailure.terminate = { processes.abort(code: $0, message: processes.rank > 0 ? "note: the error above is MPI rank \(processes.rank)'s; every rank stops" : "") }
+        }
         let isRoot = processes.isRoot
         let limit = try memoryLimit()
         if let k = checkpointEvery, k < 1 { throw UsageError("--checkpoint-every must be >= 1 trajectory (got \(k))") }
@@ -124,10 +126,10 @@ struct RunCommand: ParsableCommand {
         let s = params.settings
         let localTiles = TileSplit.tiles(rank: processes.rank, size: processes.size, tileCount: s.tileCount).count
         if processes.size > s.tileCount {
-            throw UsageError("mpirun -np \(processes.size) is more than the \(s.tileCount) tile(s) of \(s.effectiveTile) chains; use at most \(s.tileCount) processes, or a smaller --tile")
+            throw UsageError("mpirun -np \(processes.size) is more than the \(s.tileCount) tile(s) of \(s.effectiveTile) chains; use at most \(s.tileCount) processes\(resume == nil ? ", or a smaller --tile" : " (the tile is fixed when resuming)")")
         }
         if let t = threads, t > localTiles {
-            throw UsageError("--threads \(t) is more than the \(localTiles) tile(s) of \(s.effectiveTile) chains\(processes.size > 1 ? " of this MPI rank" : ""); use --threads \(localTiles) or fewer, or a smaller --tile")
+            throw UsageError("--threads \(t) is more than the \(localTiles) tile(s) of \(s.effectiveTile) chains\(processes.size > 1 ? " of this MPI rank" : ""); use --threads \(localTiles) or fewer\(resume == nil ? ", or a smaller --tile" : " (the tile is fixed when resuming)")")
         }
         let threadCount = threads ?? min(AvailableCores.count, localTiles)
         let memory = try MemoryBudget.check(settings: s, target: params.target, model: model, limit: limit)
@@ -260,7 +262,7 @@ struct RunCommand: ParsableCommand {
         if let resolved {
             let p = resolved.params
             var modelBytes: [UInt8] = []
-            if let path = p.modelPath { modelBytes = try AtomicFile.read(path, limit: ReadLimits().maxFileBytes) }
+            if p.modelPath != nil { modelBytes = resolved.modelBytes ?? [] }
             let r = resolved.resumed.map { (trajectoryIndex: $0.trajectoryIndex, states: $0.states) }
             bytes = try RunPlan(params: p.json(), modelBytes: modelBytes, resumed: r).encode()
         }
@@ -268,6 +270,9 @@ struct RunCommand: ParsableCommand {
         if let resolved { return resolved }
         let plan = try RunPlan(decoding: received)
         let params = try RunParameters(json: plan.params)
+        if !plan.modelBytes.isEmpty && SHA256Digest.hex(plan.modelBytes) != params.modelSHA256 {
+            throw InferenceError.io(path: params.modelPath ?? "model", reason: "the model bytes received from MPI rank 0 do not have the SHA-256 of params.json")
+        }
         let model = plan.modelBytes.isEmpty ? nil : try L2ZReader.read(bytes: plan.modelBytes).model
         var out = Resolved(params: params, model: model)
         if let r = plan.resumed {
@@ -305,9 +310,11 @@ struct RunCommand: ParsableCommand {
         var resumed: RunDirectory.Contents?
         /// The resumed version-2 directory, locked and cut back to its checkpoint.
         var output: RunOutput?
+        /// The model file's bytes as read and checked (sent as they are to the other MPI ranks).
+        var modelBytes: [UInt8]?
 
-        init(params: RunParameters, model: L2ZModel?, resumed: RunDirectory.Contents? = nil, output: RunOutput? = nil) {
-            self.params = params; self.model = model; self.resumed = resumed; self.output = output
+        init(params: RunParameters, model: L2ZModel?, resumed: RunDirectory.Contents? = nil, output: RunOutput? = nil, modelBytes: [UInt8]? = nil) {
+            self.params = params; self.model = model; self.resumed = resumed; self.output = output; self.modelBytes = modelBytes
         }
     }
 
@@ -339,14 +346,16 @@ struct RunCommand: ParsableCommand {
                 params.settings.trajectories = t
             }
             var loaded: L2ZModel?
+            var modelBytes: [UInt8]?
             if let path = params.modelPath {
                 let bytes = try AtomicFile.read(path, limit: ReadLimits().maxFileBytes)
                 guard SHA256Digest.hex(bytes) == params.modelSHA256 else {
                     throw InferenceError.io(path: path, reason: "the model changed since the run was saved (SHA-256 differs); resuming would mix samplers")
                 }
                 loaded = try L2ZReader.read(bytes: bytes).model
+                modelBytes = bytes
             }
-            return Resolved(params: params, model: loaded, resumed: saved, output: output)
+            return Resolved(params: params, model: loaded, resumed: saved, output: output, modelBytes: modelBytes)
         }
 
         let main = sampler ?? .l2hmc
@@ -364,8 +373,10 @@ struct RunCommand: ParsableCommand {
         }
         var loaded: L2ZModel?
         var modelSHA: String?
+        var modelBytes: [UInt8]?
         if let path = modelPath {
             let bytes = try AtomicFile.read(path, limit: ReadLimits().maxFileBytes)
+            modelBytes = bytes
             modelSHA = SHA256Digest.hex(bytes)
             let m = try L2ZReader.read(bytes: bytes).model
             _ = try ProbeVerifier.verify(model: m, target: makeTarget(m.sampler.target))
@@ -410,7 +421,8 @@ struct RunCommand: ParsableCommand {
         settings.hotStart = !coldStart
         settings.tile = tile ?? TilePolicy.defaultTile(chains: chainCount, sampler: loaded?.sampler)
         try settings.validate()
-        return Resolved(params: RunParameters(settings: settings, target: targetValue, modelPath: modelPath, modelSHA256: modelSHA), model: loaded)
+        return Resolved(params: RunParameters(settings: settings, target: targetValue, modelPath: modelPath, modelSHA256: modelSHA), model: loaded,
+                        modelBytes: modelBytes)
     }
 
     private func resolveTarget(model: L2ZModel?) throws -> Target {

@@ -43,9 +43,8 @@ struct RunPlan {
             guard offset + 8 <= bytes.count else { throw fail() }
             var length: UInt64 = 0
             withUnsafeMutableBytes(of: &length) { $0.copyBytes(from: bytes[offset..<(offset + 8)]) }
-            let n = Int(UInt64(littleEndian: length))
             offset += 8
-            guard n >= 0, n <= bytes.count - offset else { throw fail() }
+            guard let n = Int(exactly: UInt64(littleEndian: length)), n <= bytes.count - offset else { throw fail() }
             defer { offset += n }
             return Array(bytes[offset..<(offset + n)])
         }
@@ -60,7 +59,8 @@ struct RunPlan {
             withUnsafeMutableBytes(of: &t) { $0.copyBytes(from: index) }
             var values = [Double](repeating: 0, count: states.count / 8)
             values.withUnsafeMutableBytes { $0.copyBytes(from: states) }
-            resumed = (Int(UInt64(littleEndian: t)), values)
+            guard let index = Int(exactly: UInt64(littleEndian: t)) else { throw fail() }
+            resumed = (index, values)
         }
     }
 }

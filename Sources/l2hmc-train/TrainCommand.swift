@@ -36,8 +36,11 @@ struct TrainCommand: ParsableCommand {
         // their tiles of every step (docs/TRAINING.md, "Many processes").
         let processes = try ProcessGroups.current()
         if processes.size > 1 {
-            ToolFailure.terminate = { processes.abort(code: $0, message: "") }
-            if !processes.isRoot { return try runAsRank(processes) }
+            ToolFailure.terminate = { processes.abort(code: $0, message: processes.rank > 0 ? "note: the error above is MPI rank \(processes.rank)'s; every rank stops" : "") }
+            if !processes.isRoot {
+                if showConfig { return try processes.finalize() }  // rank 0 prints it
+                return try runAsRank(processes)
+            }
         }
         // Configuration first: a bad one is refused before any file is touched.
         var fresh: L2HMCTrainer?
@@ -68,7 +71,8 @@ struct TrainCommand: ParsableCommand {
             if showConfig {
                 try cfg.validate()
                 Console.out(try CanonicalJSONWriter.encode(cfg.json()))
-                return
+                fflush(stdout)
+                return try processes.finalize()
             }
             fresh = try L2HMCTrainer(config: cfg)
         }
@@ -132,6 +136,9 @@ struct TrainCommand: ParsableCommand {
         }
 
         if processes.size > 1 {
+            guard processes.size <= trainer.config.tiling.count else {
+                throw ValidationError("mpirun -np \(processes.size) is more than the \(trainer.config.tiling.count) tile(s) of \(trainer.config.tile) chains; use at most \(trainer.config.tiling.count) processes\(resume == nil ? ", or a smaller --tile" : "")")
+            }
             // Every rank starts from the bytes of this checkpoint: the same state, bit for bit.
             _ = try processes.broadcast(try AtomicFile.read(ckptPath, limit: 1 << 40), from: 0)
             trainer.exchange = MPIGradientExchange(processes)
@@ -192,13 +199,15 @@ struct TrainCommand: ParsableCommand {
         processes.size > 1 ? try processes.allReduceMax(Interrupt.isRequested ? 1 : 0) == 1 : Interrupt.isRequested
     }
 
-    /// A rank other than 0: rebuilds the trainer from rank 0's checkpoint bytes, then computes
-    /// its tiles of every step until the last one or an agreed stop. It writes and prints nothing.
+    /// A rank other than 0: rebuilds the trainer from rank 0's checkpoint bytes (through a
+    /// scratch copy in $TMPDIR, removed at once: the HDF5 reader reads files), then computes its
+    /// tiles of every step until the last one or an agreed stop. It prints nothing.
     private func runAsRank(_ processes: ProcessGroup) throws {
         let bytes = try processes.broadcast([], from: 0)
         let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("l2hmc-train-rank\(processes.rank)-\(getpid()).ckpt.h5").path
+        Interrupt.register(scratch)
+        defer { unlink(scratch); Interrupt.unregister(scratch) }
         try AtomicFile.write(bytes, to: scratch)
-        defer { unlink(scratch) }
         let trainer = try Checkpoint.read(scratch)
         unlink(scratch)
         if let text = try flags.text(of: "threads") {

@@ -121,6 +121,22 @@ final class ProcessGroupEngineTests: XCTestCase {
         XCTAssertEqual(done, [4, 4, 4])
     }
 
+    /// A process whose only tile is the short last one (13 chains in tiles of 8: rank 1 holds 5
+    /// chains starting at chain 8) runs like the others.
+    func testAProcessHoldingOnlyTheShortLastTileRuns() throws {
+        var settings = try settings(trajectories: 3)
+        settings.chains = 13
+        let model = try RandomModel.make(sampler: spec, seed: 3, epsX: 0.15, epsV: 0.15, weightScale: 0.3)
+        func run(_ size: Int) throws -> RunRecord {
+            try LoopbackGroup.run(size: size) { group -> RunRecord in
+                let engine = try RunEngine(settings: settings, target: makeTarget(self.spec.target), model: model, group: group)
+                while !engine.isFinished { try engine.step(); _ = try engine.agree(stop: false, checkpoint: false) }
+                return engine.record
+            }[0]
+        }
+        XCTAssertEqual(try run(2), try run(1))
+    }
+
     func testMoreProcessesThanTilesIsAUsageError() throws {
         let settings = try settings(trajectories: 2)
         let errors = try LoopbackGroup.run(size: 6) { group -> String in

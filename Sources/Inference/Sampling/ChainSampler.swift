@@ -70,7 +70,7 @@ public final class ChainSampler {
     public init(target: TargetAction, proposals: [Proposal], chains: Int, seed: UInt64, tile: Int? = nil, threads: Int = 1, firstChain: Int = 0) {
         let tileSize = max(1, min(tile ?? chains, chains))
         precondition(proposals.allSatisfy { $0.capacity >= tileSize }, "proposal buffers smaller than the tile")
-        precondition(firstChain % tileSize == 0 || tile == nil, "the first chain must start a tile")
+        precondition(tile.map { firstChain % max(1, $0) == 0 } ?? (firstChain == 0), "the first chain must start a tile")
         var table: [Schedule.Kind: Proposal] = [:]
         for p in proposals { table[p.kind] = p }
         self.target = target; self.proposals = table; self.chains = chains; self.firstChain = firstChain; self.tile = tileSize

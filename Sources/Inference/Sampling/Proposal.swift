@@ -28,8 +28,9 @@ public protocol Proposal: AnyObject {
     func propose(x: UnsafeMutablePointer<Double>, v: UnsafeMutablePointer<Double>, rows: Int, forward: Bool, logDet: UnsafeMutablePointer<Double>)
     /// The same map with its own scratch space for `capacity` rows, for another thread: it gives
     /// bit for bit what this object gives on the same rows, may share read-only parameters (the
-    /// networks) with it, and is independent of later changes to it. ``ChainSampler`` makes one
-    /// per extra thread; `propose` on the two may then run concurrently.
+    /// networks) with it. Make replicas after the last change to the original (net weights,
+    /// N_LF, compression, precision): a replica sharing networks does not follow such changes.
+    /// ``ChainSampler`` makes one per extra thread; `propose` on the two may then run concurrently.
     func replica(capacity: Int) -> Proposal
 }
 

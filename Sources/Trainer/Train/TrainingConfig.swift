@@ -1,3 +1,4 @@
+import CFileSystem
 import Foundation
 import ModelFormat
 
@@ -129,10 +130,12 @@ public struct TrainingConfig: Sendable, Equatable {
     public var tiling: Tiling { Tiling(chains: chains, size: tile) }
 
     /// The worker threads a training uses: `threads`, or (auto) the cores this process may use
-    /// (the affinity mask and cgroup quota, as Foundation reads them), at most the tile count.
+    /// (its CPU affinity mask: `taskset`, a batch scheduler, `mpirun`'s binding), at most the tile count.
     public var effectiveThreads: Int {
         if let threads { return threads }
-        return max(1, min(ProcessInfo.processInfo.activeProcessorCount, tiling.count))
+        let mask = Int(l2hmc_affinity_cpu_count())
+        let cores = mask >= 1 ? min(mask, ProcessInfo.processInfo.activeProcessorCount) : ProcessInfo.processInfo.activeProcessorCount
+        return max(1, min(cores, tiling.count))
     }
 
     /// Staircase exponential decay: lr * decay^floor(n / decaySteps).
