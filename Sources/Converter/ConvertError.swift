@@ -52,6 +52,19 @@ public enum ConvertError: Error, Equatable, Sendable {
     /// The converted model did not reproduce its own probe (an internal consistency check).
     case probeFailed(reason: String)
 
+    // MARK: Restricted pickle reader (PickleReader; docs/CONVERT.md "Restricted pickle reader")
+    /// An opcode outside the reader's subset (named, with its byte offset).
+    case pickleOpcode(name: String, byte: UInt8, offset: Int)
+    /// A GLOBAL/STACK_GLOBAL naming a callable or class that is not on the caller's allowlist.
+    case pickleGlobal(module: String, name: String, offset: Int)
+    /// The pickle ends inside an opcode's argument or before STOP.
+    case pickleTruncated(offset: Int, needed: String)
+    /// A bound on size, memo, stack, nesting depth or value count would be exceeded.
+    case pickleLimit(what: String, limit: Int, offset: Int)
+    /// Anything else that is not a well-formed pickle of protocol 2-5 (stack underflow, memo
+    /// index never set, non-tuple arguments, invalid UTF-8, bytes after STOP, a cycle).
+    case pickleMalformed(offset: Int, reason: String)
+
     public var code: String {
         switch self {
         case .missingFact: return "convert.missing_fact"
@@ -76,6 +89,11 @@ public enum ConvertError: Error, Equatable, Sendable {
         case .unsafeArchive: return "convert.unsafe_archive"
         case .archiveFailure: return "convert.archive_failure"
         case .probeFailed: return "convert.probe_failed"
+        case .pickleOpcode: return "convert.pickle_opcode"
+        case .pickleGlobal: return "convert.pickle_global"
+        case .pickleTruncated: return "convert.pickle_truncated"
+        case .pickleLimit: return "convert.pickle_limit"
+        case .pickleMalformed: return "convert.pickle_malformed"
         }
     }
 
@@ -140,6 +158,16 @@ public enum ConvertError: Error, Equatable, Sendable {
             return "\(path): cannot read the archive: \(reason)"
         case let .probeFailed(reason):
             return "the converted model does not reproduce its own probe: \(reason)"
+        case let .pickleOpcode(name, byte, offset):
+            return "pickle opcode \(name) (0x\(String(byte, radix: 16))) at byte \(offset) is not in the restricted reader's subset; nothing was executed"
+        case let .pickleGlobal(module, name, offset):
+            return "pickle global \(module).\(name) at byte \(offset) is not on the allowlist; refused, nothing was executed"
+        case let .pickleTruncated(offset, needed):
+            return "pickle truncated at byte \(offset): \(needed) is missing"
+        case let .pickleLimit(what, limit, offset):
+            return "pickle exceeds the limit on \(what) (\(limit)) at byte \(offset); refused before allocating"
+        case let .pickleMalformed(offset, reason):
+            return "malformed pickle at byte \(offset): \(reason)"
         }
     }
 }
