@@ -51,6 +51,9 @@ public enum ConvertError: Error, Equatable, Sendable {
     case archiveFailure(path: String, reason: String)
     /// The converted model did not reproduce its own probe (an internal consistency check).
     case probeFailed(reason: String)
+    /// A safetensors file breaking one of the reader's rules (``SafetensorsFile``): code
+    /// `convert.safetensors_<problem>`.
+    case safetensors(path: String, problem: SafetensorsProblem, detail: String)
 
     public var code: String {
         switch self {
@@ -76,6 +79,7 @@ public enum ConvertError: Error, Equatable, Sendable {
         case .unsafeArchive: return "convert.unsafe_archive"
         case .archiveFailure: return "convert.archive_failure"
         case .probeFailed: return "convert.probe_failed"
+        case let .safetensors(_, problem, _): return "convert.safetensors_\(problem.rawValue)"
         }
     }
 
@@ -140,6 +144,8 @@ public enum ConvertError: Error, Equatable, Sendable {
             return "\(path): cannot read the archive: \(reason)"
         case let .probeFailed(reason):
             return "the converted model does not reproduce its own probe: \(reason)"
+        case let .safetensors(path, _, detail):
+            return "\(path) is not a valid safetensors file: \(detail)"
         }
     }
 }
