@@ -22,6 +22,8 @@ static inline unsigned l2h_f_acc_excl(void) { return H5F_ACC_EXCL; }
 static inline hid_t l2h_e_default(void) { return H5E_DEFAULT; }
 static inline size_t l2h_t_variable(void) { return H5T_VARIABLE; }
 static inline hid_t l2h_p_link_create(void) { return H5P_LINK_CREATE; }
+static inline hid_t l2h_p_dataset_create(void) { return H5P_DATASET_CREATE; }
+static inline hid_t l2h_p_group_create(void) { return H5P_GROUP_CREATE; }
 static inline unsigned l2h_f_obj_all(void) { return H5F_OBJ_ALL; }
 /* Memory (native) types. */
 static inline hid_t l2h_native_int8(void) { return H5T_NATIVE_INT8; }

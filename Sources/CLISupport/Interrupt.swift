@@ -32,7 +32,7 @@ public enum Interrupt {
     nonisolated(unsafe) private static var abortMessageLength = 0
 
     /// The line written when a tool stops at once, having written nothing.
-    public static let stoppedMessage = "error: interrupted; nothing was written\n"
+    public static let stoppedMessage = "error: [interrupted] stopped by a signal; nothing was written\n"
 
     /// Installs the graceful handler (see the type's contract). `abortMessage` (one line, with
     /// its newline) is written by a second signal; nil writes nothing.

@@ -51,6 +51,9 @@ public enum ConvertError: Error, Equatable, Sendable {
     case archiveFailure(path: String, reason: String)
     /// The converted model did not reproduce its own probe (an internal consistency check).
     case probeFailed(reason: String)
+    /// A safetensors file breaking one of the reader's rules (``SafetensorsFile``): code
+    /// `convert.safetensors_<problem>`.
+    case safetensors(path: String, problem: SafetensorsProblem, detail: String)
 
     // MARK: Restricted pickle reader (PickleReader; docs/CONVERT.md "Restricted pickle reader")
     /// An opcode outside the reader's subset (named, with its byte offset).
@@ -94,6 +97,7 @@ public enum ConvertError: Error, Equatable, Sendable {
         case .pickleTruncated: return "convert.pickle_truncated"
         case .pickleLimit: return "convert.pickle_limit"
         case .pickleMalformed: return "convert.pickle_malformed"
+        case let .safetensors(_, problem, _): return "convert.safetensors_\(problem.rawValue)"
         }
     }
 
@@ -168,6 +172,8 @@ public enum ConvertError: Error, Equatable, Sendable {
             return "pickle exceeds the limit on \(what) (\(limit)) at byte \(offset); refused before allocating"
         case let .pickleMalformed(offset, reason):
             return "malformed pickle at byte \(offset): \(reason)"
+        case let .safetensors(path, _, detail):
+            return "\(path) is not a valid safetensors file: \(detail)"
         }
     }
 }

@@ -164,7 +164,14 @@ extension HDF5File {
         let lcpl = try makeLinkCreationList()
         defer { H5Pclose(lcpl) }
 
-        let dataset = H5Dcreate2(fileID, name, fileType.id, space, lcpl, l2h_p_default(), l2h_p_default())
+        // No modification time: the same contents give the same bytes whenever written.
+        let dcpl = H5Pcreate(l2h_p_dataset_create())
+        guard dcpl >= 0, H5Pset_obj_track_times(dcpl, false) >= 0 else {
+            if dcpl >= 0 { H5Pclose(dcpl) }
+            throw writeFailure("configuring dataset \(name)")
+        }
+        defer { H5Pclose(dcpl) }
+        let dataset = H5Dcreate2(fileID, name, fileType.id, space, lcpl, dcpl, l2h_p_default())
         guard dataset >= 0 else { throw writeFailure("creating dataset \(name)") }
         var status: herr_t = 0
         if !raw.isEmpty {

@@ -72,7 +72,15 @@ public final class HDF5File {
         guard H5Pset_libver_bounds(fapl, H5F_LIBVER_V18, H5F_LIBVER_V18) >= 0 else {
             throw HDF5Error.writeFailed(path: path, reason: HDF5Runtime.takeErrorReason(fallback: "cannot set format version"))
         }
-        let id = H5Fcreate(path, l2h_f_acc_trunc(), l2h_p_default(), fapl)
+        // No object modification times (the root group's come from the creation list), so the
+        // same contents give the same bytes whenever they are written.
+        let fcpl = H5Pcreate(l2h_p_file_create())
+        guard fcpl >= 0, H5Pset_obj_track_times(fcpl, false) >= 0 else {
+            if fcpl >= 0 { H5Pclose(fcpl) }
+            throw HDF5Error.writeFailed(path: path, reason: HDF5Runtime.takeErrorReason(fallback: "cannot configure file creation"))
+        }
+        defer { H5Pclose(fcpl) }
+        let id = H5Fcreate(path, l2h_f_acc_trunc(), fcpl, fapl)
         guard id >= 0 else {
             throw HDF5Error.writeFailed(path: path, reason: HDF5Runtime.takeErrorReason(fallback: "H5Fcreate failed"))
         }
@@ -148,7 +156,13 @@ public final class HDF5File {
         }
         let lcpl = try makeLinkCreationList()
         defer { H5Pclose(lcpl) }
-        let group = H5Gcreate2(id, name, lcpl, l2h_p_default(), l2h_p_default())
+        let gcpl = H5Pcreate(l2h_p_group_create())
+        guard gcpl >= 0, H5Pset_obj_track_times(gcpl, false) >= 0 else {
+            if gcpl >= 0 { H5Pclose(gcpl) }
+            throw writeFailure("configuring group \(name)")
+        }
+        defer { H5Pclose(gcpl) }
+        let group = H5Gcreate2(id, name, lcpl, gcpl, l2h_p_default())
         guard group >= 0 else { throw writeFailure("creating group \(name)") }
         H5Gclose(group)
     }

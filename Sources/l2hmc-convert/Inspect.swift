@@ -12,12 +12,14 @@ struct Inspect: ParsableCommand {
             error code and exit status 1. Warns when a trained kernel or bias is exactly all zero.
             Given an HDF5 file (ckpt.h5, Keras .h5 / .weights.h5) or a Keras .keras archive, lists \
             its datasets and the canonical array each would map to (no facts needed).
+            Given a safetensors file (recognized by its content or the .safetensors extension), \
+            checks it strictly and lists every tensor (name, dtype, shape, bytes) and its metadata.
             """)
 
-    @Argument(help: "The .l2z file (or HDF5 checkpoint, .keras archive) to inspect.")
+    @Argument(help: "The .l2z file (or HDF5 checkpoint, .keras archive, .safetensors file) to inspect.")
     var path: String
 
-    @Flag(help: "Print the report as JSON on stdout (.l2z only).")
+    @Flag(help: "Print the report as JSON on stdout (.l2z and safetensors).")
     var json = false
     @Option(help: "Seconds an HDF5 or .keras source may take to be read (default 60); it is read in a child process, stopped past the limit.")
     var sourceTimeout: String?
@@ -28,6 +30,16 @@ struct Inspect: ParsableCommand {
 
     func run() throws {
         do { try SourcePath.requireRegularFile(path) } catch { failConvert(error) }
+        if Inspect.isSafetensors(path) {
+            let file: SafetensorsFile
+            do { file = try SafetensorsFile(path: path) } catch { failConvert(error) }
+            if json {
+                Console.out((try? CanonicalJSONWriter.encode(SafetensorsReport.json(file))) ?? Array("{}\n".utf8))
+            } else {
+                print(printable(SafetensorsReport.lines(file)))
+            }
+            return
+        }
         if Inspect.isConvertibleSource(path) {
             if json { throw ValidationError("--json is available for .l2z models only") }
             if WorkerContext.outputDirectory == nil {
@@ -61,6 +73,13 @@ struct Inspect: ParsableCommand {
 }
 
 extension Inspect {
+    /// The `.safetensors` extension, or content that starts like one (``SafetensorsFile/looksLikeSafetensors(_:)``).
+    static func isSafetensors(_ path: String) -> Bool {
+        if path.lowercased().hasSuffix(".safetensors") { return true }
+        guard let head = try? SourcePath.head(path, count: 9) else { return false }
+        return SafetensorsFile.looksLikeSafetensors(head)
+    }
+
     /// HDF5 signature at offset 0, or a zip whose first member is not `l2z.magic` (a `.keras`).
     static func isConvertibleSource(_ path: String) -> Bool {
         guard let head = try? SourcePath.head(path, count: 39) else { return false }

@@ -92,7 +92,7 @@ struct RunCommand: ParsableCommand {
     var checkReversibility = false
     @Option(help: "Threads, each running whole tiles of chains with single-threaded GEMMs (default: the cores this process may use, at most the number of tiles). The numbers do not depend on it.")
     var threads: Int?
-    @Option(help: "Chains per tile, the unit of every batched call (default 32, or 128 for networks over 2 MiB of weights; at most --chains). The numbers depend on it at the rounding level, never on --threads or the MPI process count; fixed when resuming.")
+    @Option(help: "Chains per tile, the unit of every batched call (default 32, or 128 for networks over 2 MiB or under 256 KiB of weights; at most --chains). The numbers depend on it at the rounding level, never on --threads or the MPI process count; fixed when resuming.")
     var tile: Int?
 
     func run() throws {

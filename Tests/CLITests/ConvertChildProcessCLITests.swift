@@ -91,7 +91,7 @@ final class ConvertChildProcessCLITests: XCTestCase {
         process.waitUntilExit()
         XCTAssertEqual(process.terminationReason, .exit, stderr)
         XCTAssertEqual(process.terminationStatus, 143, stderr)
-        XCTAssertEqual(stderr, "error: interrupted; nothing was written\n")
+        XCTAssertEqual(stderr, "error: [interrupted] stopped by a signal; nothing was written\n")
         XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: temp.path), [], "the private directory is removed")
     }
 

@@ -9,16 +9,20 @@ import ModelFormat
 /// chains. Measured single-threaded on the benchmark workloads (docs/RUNTIME.md, "Threads and
 /// tiles"): with about 1 MB of weights per network (W1) tiles of 32 chains run as fast as one
 /// tile of all chains; with 7 MB (W2) tiles of 32 run at 55 % of that, tiles of 128 at 87 %.
-/// So: 32 chains, or 128 when a network holds more than ``largeNetworkBytes`` of weights; at
-/// most the chain count.
+/// With tiny networks (W4, 40 kB) the per-call overhead dominates instead: tiles of 128 ran 8 %
+/// faster than tiles of 32. So: 128 chains when a network holds more than
+/// ``largeNetworkBytes`` or less than ``tinyNetworkBytes`` of weights, else 32; at most the
+/// chain count.
 public enum TilePolicy {
     public static let smallTile = 32
     public static let largeTile = 128
     public static let largeNetworkBytes = 2 << 20
+    public static let tinyNetworkBytes = 256 << 10
 
     public static func defaultTile(chains: Int, sampler: SamplerSpec?) -> Int {
-        let bytes = sampler.map(networkBytes) ?? 0
-        return min(chains, bytes > largeNetworkBytes ? largeTile : smallTile)
+        guard let sampler else { return min(chains, smallTile) }
+        let bytes = networkBytes(sampler)
+        return min(chains, bytes > largeNetworkBytes || bytes < tinyNetworkBytes ? largeTile : smallTile)
     }
 
     /// Bytes of the dense kernels of one network of `spec` (float64; x and v inputs, hidden

@@ -1,0 +1,51 @@
+import Converter
+import Foundation
+import ModelFormat
+
+/// `l2hmc-convert inspect FILE.safetensors`: the file's tensors and metadata, as text or JSON.
+/// Names and metadata are the file's (untrusted): the text is escaped line by line by the caller.
+enum SafetensorsReport {
+    static func lines(_ f: SafetensorsFile) -> [String] {
+        var out = ["file        \(f.path)",
+                   "format      safetensors (header \(f.headerBytes) bytes, data \(f.dataBytes) bytes); every rule checked (docs/CONVERT.md)"]
+        if f.metadata.isEmpty {
+            out.append("metadata    (none)")
+        } else {
+            for (k, v) in f.metadata.sorted(by: { $0.key < $1.key }) {
+                out.append("metadata    \(k) = \(v.debugDescription)")
+            }
+        }
+        out.append("")
+        let header = ["name", "dtype", "shape", "bytes", "convertible"]
+        let rows = f.tensors.map { t in
+            [t.name, t.dtype.rawValue, "[" + t.shape.map(String.init).joined(separator: ", ") + "]",
+             "[\(t.begin), \(t.end))", t.dtype.isConvertible ? "yes" : "no (not a floating-point weight type)"]
+        }
+        let widths = header.indices.map { c in max(header[c].count, rows.map { $0[c].count }.max() ?? 0) }
+        func line(_ r: [String]) -> String {
+            r.enumerated().map { $0.offset == r.count - 1 ? $0.element : $0.element.padding(toLength: widths[$0.offset], withPad: " ", startingAt: 0) }
+                .joined(separator: "  ")
+        }
+        out.append(line(header))
+        out += rows.map(line)
+        out.append("")
+        out.append("\(f.tensors.count) tensors, \(f.dataBytes) data bytes")
+        return out
+    }
+
+    static func json(_ f: SafetensorsFile) -> JSONValue {
+        .object([
+            "file": .string(f.path),
+            "format": .string("safetensors"),
+            "header_bytes": .int(Int64(f.headerBytes)),
+            "data_bytes": .int(Int64(f.dataBytes)),
+            "metadata": .object(f.metadata.mapValues { .string($0) }),
+            "tensors": .array(f.tensors.map { t in
+                .object(["name": .string(t.name), "dtype": .string(t.dtype.rawValue),
+                         "shape": .array(t.shape.map { .int(Int64($0)) }),
+                         "data_offsets": .array([.int(Int64(t.begin)), .int(Int64(t.end))]),
+                         "convertible": .bool(t.dtype.isConvertible)])
+            }),
+        ])
+    }
+}
