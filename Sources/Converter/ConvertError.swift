@@ -68,6 +68,10 @@ public enum ConvertError: Error, Equatable, Sendable {
     /// index never set, non-tuple arguments, invalid UTF-8, bytes after STOP, a cycle).
     case pickleMalformed(offset: Int, reason: String)
 
+    // MARK: PyTorch zip checkpoints (TorchCheckpoint; docs/CONVERT.md "PyTorch zip checkpoints")
+    /// A `torch.save` file breaking one of the reader's rules: code `convert.torch_<problem>`.
+    case torch(path: String, problem: TorchProblem, detail: String)
+
     public var code: String {
         switch self {
         case .missingFact: return "convert.missing_fact"
@@ -98,6 +102,7 @@ public enum ConvertError: Error, Equatable, Sendable {
         case .pickleLimit: return "convert.pickle_limit"
         case .pickleMalformed: return "convert.pickle_malformed"
         case let .safetensors(_, problem, _): return "convert.safetensors_\(problem.rawValue)"
+        case let .torch(_, problem, _): return "convert.torch_\(problem.rawValue)"
         }
     }
 
@@ -174,6 +179,8 @@ public enum ConvertError: Error, Equatable, Sendable {
             return "malformed pickle at byte \(offset): \(reason)"
         case let .safetensors(path, _, detail):
             return "\(path) is not a valid safetensors file: \(detail)"
+        case let .torch(path, _, detail):
+            return "\(path): PyTorch checkpoint refused: \(detail)"
         }
     }
 }

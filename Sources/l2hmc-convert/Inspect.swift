@@ -14,12 +14,14 @@ struct Inspect: ParsableCommand {
             its datasets and the canonical array each would map to (no facts needed).
             Given a safetensors file (recognized by its content or the .safetensors extension), \
             checks it strictly and lists every tensor (name, dtype, shape, bytes) and its metadata.
+            Given a PyTorch zip checkpoint (torch.save: .pt, .pth, .tar; recognized by its content), \
+            reads it without executing anything and lists every tensor and every skipped entry.
             """)
 
-    @Argument(help: "The .l2z file (or HDF5 checkpoint, .keras archive, .safetensors file) to inspect.")
+    @Argument(help: "The .l2z file (or HDF5 checkpoint, .keras archive, .safetensors file, PyTorch .pt/.pth/.tar) to inspect.")
     var path: String
 
-    @Flag(help: "Print the report as JSON on stdout (.l2z and safetensors).")
+    @Flag(help: "Print the report as JSON on stdout (.l2z, safetensors and PyTorch).")
     var json = false
     @Option(help: "Seconds an HDF5 or .keras source may take to be read (default 60); it is read in a child process, stopped past the limit.")
     var sourceTimeout: String?
@@ -37,6 +39,16 @@ struct Inspect: ParsableCommand {
                 Console.out((try? CanonicalJSONWriter.encode(SafetensorsReport.json(file))) ?? Array("{}\n".utf8))
             } else {
                 print(printable(SafetensorsReport.lines(file)))
+            }
+            return
+        }
+        if TorchCheckpoint.looksLikeTorch(path: path) {
+            let file: TorchCheckpoint
+            do { file = try TorchCheckpoint(path: path) } catch { failConvert(error) }
+            if json {
+                Console.out((try? CanonicalJSONWriter.encode(TorchReport.json(file))) ?? Array("{}\n".utf8))
+            } else {
+                print(printable(TorchReport.lines(file)))
             }
             return
         }

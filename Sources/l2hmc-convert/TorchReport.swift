@@ -1,0 +1,51 @@
+import Converter
+import Foundation
+import ModelFormat
+
+/// `l2hmc-convert inspect FILE.pt|.pth|.tar`: every tensor of a PyTorch zip checkpoint (dotted
+/// path, dtype, shape, stride, storage) and every skipped entry, as text or JSON. Paths are the
+/// file's (untrusted): the text is escaped line by line by the caller.
+enum TorchReport {
+    static func shape(_ s: [Int]) -> String { "[" + s.map(String.init).joined(separator: ", ") + "]" }
+
+    static func lines(_ c: TorchCheckpoint) -> [String] {
+        var out = ["file        \(c.path)",
+                   "format      PyTorch zip checkpoint (record directory \(c.prefix)/, version \(c.version ?? "absent")); read without executing anything (docs/CONVERT.md)",
+                   ""]
+        let header = ["path", "dtype", "shape", "stride", "storage", "converted"]
+        let rows = c.tensors.map { t in
+            [t.path, t.dtype.rawValue, shape(t.shape), shape(t.stride), "data/\(t.storageKey) +\(t.storageOffset)",
+             t.values == nil ? "no (not a floating-point type)" : (t.isParameter ? "yes (nn.Parameter)" : "yes")]
+        }
+        let widths = header.indices.map { c in max(header[c].count, rows.map { $0[c].count }.max() ?? 0) }
+        func line(_ r: [String]) -> String {
+            r.enumerated().map { $0.offset == r.count - 1 ? $0.element : $0.element.padding(toLength: widths[$0.offset], withPad: " ", startingAt: 0) }
+                .joined(separator: "  ")
+        }
+        out.append(line(header))
+        out += rows.map(line)
+        if !c.skipped.isEmpty {
+            out.append("")
+            out += c.skipped.map { "skipped     \($0.path.isEmpty ? "(root)" : $0.path): \($0.kind)" }
+        }
+        out.append("")
+        out.append("\(c.tensors.count) tensors, \(c.skipped.count) skipped entries")
+        return out
+    }
+
+    static func json(_ c: TorchCheckpoint) -> JSONValue {
+        .object([
+            "file": .string(c.path),
+            "format": .string("pytorch-zip"),
+            "record_directory": .string(c.prefix),
+            "version": c.version.map { .string($0) } ?? .null,
+            "tensors": .array(c.tensors.map { t in
+                .object(["path": .string(t.path), "dtype": .string(t.dtype.rawValue),
+                         "shape": .array(t.shape.map { .int(Int64($0)) }), "stride": .array(t.stride.map { .int(Int64($0)) }),
+                         "storage": .string(t.storageKey), "storage_offset": .int(Int64(t.storageOffset)),
+                         "parameter": .bool(t.isParameter), "converted": .bool(t.values != nil)])
+            }),
+            "skipped": .array(c.skipped.map { .object(["path": .string($0.path), "kind": .string($0.kind)]) }),
+        ])
+    }
+}
