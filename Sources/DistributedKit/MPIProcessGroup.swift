@@ -77,7 +77,7 @@ public final class MPIProcessGroup: ProcessGroup {
     }
 
     public func broadcast(_ bytes: [UInt8], from root: Int) throws -> [UInt8] {
-        checkRoot(root)
+        try checkRoot(root)
         var count = Int64(rank == root ? bytes.count : 0)
         try Self.check(MPI_Bcast(&count, 1, cmpi_int64(), Int32(root), comm), "MPI_Bcast")
         let n = try Self.intCount(count, "broadcast")
@@ -110,7 +110,7 @@ public final class MPIProcessGroup: ProcessGroup {
     }
 
     public func gather(_ bytes: [UInt8], to root: Int) throws -> [[UInt8]]? {
-        checkRoot(root)
+        try checkRoot(root)
         var mine = Int64(bytes.count)
         var counts = [Int64](repeating: 0, count: size)
         try Self.check(MPI_Gather(&mine, 1, cmpi_int64(), &counts, 1, cmpi_int64(), Int32(root), comm), "MPI_Gather")
@@ -150,9 +150,6 @@ public final class MPIProcessGroup: ProcessGroup {
         let total: Int
     }
 
-    private func checkRoot(_ root: Int) {
-        precondition(root >= 0 && root < size, "collective root \(root) outside 0..<\(size)")
-    }
 
     static func intCount(_ count: Int64, _ what: String) throws -> Int32 {
         guard count >= 0 && count <= Int64(Int32.max) else {

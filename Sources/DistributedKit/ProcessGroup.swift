@@ -53,4 +53,11 @@ public protocol ProcessGroup: AnyObject {
 extension ProcessGroup {
     /// Whether this is rank 0, the rank that writes the run directory.
     public var isRoot: Bool { rank == 0 }
+
+    /// Refuses a collective root outside 0..<size (`mpi.invalid_root`), before any MPI call.
+    func checkRoot(_ root: Int) throws {
+        guard root >= 0 && root < size else {
+            throw DistributedError(code: "mpi.invalid_root", message: "collective root \(root) is outside the ranks 0..<\(size)")
+        }
+    }
 }

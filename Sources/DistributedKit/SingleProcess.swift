@@ -13,14 +13,14 @@ public final class SingleProcess: ProcessGroup {
     public func barrier() throws {}
 
     public func broadcast(_ bytes: [UInt8], from root: Int) throws -> [UInt8] {
-        precondition(root == 0, "broadcast root \(root) outside 0..<1")
+        try checkRoot(root)
         return bytes
     }
 
     public func allGather(_ bytes: [UInt8]) throws -> [[UInt8]] { [bytes] }
 
     public func gather(_ bytes: [UInt8], to root: Int) throws -> [[UInt8]]? {
-        precondition(root == 0, "gather root \(root) outside 0..<1")
+        try checkRoot(root)
         return [bytes]
     }
 

@@ -21,13 +21,7 @@ enum SafetensorsReport {
             [t.name, t.dtype.rawValue, "[" + t.shape.map(String.init).joined(separator: ", ") + "]",
              "[\(t.begin), \(t.end))", t.dtype.isConvertible ? "yes" : "no (not a floating-point weight type)"]
         }
-        let widths = header.indices.map { c in max(header[c].count, rows.map { $0[c].count }.max() ?? 0) }
-        func line(_ r: [String]) -> String {
-            r.enumerated().map { $0.offset == r.count - 1 ? $0.element : $0.element.padding(toLength: widths[$0.offset], withPad: " ", startingAt: 0) }
-                .joined(separator: "  ")
-        }
-        out.append(line(header))
-        out += rows.map(line)
+        out += TextColumns.lines(header: header, rows: rows)
         out.append("")
         out.append("\(f.tensors.count) tensors, \(f.dataBytes) data bytes")
         return out

@@ -17,13 +17,7 @@ enum TorchReport {
             [t.path, t.dtype.rawValue, shape(t.shape), shape(t.stride), "data/\(t.storageKey) +\(t.storageOffset)",
              t.values == nil ? "no (not a floating-point type)" : (t.isParameter ? "yes (nn.Parameter)" : "yes")]
         }
-        let widths = header.indices.map { c in max(header[c].count, rows.map { $0[c].count }.max() ?? 0) }
-        func line(_ r: [String]) -> String {
-            r.enumerated().map { $0.offset == r.count - 1 ? $0.element : $0.element.padding(toLength: widths[$0.offset], withPad: " ", startingAt: 0) }
-                .joined(separator: "  ")
-        }
-        out.append(line(header))
-        out += rows.map(line)
+        out += TextColumns.lines(header: header, rows: rows)
         if !c.skipped.isEmpty {
             out.append("")
             out += c.skipped.map { "skipped     \($0.path.isEmpty ? "(root)" : $0.path): \($0.kind)" }

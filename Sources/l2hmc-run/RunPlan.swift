@@ -25,7 +25,7 @@ struct RunPlan {
         section(modelBytes)
         if let r = resumed {
             section(withUnsafeBytes(of: UInt64(r.trajectoryIndex).littleEndian) { Array($0) })
-            section(r.states.withUnsafeBytes { Array($0) })
+            section(DoubleBytes.encode(r.states))
         } else {
             section([]); section([])
         }
@@ -57,10 +57,8 @@ struct RunPlan {
             guard index.count == 8, states.count % 8 == 0 else { throw fail() }
             var t: UInt64 = 0
             withUnsafeMutableBytes(of: &t) { $0.copyBytes(from: index) }
-            var values = [Double](repeating: 0, count: states.count / 8)
-            values.withUnsafeMutableBytes { $0.copyBytes(from: states) }
             guard let index = Int(exactly: UInt64(littleEndian: t)) else { throw fail() }
-            resumed = (index, values)
+            resumed = (index, DoubleBytes.decode(states))
         }
     }
 }

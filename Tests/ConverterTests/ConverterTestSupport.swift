@@ -128,3 +128,8 @@ func worstRatio(_ actual: [Double], _ expected: [Double], abs: Double, rel: Doub
     }
     return worst
 }
+
+extension SplitMix64 {
+    /// Uniform enough in 0..<bound for the fuzzers (bound > 0; modulo bias is irrelevant here).
+    mutating func int(_ bound: Int) -> Int { Int(next() % UInt64(max(bound, 1))) }
+}

@@ -1,5 +1,6 @@
 import Converter
 import Foundation
+import ModelFormat
 import XCTest
 
 /// A bounded, seeded mutation fuzzer over ``PickleReader``, in-process.
@@ -38,7 +39,7 @@ final class PickleFuzzTests: XCTestCase {
         var failures: [String] = []
         let start = Date()
         while Date().timeIntervalSince(start) < seconds, failures.count < 10 {
-            var rng = PickleFuzzRandom(seed: runSeed &+ UInt64(cases) &* 0x9E37_79B9_7F4A_7C15)
+            var rng = SplitMix64(seed: runSeed &+ UInt64(cases) &* 0x9E37_79B9_7F4A_7C15)
             let base = corpus[rng.int(corpus.count)]
             let donor = corpus[rng.int(corpus.count)].1
             var (bytes, description) = Self.mutate(base.1, donor: donor, &rng)
@@ -74,7 +75,7 @@ final class PickleFuzzTests: XCTestCase {
                                        0x72, 0x73, 0x75, 0x74, 0x29, 0x7D, 0x52, 0x62, 0x81, 0x51, 0x63, 0x93, 0x94, 0x95, 0x8A,
                                        0x8B, 0x8C, 0x8D, 0x8E, 0x58, 0x42, 0x43, 0x69, 0x6F, 0x0A]
 
-    private static func mutate(_ input: [UInt8], donor: [UInt8], _ rng: inout PickleFuzzRandom) -> ([UInt8], String) {
+    private static func mutate(_ input: [UInt8], donor: [UInt8], _ rng: inout SplitMix64) -> ([UInt8], String) {
         var bytes = input
         guard !bytes.isEmpty else { return ([0x80, 0x02], "replaced the empty input") }
         let at = rng.int(bytes.count)
@@ -118,19 +119,4 @@ final class PickleFuzzTests: XCTestCase {
             return (bytes, "inserted \(inserted.map { String($0, radix: 16) }) at \(at)")
         }
     }
-}
-
-/// SplitMix64: a small seeded generator for the fuzzer (replayable from the printed seed).
-private struct PickleFuzzRandom {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-    /// Uniform enough in 0..<n for a fuzzer (n > 0).
-    mutating func int(_ n: Int) -> Int { Int(next() % UInt64(max(n, 1))) }
 }

@@ -1,5 +1,6 @@
 import Converter
 import Foundation
+import ModelFormat
 import XCTest
 
 /// A bounded, seeded mutation fuzzer over ``SafetensorsFile/init(bytes:path:)`` and
@@ -35,7 +36,7 @@ final class SafetensorsFuzzTests: XCTestCase {
         var failures: [String] = []
         let start = Date()
         while Date().timeIntervalSince(start) < seconds, failures.count < 10 {
-            var rng = SplitMix(seed: runSeed &+ UInt64(cases) &* 0x9E37_79B9_7F4A_7C15)
+            var rng = SplitMix64(seed: runSeed &+ UInt64(cases) &* 0x9E37_79B9_7F4A_7C15)
             let base = corpus[rng.int(corpus.count)], donor = corpus[rng.int(corpus.count)]
             var (bytes, description) = Self.mutate(base.bytes, donor: donor.bytes, &rng)
             if rng.int(5) == 0 {
@@ -87,7 +88,7 @@ final class SafetensorsFuzzTests: XCTestCase {
     }
 
     /// One mutation of `bytes` and its description.
-    static func mutate(_ bytes: [UInt8], donor: [UInt8], _ rng: inout SplitMix) -> ([UInt8], String) {
+    static func mutate(_ bytes: [UInt8], donor: [UInt8], _ rng: inout SplitMix64) -> ([UInt8], String) {
         var b = bytes
         let n = max(b.count, 1)
         switch rng.int(11) {
@@ -147,7 +148,7 @@ extension SafetensorsFuzzTests {
     /// readable and the layout rules (offsets, tiling, metadata) are what gets exercised: shifts
     /// one tensor's `data_offsets` (overlap, gap, offsets past the end), copies one tensor's
     /// offsets onto another, or turns a metadata value into a number.
-    static func rewriteHeader(_ b: [UInt8], _ rng: inout SplitMix) -> ([UInt8], String) {
+    static func rewriteHeader(_ b: [UInt8], _ rng: inout SplitMix64) -> ([UInt8], String) {
         guard b.count >= 8 else { return (b, "no header") }
         var n = 0
         for i in 0..<8 { n |= Int(b[i]) << (8 * i) }
@@ -186,19 +187,4 @@ extension SafetensorsFuzzTests {
         let length = (0..<8).map { UInt8(truncatingIfNeeded: h.count >> (8 * $0)) }
         return (length + h + Array(b[(8 + n)...]), "header rewrite: " + what)
     }
-}
-
-/// SplitMix64: a tiny seeded generator for the fuzzer (reproducible from the case seed).
-struct SplitMix {
-    private var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-    /// Uniform in 0..<bound (bound > 0); modulo bias is irrelevant here.
-    mutating func int(_ bound: Int) -> Int { Int(next() % UInt64(max(bound, 1))) }
 }

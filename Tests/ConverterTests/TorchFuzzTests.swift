@@ -13,7 +13,7 @@ final class TorchFuzzTests: XCTestCase {
         let scratch = try Scratch()
         defer { scratch.cleanUp() }
         let corpus = try ["state-dict.pt", "checkpoint.tar"].map { Array(try Data(contentsOf: URL(fileURLWithPath: TorchCheckpointTests.path($0)))) }
-        var rng = TorchFuzzRandom(state: 0x7013C4)
+        var rng = SplitMix64(seed: 0x7013C4)
         var codes: [String: Int] = [:], accepted = 0
         let cases = 300
         for i in 0..<cases {
@@ -23,16 +23,7 @@ final class TorchFuzzTests: XCTestCase {
             } else {
                 for _ in 0...(rng.next() % 4) { bytes[Int(rng.next() % UInt64(bytes.count))] = UInt8(truncatingIfNeeded: rng.next()) }
             }
-            let file = scratch.file("case.pt")
-            try Data(bytes).write(to: URL(fileURLWithPath: file))
-            do {
-                _ = try TorchCheckpoint(path: file)
-                accepted += 1
-            } catch let error as ConvertError {
-                codes[error.code, default: 0] += 1
-            } catch {
-                XCTFail("case \(i): not a ConvertError: \(error)")
-            }
+            try read(bytes, in: scratch, case: i, codes: &codes, accepted: &accepted)
         }
         print("TorchFuzzTests: \(cases) cases, \(accepted) read; codes: \(codes.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", "))")
         XCTAssertTrue(codes.keys.allSatisfy { $0.hasPrefix("convert.") }, "\(codes)")
@@ -45,7 +36,7 @@ final class TorchFuzzTests: XCTestCase {
         defer { scratch.cleanUp() }
         let zip = try ZipArchive(path: TorchCheckpointTests.path("state-dict.pt"))
         let members = try zip.names.map { ($0, try zip.read($0)) }
-        var rng = TorchFuzzRandom(state: 0x9D7A_71C4)
+        var rng = SplitMix64(seed: 0x9D7A_71C4)
         var codes: [String: Int] = [:], accepted = 0
         let cases = 300
         for i in 0..<cases {
@@ -55,32 +46,26 @@ final class TorchFuzzTests: XCTestCase {
                 for _ in 0...(rng.next() % 4) { bytes[Int(rng.next() % UInt64(bytes.count))] = UInt8(truncatingIfNeeded: rng.next()) }
                 return LibZip.Member(name: name, data: bytes, alignment: 64)
             }
-            let file = scratch.file("case.pt")
-            try Data(try LibZip.buildArchive(rebuilt)).write(to: URL(fileURLWithPath: file))
-            do {
-                _ = try TorchCheckpoint(path: file)
-                accepted += 1
-            } catch let error as ConvertError {
-                codes[error.code, default: 0] += 1
-            } catch {
-                XCTFail("case \(i): not a ConvertError: \(error)")
-            }
+            try read(try LibZip.buildArchive(rebuilt), in: scratch, case: i, codes: &codes, accepted: &accepted)
         }
         print("TorchFuzzTests (data.pkl): \(cases) cases, \(accepted) read; codes: \(codes.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", "))")
         XCTAssertTrue(codes.keys.allSatisfy { $0.hasPrefix("convert.") }, "\(codes)")
         // The mutations must reach the walker, not only the pickle reader.
         XCTAssertGreaterThan(codes.keys.filter { $0.hasPrefix("convert.torch_") }.count, 0, "\(codes)")
     }
-}
 
-/// SplitMix64 (replayable from the fixed seed).
-private struct TorchFuzzRandom {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
+    /// Reads one mutated archive from a file: it reads (counted in `accepted`) or throws a
+    /// ConvertError (its code counted); any other error fails the case.
+    private func read(_ bytes: [UInt8], in scratch: Scratch, case i: Int, codes: inout [String: Int], accepted: inout Int) throws {
+        let file = scratch.file("case.pt")
+        try Data(bytes).write(to: URL(fileURLWithPath: file))
+        do {
+            _ = try TorchCheckpoint(path: file)
+            accepted += 1
+        } catch let error as ConvertError {
+            codes[error.code, default: 0] += 1
+        } catch {
+            XCTFail("case \(i): not a ConvertError: \(error)")
+        }
     }
 }

@@ -17,4 +17,13 @@ final class SingleProcessTests: XCTestCase {
         XCTAssertEqual(try g.allReduceMax(-7), -7)
         try g.finalize()
     }
+
+    /// A root outside the ranks is a coded error, not a trap.
+    func testARootOutsideTheRanksIsACodedError() {
+        let g = SingleProcess()
+        for root in [-1, 1] {
+            XCTAssertThrowsError(try g.broadcast([1], from: root)) { XCTAssertEqual(($0 as? DistributedError)?.code, "mpi.invalid_root") }
+            XCTAssertThrowsError(try g.gather([1], to: root)) { XCTAssertEqual(($0 as? DistributedError)?.code, "mpi.invalid_root") }
+        }
+    }
 }

@@ -20,11 +20,14 @@ public struct BLASKernel: Sendable {
     static let avx2Cores: Set<String> = ["haswell", "zen", "excavator", "skylakex", "cooperlake", "sapphirerapids"]
     static let avx512Cores: Set<String> = ["skylakex", "cooperlake", "sapphirerapids"]
 
-    public static func current() -> BLASKernel {
+    /// The library and kernel set of this process (read once: OpenBLAS picks them when it loads).
+    public static func current() -> BLASKernel { loaded }
+
+    private static let loaded: BLASKernel = {
         let config = openblas_get_config().map { String(cString: $0) } ?? "unknown"
         let core = openblas_get_corename().map { String(cString: $0) } ?? "unknown"
         return BLASKernel(configuration: config, core: core, cpuFeatures: cpuFeatures())
-    }
+    }()
 
     public init(configuration: String, core: String, cpuFeatures: Set<String>) {
         self.configuration = configuration; self.core = core; self.cpuFeatures = cpuFeatures

@@ -29,12 +29,13 @@ public enum TileSplit {
 
 /// Packs doubles to bytes and back (native little-endian: every process of one MPI job runs on
 /// the same architecture).
-enum DoubleBytes {
-    static func encode(_ values: [Double]) -> [UInt8] {
+public enum DoubleBytes {
+    public static func encode(_ values: [Double]) -> [UInt8] {
         values.withUnsafeBytes { Array($0) }
     }
 
-    static func decode(_ bytes: [UInt8]) -> [Double] {
+    /// The doubles of `bytes` (a trailing partial value is ignored).
+    public static func decode(_ bytes: [UInt8]) -> [Double] {
         let count = bytes.count / 8
         var out = [Double](repeating: 0, count: count)
         out.withUnsafeMutableBytes { dst in bytes.withUnsafeBytes { src in dst.copyMemory(from: UnsafeRawBufferPointer(rebasing: src[0..<(count * 8)])) } }
