@@ -5,11 +5,18 @@ import ModelFormat
 
 struct Convert: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Convert an HDF5 checkpoint (ours or Keras's) into a .l2z model (the default subcommand).",
+        abstract: "Convert a checkpoint (ours, Keras's, PyTorch's, safetensors) into a .l2z model (the default subcommand).",
         discussion: """
             Sources: l2hmc-train's ckpt.h5 (every fact is in the file: give no fact options); \
             Keras HDF5 weights (tf-keras save_weights .h5, model.save .h5, Keras 3 .weights.h5, \
-            .keras) in the L2HMC namings of 2021 (vnet0_x_layer, ...) or Sep 2020 (xnet/x_layer, ...).
+            .keras) in the L2HMC namings of 2021 (vnet0_x_layer, ...) or Sep 2020 (xnet/x_layer, ...); \
+            PyTorch checkpoints of the upstream PyTorch code (torch.save zip: a state dict .pt/.pth, \
+            a checkpoint dict ckpt-*.tar with model_state_dict; read without executing anything) \
+            and safetensors files in its naming (torch-2023: xnet.{k}.first.input_layer.xlayer.weight, ...). \
+            For these give --preset torch-2022-08, torch-2022-12 or torch-2023-06 (the era fixes \
+            the head coefficient and the step-size parametrization), --config RUN/.hydra/config.yaml \
+            (the run's own config: lattice, beta, activation, units, ...) and --masks masks.npy \
+            (upstream never saves them; kept_first meaning under those presets).
             A Keras file does not carry the conventions: give them with --preset NAME \
             (\(Preset.all.map(\.name).joined(separator: ", "))), --config sidecar.json and the \
             fact flags below (flags win over the sidecar, which wins over the preset). A missing \
@@ -19,14 +26,14 @@ struct Convert: ParsableCommand {
             missing or conflicting fact).
             """)
 
-    @Argument(help: "Source: ckpt.h5, a Keras .h5 / .weights.h5, or a .keras archive.")
+    @Argument(help: "Source: ckpt.h5, a Keras .h5 / .weights.h5, a .keras archive, a PyTorch .pt/.pth/.tar, or a .safetensors file.")
     var source: String
     @Argument(help: "Output .l2z path.")
     var destination: String?
 
     @Option(help: "Preset of an upstream era's conventions (\(Preset.all.map(\.name).joined(separator: ", "))).")
     var preset: String?
-    @Option(help: "JSON sidecar of facts (keys as the flags with _ for -, plus \"preset\").")
+    @Option(help: "JSON sidecar of facts (keys as the flags with _ for -, plus \"preset\"), or a PyTorch run's hydra config.yaml (its facts are the file's own).")
     var config: String?
 
     @Option(help: "Fact: U(1) lattice LTxLX.") var lattice: String?
@@ -53,6 +60,8 @@ struct Convert: ParsableCommand {
     @Option(help: "Fact: x-networks per step, 1 or 2 (checked against the names).") var xNetworksPerStep: String?
     @Option(help: "Fact: hidden widths (checked against the kernels).") var hiddenUnits: String?
     @Option(name: .customLong("units"), help: .hidden) var unitsAlias: String?   // init-random's older spelling
+    @Option(help: "Fact: what a 1 in --masks means: changed_first (changed by the first x update; the .l2z meaning) or kept_first (upstream PyTorch's dynamics.masks).") var maskMeaning: String?
+    @Option(help: "Fact: stored head coefficient c multiplies tanh as exp (exp(c)) or linear (c; upstream PyTorch 2022-08-14..2022-12-12).") var headCoefficient: String?
 
     @Option(help: "Link layout of the written model (default t_x_mu); arrays are permuted when the source's differs.")
     var outputLinkLayout: String?
@@ -98,6 +107,7 @@ struct Convert: ParsableCommand {
                 (.translationSign, translationSign), (.xUpdate, xUpdate), (.xNetInput, xNetInput), (.vNetInput, vNetInput),
                 (.maskPlacement, maskPlacement), (.timeInput, timeInput), (.activation, activation), (.batchNormEpsilon, batchNormEpsilon),
                 (.netWeights, netWeights), (.layout, layout), (.xNetworksPerStep, xNetworksPerStep), (.hiddenUnits, hiddenUnits ?? unitsAlias),
+                (.maskMeaning, maskMeaning), (.headCoefficient, headCoefficient),
             ]
             for (key, value) in flags {
                 if let value { try options.flagFacts.set(key, text: value, origin: key.flag) }

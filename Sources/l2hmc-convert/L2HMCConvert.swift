@@ -16,7 +16,7 @@ struct L2HMCConvert: ParsableCommand {
             The .l2z format is specified in docs/FORMAT.md.
             """,
         version: ToolVersion.current,
-        subcommands: [Convert.self, Inspect.self, InitRandom.self, Worker.self],
+        subcommands: [Convert.self, Inspect.self, Export.self, InitRandom.self, Worker.self],
         defaultSubcommand: Convert.self)
 
     static func main() { runTool() }
