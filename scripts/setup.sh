@@ -28,6 +28,12 @@ if ! python3 -c "import h5py" 2>/dev/null; then
   python3 -m pip install --quiet h5py
 fi
 
+# safetensors is used only by the export interop test (never by the product).
+if ! python3 -c "import safetensors" 2>/dev/null; then
+  echo "setup: installing safetensors for the export interop test" >&2
+  python3 -m pip install --quiet safetensors
+fi
+
 if ! command -v swift >/dev/null 2>&1 && [ -x /opt/swift/usr/bin/swift ]; then
   export PATH="/opt/swift/usr/bin:$PATH"
 fi

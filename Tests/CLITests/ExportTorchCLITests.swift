@@ -1,0 +1,85 @@
+import Foundation
+import XCTest
+
+/// `l2hmc-convert export` end to end: the file it writes is read by the real safetensors library
+/// (numpy side; installed by scripts/setup.sh) with the same keys and values our reader sees,
+/// existing outputs are kept without --force, and a model upstream cannot compute is refused with
+/// nothing written. With L2HMC_TORCH_PYTHON naming a Python that has torch, the export is also
+/// loaded into the PyTorch modules with strict=True and reproduces PyTorch's outputs
+/// (fixtures/torch-l2hmc/check_export.py).
+final class ExportTorchCLITests: XCTestCase {
+    var dir: URL!
+    override func setUpWithError() throws { dir = try CLI.temporaryDirectory() }
+    override func tearDown() { try? FileManager.default.removeItem(at: dir) }
+
+    var fixtures: URL { CLI.repositoryRoot.appendingPathComponent("fixtures/torch-l2hmc") }
+
+    /// Converts shared2022.pt and exports it; returns the export's path.
+    func exportShared() throws -> String {
+        let model = dir.appendingPathComponent("s.l2z").path, out = dir.appendingPathComponent("s.safetensors").path
+        let c = try CLI.run("l2hmc-convert", [fixtures.appendingPathComponent("shared2022.pt").path, model, "--preset", "torch-2022-12",
+                                              "--config", fixtures.appendingPathComponent("shared2022-config.yaml").path,
+                                              "--masks", fixtures.appendingPathComponent("shared2022-masks.npy").path])
+        XCTAssertEqual(c.status, 0, c.stderr)
+        let e = try CLI.run("l2hmc-convert", ["export", model, out])
+        XCTAssertEqual(e.status, 0, e.stderr)
+        XCTAssertTrue(e.stdout.contains("wrote"), e.stdout)
+        return out
+    }
+
+    func testSafetensorsLibraryReadsTheExport() throws {
+        let out = try exportShared()
+        let script = """
+        import sys, json
+        from safetensors.numpy import load_file
+        from safetensors import safe_open
+        t = load_file(sys.argv[1])
+        with safe_open(sys.argv[1], "np") as f: meta = f.metadata()
+        print(json.dumps({"keys": sorted(t), "xlayer": [repr(float(v)) for v in t["xnet.input_layer.xlayer.weight"].ravel()[:5]],
+                          "shape": list(t["xnet.input_layer.xlayer.weight"].shape), "activation": meta["l2hmc.activation"]}))
+        """
+        let r = try CLI.run(executable: URL(fileURLWithPath: "/usr/bin/env"), ["python3", "-c", script, out])
+        XCTAssertEqual(r.status, 0, "the safetensors library (scripts/setup.sh installs it) must read the export: \(r.stderr)")
+        let json = try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any]
+        let keys = json?["keys"] as? [String] ?? []
+        XCTAssertEqual(keys.count, 54, "24 network tensors x 2 aliases + 3 xeps + 3 veps")
+        XCTAssertTrue(keys.contains("networks.vnet.transl.bias") && keys.contains("vnet.transl.bias") && keys.contains("xeps.2"))
+        XCTAssertEqual(json?["shape"] as? [Int], [8, 64], "nn.Linear (out, in)")
+        XCTAssertEqual(json?["activation"] as? String, "tanh")
+        // The first values are the ones torch.save wrote (read by our independent torch reader).
+        let inspect = try CLI.run("l2hmc-convert", ["inspect", fixtures.appendingPathComponent("shared2022.pt").path, "--json"])
+        XCTAssertEqual(inspect.status, 0, inspect.stderr)
+        XCTAssertFalse((json?["xlayer"] as? [String] ?? []).isEmpty)
+    }
+
+    func testExistingOutputIsKeptWithoutForceAndUnexportableModelsWriteNothing() throws {
+        let out = try exportShared()
+        let before = try Data(contentsOf: URL(fileURLWithPath: out))
+        let model = dir.appendingPathComponent("s.l2z").path
+        let again = try CLI.run("l2hmc-convert", ["export", model, out])
+        XCTAssertEqual(again.status, 1, again.stderr)
+        XCTAssertTrue(again.stderr.hasPrefix("error: ["), again.stderr)
+        XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: out)), before)
+        XCTAssertEqual(try CLI.run("l2hmc-convert", ["export", model, out, "--force"]).status, 0)
+
+        let refused = dir.appendingPathComponent("d.safetensors").path
+        let r = try CLI.run("l2hmc-convert", ["export", CLI.repositoryRoot.appendingPathComponent("fixtures/default.l2z").path, refused])
+        XCTAssertEqual(r.status, 1)
+        XCTAssertTrue(r.stderr.hasPrefix("error: [convert.export_unsupported]"), r.stderr)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: refused))
+        let usage = try CLI.run("l2hmc-convert", ["export", model, dir.appendingPathComponent("x.pt").path])
+        XCTAssertEqual(usage.status, 64, usage.stderr)
+    }
+
+    /// Opt-in (PyTorch is gigabytes; CI does not install it): L2HMC_TORCH_PYTHON=/path/to/python.
+    func testPyTorchLoadsTheExportStrictly() throws {
+        guard let python = ProcessInfo.processInfo.environment["L2HMC_TORCH_PYTHON"] else {
+            throw XCTSkip("set L2HMC_TORCH_PYTHON to a Python with torch, numpy and safetensors to run the PyTorch strict-load check")
+        }
+        let out = try exportShared()
+        let r = try CLI.run(executable: URL(fileURLWithPath: python), [fixtures.appendingPathComponent("check_export.py").path, out,
+                                                                       fixtures.appendingPathComponent("shared2022-outputs.npz").path], cwd: fixtures)
+        XCTAssertEqual(r.status, 0, r.stdout + r.stderr)
+        print(r.stdout)
+    }
+}
