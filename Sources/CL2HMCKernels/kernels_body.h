@@ -311,6 +311,7 @@ static inline __attribute__((always_inline)) VD act(VD v, int a) {
     case L2K_RELU: return vsel(v < 0.0, (VD)0.0, v);
     case L2K_TANH: return v_tanh(v);
     case L2K_SWISH: return v / (1.0 + v_exp(-v));
+    case L2K_LEAKY_RELU: return vsel(v < 0.0, 0.01 * v, v);   /* -0.0 and NaN pass through */
     default: return v;
     }
 }

@@ -53,7 +53,7 @@ struct Convert: ParsableCommand {
     @Option(help: "Fact: v-network x input: raw, cos_sin_blocks or cos_sin_interleaved.") var vNetInput: String?
     @Option(help: "Fact: before_trig or after_trig (cos/sin x input).") var maskPlacement: String?
     @Option(help: "Fact: whether tau_k enters through t_layer, true or false.") var timeInput: String?
-    @Option(help: "Fact: hidden activation: relu, tanh, swish or linear.") var activation: String?
+    @Option(help: "Fact: hidden activation: relu, tanh, swish, linear or leaky_relu (PyTorch nn.LeakyReLU, slope 0.01).") var activation: String?
     @Option(help: "Fact: batch-norm epsilon (when the file has batch norm).") var batchNormEpsilon: String?
     @Option(help: "Fact: six net weights x_scale,x_translation,x_transformation,v_scale,v_translation,v_transformation.") var netWeights: String?
     @Option(help: "Fact: shared or per_step (checked against the names).") var layout: String?

@@ -31,6 +31,17 @@ final class TrainerVersusInferenceTests: XCTestCase {
             target: .u1(U1Lattice(lt: 2, lx: 2, beta: 1.5, linkLayout: .muTX)), dynamics: Dynamics(nLF: 2, xUpdate: .ncp),
             network: NetworkSpec(layout: .perStep, xNetworksPerStep: 2, xNetInput: .cosSinInterleaved, vNetInput: .cosSinBlocks,
                                  maskPlacement: .afterTrig, timeInput: true, hiddenUnits: [5], activation: .swish, transformationHead: .tanh))))
+        // PyTorch's default hidden activation (nn.LeakyReLU(), slope 0.01): U(1) and the mixture.
+        out.append(("u1 per-step split leaky_relu", SamplerSpec(
+            target: .u1(U1Lattice(lt: 2, lx: 3, beta: 2.5)), dynamics: Dynamics(nLF: 3, xUpdate: .ncp, translationSign: .minus),
+            network: NetworkSpec(layout: .perStep, xNetworksPerStep: 2, xNetInput: .cosSinBlocks, vNetInput: .raw,
+                                 maskPlacement: .beforeTrig, timeInput: true, hiddenUnits: [8, 6], activation: .leakyRelu))))
+        let leakyCov = [[0.2, 0.05], [0.05, 0.3]]
+        out.append(("mixture shared leaky_relu", SamplerSpec(
+            target: .gaussianMixture(GaussianMixture(dimension: 2, weights: [0.3, 0.7], means: [[-1, 0], [1, 0.5]], covariances: [leakyCov, leakyCov])),
+            dynamics: Dynamics(nLF: 3, xUpdate: .linear, translationSign: .minus),
+            network: NetworkSpec(layout: .shared, xNetworksPerStep: 1, xNetInput: .raw, vNetInput: .raw, maskPlacement: nil,
+                                 timeInput: true, hiddenUnits: [8, 8], activation: .leakyRelu))))
         for layout in NetworkLayout.allCases {
             for xNets in [1, 2] {
                 let cov = [[0.2, 0.05], [0.05, 0.3]]

@@ -28,6 +28,36 @@ final class TrajectoryGradientTests: XCTestCase {
         }
     }
 
+    /// leaky_relu (slope 0.01 below zero; derivative 1 at exactly zero, a measure-zero point the
+    /// random inputs never hit): a missing 0.01 or a relu-like zero shows up as an O(1e-3) or
+    /// larger gradient error, far above the 1e-6 relative tolerance. The networks' hidden
+    /// pre-activations take both signs on inputs of the trajectory's scale (checked), so both
+    /// branches carry gradient; the forward equals the definition, z or 0.01 z, exactly.
+    func testLeakyReluGradients() throws {
+        var mixture = TrainerFixtures.mixture(layout: .shared, xNets: 1)
+        mixture.network.activation = .leakyRelu
+        mixture.network.hiddenUnits = [6, 5]
+        let specs: [(String, SamplerSpec)] = [
+            ("u1 per-step split leaky_relu", TrainerFixtures.u1(nLF: 2, layout: .perStep, xNets: 2, activation: .leakyRelu)),
+            ("mixture shared leaky_relu", mixture),
+        ]
+        for (label, spec) in specs {
+            let model = try TrainerFixtures.model(spec)
+            let dyn = model.dynamics(), n = spec.stateSize
+            for net in dyn.vNets + dyn.xFirst {
+                let c = net.forward(xIn: TrainerFixtures.normals(3, net.xWidth, seed: 11), vIn: TrainerFixtures.normals(3, n, seed: 12),
+                                    tau: spec.network.timeInput ? [0.6, 0.8] : nil, weights: (1, 1, 1), params: model.params)
+                for (i, (a, h)) in zip(c.pre, c.post).enumerated() {
+                    XCTAssertTrue(a.data.contains { $0 < -1e-3 } && a.data.contains { $0 > 1e-3 }, "\(label) \(net.name) layer \(i): both signs")
+                    XCTAssertEqual(h.data, a.data.map { $0 >= 0 ? $0 : 0.01 * $0 }, "\(label) \(net.name) layer \(i): the definition")
+                }
+            }
+            for forward in [true, false] {
+                try checkGradients(model, forward: forward, label: "\(label) \(forward ? "forward" : "backward")")
+            }
+        }
+    }
+
     func checkGradients(_ model: TrainerModel, forward: Bool, label: String, file: StaticString = #filePath, line: UInt = #line) throws {
         let dyn = model.dynamics()
         let rows = 3, n = model.spec.stateSize

@@ -35,8 +35,9 @@ void l2k_atan2(const double *y, const double *x, double *out, long n);
 /* wrap to [-pi, pi), the same operations as Angles.wrap. */
 void l2k_wrap(const double *x, double *y, long n);
 
-/* Activation codes. */
-enum { L2K_LINEAR = 0, L2K_RELU = 1, L2K_TANH = 2, L2K_SWISH = 3 };
+/* Activation codes. L2K_LEAKY_RELU: z for z >= 0, 0.01 z (one IEEE multiplication by the
+ * double 0.01) for z < 0; PyTorch's nn.LeakyReLU() default slope. */
+enum { L2K_LINEAR = 0, L2K_RELU = 1, L2K_TANH = 2, L2K_SWISH = 3, L2K_LEAKY_RELU = 4 };
 
 /* a[r, c] = act(a[r, c] + row[c]) for a [rows, cols] (leading dimension cols). */
 void l2k_bias_activate(double *a, long rows, long cols, const double *row, int act);

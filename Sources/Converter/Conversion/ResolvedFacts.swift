@@ -151,7 +151,7 @@ struct ResolvedFacts {
         if !time.value && structure.hasTimeLayer {
             throw ConvertError.conflictingFact(fact: FactKey.timeInput.rawValue, reason: "the file has t_layer weights, but \(time.origin) says time_input false")
         }
-        let act = try Self.need(facts.activation, .activation, "the hidden activation (relu, tanh, swish or linear); the preset's era made it configurable, and the file has no model configuration stating it (a weights-only save)")
+        let act = try Self.need(facts.activation, .activation, "the hidden activation (relu, tanh, swish, linear or leaky_relu); the preset's era made it configurable, and the file has no model configuration stating it (a weights-only save)")
         activation = act.value
         note("activation", act.value.rawValue, act.origin)
         if structure.hasBatchNorm {

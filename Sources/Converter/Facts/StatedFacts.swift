@@ -8,7 +8,9 @@ import ModelFormat
 /// - The hidden activation is read from `Activation` layers (tf-keras `TFOpLambda` `nn.relu`,
 ///   `nn.swish`, ... and `ReLU` layers too) and from Dense layers the naming maps to a hidden
 ///   layer; all must agree (the format has one activation) and be one the format has (Keras
-///   `silu` is `swish`), otherwise the file is refused (`convert.unsupported_source`).
+///   `silu` is `swish`), otherwise the file is refused (`convert.unsupported_source`). Keras's
+///   leaky ReLU (the `leaky_relu` activation and `tf.nn.leaky_relu`, slope 0.2; `LeakyReLU`
+///   layers, default 0.3) is refused too: the format's `leaky_relu` is PyTorch's (slope 0.01).
 /// - The batch-norm epsilon is every `BatchNormalization` layer's `epsilon`; all must agree.
 /// - ``apply(to:)``: a fact the file states wins where no preset, sidecar or flag gives it (origin
 ///   "the file (model_config)"); a given fact that differs is `convert.conflicting_fact`, naming
@@ -88,7 +90,15 @@ struct StatedFacts {
             activations.append((try Self.activation(a, layer: where_, path: path, origin: origin), where_))
         case "ReLU":
             activations.append((.relu, where_))
+        case "LeakyReLU":
+            let slope = [config["negative_slope"], config["alpha"]].lazy.compactMap { v -> String? in
+                switch v { case let .double(d)?: return "\(d)"; case let .int(i)?: return "\(i)"; default: return nil }
+            }.first
+            throw ConvertError.unsupportedSource(path: path, reason: "its \(origin) gives layer \(where_) a Keras LeakyReLU layer (negative slope \(slope ?? "unstated, Keras's default 0.3")); \(Self.kerasLeakyReason)")
         case "TFOpLambda":
+            if case let .string(f)? = config["function"], f == "nn.leaky_relu" {
+                throw ConvertError.unsupportedSource(path: path, reason: "its \(origin) gives layer \(where_) tf.nn.leaky_relu (default negative slope 0.2); \(Self.kerasLeakyReason)")
+            }
             if case let .string(f)? = config["function"], let a = Self.tfFunctions[f] { activations.append((a, "\(where_) (\(f))")) }
         case "BatchNormalization":
             switch config["epsilon"] {
@@ -111,12 +121,18 @@ struct StatedFacts {
     /// tf-keras functional calls of TensorFlow ops that are activations.
     static let tfFunctions: [String: Activation] = ["nn.relu": .relu, "math.tanh": .tanh, "nn.tanh": .tanh, "nn.swish": .swish, "nn.silu": .swish]
 
+    /// Why a Keras or TensorFlow leaky ReLU is refused rather than mapped to the format's `leaky_relu`.
+    static let kerasLeakyReason = "the format's leaky_relu is PyTorch's nn.LeakyReLU() with slope 0.01, a different function from Keras's "
+        + "(LeakyReLU layer default slope 0.3; the leaky_relu activation and tf.nn.leaky_relu 0.2), so a leaky ReLU in a Keras configuration is not converted"
+
     static func activation(_ keras: String, layer: String, path: String, origin: String) throws -> Activation {
         switch keras {
         case "relu": return .relu
         case "tanh": return .tanh
         case "swish", "silu": return .swish
         case "linear": return .linear
+        case "leaky_relu":
+            throw ConvertError.unsupportedSource(path: path, reason: "its \(origin) gives layer \(layer) the activation \"leaky_relu\" (Keras's, slope 0.2); \(kerasLeakyReason)")
         default:
             throw ConvertError.unsupportedSource(path: path, reason: "its \(origin) gives layer \(layer) the activation \(keras.debugDescription), which the format does not have (relu, tanh, swish/silu, linear)")
         }

@@ -55,6 +55,7 @@ extension Activation {
         case .relu: return Int32(L2K_RELU)
         case .tanh: return Int32(L2K_TANH)
         case .swish: return Int32(L2K_SWISH)
+        case .leakyRelu: return Int32(L2K_LEAKY_RELU)
         }
     }
 }

@@ -1,14 +1,28 @@
-/// The parsed `manifest.json` of a `.l2z` file (format 1.0). docs/FORMAT.md is the contract;
-/// this type is its exact image: ``ManifestCodec`` reads and writes it strictly.
+/// The parsed `manifest.json` of a `.l2z` file (formats 1.0 and 1.1). docs/FORMAT.md is the
+/// contract; this type is its exact image: ``ManifestCodec`` reads and writes it strictly.
 public struct Manifest: Equatable, Sendable {
     /// The only accepted value of `format`.
     public static let formatName = "l2z"
-    /// The newest format version this library reads and the one it writes.
-    public static let currentVersion = FormatVersion(major: 1, minor: 0)
-    /// Features a file may list in `required_features` that this reader implements.
-    public static let knownFeatures: Set<String> = [
-        "ncp_x_update", "per_step_networks", "split_x_networks", "cos_sin_input", "batch_norm", "probe",
+    /// The newest format version this library reads. It writes the oldest version that holds the
+    /// model (``minimumVersion(for:)``), so files without 1.1 features stay 1.0, byte for byte.
+    public static let currentVersion = FormatVersion(major: 1, minor: 1)
+    /// Every feature this reader implements, with the format version that introduced it: a file
+    /// may list a feature only if its `format_version` is at least that version.
+    public static let featureVersions: [String: FormatVersion] = [
+        "ncp_x_update": FormatVersion(major: 1, minor: 0), "per_step_networks": FormatVersion(major: 1, minor: 0),
+        "split_x_networks": FormatVersion(major: 1, minor: 0), "cos_sin_input": FormatVersion(major: 1, minor: 0),
+        "batch_norm": FormatVersion(major: 1, minor: 0), "probe": FormatVersion(major: 1, minor: 0),
+        "leaky_relu": FormatVersion(major: 1, minor: 1),
     ]
+    /// Features a file may list in `required_features` that this reader implements.
+    public static let knownFeatures: Set<String> = Set(featureVersions.keys)
+
+    /// The oldest format version that has every feature in `features` (1.0 when none is newer):
+    /// the version the writer gives a manifest with these required features. Unknown names
+    /// count as 1.0 (the reader refuses them separately).
+    public static func minimumVersion(for features: [String]) -> FormatVersion {
+        features.compactMap { featureVersions[$0] }.reduce(FormatVersion(major: 1, minor: 0), max)
+    }
     /// The l2hmc family's architecture name. A manifest's own is `manifest.architecture`: the
     /// family is chosen per file (``ModelSpec``, ``ModelFamilies``).
     @available(*, deprecated, message: "the architecture is per manifest: use manifest.architecture")
@@ -29,15 +43,17 @@ public struct Manifest: Equatable, Sendable {
     /// Root-level `x-` extension keys, kept verbatim.
     public var extensions: [String: JSONValue]
 
-    public init(formatVersion: FormatVersion = Manifest.currentVersion, requiredFeatures: [String],
+    /// `formatVersion` nil: ``minimumVersion(for:)`` of `requiredFeatures`.
+    public init(formatVersion: FormatVersion? = nil, requiredFeatures: [String],
                 model: ModelSpec, arrays: [String: ArrayEntry], probe: ProbeSpec?,
                 provenance: Provenance, extensions: [String: JSONValue] = [:]) {
-        self.formatVersion = formatVersion; self.requiredFeatures = requiredFeatures; self.model = model
+        self.formatVersion = formatVersion ?? Manifest.minimumVersion(for: requiredFeatures)
+        self.requiredFeatures = requiredFeatures; self.model = model
         self.arrays = arrays; self.probe = probe; self.provenance = provenance; self.extensions = extensions
     }
 
     /// An l2hmc manifest.
-    public init(formatVersion: FormatVersion = Manifest.currentVersion, requiredFeatures: [String],
+    public init(formatVersion: FormatVersion? = nil, requiredFeatures: [String],
                 sampler: SamplerSpec, arrays: [String: ArrayEntry], probe: ProbeSpec?,
                 provenance: Provenance, extensions: [String: JSONValue] = [:]) {
         self.init(formatVersion: formatVersion, requiredFeatures: requiredFeatures, model: .l2hmc(sampler), arrays: arrays,

@@ -35,6 +35,12 @@ public enum ManifestCodec {
         guard Set(features).count == features.count else {
             throw L2ZError.manifestInvalidValue(path: "required_features", expected: "distinct names", actual: "\(features)")
         }
+        // A feature newer than the file's version: the file claims a version that cannot hold it.
+        let needsVersion = Manifest.minimumVersion(for: features)
+        if version < needsVersion, let newest = features.first(where: { Manifest.featureVersions[$0] == needsVersion }) {
+            throw L2ZError.manifestInvalidValue(path: "format_version", expected: "\(needsVersion) or newer, since required_features lists \"\(newest)\" (added in format \(needsVersion))",
+                                                actual: "\"\(version)\"")
+        }
         var arch = try r.object("architecture")
         let archName = try arch.string("name")
         let archVersion = try arch.int("version")

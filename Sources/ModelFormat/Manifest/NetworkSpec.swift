@@ -64,8 +64,16 @@ public enum MaskPlacement: String, CaseIterable, Sendable {
     case afterTrig = "after_trig"
 }
 
+/// The hidden activation (docs/FORMAT.md section 5.1).
 public enum Activation: String, CaseIterable, Sendable {
     case relu, tanh, swish, linear
+    /// `z` for `z >= 0`, `0.01 z` for `z < 0` (PyTorch's `nn.LeakyReLU()` default slope; not
+    /// Keras's `LeakyReLU`, slope 0.3, nor `tf.nn.leaky_relu`, 0.2). Format 1.1, feature
+    /// `leaky_relu`.
+    case leakyRelu = "leaky_relu"
+
+    /// The slope of ``leakyRelu`` for negative inputs.
+    public static let leakyReluSlope = 0.01
 }
 
 /// The form of the S and Q heads.

@@ -138,6 +138,7 @@ public enum SamplerRules {
         if s.network.xNetworksPerStep == 2 { f.append("split_x_networks") }
         if s.network.xNetInput != .raw || s.network.vNetInput != .raw { f.append("cos_sin_input") }
         if s.network.batchNorm != nil { f.append("batch_norm") }
+        if s.network.activation == .leakyRelu { f.append("leaky_relu") }
         if probe != nil { f.append("probe") }
         return f.sorted()
     }
