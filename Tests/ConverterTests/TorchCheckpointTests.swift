@@ -39,6 +39,22 @@ final class TorchCheckpointTests: XCTestCase {
         }
         let skipped = try XCTUnwrap(e["skipped"] as? [[String]])
         XCTAssertEqual(c.skipped.map { [$0.path, $0.kind] }, skipped)
+        let scalars = try XCTUnwrap(e["scalars"] as? [[String]])
+        XCTAssertEqual(c.scalars.map { [$0.path, $0.kind] }, scalars.map { Array($0.prefix(2)) })
+        for (s, x) in zip(c.scalars, scalars) { XCTAssertTrue(Self.scalar(s, matches: x[2]), "\(s) vs \(x)") }
+    }
+
+    /// A scalar against the generator's value: a Python repr for numbers and bools (parsed, so
+    /// the comparison is exact, bit for bit for floats), the string itself for `str`.
+    static func scalar(_ s: TorchScalar, matches expected: String) -> Bool {
+        switch s.value {
+        case let .int(n): return Int64(expected) == n
+        case let .bool(b): return expected == (b ? "True" : "False")
+        case let .string(t): return t == expected
+        case let .float(d):
+            guard let e = Double(expected) else { return false }
+            return e.bitPattern == d.bitPattern || (e.isNaN && d.isNaN)
+        }
     }
 
     /// Contiguous, transposed view with a storage offset, two tensors sharing a storage, F64,
@@ -52,7 +68,8 @@ final class TorchCheckpointTests: XCTestCase {
         XCTAssertEqual(c.tensors.first { $0.path == "param.p" }?.isParameter, true)
     }
 
-    /// model_state_dict descended with dotted paths; optimizer state, lists, ints, strings skipped.
+    /// model_state_dict descended with dotted paths; optimizer state and lists skipped; the int
+    /// and the string read as scalars.
     func testCheckpointDict() throws {
         try check("checkpoint.tar")
     }
