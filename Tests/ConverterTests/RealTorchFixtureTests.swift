@@ -54,6 +54,56 @@ final class RealTorchFixtureTests: XCTestCase {
         for (file, e) in files.sorted(by: { $0.key < $1.key }) { try check(file, e) }
     }
 
+    /// The legacy format and a TorchScript archive, both written by real PyTorch, are refused
+    /// with their codes.
+    func testRealRefusals() throws {
+        let refused = try XCTUnwrap(try Self.expected()["refused"] as? [String: String])
+        XCTAssertEqual(refused.count, 2)
+        for (file, code) in refused.sorted(by: { $0.key < $1.key }) {
+            XCTAssertTrue(TorchCheckpoint.looksLikeTorch(path: Self.path(file)), file)
+            XCTAssertThrowsError(try TorchCheckpoint(path: Self.path(file)), file) { error in
+                XCTAssertEqual((error as? ConvertError)?.code, code, "\(file): \(error)")
+            }
+        }
+    }
+
+    /// A trainer's checkpoint dict: the model under model_state_dict (BatchNorm's
+    /// num_batches_tracked an I64 scalar tensor, listed, not converted), the optimizer's state
+    /// skipped (int keys), counters and losses as scalars (values written out by hand where the
+    /// generator chose them: 0.03125, 30, 17, 3).
+    func testTrainerCheckpoint() throws {
+        let c = try TorchCheckpoint(path: Self.path("real-checkpoint.tar"))
+        let nbt = try XCTUnwrap(c.tensors.first { $0.path == "model_state_dict.bn.num_batches_tracked" })
+        XCTAssertEqual(nbt.dtype, .i64)
+        XCTAssertEqual(nbt.shape, [])
+        XCTAssertNil(nbt.values)
+        XCTAssertTrue(c.tensors.contains { $0.path == "model_state_dict.scales.1" && $0.shape == [1, 2] })
+        XCTAssertTrue(c.tensors.contains { $0.path == "model_state_dict.heads.v.weight" && $0.shape == [2, 4] })
+        let byPath = Dictionary(uniqueKeysWithValues: c.scalars.map { ($0.path, $0) })
+        XCTAssertEqual(byPath["best_loss"]?.value, .float(0.03125))
+        XCTAssertEqual(byPath["global_step"]?.value, .int(30))
+        XCTAssertEqual(byPath["accepts"]?.value, .int(17))
+        XCTAssertEqual(byPath["epoch"]?.value, .int(3))
+        XCTAssertEqual(byPath["lr"]?.value, .float(0.01))
+        XCTAssertEqual(byPath["nan_seen"]?.value, .bool(false))
+        XCTAssertEqual(byPath["loss"]?.kind, "numpy.float32")
+        XCTAssertEqual(c.skipped.first { $0.path == "optimizer_state_dict.state" }?.kind, "dict with a non-string key")
+        XCTAssertEqual(c.skipped.first { $0.path == "xeps" }?.kind, "numpy array (not interpreted)")
+        XCTAssertEqual(c.skipped.first { $0.path == "eps_history" }?.kind, "list")
+    }
+
+    /// Views keep their strides and offsets; values were gathered through them (the transposed
+    /// view of k/8 - 1, k = 0..11, as a 4x3 matrix: element [i][j] = (4j + i)/8 - 1).
+    func testViews() throws {
+        let c = try TorchCheckpoint(path: Self.path("real-views.pt"))
+        let t = try XCTUnwrap(c.tensors.first { $0.path == "transposed" })
+        XCTAssertEqual(t.stride, [1, 4])
+        var hand: [Double] = []
+        for i in 0..<4 { for j in 0..<3 { hand.append(Double(4 * j + i) / 8 - 1) } }
+        XCTAssertEqual(t.values, hand)
+        XCTAssertEqual(c.tensors.first { $0.path == "strided" }?.storageOffset, 6)
+    }
+
     /// numpy 2 scalars through protocol 2's `_codecs.encode` payloads: the five decoded dtypes,
     /// written out by hand here as well (float32 1.5e-3 is 0x3AC49BA6; -(2^40) - 7; -123456).
     func testNumpyScalarsDecoded() throws {

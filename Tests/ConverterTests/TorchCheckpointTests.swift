@@ -3,7 +3,8 @@ import Foundation
 import XCTest
 
 /// ``TorchCheckpoint`` on archives laid out like torch.save's zip format
-/// (fixtures/torch/make_torch_fixtures.py; stand-in torch modules, no real PyTorch yet): every
+/// (fixtures/torch/make_torch_fixtures.py; stand-in torch modules; RealTorchFixtureTests reads
+/// files written by real PyTorch): every
 /// tensor's path, dtype, shape and values against expected.json, which the generator computed
 /// from its Python lists through the strides (not from the archive); every hostile archive
 /// refused with its code.

@@ -18,7 +18,8 @@ import Foundation
 /// allocation) lies inside the storage. Floating-point values are converted exactly to Double.
 public struct TorchCheckpoint: Sendable {
     public let path: String
-    /// The top-level directory name (`archive` for recent PyTorch, the file's stem for older).
+    /// The top-level directory name (the file's stem when torch.save was given a path, `archive`
+    /// when it was given a buffer or an open file).
     public let prefix: String
     /// Contents of `<prefix>/version` (trimmed), nil when absent.
     public let version: String?
