@@ -21,6 +21,8 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        // YAML: the hydra `config.yaml` of an upstream PyTorch run, read by the converter only.
+        .package(url: "https://github.com/jpsim/Yams", from: "5.0.1"),
     ],
     targets: [
         // System libraries, found through pkg-config (Debian: libzip-dev, libopenblas-dev,
@@ -53,7 +55,7 @@ let package = Package(
         .target(name: "HDF5Kit", dependencies: ["CHDF5", "ModelFormat"]),   // ModelFormat: UntrustedText for messages
         // Checkpoint conversion (HDF5: our trainer's ckpt.h5 and Keras files) into .l2z models;
         // reads our ckpt.h5 through its documented layout, never through Trainer.
-        .target(name: "Converter", dependencies: ["ModelFormat", "HDF5Kit", "Inference", "CZip"]),
+        .target(name: "Converter", dependencies: ["ModelFormat", "HDF5Kit", "Inference", "CZip", .product(name: "Yams", package: "Yams")]),
 
         // Processes of a run: a single process, or the ranks of an `mpirun` launch (MPI is
         // initialised only then). A leaf besides Open MPI. See docs/DISTRIBUTED.md.

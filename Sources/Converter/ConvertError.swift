@@ -33,6 +33,9 @@ public enum ConvertError: Error, Equatable, Sendable {
     case unmappedDatasets(names: [String])
     /// Two source datasets map to the same canonical array.
     case duplicateMapping(canonical: String, sources: [String])
+    /// The same canonical weight is stored under two aliases (upstream PyTorch's `networks.xnet...`
+    /// and `xnet...`) with different values.
+    case aliasMismatch(canonical: String, sources: [String], detail: String)
     /// An array the architecture needs was not found in the file.
     case missingArray(canonical: String, expectedSource: String)
     /// A dataset's shape disagrees with the facts (or with the other networks).
@@ -52,6 +55,8 @@ public enum ConvertError: Error, Equatable, Sendable {
     /// A `.keras` archive with a member name that could escape a directory, or too large a member.
     case unsafeArchive(path: String, reason: String)
     case archiveFailure(path: String, reason: String)
+    /// `l2hmc-convert export`: the model uses something the target naming's code cannot compute.
+    case exportUnsupported(field: String, value: String, reason: String)
     /// The converted model did not reproduce its own probe (an internal consistency check).
     case probeFailed(reason: String)
     /// A safetensors file breaking one of the reader's rules (``SafetensorsFile``): code
@@ -88,6 +93,7 @@ public enum ConvertError: Error, Equatable, Sendable {
         case .unrecognizedNaming: return "convert.unrecognized_naming"
         case .unmappedDatasets: return "convert.unmapped_datasets"
         case .duplicateMapping: return "convert.duplicate_mapping"
+        case .aliasMismatch: return "convert.alias_mismatch"
         case .missingArray: return "convert.missing_array"
         case .shapeMismatch: return "convert.shape_mismatch"
         case .wrongDType: return "convert.wrong_dtype"
@@ -100,6 +106,7 @@ public enum ConvertError: Error, Equatable, Sendable {
         case .unsafeArchive: return "convert.unsafe_archive"
         case .archiveFailure: return "convert.archive_failure"
         case .probeFailed: return "convert.probe_failed"
+        case .exportUnsupported: return "convert.export_unsupported"
         case .pickleOpcode: return "convert.pickle_opcode"
         case .pickleGlobal: return "convert.pickle_global"
         case .pickleTruncated: return "convert.pickle_truncated"
@@ -148,6 +155,8 @@ public enum ConvertError: Error, Equatable, Sendable {
             return "\(names.count) dataset(s) map to no canonical array: \(shown); pass --allow-unused to convert anyway (they are listed), or check the naming with --dry-run"
         case let .duplicateMapping(canonical, sources):
             return "\(canonical) is given by more than one dataset: \(sources.joined(separator: ", "))"
+        case let .aliasMismatch(canonical, sources, detail):
+            return "\(canonical) is stored under the aliases \(sources.joined(separator: " and ")) with different values (\(detail)); the file is inconsistent: re-save the state dict from one model"
         case let .missingArray(canonical, expectedSource):
             return "the architecture needs \(canonical), but the file has no \(expectedSource)"
         case let .shapeMismatch(source, canonical, expected, actual, reason):
@@ -171,6 +180,8 @@ public enum ConvertError: Error, Equatable, Sendable {
             return "\(path): refused archive: \(reason)"
         case let .archiveFailure(path, reason):
             return "\(path): cannot read the archive: \(reason)"
+        case let .exportUnsupported(field, value, reason):
+            return "the model cannot be exported in this naming: \(field) is \(value) (\(reason))"
         case let .probeFailed(reason):
             return "the converted model does not reproduce its own probe: \(reason)"
         case let .pickleOpcode(name, byte, offset):

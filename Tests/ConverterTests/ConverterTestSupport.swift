@@ -9,6 +9,7 @@ import XCTest
 enum Fixtures {
     static var root: URL { URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent() }
     static func keras(_ name: String) -> String { root.appendingPathComponent("fixtures/keras/\(name)").path }
+    static func torchL2HMC(_ name: String) -> String { root.appendingPathComponent("fixtures/torch-l2hmc/\(name)").path }
 }
 
 /// A fresh directory, removed by `cleanUp()`.

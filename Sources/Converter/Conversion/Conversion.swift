@@ -80,12 +80,16 @@ public struct ConversionResult {
     public let report: ConversionReport
 }
 
-/// Converts HDF5 checkpoints (ours and Keras's) into `.l2z` models (docs/CONVERT.md).
+/// Converts checkpoints (ours, Keras's HDF5, PyTorch's zip, safetensors) into `.l2z` models (docs/CONVERT.md).
 public enum Converter {
     /// Reads `path`, maps every dataset, applies the facts, builds the model and its probe.
     /// Nothing is written; ``write(_:to:force:)`` does that.
     public static func convert(path: String, options: ConversionOptions = ConversionOptions()) throws -> ConversionResult {
         try UpstreamArtifact.check(path)
+        try SourcePath.requireRegularFile(path)
+        if TensorFileSource.handles(path: path) {
+            return try TorchConversion.convert(path: path, options: options)
+        }
         let source = try SourceFile(path: path, maxDatasetElements: options.maxDatasetElements)
         if source.kind == .l2hmcCheckpoint {
             return try CheckpointConversion.convert(source, options: options)

@@ -17,17 +17,17 @@ enum KerasConversion {
             guard options.allowUnused else { throw ConvertError.unmappedDatasets(names: mapping.unmapped.map(\.location)) }
             warnings += mapping.unmapped.map { "\($0.location) is not used (--allow-unused)" }
         }
-        let structure = try NetworkStructure(mapping: mapping, facts: facts)
+        let structure = try NetworkStructure(mapped: mapping.mapped, facts: facts)
         let resolved = try ResolvedFacts(facts: facts, structure: structure, outputLinkLayout: options.outputLinkLayout)
         let spec = try resolved.sampler(structure: structure)
         let n = spec.stateSize
 
         // Every declared shape against the architecture, before any data is read or allocated.
         let expected = SamplerRules.expectedArrays(spec, probe: nil)
-        try checkDeclared(mapping: mapping, expected: expected, resolved: resolved, spec: spec, limit: source.maxDatasetElements)
+        try checkDeclared(mapped: mapping.mapped, expected: expected, resolved: resolved, spec: spec, limit: source.maxDatasetElements)
 
         // Network arrays in the source's link layout (with the Sep 2020 fold), then checked both ways.
-        var built = try NetworkArrays.build(source: source, mapping: mapping, structure: structure, stateSize: n)
+        var built = try NetworkArrays.build(source: source, mapped: mapping.mapped, structure: structure, stateSize: n)
         for name in expected.keys.sorted() where !["eps_x", "eps_v", "masks"].contains(name) {
             guard let a = built.arrays[name] else {
                 throw ConvertError.missingArray(canonical: name, expectedSource: mapping.naming.sourceHint(for: name))
@@ -71,7 +71,7 @@ enum KerasConversion {
     /// The model the facts describe must fit the limit (4 x the per-dataset limit in all), and
     /// every mapped dataset's declared shape must be what that model needs (folded Sep 2020 head
     /// kernels excepted: their rows are the last linear layer's width, checked when folding).
-    static func checkDeclared(mapping: KerasMapping, expected: [String: SamplerRules.ExpectedArray], resolved: ResolvedFacts,
+    static func checkDeclared(mapped: [(SourceDataset, WeightRef)], expected: [String: SamplerRules.ExpectedArray], resolved: ResolvedFacts,
                               spec: SamplerSpec, limit: Int) throws {
         var total = 0
         for e in expected.values {
@@ -84,8 +84,8 @@ enum KerasConversion {
             throw ConvertError.tooLarge(what: "the model the file's shapes and the facts describe (hidden \(spec.network.hiddenUnits), n = \(spec.stateSize))",
                                         elements: total, limit: modelLimit)
         }
-        let folded = Set(mapping.mapped.compactMap { (_, r) -> String? in if case .linear = r.layer { return r.networkName }; return nil })
-        for (d, r) in mapping.mapped {
+        let folded = Set(mapped.compactMap { (_, r) -> String? in if case .linear = r.layer { return r.networkName }; return nil })
+        for (d, r) in mapped {
             if case .linear = r.layer { continue }
             if folded.contains(r.networkName), r.variable == "kernel", [.scale, .translation, .transformation].contains(r.layer) { continue }
             let name = r.canonicalName

@@ -1,6 +1,6 @@
 import ModelFormat
 
-/// The network arrays of a Keras file under their canonical names, in the source's link layout.
+/// The network arrays of a source file (Keras, PyTorch, safetensors) under their canonical names, in the source's link layout.
 ///
 /// Values are stored in the source's element type (float32 stays float32: the exact trained
 /// values). A stored `coeff` of shape [1, n] becomes [n]. Sep 2020 linear layers are folded
@@ -17,12 +17,12 @@ struct NetworkArrays {
     /// Reads every mapped dataset (in its own element type: no float64 copy except for the arrays
     /// of networks that are folded) and folds the Sep 2020 linear layers. The source's
     /// `maxDatasetElements` bounds the fold's intermediate products (checked before allocating).
-    static func build(source: SourceFile, mapping: KerasMapping, structure: NetworkStructure, stateSize n: Int) throws -> NetworkArrays {
+    static func build(source: WeightReader, mapped: [(SourceDataset, WeightRef)], structure: NetworkStructure, stateSize n: Int) throws -> NetworkArrays {
         var out = NetworkArrays()
         var doubles: [String: (values: [Double], shape: [Int], location: String)] = [:]
         var linear: [String: [Int: [String: (values: [Double], shape: [Int], location: String)]]] = [:]   // network -> layer -> variable
-        let folded = Set(mapping.mapped.compactMap { (_, r) -> String? in if case .linear = r.layer { return r.networkName }; return nil })
-        for (d, r) in mapping.mapped {
+        let folded = Set(mapped.compactMap { (_, r) -> String? in if case .linear = r.layer { return r.networkName }; return nil })
+        for (d, r) in mapped {
             var array = try source.array(d)
             var shape = d.shape
             if r.variable == "coeff", shape.count == 2, shape[0] == 1 {

@@ -17,8 +17,9 @@ struct NetworkStructure {
     /// Origin text for facts taken from the file.
     static let origin = "the file"
 
-    init(mapping: KerasMapping, facts: Facts) throws {
-        let refs = mapping.mapped.map(\.1)
+    /// `mapped`: every source dataset with its reference, kernels in (in, out) orientation.
+    init(mapped: [(SourceDataset, WeightRef)], facts: Facts) throws {
+        let refs = mapped.map(\.1)
         guard !refs.isEmpty else { throw ConvertError.unrecognizedNaming(reason: "no dataset maps to a network weight") }
         let indexed = refs.filter { $0.step != nil }, plain = refs.filter { $0.step == nil }
         if !indexed.isEmpty && !plain.isEmpty {
@@ -47,7 +48,7 @@ struct NetworkStructure {
 
         // Hidden widths: from the first network's kernels, then every network must agree.
         var perNetwork: [String: [Int: Int]] = [:]      // network -> hidden index -> width (0: x_layer output)
-        for (d, r) in mapping.mapped where r.variable == "kernel" && d.shape.count == 2 {
+        for (d, r) in mapped where r.variable == "kernel" && d.shape.count == 2 {
             switch r.layer {
             case .xLayer: perNetwork[r.networkName, default: [:]][0] = d.shape[1]
             case let .hidden(i): perNetwork[r.networkName, default: [:]][i] = d.shape[1]

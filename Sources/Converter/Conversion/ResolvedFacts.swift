@@ -101,9 +101,28 @@ struct ResolvedFacts {
         case let .rule(rule):
             masks = rule.masks(nLF: stepCount, lt: lattice.value[0], lx: lattice.value[1], layout: layout.value)
             maskDescription = "rule \(rule.rawValue) on the \(layout.value.rawValue) links"
-        case let .file(path):
-            masks = try Self.readMasks(path, nLF: stepCount, n: n)
-            maskDescription = path
+        case .file, .rows:
+            let rows: [[UInt8]]
+            let path: String
+            if case let .file(p) = m.value {
+                rows = try Self.readMasks(p, nLF: stepCount, n: n)
+                path = p
+            } else if case let .rows(r) = m.value {
+                guard r.count == stepCount, r.allSatisfy({ $0.count == n }) else {
+                    throw ConvertError.invalidFact(fact: FactKey.masks.rawValue, value: "(\(r.count) rows of \(r.first?.count ?? 0))",
+                                                   expected: "\(stepCount) rows of \(n) links (\(m.origin))")
+                }
+                rows = r
+                path = "\(r.count) rows"
+            } else { rows = []; path = "" }
+            if let meaning = facts.maskMeaning, meaning.value == .keptFirst {
+                // The file marks the half the first x update keeps: the .l2z rows are its complement.
+                masks = rows.map { $0.map { 1 - $0 } }
+                maskDescription = "\(path), inverted (1 = kept by the first x update, \(meaning.origin))"
+            } else {
+                masks = rows
+                maskDescription = path
+            }
         }
         note("masks", maskDescription, m.origin)
 
@@ -206,8 +225,9 @@ struct ResolvedFacts {
         do { array = try NpyCodec.decode(try AtomicFile.read(path, limit: 1 << 30), name: path, limits: ReadLimits()) } catch {
             throw ConvertError.invalidFact(fact: FactKey.masks.rawValue, value: path, expected: "a readable .npy file (\(error))")
         }
-        guard array.shape == [nLF, n] else {
-            throw ConvertError.invalidFact(fact: FactKey.masks.rawValue, value: path, expected: "an array of shape [\(nLF), \(n)] (n_lf, links), found \(array.shape)")
+        // [n_lf, 1, n] is what stacking upstream PyTorch's (1, n) mask rows gives.
+        guard array.shape == [nLF, n] || array.shape == [nLF, 1, n] else {
+            throw ConvertError.invalidFact(fact: FactKey.masks.rawValue, value: path, expected: "an array of shape [\(nLF), \(n)] (n_lf, links) or [\(nLF), 1, \(n)], found \(array.shape)")
         }
         let v = array.doubles()
         guard v.allSatisfy({ $0 == 0 || $0 == 1 }) else {

@@ -36,7 +36,7 @@ public enum SourceInspection {
                 let mapping = try KerasMapping(source: source, options: ConversionOptions(), facts: Facts())
                 out.append("naming      \(mapping.naming.rawValue)")
                 do {
-                    let s = try NetworkStructure(mapping: mapping, facts: Facts())
+                    let s = try NetworkStructure(mapped: mapping.mapped, facts: Facts())
                     out.append("networks    \(s.layout.rawValue), \(s.xNetworksPerStep) x-network(s) per step\(s.nLF.map { ", \($0) step(s)" } ?? " (n_lf not in the file)"), hidden \(s.hiddenUnits)")
                     out.append("parts       time layer \(s.hasTimeLayer ? "yes" : "no"), batch norm \(s.hasBatchNorm ? "yes" : "no"), S coeff \(s.scaleCoeff ? "yes" : "no"), Q coeff \(s.transformationCoeff ? "yes" : "no")")
                 } catch {

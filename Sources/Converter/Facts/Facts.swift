@@ -15,6 +15,27 @@ public enum MaskSource: Equatable, Sendable {
     case rule(MaskRule)
     /// A `.npy` file holding [n_lf, n] 0/1 values (uint8, bool, integer or float).
     case file(String)
+    /// Rows the source file states itself (the metadata of an exported safetensors file), in the
+    /// meaning given by the `mask_meaning` fact.
+    case rows([[UInt8]])
+}
+
+/// What a row of a masks file (or rule) means.
+public enum MaskMeaning: String, CaseIterable, Sendable {
+    /// 1 marks the links the FIRST x update of the step changes (the `.l2z` meaning).
+    case changedFirst = "changed_first"
+    /// 1 marks the links the first x update KEEPS (its conditioning half); the others change.
+    /// The upstream PyTorch code's `dynamics.masks` have this meaning.
+    case keptFirst = "kept_first"
+}
+
+/// How a stored head coefficient c multiplies the squashed S and Q heads.
+public enum HeadCoefficient: String, CaseIterable, Sendable {
+    /// exp(c) tanh(...): the `.l2z` meaning (upstream PyTorch from 2022-12-13 on).
+    case exp
+    /// c tanh(...) (upstream PyTorch 2022-08-14 .. 2022-12-12): converted exactly into the exp
+    /// form by ``HeadCoefficientFold``.
+    case linear
 }
 
 /// The conventions a Keras file does not carry (docs/CONVERT.md, "Facts"). Every field is
@@ -43,6 +64,10 @@ public struct Facts: Equatable, Sendable {
     public var xNetworksPerStep: Sourced<Int>?
     /// Checked against the file (the widths are read from the kernels).
     public var hiddenUnits: Sourced<[Int]>?
+    /// Meaning of the masks' rows (absent: `changed_first`).
+    public var maskMeaning: Sourced<MaskMeaning>?
+    /// Form of stored head coefficients (absent: `exp`).
+    public var headCoefficient: Sourced<HeadCoefficient>?
 
     public init() {}
 
@@ -60,6 +85,7 @@ public struct Facts: Equatable, Sendable {
         r.activation = pick(activation, other.activation); r.batchNormEpsilon = pick(batchNormEpsilon, other.batchNormEpsilon)
         r.netWeights = pick(netWeights, other.netWeights); r.layout = pick(layout, other.layout)
         r.xNetworksPerStep = pick(xNetworksPerStep, other.xNetworksPerStep); r.hiddenUnits = pick(hiddenUnits, other.hiddenUnits)
+        r.maskMeaning = pick(maskMeaning, other.maskMeaning); r.headCoefficient = pick(headCoefficient, other.headCoefficient)
         return r
     }
 
@@ -73,6 +99,7 @@ public struct Facts: Equatable, Sendable {
         note(maskPlacement, .maskPlacement); note(timeInput, .timeInput); note(activation, .activation)
         note(batchNormEpsilon, .batchNormEpsilon); note(netWeights, .netWeights); note(layout, .layout)
         note(xNetworksPerStep, .xNetworksPerStep); note(hiddenUnits, .hiddenUnits)
+        note(maskMeaning, .maskMeaning); note(headCoefficient, .headCoefficient)
         return keys
     }
 
@@ -150,6 +177,8 @@ public struct Facts: Equatable, Sendable {
             let values = parts.compactMap { Int($0.trimmingCharacters(in: .whitespaces)) }.filter { $0 >= 1 }
             guard !values.isEmpty, values.count == parts.count else { throw bad("widths >= 1, comma separated") }
             hiddenUnits = Sourced(values, origin)
+        case .maskMeaning: maskMeaning = Sourced(try choice(MaskMeaning.self), origin)
+        case .headCoefficient: headCoefficient = Sourced(try choice(HeadCoefficient.self), origin)
         }
     }
 }
@@ -177,6 +206,8 @@ public enum FactKey: String, CaseIterable, Sendable {
     case layout
     case xNetworksPerStep = "x_networks_per_step"
     case hiddenUnits = "hidden_units"
+    case maskMeaning = "mask_meaning"
+    case headCoefficient = "head_coefficient"
 
     /// The command-line flag giving this fact.
     /// The command-line spelling: the name with `-` for `_`, except `--nlf` (one spelling across the tools; `--n-lf` is a hidden alias).
@@ -207,6 +238,8 @@ public enum FactKey: String, CaseIterable, Sendable {
         case .layout: return "shared or per_step networks"
         case .xNetworksPerStep: return "x-networks per step (1 or 2)"
         case .hiddenUnits: return "the hidden widths"
+        case .maskMeaning: return "what a 1 in a masks row means: changed_first (the .l2z meaning) or kept_first (upstream PyTorch)"
+        case .headCoefficient: return "how a stored head coefficient c multiplies tanh: exp (exp(c)) or linear (c)"
         }
     }
 }

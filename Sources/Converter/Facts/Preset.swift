@@ -13,7 +13,7 @@ public struct Preset: Sendable {
     /// What the user still has to give, in words (printed by `--help` and the docs).
     public let stillNeeded: [FactKey]
 
-    public static let all: [Preset] = [tf1_2019, tf2Eager2020, tf2Functional2020, tf2Functional2021, head2022]
+    public static let all: [Preset] = [tf1_2019, tf2Eager2020, tf2Functional2020, tf2Functional2021, head2022, torch2022_08, torch2022_12, torch2023_06]
 
     public static func named(_ name: String) throws -> Preset {
         guard let p = all.first(where: { $0.name == name }) else { throw ConvertError.unknownPreset(name: name, known: all.map(\.name)) }
@@ -116,4 +116,38 @@ public struct Preset: Sendable {
         f.epsVParametrization = Sourced(.raw, o)
         f.batchNormEpsilon = Sourced(0.001, o)
     })
+
+    /// The upstream PyTorch code (2022-07-22 on; the state-dict keys of ``TorchNaming``): no time
+    /// input, cos/sin blocks with the mask applied to the angle (masked links enter as (1, 0)) on
+    /// the (N, 2, Nt, Nx) link order, v-networks on raw angles, + sign, NCP x update, torch's
+    /// BatchNorm1d epsilon 1e-5 (never configurable upstream), masks given in upstream's meaning
+    /// (1 = kept by the first x update: `np.stack(dynamics.masks)`). The eras differ in two facts
+    /// nothing in a weight file shows, which each preset fixes and the report prints: the head
+    /// coefficient (`coeff * tanh` 2022-08-14 .. 2022-12-12, `exp(coeff) * tanh` after) and the
+    /// step size used (the raw parameter until 2023-06-11, eps / (1 + eps) from 2023-06-12).
+    /// Still needed unless a hydra config.yaml is given (`--config`): lattice, beta, activation;
+    /// always: the masks (never saved upstream).
+    private static func torch(_ name: String, _ summary: String, head: HeadCoefficient, eps: StepSizeParametrization) -> Preset {
+        make(name, summary, needs: [.lattice, .beta, .masks, .activation], { f, o in
+            f.linkLayout = Sourced(.muTX, o)
+            f.xNetInput = Sourced(.cosSinBlocks, o)
+            f.maskPlacement = Sourced(.beforeTrig, o)
+            f.vNetInput = Sourced(.raw, o)
+            f.timeInput = Sourced(false, o)
+            f.translationSign = Sourced(.plus, o)
+            f.xUpdate = Sourced(.ncp, o)
+            f.epsXParametrization = Sourced(eps, o)
+            f.epsVParametrization = Sourced(eps, o)
+            f.batchNormEpsilon = Sourced(1e-5, o)
+            f.maskMeaning = Sourced(.keptFirst, o)
+            f.headCoefficient = Sourced(head, o)
+        })
+    }
+
+    /// PyTorch, 2022-08-14 .. 2022-12-12: `coeff * tanh` heads, raw step sizes.
+    public static let torch2022_08 = torch("torch-2022-08", "PyTorch 2022-08-14..2022-12-12: coeff*tanh heads, raw eps, mu_t_x, NCP", head: .linear, eps: .raw)
+    /// PyTorch, 2022-12-13 .. 2023-06-11: `exp(coeff) * tanh` heads, raw step sizes.
+    public static let torch2022_12 = torch("torch-2022-12", "PyTorch 2022-12-13..2023-06-11: exp(coeff)*tanh heads, raw eps, mu_t_x, NCP", head: .exp, eps: .raw)
+    /// PyTorch, 2023-06-12 on (the code as of 2024): `exp(coeff) * tanh` heads, eps / (1 + eps).
+    public static let torch2023_06 = torch("torch-2023-06", "PyTorch 2023-06-12 on: exp(coeff)*tanh heads, eps/(1+eps), mu_t_x, NCP", head: .exp, eps: .epsOverOnePlusEps)
 }

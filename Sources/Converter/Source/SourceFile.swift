@@ -17,6 +17,10 @@ public enum SourceKind: String, Sendable, CaseIterable {
     case keras3Weights = "Keras 3 weights (.weights.h5)"
     /// Keras 3 `.keras` zip: its inner `model.weights.h5` is read (same layout as `keras3Weights`).
     case keras3Archive = "Keras 3 archive (.keras, inner model.weights.h5)"
+    /// `torch.save` zip checkpoint (`.pt`, `.pth`, `.tar`), read by ``TorchCheckpoint``.
+    case torchZip = "PyTorch zip checkpoint (torch.save)"
+    /// safetensors file, read by ``SafetensorsFile``.
+    case safetensors = "safetensors"
 }
 
 /// One weight dataset of a source file.
@@ -260,6 +264,8 @@ public final class SourceFile {
                 ignored.append(IgnoredDataset(location: o.path, shape: o.shape, reason: "optimizer state, not part of the model"))
                 used.insert(o.path)
             }
+        case .torchZip, .safetensors:
+            break   // never an HDF5 file (TensorFileSource reads these)
         }
         // Datasets nothing refers to are weights of no known layer: listed, mapped to nothing.
         for o in datasetObjects where !used.contains(o.path) {

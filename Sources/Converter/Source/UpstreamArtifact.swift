@@ -18,7 +18,8 @@ import Glibc
 ///   `model_checkpoint_path:`); a file ending in TensorFlow's table magic; a missing path `P`
 ///   for which `P.index` exists (the prefix given without extension);
 /// - a Python pickle: a file starting with PROTO 2-5 (`0x80 0x02`...`0x80 0x05`) that is not
-///   PyTorch's legacy format (left to ``TorchCheckpoint``, which refuses it with its own message),
+///   PyTorch's legacy format (left to ``TorchCheckpoint``, which refuses it with its own message;
+///   zip and HDF5 content is never an artifact, whatever the name),
 ///   or any file named `.pkl`, `.pickle`, `.p`; a joblib file: such a pickle naming
 ///   `joblib.numpy_pickle` in its first 4 KiB, a `.joblib`/`.jbl` file, or a compressed file
 ///   (zlib, gzip, bz2, xz, lzma, lz4, joblib's old `ZF`) named like a pickle or joblib file;
@@ -52,7 +53,7 @@ public enum UpstreamArtifact: String, Sendable, CaseIterable {
         case .pickle, .joblib:
             return "loading a pickle runs code, so it is never loaded; give step sizes and other values as facts (--eps-x/--eps-v, --config facts.json) and export the weights as safetensors or a torch.save state dict, or Keras .h5"
         case .yamlConfig:
-            return "a config holds facts, not weights: give its values with --config facts.json (a JSON sidecar with the fact names of docs/CONVERT.md) or the fact flags, and give the weight file as the source"
+            return "a config holds facts, not weights: pass it with --config config.yaml and give the weight file (the .pt/.pth/.tar checkpoint, safetensors or .h5) as the source"
         }
     }
 
@@ -81,7 +82,10 @@ public enum UpstreamArtifact: String, Sendable, CaseIterable {
         if lower.hasSuffix(".index") || isDataShard(lower) { return .tfCheckpoint }
         if lower.hasSuffix(".yaml") || lower.hasSuffix(".yml") { return .yamlConfig }
         let head = (try? SourcePath.head(path, count: 4096)) ?? []
-        if head.starts(with: TorchCheckpoint.legacyHead) { return nil }
+        // PyTorch's legacy pickle keeps its own refusal; a zip or HDF5 file is left to its reader
+        // whatever its name (a torch.save zip named `.pkl` is still a checkpoint).
+        if head.starts(with: TorchCheckpoint.legacyHead) || head.starts(with: [0x50, 0x4B, 0x03, 0x04])
+            || head.starts(with: [0x89, 0x48, 0x44, 0x46, 0x0D, 0x0A, 0x1A, 0x0A]) { return nil }
         let joblibName = [".joblib", ".jbl"].contains { lower.hasSuffix($0) } || lower.contains(".joblib.")
         let pickleName = [".pkl", ".pickle", ".p"].contains { lower.hasSuffix($0) } || lower.contains(".pkl.") || lower.contains(".pickle.")
         if head.count >= 2, head[0] == 0x80, (2...5).contains(head[1]) {
