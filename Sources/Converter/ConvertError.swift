@@ -24,6 +24,9 @@ public enum ConvertError: Error, Equatable, Sendable {
     /// The source is a directory, FIFO, socket or device: only regular files are read.
     case notRegularFile(path: String, kind: String)
     case unsupportedSource(path: String, reason: String)
+    /// An upstream artifact that holds no readable weights (a SavedModel, a tf.train.Checkpoint,
+    /// a pickle or joblib file, a Hydra YAML config): ``UpstreamArtifact``; nothing was read.
+    case notWeightFile(path: String, what: String, instead: String)
     /// No supported network naming matches the weight names.
     case unrecognizedNaming(reason: String)
     /// Datasets that are neither mapped to a canonical array nor known to be ignorable.
@@ -86,6 +89,7 @@ public enum ConvertError: Error, Equatable, Sendable {
         case .optionNotAccepted: return "convert.option_not_accepted"
         case .notRegularFile: return "convert.not_regular_file"
         case .unsupportedSource: return "convert.unsupported_source"
+        case .notWeightFile: return "convert.not_weight_file"
         case .unrecognizedNaming: return "convert.unrecognized_naming"
         case .unmappedDatasets: return "convert.unmapped_datasets"
         case .duplicateMapping: return "convert.duplicate_mapping"
@@ -142,6 +146,8 @@ public enum ConvertError: Error, Equatable, Sendable {
             return "\(path) is a \(kind), not a regular file; sources are read only from regular files (nothing was read)"
         case let .unsupportedSource(path, reason):
             return "\(path) cannot be converted: \(reason)"
+        case let .notWeightFile(path, what, instead):
+            return "\(path) is \(what), not a weight file the converter reads (nothing was loaded): \(instead)"
         case let .unrecognizedNaming(reason):
             return "no supported network naming matches the weights: \(reason) (see docs/CONVERT.md; --naming chooses one)"
         case let .unmappedDatasets(names):

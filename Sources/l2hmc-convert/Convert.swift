@@ -149,6 +149,8 @@ extension Convert {
     /// is read back with every check of the strict reader and written to the destination.
     func convertInChild() throws {
         let timeout = try SourceSupervisor.timeout(sourceTimeout)
+        // Here, in the parent: a SavedModel or checkpoint directory never reaches the child.
+        try UpstreamArtifact.check(source)
         try SourcePath.requireRegularFile(source)
         let outcome = try SourceSupervisor.run(Array(CommandLine.arguments.dropFirst()), source: source, timeout: timeout)
         SourceSupervisor.relayFailure(outcome)

@@ -31,7 +31,10 @@ struct Inspect: ParsableCommand {
     }
 
     func run() throws {
-        do { try SourcePath.requireRegularFile(path) } catch { failConvert(error) }
+        do {
+            try UpstreamArtifact.check(path)
+            try SourcePath.requireRegularFile(path)
+        } catch { failConvert(error) }
         if Inspect.isSafetensors(path) {
             let file: SafetensorsFile
             do { file = try SafetensorsFile(path: path) } catch { failConvert(error) }

@@ -3,7 +3,8 @@ import Foundation
 import ModelFormat
 
 /// `l2hmc-convert inspect FILE.pt|.pth|.tar`: every tensor of a PyTorch zip checkpoint (dotted
-/// path, dtype, shape, stride, storage) and every skipped entry, as text or JSON. Paths are the
+/// path, dtype, shape, stride, storage), every scalar with its value (Python int/float/bool/str,
+/// decoded numpy scalars) and every skipped entry, as text or JSON. Paths are the
 /// file's (untrusted): the text is escaped line by line by the caller.
 enum TorchReport {
     static func shape(_ s: [Int]) -> String { "[" + s.map(String.init).joined(separator: ", ") + "]" }
@@ -18,13 +19,28 @@ enum TorchReport {
              t.values == nil ? "no (not a floating-point type)" : (t.isParameter ? "yes (nn.Parameter)" : "yes")]
         }
         out += TextColumns.lines(header: header, rows: rows)
+        if !c.scalars.isEmpty {
+            out.append("")
+            out += c.scalars.map { "scalar      \($0.path.isEmpty ? "(root)" : $0.path) = \($0.text) (\($0.kind))" }
+        }
         if !c.skipped.isEmpty {
             out.append("")
             out += c.skipped.map { "skipped     \($0.path.isEmpty ? "(root)" : $0.path): \($0.kind)" }
         }
         out.append("")
-        out.append("\(c.tensors.count) tensors, \(c.skipped.count) skipped entries")
+        out.append("\(c.tensors.count) tensors, \(c.scalars.count) scalars, \(c.skipped.count) skipped entries")
         return out
+    }
+
+    /// A scalar's JSON value: a number, bool or string; a non-finite float (JSON has none) as
+    /// the string `nan`, `inf` or `-inf`.
+    static func value(_ s: TorchScalar) -> JSONValue {
+        switch s.value {
+        case let .int(n): return .int(n)
+        case let .bool(b): return .bool(b)
+        case let .string(t): return .string(t)
+        case let .float(d): return d.isFinite ? .double(d) : .string(s.text)
+        }
     }
 
     static func json(_ c: TorchCheckpoint) -> JSONValue {
@@ -39,6 +55,7 @@ enum TorchReport {
                          "storage": .string(t.storageKey), "storage_offset": .int(Int64(t.storageOffset)),
                          "parameter": .bool(t.isParameter), "converted": .bool(t.values != nil)])
             }),
+            "scalars": .array(c.scalars.map { .object(["path": .string($0.path), "kind": .string($0.kind), "value": value($0)]) }),
             "skipped": .array(c.skipped.map { .object(["path": .string($0.path), "kind": .string($0.kind)]) }),
         ])
     }

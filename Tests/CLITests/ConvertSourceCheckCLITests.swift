@@ -25,13 +25,14 @@ final class ConvertSourceCheckCLITests: XCTestCase {
         return (process.terminationStatus, String(decoding: o, as: UTF8.self), String(decoding: e, as: UTF8.self), Date().timeIntervalSince(start))
     }
 
-    /// A directory laid out like a TensorFlow SavedModel: refused with a message naming what is supported.
+    /// A directory that is no known upstream artifact: refused with a message naming what is
+    /// supported. (A SavedModel or checkpoint directory has its own code: ConvertUpstreamArtifactCLITests.)
     func testDirectorySourceIsACodedErrorNamingTheSupportedFiles() throws {
         let dir = try CLI.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
-        let savedModel = dir.appendingPathComponent("saved_model")
-        try FileManager.default.createDirectory(at: savedModel.appendingPathComponent("variables"), withIntermediateDirectories: true)
-        try Data("not a real graph".utf8).write(to: savedModel.appendingPathComponent("saved_model.pb"))
+        let savedModel = dir.appendingPathComponent("exported")
+        try FileManager.default.createDirectory(at: savedModel.appendingPathComponent("assets"), withIntermediateDirectories: true)
+        try Data("notes".utf8).write(to: savedModel.appendingPathComponent("README.txt"))
         let out = dir.appendingPathComponent("out.l2z").path
 
         for args in [[savedModel.path, out], ["inspect", savedModel.path], ["convert", savedModel.path, out, "--dry-run"]] {

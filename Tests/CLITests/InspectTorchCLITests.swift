@@ -15,9 +15,33 @@ final class InspectTorchCLITests: XCTestCase {
             XCTAssertEqual(fields?.prefix(3).map { $0 }, [path, dtype, shape], r.stdout)
         }
         XCTAssertTrue(lines.contains("skipped     optimizer_state_dict.param_groups: list"), r.stdout)
-        XCTAssertTrue(lines.contains("skipped     step: int"), r.stdout)
-        XCTAssertTrue(r.stdout.contains("2 tensors, 5 skipped entries"), r.stdout)
+        XCTAssertTrue(lines.contains("scalar      step = 7 (int)"), r.stdout)
+        XCTAssertTrue(lines.contains("scalar      note = \"fixture\" (str)"), r.stdout)
+        XCTAssertTrue(r.stdout.contains("2 tensors, 2 scalars, 3 skipped entries"), r.stdout)
         XCTAssertEqual(r.stderr, "")
+    }
+
+    /// A real torch.save of numpy scalars (make_real_torch_fixtures.py): the decoded scalars with
+    /// their values as numpy printed them (repr), the rest skipped, in text and JSON.
+    func testListsScalarsWithValues() throws {
+        let file = "fixtures/torch/real-numpy-scalars.pt"
+        let r = try CLI.run("l2hmc-convert", ["inspect", file])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let lines = r.stdout.split(separator: "\n").map(String.init)
+        for line in ["scalar      f64 = 0.1 (numpy.float64)", "scalar      f32 = 0.001500000013038516 (numpy.float32)",
+                     "scalar      i64 = -1099511627783 (numpy.int64)", "scalar      yes = True (numpy.bool)",
+                     "scalar      py_str = \"adam\" (str)", "skipped     arange: numpy array (not interpreted)"] {
+            XCTAssertTrue(lines.contains(line), "\(line) in \(r.stdout)")
+        }
+        XCTAssertTrue(r.stdout.contains("0 tensors, 10 scalars, 6 skipped entries"), r.stdout)
+        let j = try CLI.run("l2hmc-convert", ["inspect", "--json", file])
+        XCTAssertEqual(j.status, 0, j.stderr)
+        let o = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(j.stdout.utf8)) as? [String: Any])
+        let scalars = try XCTUnwrap(o["scalars"] as? [[String: Any]])
+        XCTAssertEqual(scalars.count, 10)
+        XCTAssertEqual(scalars.first { $0["path"] as? String == "i32" }?["value"] as? Int, -123_456)
+        XCTAssertEqual(scalars.first { $0["path"] as? String == "no" }?["value"] as? Bool, false)
+        XCTAssertEqual(scalars.first { $0["path"] as? String == "f64" }?["kind"] as? String, "numpy.float64")
     }
 
     func testJSONReportAndContentDetection() throws {

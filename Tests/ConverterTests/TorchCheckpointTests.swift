@@ -3,7 +3,8 @@ import Foundation
 import XCTest
 
 /// ``TorchCheckpoint`` on archives laid out like torch.save's zip format
-/// (fixtures/torch/make_torch_fixtures.py; stand-in torch modules, no real PyTorch yet): every
+/// (fixtures/torch/make_torch_fixtures.py; stand-in torch modules; RealTorchFixtureTests reads
+/// files written by real PyTorch): every
 /// tensor's path, dtype, shape and values against expected.json, which the generator computed
 /// from its Python lists through the strides (not from the archive); every hostile archive
 /// refused with its code.
@@ -39,6 +40,22 @@ final class TorchCheckpointTests: XCTestCase {
         }
         let skipped = try XCTUnwrap(e["skipped"] as? [[String]])
         XCTAssertEqual(c.skipped.map { [$0.path, $0.kind] }, skipped)
+        let scalars = try XCTUnwrap(e["scalars"] as? [[String]])
+        XCTAssertEqual(c.scalars.map { [$0.path, $0.kind] }, scalars.map { Array($0.prefix(2)) })
+        for (s, x) in zip(c.scalars, scalars) { XCTAssertTrue(Self.scalar(s, matches: x[2]), "\(s) vs \(x)") }
+    }
+
+    /// A scalar against the generator's value: a Python repr for numbers and bools (parsed, so
+    /// the comparison is exact, bit for bit for floats), the string itself for `str`.
+    static func scalar(_ s: TorchScalar, matches expected: String) -> Bool {
+        switch s.value {
+        case let .int(n): return Int64(expected) == n
+        case let .bool(b): return expected == (b ? "True" : "False")
+        case let .string(t): return t == expected
+        case let .float(d):
+            guard let e = Double(expected) else { return false }
+            return e.bitPattern == d.bitPattern || (e.isNaN && d.isNaN)
+        }
     }
 
     /// Contiguous, transposed view with a storage offset, two tensors sharing a storage, F64,
@@ -52,7 +69,8 @@ final class TorchCheckpointTests: XCTestCase {
         XCTAssertEqual(c.tensors.first { $0.path == "param.p" }?.isParameter, true)
     }
 
-    /// model_state_dict descended with dotted paths; optimizer state, lists, ints, strings skipped.
+    /// model_state_dict descended with dotted paths; optimizer state and lists skipped; the int
+    /// and the string read as scalars.
     func testCheckpointDict() throws {
         try check("checkpoint.tar")
     }

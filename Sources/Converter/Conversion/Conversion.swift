@@ -85,6 +85,7 @@ public enum Converter {
     /// Reads `path`, maps every dataset, applies the facts, builds the model and its probe.
     /// Nothing is written; ``write(_:to:force:)`` does that.
     public static func convert(path: String, options: ConversionOptions = ConversionOptions()) throws -> ConversionResult {
+        try UpstreamArtifact.check(path)
         try SourcePath.requireRegularFile(path)
         if TensorFileSource.handles(path: path) {
             return try TorchConversion.convert(path: path, options: options)

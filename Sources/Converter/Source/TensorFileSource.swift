@@ -94,6 +94,9 @@ final class TensorFileSource: WeightReader {
                 entries.append(TensorEntry(key: key, location: t.path, dtype: t.dtype.rawValue, shape: t.shape,
                                            isFloatingPoint: t.dtype.isFloatingPoint, values: t.values))
             }
+            for s in file.scalars {
+                ignored.append(IgnoredDataset(location: s.path.isEmpty ? "(root)" : s.path, shape: nil, reason: "\(s.kind) \(s.text), not a tensor"))
+            }
             for s in file.skipped {
                 let top = s.path.split(separator: ".").first.map(String.init) ?? s.path
                 let reason = top == "optimizer_state_dict" ? "optimizer state, not part of the model" : "\(s.kind), not a tensor (not interpreted)"

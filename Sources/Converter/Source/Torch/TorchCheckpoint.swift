@@ -2,26 +2,32 @@ import Foundation
 
 /// A PyTorch checkpoint written by `torch.save` (zip format, PyTorch >= 1.6), read **without
 /// executing anything**: the zip container through ``ZipArchive``, `<name>/data.pkl` through the
-/// restricted ``PickleReader`` with ``PickleAllowlist/stateDict``, and every tensor rebuilt from
+/// restricted ``PickleReader`` with ``PickleAllowlist/checkpoint``, and every tensor rebuilt from
 /// its `<name>/data/<key>` storage record.
 ///
 /// Contract: the archive holds exactly one top-level directory with a `data.pkl`; `byteorder`,
 /// when present, is `little`; TorchScript archives and the legacy non-zip format are refused
 /// (`convert.torch_torchscript`, `convert.torch_legacy_format`). The value tree is walked from
 /// the root: a dict (plain or `OrderedDict`) with string keys is descended with dotted paths;
-/// a `_rebuild_tensor_v2` / `_rebuild_parameter` call is a tensor; anything else is listed in
-/// ``skipped`` with its kind, never interpreted. For every tensor: the storage record's length
+/// a `_rebuild_tensor_v2` / `_rebuild_parameter` / `_rebuild_parameter_with_state` call is a
+/// tensor; a Python int, float, bool or str and a numpy scalar that ``NumpyPickle`` decodes is
+/// one of ``scalars``; anything else (numpy arrays included) is listed in ``skipped`` with its
+/// kind, never interpreted. For every tensor: the storage record's length
 /// equals numel x element size, sizes and strides are non-negative, and the largest element
 /// addressed (`offset + sum((size_k - 1) * stride_k)`, computed with overflow checks before any
 /// allocation) lies inside the storage. Floating-point values are converted exactly to Double.
 public struct TorchCheckpoint: Sendable {
     public let path: String
-    /// The top-level directory name (`archive` for recent PyTorch, the file's stem for older).
+    /// The top-level directory name (the file's stem when torch.save was given a path, `archive`
+    /// when it was given a buffer or an open file).
     public let prefix: String
     /// Contents of `<prefix>/version` (trimmed), nil when absent.
     public let version: String?
     public let tensors: [TorchTensor]
     public let skipped: [TorchSkipped]
+    /// Plain Python `int`/`float`/`bool`/`str` entries and the numpy scalars ``NumpyPickle``
+    /// decodes (counters, losses, hyperparameters), in the pickle's order.
+    public let scalars: [TorchScalar]
 
     /// Largest element count of one tensor (2^28): larger ones are `convert.too_large`.
     public static let maxTensorElements = 1 << 28
@@ -76,10 +82,11 @@ public struct TorchCheckpoint: Sendable {
             version = nil
         }
         let limits = PickleLimits()
-        let root = try PickleReader().read(try zip.read(prefix + "/data.pkl", limit: limits.maxInputBytes))
+        let root = try PickleReader(allowlist: PickleAllowlist.checkpoint).read(try zip.read(prefix + "/data.pkl", limit: limits.maxInputBytes))
         var walker = TorchTreeWalker(zip: zip, prefix: prefix, fail: fail)
         try walker.walk(root, path: [])
         tensors = walker.tensors
         skipped = walker.skipped
+        scalars = walker.scalars
     }
 }

@@ -1,13 +1,15 @@
 import Foundation
 
 /// Walks the value tree of a checkpoint's `data.pkl` (``TorchCheckpoint``): descends dicts,
-/// rebuilds tensors from their storage records, lists everything else as skipped.
+/// rebuilds tensors from their storage records, reads Python and numpy scalars as data
+/// (``NumpyPickle``), lists everything else as skipped.
 struct TorchTreeWalker {
     let zip: ZipArchive
     let prefix: String
     let fail: (TorchProblem, String) -> ConvertError
     var tensors: [TorchTensor] = []
     var skipped: [TorchSkipped] = []
+    var scalars: [TorchScalar] = []
     /// Storage records already read, by key, with their dtype and numel.
     var storages: [String: (dtype: TorchDType, numel: Int, bytes: [UInt8])] = [:]
 
@@ -31,13 +33,28 @@ struct TorchTreeWalker {
             for (k, e) in Swift.zip(keys, entries) { try walk(e.value, path: path + [k]) }
             return
         }
-        if case let .reduce(callable, args) = value, let g = callable.globalName,
-           g == "torch._utils._rebuild_tensor_v2" || g == "torch._utils._rebuild_parameter" {
-            tensors.append(try tensor(args, parameter: g.hasSuffix("_rebuild_parameter"), path: name))
+        if case let .reduce(callable, args) = value, let g = callable.globalName, Self.tensorCalls.contains(g) {
+            tensors.append(try tensor(args, parameter: g != "torch._utils._rebuild_tensor_v2", path: name))
             return
         }
-        skipped.append(TorchSkipped(path: name, kind: Self.kind(value)))
+        switch value {
+        case let .int(n): scalars.append(TorchScalar(path: name, value: .int(n), kind: "int"))
+        case let .float(d): scalars.append(TorchScalar(path: name, value: .float(d), kind: "float"))
+        case let .bool(b): scalars.append(TorchScalar(path: name, value: .bool(b), kind: "bool"))
+        case let .string(s): scalars.append(TorchScalar(path: name, value: .string(s), kind: "str"))
+        default:
+            switch NumpyPickle.scalar(value) {
+            case let .decoded(v, kind)?: scalars.append(TorchScalar(path: name, value: v, kind: kind))
+            case let .undecoded(why)?: skipped.append(TorchSkipped(path: name, kind: why))
+            case nil:
+                skipped.append(TorchSkipped(path: name, kind: NumpyPickle.isArray(value) ? "numpy array (not interpreted)" : Self.kind(value)))
+            }
+        }
     }
+
+    static let tensorCalls: Set<String> = [
+        "torch._utils._rebuild_tensor_v2", "torch._utils._rebuild_parameter", "torch._utils._rebuild_parameter_with_state",
+    ]
 
     /// The entries of a plain dict, of an `OrderedDict()` call with items set, or of either
     /// with BUILD state (the state dict's `_metadata`, ignored); nil for anything else.
@@ -82,7 +99,10 @@ struct TorchTreeWalker {
     mutating func tensor(_ args: PickleValue, parameter: Bool, path: String) throws -> TorchTensor {
         guard case let .tuple(a) = args else { throw fail(.structure, "\(path): the tensor's arguments are not a tuple") }
         if parameter {
-            guard a.count >= 2, case let .reduce(c, inner) = a[0], c.globalName == "torch._utils._rebuild_tensor_v2" else {
+            // _rebuild_parameter(data, requires_grad, hooks) or
+            // _rebuild_parameter_with_state(data, requires_grad, hooks, state): the state (the
+            // Parameter's Python attributes) is not interpreted.
+            guard a.count == 3 || a.count == 4, case let .reduce(c, inner) = a[0], c.globalName == "torch._utils._rebuild_tensor_v2" else {
                 throw fail(.structure, "\(path): _rebuild_parameter does not wrap a _rebuild_tensor_v2 tensor")
             }
             var t = try tensor(inner, parameter: false, path: path)
