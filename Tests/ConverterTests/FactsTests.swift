@@ -11,7 +11,7 @@ final class FactsTests: XCTestCase {
         // lists as still needed (and the structure facts a file of this shape fixes).
         let scratch = try Scratch()
         defer { scratch.cleanUp() }
-        for preset in Preset.all {
+        for preset in Preset.keras {
             let f = preset.facts
             let layout = f.layout?.value ?? .shared, xNets = f.xNetworksPerStep?.value ?? 1
             let xInput = f.xNetInput!.value, vInput = f.vNetInput!.value
@@ -56,7 +56,20 @@ final class FactsTests: XCTestCase {
     }
 
     func testPresetFactsOfTheEras() {
-        XCTAssertEqual(Preset.all.map(\.name), ["tf1-2019", "tf2-eager-2020", "tf2-functional-2020", "tf2-functional-2021", "head-2022"])
+        XCTAssertEqual(Preset.all.map(\.name), ["tf1-2019", "tf2-eager-2020", "tf2-functional-2020", "tf2-functional-2021", "head-2022",
+                                                "torch-2022-08", "torch-2022-12", "torch-2023-06"])
+        // The PyTorch eras differ only in the two facts no weight file shows.
+        XCTAssertEqual(Preset.torch2022_08.facts.headCoefficient?.value, .linear)
+        XCTAssertEqual(Preset.torch2022_12.facts.headCoefficient?.value, .exp)
+        XCTAssertEqual(Preset.torch2022_12.facts.epsXParametrization?.value, .raw)
+        XCTAssertEqual(Preset.torch2023_06.facts.epsXParametrization?.value, .epsOverOnePlusEps)
+        XCTAssertEqual(Preset.torch2023_06.facts.epsVParametrization?.value, .epsOverOnePlusEps)
+        for p in Preset.torch {
+            XCTAssertEqual(p.facts.maskMeaning?.value, .keptFirst, p.name)
+            XCTAssertEqual(p.facts.linkLayout?.value, .muTX, p.name)
+            XCTAssertEqual(p.facts.batchNormEpsilon?.value, 1e-5, p.name)
+            XCTAssertEqual(p.facts.timeInput?.value, false, p.name)
+        }
         XCTAssertEqual(Preset.tf2Functional2021.facts.translationSign?.value, .minus)
         XCTAssertEqual(Preset.tf2Functional2021.facts.xNetInput?.value, .cosSinInterleaved)
         XCTAssertEqual(Preset.tf2Functional2021.facts.maskPlacement?.value, .afterTrig)

@@ -124,6 +124,29 @@ final class TorchConversionRefusalTests: XCTestCase {
         }
     }
 
+    /// Without a hydra config each PyTorch preset needs exactly what it lists (the step sizes are
+    /// in the file); one fact short is refused naming that fact.
+    func testEveryTorchPresetNeedsExactlyWhatItSays() throws {
+        for preset in Preset.torch {
+            let given: [(FactKey, String)] = preset.stillNeeded.map { key in
+                switch key {
+                case .lattice: return (.lattice, "4x4")
+                case .beta: return (.beta, "1.5")
+                case .masks: return (.masks, Fixtures.torchL2HMC("shared2022-masks.npy"))
+                case .activation: return (.activation, "tanh")
+                default: XCTFail("\(preset.name) needs \(key)"); return (key, "")
+                }
+            }
+            for drop in preset.stillNeeded {
+                let e = assertConvertError("convert.missing_fact") {
+                    _ = try Converter.convert(path: Fixtures.torchL2HMC("shared2022.pt"), options: try options(preset: preset.name, given.filter { $0.0 != drop }))
+                }
+                XCTAssertTrue("\(e.map { "\($0)" } ?? "")".contains("'\(drop.rawValue)'"), "\(preset.name) without \(drop)")
+            }
+            XCTAssertNoThrow(try Converter.convert(path: Fixtures.torchL2HMC("shared2022.pt"), options: try options(preset: preset.name, given)), preset.name)
+        }
+    }
+
     func testHydraConfigRefusals() throws {
         let cases: [(String, String)] = [
             ("conv:\n  filters: [8, 16]\ndynamics:\n  group: U1\n", "convolution stack"),

@@ -13,7 +13,11 @@ public struct Preset: Sendable {
     /// What the user still has to give, in words (printed by `--help` and the docs).
     public let stillNeeded: [FactKey]
 
-    public static let all: [Preset] = [tf1_2019, tf2Eager2020, tf2Functional2020, tf2Functional2021, head2022, torch2022_08, torch2022_12, torch2023_06]
+    public static let all: [Preset] = keras + torch
+    /// The TensorFlow eras (Keras HDF5 sources).
+    public static let keras: [Preset] = [tf1_2019, tf2Eager2020, tf2Functional2020, tf2Functional2021, head2022]
+    /// The PyTorch eras (PyTorch and safetensors sources; their step sizes are in the file).
+    public static let torch: [Preset] = [torch2022_08, torch2022_12, torch2023_06]
 
     public static func named(_ name: String) throws -> Preset {
         guard let p = all.first(where: { $0.name == name }) else { throw ConvertError.unknownPreset(name: name, known: all.map(\.name)) }
