@@ -28,6 +28,8 @@ final class TorchL2HMCFixtureTests: XCTestCase {
             for (name, array) in a.model.arrays { XCTAssertEqual(b.model.arrays[name], array, "\(other): \(name)") }
         }
         XCTAssertEqual(a.report.naming, "torch-2023")
+        // The checkpoint dict's counters are kept in the provenance (the .pth has none).
+        XCTAssertEqual(a.model.provenance.training?["checkpoint"], .object(["era": .int(1), "epoch": .int(0), "gstep": .int(5)]))
         let ignored = a.report.rows.filter { $0.target == "ignored" }
         XCTAssertTrue(ignored.contains { $0.source.hasPrefix("optimizer_state_dict.") }, "optimizer state is listed as ignored")
         XCTAssertTrue(ignored.contains { $0.source.hasSuffix("num_batches_tracked") })

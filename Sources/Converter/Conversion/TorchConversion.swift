@@ -167,7 +167,8 @@ enum TorchConversion {
         let description = "\(source.kind.rawValue), \(TorchNaming.name) naming" + (presetName.map { ", preset \($0)" } ?? "")
         var model = L2ZModel(sampler: spec, arrays: arrays,
                              provenance: Provenance(producer: "l2hmc-convert", producerVersion: ModelFormatInfo.version, sourceSHA256: source.sha256,
-                                                    source: "\(URL(fileURLWithPath: path).lastPathComponent) (\(description))", training: nil))
+                                                    source: "\(URL(fileURLWithPath: path).lastPathComponent) (\(description))",
+                                                    training: source.training.isEmpty ? nil : ["checkpoint": .object(source.training)]))
         try Converter.addProbe(to: &model, batch: options.probeBatch)
 
         for (d, r) in mapped {

@@ -36,6 +36,9 @@ final class TensorFileSource: WeightReader {
     let ignored: [IgnoredDataset]
     /// safetensors `__metadata__` (empty for PyTorch files).
     let metadata: [String: String]
+    /// The top-level numbers and strings of a checkpoint dict (`era`, `epoch`, `gstep`), recorded
+    /// in the model's provenance; never interpreted.
+    private(set) var training: [String: JSONValue] = [:]
     let maxDatasetElements: Int
     /// Keys of the datasets to transpose in ``array(_:)`` (set by the mapping).
     var transposed: Set<String> = []
@@ -60,6 +63,7 @@ final class TensorFileSource: WeightReader {
         self.maxDatasetElements = maxDatasetElements
         var entries: [TensorEntry] = []
         var ignored: [IgnoredDataset] = []
+        var training: [String: JSONValue] = [:]
         if Self.isSafetensors(path) {
             let file = try SafetensorsFile(path: path)
             kind = .safetensors
@@ -95,6 +99,16 @@ final class TensorFileSource: WeightReader {
                                            isFloatingPoint: t.dtype.isFloatingPoint, values: t.values))
             }
             for s in file.scalars {
+                // Top-level counters of a checkpoint dict (era, epoch, gstep) go to the provenance.
+                if isDict, !s.path.isEmpty, !s.path.contains(".") {
+                    switch s.value {
+                    case let .int(i): training[s.path] = .int(i)
+                    case let .float(d) where d.isFinite: training[s.path] = .double(d)
+                    case let .bool(b): training[s.path] = .bool(b)
+                    case let .string(t): training[s.path] = .string(t)
+                    default: break
+                    }
+                }
                 ignored.append(IgnoredDataset(location: s.path.isEmpty ? "(root)" : s.path, shape: nil, reason: "\(s.kind) \(s.text), not a tensor"))
             }
             for s in file.skipped {
@@ -105,6 +119,7 @@ final class TensorFileSource: WeightReader {
         }
         self.entries = entries
         self.ignored = ignored
+        self.training = training
         sha256 = SHA256Digest.hex(try AtomicFile.read(path, limit: Int.max))
         for e in entries { byKey[e.key] = e }
     }
