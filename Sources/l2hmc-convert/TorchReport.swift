@@ -13,10 +13,13 @@ enum TorchReport {
         var out = ["file        \(c.path)",
                    "format      PyTorch zip checkpoint (record directory \(c.prefix)/, version \(c.version ?? "absent")); read without executing anything (docs/CONVERT.md)",
                    ""]
-        let header = ["path", "dtype", "shape", "stride", "storage", "converted"]
+        // The L2HMC column only when some tensor is in the upstream PyTorch L2HMC naming.
+        let naming = c.tensors.contains { TorchNaming.describe($0.path) != nil }
+        let header = ["path", "dtype", "shape", "stride", "storage", "converted"] + (naming ? ["L2HMC (\(TorchNaming.name))"] : [])
         let rows = c.tensors.map { t in
             [t.path, t.dtype.rawValue, shape(t.shape), shape(t.stride), "data/\(t.storageKey) +\(t.storageOffset)",
              t.values == nil ? "no (not a floating-point type)" : (t.isParameter ? "yes (nn.Parameter)" : "yes")]
+                + (naming ? [TorchNaming.describe(t.path) ?? (t.path.hasPrefix("optimizer_state_dict.") ? "ignored (optimizer)" : "-")] : [])
         }
         out += TextColumns.lines(header: header, rows: rows)
         if !c.scalars.isEmpty {

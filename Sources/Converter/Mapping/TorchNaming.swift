@@ -97,6 +97,22 @@ public enum TorchNaming {
         return nil
     }
 
+    /// What `path` (a state-dict key, or a checkpoint-dict path under `model_state_dict.`) is in
+    /// this naming, for `inspect`: the canonical array, a step size, ignored or unsupported; nil
+    /// when the key is not this naming's.
+    public static func describe(_ path: String) -> String? {
+        let prefix = "model_state_dict."
+        let key = path.hasPrefix(prefix) ? String(path.dropFirst(prefix.count)) : path
+        switch match(key) {
+        case let .weight(ref, transposed, alias)?:
+            return ref.canonicalName + (transposed ? " (transposed)" : "") + (alias ? " [networks. alias]" : "")
+        case let .stepSize(x, k)?: return "\(x ? "eps_x" : "eps_v")[\(k)] (parameter)"
+        case .ignored?: return "ignored"
+        case .convolution?: return "convolution stack (not supported yet)"
+        case nil: return nil
+        }
+    }
+
     /// The state-dict key (without the `networks.` alias prefix) of a canonical weight, for the
     /// export (``TorchExport``) and for "missing" messages; nil for roles this naming lacks.
     public static func key(for ref: WeightRef, layout: NetworkLayout) -> String? {
