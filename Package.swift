@@ -85,7 +85,7 @@ let package = Package(
         .testTarget(name: "TrainerTests", dependencies: ["Trainer", "ModelFormat", "CounterRandom"]),
         .testTarget(name: "GoldenTests", dependencies: ["ModelFormat", "Inference", "Trainer", "Audit"], exclude: ["Goldens"]),
         .testTarget(name: "AuditTests", dependencies: ["Audit"]),
-        .testTarget(name: "CLITests", dependencies: ["ModelFormat", "Trainer"]),   // Trainer: the config-key table the flags come from
+        .testTarget(name: "CLITests", dependencies: ["ModelFormat", "Trainer", "CLISupport"]),   // Trainer: the config-key table the flags come from; CLISupport: the error policy
         .testTarget(name: "HDF5KitTests", dependencies: ["HDF5Kit"]),
         .testTarget(name: "ConverterTests", dependencies: ["Converter", "ModelFormat", "Inference", "HDF5Kit", "Trainer"]),
         .testTarget(name: "DistributedKitTests", dependencies: ["DistributedKit", "CMPI"]),
