@@ -52,7 +52,7 @@ public enum RunReportPage {
                 for case let .object(q) in qs {
                     let z = number(q["z"])
                     r.append([text(q["name"] ?? .null), fmt(number(q["mean"])), fmt(number(q["error"])), fmt(number(q["tau_int"])),
-                              fmt(number(q["exact"])), z.map { String(format: "%+.2f", $0) } ?? "-"])
+                              fmt(number(q["exact"])), z.map { String(format: "%+.2f", $0) } ?? (q["z_undefined"] == nil ? "-" : "undefined")])
                     flags.append(abs(z ?? 0) > zFlag)
                 }
                 page.table(["quantity", "estimate", "error", "tau_int", "exact", "z"], r, flagged: flags)
