@@ -9,19 +9,19 @@ import ModelFormat
 public enum CrossvalReportPage {
     public static func html(path: String, toolVersion: String) throws -> String {
         let json = try StrictJSONParser.parse(try AtomicFile.read(path, limit: 1 << 28))
-        guard let root = RunReportPage.object(json), case let .array(checks)? = root["checks"] else {
+        guard let root = ReportJSON.object(json), case let .array(checks)? = root["checks"] else {
             throw ReportError.notACrossvalReport(path: path)
         }
         var page = HTMLPage(title: "l2hmc-run crossval report: \(URL(fileURLWithPath: path).lastPathComponent)")
         page.paragraph("Report \(path); made by \(toolVersion) from the crossval report's JSON. No script, no network.")
-        let verdict = RunReportPage.text(root["verdict"] ?? .null)
+        let verdict = ReportJSON.text(root["verdict"] ?? .null)
         page.heading("Verdict: \(verdict.uppercased())")
-        var facts: [[String]] = [["model", RunReportPage.text(root["model"] ?? .null)]]
-        if let counts = RunReportPage.object(root["counts"]) {
-            facts.append(["checks", ["pass", "fail", "inconclusive", "skipped"].map { "\($0) \(RunReportPage.text(counts[$0] ?? .int(0)))" }.joined(separator: ", ")])
+        var facts: [[String]] = [["model", ReportJSON.text(root["model"] ?? .null)]]
+        if let counts = ReportJSON.object(root["counts"]) {
+            facts.append(["checks", ["pass", "fail", "inconclusive", "skipped"].map { "\($0) \(ReportJSON.text(counts[$0] ?? .int(0)))" }.joined(separator: ", ")])
         }
-        if let settings = RunReportPage.object(root["settings"]) {
-            for (k, v) in settings.sorted(by: { $0.key < $1.key }) { facts.append([k, RunReportPage.text(v)]) }
+        if let settings = ReportJSON.object(root["settings"]) {
+            for (k, v) in settings.sorted(by: { $0.key < $1.key }) { facts.append([k, ReportJSON.text(v)]) }
         }
         page.table(["item", "value"], facts)
         if verdict == "inconclusive" {
@@ -31,15 +31,15 @@ public enum CrossvalReportPage {
         page.heading("Checks")
         var rows: [[String]] = [], flags: [Bool] = []
         var sampling: [(name: String, acceptance: Double?, tunneling: Double?, z: Double?)] = []
-        let threshold = RunReportPage.number(RunReportPage.object(root["settings"])?["z_threshold"]) ?? 4
+        let threshold = ReportJSON.number(ReportJSON.object(root["settings"])?["z_threshold"]) ?? 4
         for case let .object(c) in checks {
-            let name = RunReportPage.text(c["name"] ?? .null), result = RunReportPage.text(c["result"] ?? .null)
-            rows.append([name, result, RunReportPage.text(c["detail"] ?? .null)])
+            let name = ReportJSON.text(c["name"] ?? .null), result = ReportJSON.text(c["result"] ?? .null)
+            rows.append([name, result, ReportJSON.text(c["detail"] ?? .null)])
             flags.append(result == "fail" || result == "inconclusive")
-            if let data = RunReportPage.object(c["data"]), let summary = RunReportPage.object(data["summary"]) {
+            if let data = ReportJSON.object(c["data"]), let summary = ReportJSON.object(data["summary"]) {
                 var acceptance: Double?
-                if let a = RunReportPage.object(summary["acceptance"]) { acceptance = a.values.compactMap { RunReportPage.number($0) }.first }
-                sampling.append((name, acceptance, RunReportPage.number(summary["tunneling_rate"]), RunReportPage.number(data["max_abs_z"])))
+                if let a = ReportJSON.object(summary["acceptance"]) { acceptance = a.values.compactMap { ReportJSON.number($0) }.first }
+                sampling.append((name, acceptance, ReportJSON.number(summary["tunneling_rate"]), ReportJSON.number(data["max_abs_z"])))
             }
         }
         page.table(["check", "result", "detail"], rows, flagged: flags)
@@ -58,7 +58,7 @@ public enum CrossvalReportPage {
             page.figure(bars("Tunneling rate (per trajectory and chain)", "rate", sampling.map(\.tunneling)).svg(),
                         caption: "Topological tunneling events per trajectory and chain (U(1)).")
             var z = bars("Largest |z| against the exact values", "|z|", sampling.map(\.z))
-            z.horizontalLines.append((threshold, "threshold \(RunReportPage.fmt(threshold))"))
+            z.horizontalLines.append((threshold, "threshold \(ReportJSON.fmt(threshold))"))
             page.figure(z.svg(), caption: "The largest |z| over the quantities with exact values; above the threshold a check fails (or is inconclusive when the run is too short).")
             for (prefix, axis) in [("sensitivity: N_LF ", "N_LF"), ("sensitivity: rank ", "rank")] {
                 let points = sampling.compactMap { s -> (Double, Double?, Double?)? in
@@ -80,12 +80,20 @@ public enum CrossvalReportPage {
 /// Inputs the report commands refuse.
 public enum ReportError: Error, CustomStringConvertible {
     case notACrossvalReport(path: String)
+    case notATrainingLog(path: String, reason: String)
 
-    public var code: String { "report.not_a_report" }
+    public var code: String {
+        switch self {
+        case .notACrossvalReport: return "report.not_a_report"
+        case .notATrainingLog: return "report.not_a_training_log"
+        }
+    }
     public var description: String {
         switch self {
         case let .notACrossvalReport(path):
             return "[\(code)] \(path) is not a crossval report (a JSON object with a checks array, as `l2hmc-run crossval --report FILE` writes)"
+        case let .notATrainingLog(path, reason):
+            return "[\(code)] \(path) is not an l2hmc-train log: \(reason)"
         }
     }
 }

@@ -2,6 +2,7 @@ import ArgumentParser
 import CLISupport
 import Foundation
 import HTMLReport
+import RunHTMLReport
 import Inference
 import ModelFormat
 
