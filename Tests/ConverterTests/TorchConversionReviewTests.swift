@@ -204,4 +204,67 @@ final class TorchConversionReviewTests: XCTestCase {
             }
         }
     }
+
+    /// A model with plain tanh heads (no coefficient) and net weights other than 1: the export
+    /// writes zero coefficients of shape (1, n) (exp(0) = 1) and every fact in the metadata; the
+    /// file converts back with no option to the same facts (the heads become tanh_exp_coeff with
+    /// zero coefficients, by design) and the same network outputs, exactly (a factor exp(0) = 1
+    /// changes no bit), and the same trajectory (net weights included).
+    func testTanhHeadsAndNetWeightsRoundTripThroughTheExport() throws {
+        var config = TrainingConfig()
+        for (k, v) in [("target", "u1"), ("lattice", "4x2"), ("steps", "2"), ("chains", "4"), ("n_lf", "2"), ("hidden_units", "5,4"),
+                       ("activation", "tanh"), ("time_input", "false"), ("layout", "per_step"), ("x_networks_per_step", "1"), ("beta_final", "3.5")] {
+            try config.set(k, text: v)
+        }
+        let trainer = try L2HMCTrainer(config: config)
+        while trainer.step < config.steps { _ = trainer.trainStep() }
+        var model = try ModelExporter.export(trainer.model, provenance: Provenance(producer: "test", producerVersion: "0"))
+        model.sampler.network.scaleHead = .tanh
+        model.sampler.network.transformationHead = .tanh
+        for name in model.arrays.keys where name.hasSuffix(".coeff") { model.arrays[name] = nil }
+        model.sampler.netWeights = NetWeights(xScale: 0.5, xTranslation: 1, xTransformation: 0.25, vScale: 1, vTranslation: 0.75, vTransformation: 2)
+        let n = model.sampler.stateSize
+
+        let bytes = try TorchExport.encode(model, sourceSHA256: nil)
+        let export = try SafetensorsFile(bytes: bytes, path: "e")
+        for t in export.tensors where t.name.hasSuffix(".coeff") {
+            XCTAssertEqual(t.shape, [1, n], t.name)
+            XCTAssertTrue(try export.values(t).values.allSatisfy { $0 == 0 }, t.name)
+        }
+        XCTAssertEqual(export.tensors.filter { $0.name.hasSuffix(".coeff") }.count, 2 * 2 * 2 * 2, "2 heads x 2 networks x 2 steps x 2 aliases")
+        // Every fact is in the metadata and reads back.
+        var statements = FileStatements()
+        try ExportMetadata.state(export.metadata, into: &statements)
+        let facts = try statements.apply(to: Facts())
+        XCTAssertEqual(facts.netWeights?.value, model.sampler.netWeights)
+        XCTAssertEqual(facts.beta?.value, 3.5)
+        XCTAssertEqual(facts.lattice?.value, [4, 2])
+        XCTAssertEqual(facts.nLF?.value, 2)
+        XCTAssertEqual(facts.hiddenUnits?.value, [5, 4])
+        XCTAssertEqual(facts.timeInput?.value, false)
+        XCTAssertEqual(facts.activation?.value.rawValue, "tanh")
+
+        let scratch = try Scratch()
+        defer { scratch.cleanUp() }
+        let file = scratch.file("e.safetensors")
+        try AtomicFile.write(bytes, to: file)
+        let back = try Converter.convert(path: file, options: ConversionOptions()).model
+        XCTAssertEqual(back.sampler.netWeights, model.sampler.netWeights)
+        XCTAssertEqual(back.sampler.target, model.sampler.target)
+        XCTAssertEqual(back.sampler.dynamics.nLF, 2)
+        XCTAssertEqual(back.sampler.network.scaleHead, .tanhExpCoeff)
+        var rng = SplitMix64(seed: 12)
+        for net in SamplerRules.networkNames(model.sampler) {
+            let width = net.hasPrefix("x") ? 2 * n : n, rows = 3
+            let inX = (0..<(rows * width)).map { _ in 2 * rng.uniform() - 1 }, inV = (0..<(rows * n)).map { _ in rng.normal() }
+            let a = try evaluate(model, net, inX: inX, inV: inV, inT: nil, rows: rows), b = try evaluate(back, net, inX: inX, inV: inV, inT: nil, rows: rows)
+            XCTAssertEqual(a.s, b.s, net); XCTAssertEqual(a.t, b.t, net); XCTAssertEqual(a.q, b.q, net)
+        }
+        let x0 = (0..<n).map { _ in 2 * .pi * rng.uniform() - .pi }, v0 = (0..<n).map { _ in rng.normal() }
+        let f = try trajectory(model, x0: x0, v0: v0, forward: true), g = try trajectory(back, x0: x0, v0: v0, forward: true)
+        // Step sizes come back as p with p / (1 + p) = e to 1 ulp; two steps amplify that
+        // a few times at most.
+        for i in 0..<n { XCTAssertEqual(f.x[i], g.x[i], accuracy: 1e-13); XCTAssertEqual(f.v[i], g.v[i], accuracy: 1e-13) }
+        XCTAssertEqual(f.logDet, g.logDet, accuracy: 1e-13)
+    }
 }
