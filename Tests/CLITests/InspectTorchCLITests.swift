@@ -17,7 +17,8 @@ final class InspectTorchCLITests: XCTestCase {
         XCTAssertTrue(lines.contains("skipped     optimizer_state_dict.param_groups: list"), r.stdout)
         XCTAssertTrue(lines.contains("scalar      step = 7 (int)"), r.stdout)
         XCTAssertTrue(lines.contains("scalar      note = \"fixture\" (str)"), r.stdout)
-        XCTAssertTrue(r.stdout.contains("2 tensors, 2 scalars, 3 skipped entries"), r.stdout)
+        XCTAssertTrue(lines.contains("scalar      xeps.1 = 0.2 (float)"), r.stdout)
+        XCTAssertTrue(r.stdout.contains("2 tensors, 4 scalars, 2 skipped entries"), r.stdout)
         XCTAssertEqual(r.stderr, "")
     }
 

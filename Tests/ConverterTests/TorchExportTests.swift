@@ -111,6 +111,17 @@ final class TorchConversionRefusalTests: XCTestCase {
         }
     }
 
+    /// The checkpoint dict's own `xeps` list (0-d numpy arrays, decoded as data) must agree with
+    /// the state dict's `xeps.{k}`.
+    func testCheckpointStepSizeListContradictingTheStateDictIsAConflict() throws {
+        let e = assertConvertError("convert.conflicting_fact") {
+            _ = try Converter.convert(path: Fixtures.torchL2HMC("ckpt-eps-mismatch.tar"), options: try self.head2023())
+        }
+        XCTAssertTrue("\(e.map { "\($0)" } ?? "")".contains("checkpoint list xeps"), "\(e.map { "\($0)" } ?? "")")
+        // The consistent checkpoint converts (its lists agree).
+        XCTAssertNoThrow(try Converter.convert(path: Fixtures.torchL2HMC("ckpt-1-0-5-2026-11-26-120000.tar"), options: try self.head2023()))
+    }
+
     func testWithoutConfigTheFactsAreRequired() throws {
         let e = assertConvertError("convert.missing_fact") {
             _ = try Converter.convert(path: Fixtures.torchL2HMC("shared2022.pt"),

@@ -101,6 +101,13 @@ enum TorchConversion {
             try statements.state(x ? .epsX : .epsV, values.map { "\($0)" }.joined(separator: ","), origin: origin)
             try statements.state(.nLF, "\(count)", origin: origin)
         }
+        // The checkpoint dict's own lists state the same parameters: a difference is a conflict.
+        for (name, key) in [("xeps", FactKey.epsX), ("veps", FactKey.epsV)] {
+            guard let listed = source.listedStepSizes[name], !listed.isEmpty else { continue }
+            let values = (0..<listed.count).compactMap { listed[$0] }
+            guard values.count == listed.count else { continue }
+            try statements.state(key, values.map { "\($0)" }.joined(separator: ","), origin: "the file (checkpoint list \(name))")
+        }
         given = try statements.apply(to: given)
         let facts = given
 

@@ -39,6 +39,9 @@ final class TensorFileSource: WeightReader {
     /// The top-level numbers and strings of a checkpoint dict (`era`, `epoch`, `gstep`), recorded
     /// in the model's provenance; never interpreted.
     private(set) var training: [String: JSONValue] = [:]
+    /// The checkpoint dict's own `xeps` / `veps` lists (upstream saves the raw parameters there
+    /// too), by step: cross-checked against the state dict's `xeps.{k}` / `veps.{k}`.
+    private(set) var listedStepSizes: [String: [Int: Double]] = [:]
     let maxDatasetElements: Int
     /// Keys of the datasets to transpose in ``array(_:)`` (set by the mapping).
     var transposed: Set<String> = []
@@ -64,6 +67,7 @@ final class TensorFileSource: WeightReader {
         var entries: [TensorEntry] = []
         var ignored: [IgnoredDataset] = []
         var training: [String: JSONValue] = [:]
+        var listed: [String: [Int: Double]] = [:]
         if Self.isSafetensors(path) {
             let file = try SafetensorsFile(path: path)
             kind = .safetensors
@@ -100,6 +104,14 @@ final class TensorFileSource: WeightReader {
             }
             for s in file.scalars {
                 // Top-level counters of a checkpoint dict (era, epoch, gstep) go to the provenance.
+                let parts = s.path.split(separator: ".").map(String.init)
+                if isDict, parts.count == 2, parts[0] == "xeps" || parts[0] == "veps", let k = Int(parts[1]) {
+                    switch s.value {
+                    case let .float(d): listed[parts[0], default: [:]][k] = d
+                    case let .int(i): listed[parts[0], default: [:]][k] = Double(i)
+                    default: break
+                    }
+                }
                 if isDict, !s.path.isEmpty, !s.path.contains(".") {
                     switch s.value {
                     case let .int(i): training[s.path] = .int(i)
@@ -120,6 +132,7 @@ final class TensorFileSource: WeightReader {
         self.entries = entries
         self.ignored = ignored
         self.training = training
+        self.listedStepSizes = listed
         sha256 = SHA256Digest.hex(try AtomicFile.read(path, limit: Int.max))
         for e in entries { byKey[e.key] = e }
     }

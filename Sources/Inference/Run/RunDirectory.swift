@@ -90,7 +90,7 @@ public enum RunDirectory {
                 return format == stateFormat || format == RunDirectoryV1.stateFormat
             },
             isOwnEntry: { name in
-                let files: Set<String> = ["params.json", "state.json", "summary.json", "observables.csv", "final_states.npy"]
+                let files: Set<String> = ["params.json", "state.json", "summary.json", "observables.csv", "final_states.npy", "report.html"]
                 let series = bookkeepingNames.union((Layout.u1.observables + Layout.mixture(dimension: 1, modes: 1).observables).map(\.name))
                 if files.contains(name) || extra.contains(name) { return true }
                 if name.hasSuffix(".npy"), series.contains(String(name.dropLast(4))) { return true }

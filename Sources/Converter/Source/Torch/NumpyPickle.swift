@@ -57,6 +57,20 @@ enum NumpyPickle {
         }
     }
 
+    /// A 0-d numpy array (upstream's checkpoint lists `xeps`/`veps` hold `e.detach().numpy()`):
+    /// `build(reduce(_reconstruct, (global numpy.ndarray, (0,), b'b')), (1, (), dtype, False|0, payload))`,
+    /// decoded by the scalar rules above (kind `numpy 0-d <kind>`); nil when `v` is not one.
+    static func zeroDimensionalArray(_ v: PickleValue) -> Scalar? {
+        guard case let .build(.reduce(c, .tuple(a)), .tuple(state)) = v, let g = c.globalName, reconstructGlobals.contains(g),
+              a.count == 3, a[0].globalName == "numpy.ndarray", state.count == 5, state[0] == .int(1), state[1] == .tuple([]),
+              isFlag(state[3], false) else { return nil }
+        guard case let .decoded(value, kind)? = scalar(.reduce(callable: .global(module: "numpy._core.multiarray", name: "scalar"),
+                                                                args: .tuple([state[2], state[4]]))) else {
+            return .undecoded("0-d numpy array of a dtype or payload that is not decoded (not interpreted)")
+        }
+        return .decoded(value, kind: "numpy 0-d " + kind.replacingOccurrences(of: "numpy.", with: ""))
+    }
+
     /// `(code, byte order)` of `build(reduce(global numpy.dtype, (code, False|0, True|1)), (3, order, None, None, None, -1, -1, 0))`.
     static func dtype(_ v: PickleValue) -> (String, String)? {
         guard case let .build(.reduce(c, .tuple(a)), .tuple(state)) = v, c.globalName == "numpy.dtype",

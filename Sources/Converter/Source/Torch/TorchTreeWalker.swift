@@ -37,6 +37,11 @@ struct TorchTreeWalker {
             tensors.append(try tensor(args, parameter: g != "torch._utils._rebuild_tensor_v2", path: name))
             return
         }
+        // A list of numbers (upstream's `xeps`/`veps`: 0-d numpy arrays) becomes scalars `name.i`.
+        if case let .list(items) = value, !items.isEmpty, let numbers = Self.numbers(items) {
+            for (i, n) in numbers.enumerated() { scalars.append(TorchScalar(path: "\(name).\(i)", value: n.0, kind: n.1)) }
+            return
+        }
         switch value {
         case let .int(n): scalars.append(TorchScalar(path: name, value: .int(n), kind: "int"))
         case let .float(d): scalars.append(TorchScalar(path: name, value: .float(d), kind: "float"))
@@ -50,6 +55,24 @@ struct TorchTreeWalker {
                 skipped.append(TorchSkipped(path: name, kind: NumpyPickle.isArray(value) ? "numpy array (not interpreted)" : Self.kind(value)))
             }
         }
+    }
+
+    /// Every item as a number (Python int/float, decoded numpy scalar or 0-d array), or nil.
+    static func numbers(_ items: [PickleValue]) -> [(TorchScalar.Value, String)]? {
+        var out: [(TorchScalar.Value, String)] = []
+        for item in items {
+            switch item {
+            case let .int(n): out.append((.int(n), "int"))
+            case let .float(d): out.append((.float(d), "float"))
+            default:
+                if case let .decoded(v, kind)? = NumpyPickle.scalar(item) ?? NumpyPickle.zeroDimensionalArray(item) {
+                    out.append((v, kind))
+                } else {
+                    return nil
+                }
+            }
+        }
+        return out
     }
 
     static let tensorCalls: Set<String> = [
