@@ -69,6 +69,32 @@ final class TorchConversionReviewTests: XCTestCase {
         }
     }
 
+    /// Step sizes: a gap in the indices is a missing array; fewer v than x parameters is a
+    /// conflict about n_lf (each list states it); a step-size tensor of another shape, an
+    /// integer one, or a value <= 0 is refused; without them the config's n_lf stands.
+    func testStepSizeParameterEdgeCases() throws {
+        var gap = try head2023()
+        gap.header["xeps.0"] = nil
+        assertConvertError("convert.missing_array") { _ = try convert(gap, options: try head2023Options()) }
+        var fewer = try head2023()
+        fewer.header["veps.1"] = nil
+        assertConvertError("convert.conflicting_fact") { _ = try convert(fewer, options: try head2023Options()) }
+        var vector = try head2023()
+        vector.header["veps.1"] = ["dtype": "F16", "shape": [2], "data_offsets": [41636, 41640]]
+        assertConvertError("convert.shape_mismatch") { _ = try convert(vector, options: try head2023Options()) }
+        var integer = try head2023()
+        integer.header["veps.1"] = ["dtype": "I32", "shape": [], "data_offsets": [41636, 41640]]
+        assertConvertError("convert.shape_mismatch") { _ = try convert(integer, options: try head2023Options()) }
+        var negative = try head2023()
+        let at = try XCTUnwrap((negative.header["xeps.1"] as? [String: Any])?["data_offsets"] as? [Int])[0]
+        negative.data.replaceSubrange(at..<(at + 4), with: withUnsafeBytes(of: Float(-0.1).bitPattern.littleEndian, Array.init))
+        assertConvertError("convert.invalid_fact") { _ = try convert(negative, options: try head2023Options()) }
+        var none = try head2023()
+        for name in none.tensorNames where name.hasPrefix("xeps.") || name.hasPrefix("veps.") { none.header[name] = nil }
+        let error = assertConvertError("convert.missing_fact") { _ = try convert(none, options: try head2023Options()) }
+        XCTAssertTrue("\(error.map { "\($0)" } ?? "")".contains("eps"), "\(String(describing: error))")
+    }
+
     /// A head bias is generated as zeros only for the era whose heads have none at all; a file
     /// where one network's head lacks the bias the others have is damaged.
     func testAHeadBiasMissingInOneNetworkOnlyIsRefused() throws {
