@@ -182,6 +182,17 @@ final class TorchConversionReviewTests: XCTestCase {
         assertConvertError("convert.invalid_fact") { _ = try HydraConfig.statements(yaml: "dynamics:\n  nleapfrog: 2\n  nleapfrog: 3\n", name: "c", path: "c") }
     }
 
+    /// Upstream's BatchNorm1d has eps 1e-5 and no way to change it: a model with another
+    /// batch-norm epsilon (the head-2022 Keras era used 1e-3) would load strictly into PyTorch
+    /// and compute other numbers, so it is refused; 1e-5 exports.
+    func testBatchNormEpsilonOtherThanTorchsIsNotExported() throws {
+        var model = try convert(try head2023(), options: try head2023Options()).model
+        XCTAssertNoThrow(try TorchExport.encode(model, sourceSHA256: nil))
+        model.sampler.network.batchNorm = BatchNormSpec(epsilon: 1e-3)
+        let error = assertConvertError("convert.export_unsupported") { _ = try TorchExport.encode(model, sourceSHA256: nil) }
+        XCTAssertTrue("\(error.map { "\($0)" } ?? "")".contains("network.batch_norm.epsilon"), "\(String(describing: error))")
+    }
+
     // MARK: Export of every layout l2hmc-train makes (float64)
 
     /// l2hmc-train models made exportable (no time input, leaky_relu): the export converts back
