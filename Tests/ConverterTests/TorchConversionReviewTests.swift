@@ -193,6 +193,19 @@ final class TorchConversionReviewTests: XCTestCase {
         XCTAssertTrue("\(error.map { "\($0)" } ?? "")".contains("network.batch_norm.epsilon"), "\(String(describing: error))")
     }
 
+    /// `&` and `*` inside plain or quoted scalars are text, not anchors or aliases (they were
+    /// refused before); anchors and aliases where a node starts still are.
+    func testAmpersandsAndAsterisksInScalarsAreNotAnchors() throws {
+        let base = try String(contentsOfFile: Fixtures.torchL2HMC("head2023-config.yaml"), encoding: .utf8)
+        for extra in ["note: rock & roll\n", "expr: 2 * 3\n", "tags: [a&b, c*d]\n", "title: \"x & *y\"\n", "q: don't * me\n"] {
+            let s = try HydraConfig.statements(yaml: base + "\n" + extra, name: "c", path: "c")
+            XCTAssertEqual(s.facts.nLF?.value, 2, extra)
+        }
+        for bad in ["a: &x 1\nb: *x\n", "- &x 1\n", "a: [*x]\n", "a: {b: *x}\n", "*x: 1\n", "a:\n  - b\n  - *x\n", "a: [1, &y 2]\n"] {
+            assertConvertError("convert.unsupported_source") { _ = try HydraConfig.statements(yaml: bad, name: "c", path: "c") }
+        }
+    }
+
     // MARK: Export of every layout l2hmc-train makes (float64)
 
     /// l2hmc-train models made exportable (no time input, leaky_relu): the export converts back

@@ -199,16 +199,31 @@ enum HydraConfig {
     }
 
     /// The first line holding a YAML anchor (`&name`) or alias (`*name`) as a node, outside
-    /// quotes and comments, or nil.
+    /// quotes and comments, or nil. Only where a node starts: at the start of a line's content,
+    /// after `: `, `- `, `? `, or after `[`, `{`, `,` inside flow brackets; an `&` or `*` inside
+    /// a plain scalar (`note: rock & roll`, `expr: 2 * 3`) is text.
     static func anchorLine(_ text: String) -> Int? {
+        var flow = 0
         for (i, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
             var quote: Character?
             var previous: Character = " "
+            var nodeStart = true
             for c in line {
                 if let q = quote { if c == q { quote = nil }; previous = c; continue }
+                if c == " " || c == "\t" {
+                    if previous == ":" || previous == "-" || previous == "?" { nodeStart = true }
+                    previous = c
+                    continue
+                }
                 if c == "#" && (previous == " " || previous == "\t") { break }
-                if c == "\"" || c == "'" { if previous == " " || previous == ":" || previous == "-" || previous == "[" || previous == "," { quote = c } }
-                if (c == "&" || c == "*") && (previous == " " || previous == "-" || previous == "[" || previous == "," || previous == "{") { return i + 1 }
+                if (c == "&" || c == "*") && nodeStart { return i + 1 }
+                if c == "\"" || c == "'" { if nodeStart { quote = c } }
+                switch c {
+                case "[", "{": flow += 1; nodeStart = true
+                case "]", "}": flow = max(0, flow - 1); nodeStart = false
+                case ",": nodeStart = flow > 0
+                default: nodeStart = false   // `:`, `-`, `?` start a node only when a space follows
+                }
                 previous = c
             }
         }
