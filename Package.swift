@@ -88,7 +88,7 @@ let package = Package(
         .testTarget(name: "GoldenTests", dependencies: ["ModelFormat", "Inference", "Trainer", "Audit"], exclude: ["Goldens"]),
         .testTarget(name: "AuditTests", dependencies: ["Audit"]),
         .testTarget(name: "HTMLReportTests", dependencies: ["HTMLReport", "Inference", "ModelFormat"]),
-        .testTarget(name: "CLITests", dependencies: ["ModelFormat", "Trainer"], exclude: ["Goldens"]),   // Trainer: the config-key table the flags come from
+        .testTarget(name: "CLITests", dependencies: ["ModelFormat", "Trainer", "CLISupport"], exclude: ["Goldens"]),   // Trainer: the config-key table the flags come from; CLISupport: the error policy
         .testTarget(name: "HDF5KitTests", dependencies: ["HDF5Kit"]),
         .testTarget(name: "ConverterTests", dependencies: ["Converter", "ModelFormat", "Inference", "HDF5Kit", "Trainer"]),
         .testTarget(name: "DistributedKitTests", dependencies: ["DistributedKit", "CMPI"]),

@@ -52,7 +52,7 @@ public enum RunReportPage {
                 for case let .object(q) in qs {
                     let z = number(q["z"])
                     r.append([text(q["name"] ?? .null), fmt(number(q["mean"])), fmt(number(q["error"])), fmt(number(q["tau_int"])),
-                              fmt(number(q["exact"])), z.map { String(format: "%+.2f", $0) } ?? "-"])
+                              fmt(number(q["exact"])), z.map { String(format: "%+.2f", $0) } ?? (q["z_undefined"] == nil ? "-" : "undefined")])
                     flags.append(abs(z ?? 0) > zFlag)
                 }
                 page.table(["quantity", "estimate", "error", "tau_int", "exact", "z"], r, flagged: flags)
@@ -151,6 +151,10 @@ public enum RunReportPage {
             }
         }
 
+        if text(target?["kind"] ?? .null) == "gaussian_mixture" {
+            try mixturePanels(&page, directory: directory, target: target ?? [:], dropped: dropped)
+        }
+
         // Sampler health.
         page.heading("Acceptance and energy")
         let kinds: [(String, Double)] = [("l2hmc", 0), ("hmc", 1)]
@@ -184,20 +188,78 @@ public enum RunReportPage {
         }
 
         // Any other observable series.
-        let known: Set<String> = ["sampler", "accept_prob", "accepted", "energy_change", "energy_before", "log_det", "q_int", "plaquette"]
+        let known: Set<String> = ["sampler", "accept_prob", "accepted", "energy_change", "energy_before", "log_det", "q_int", "plaquette", "position", "mode"]
         let others = ((try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []).filter {
             $0.hasSuffix(".npy") && !$0.hasPrefix("states-") && $0 != "final_states.npy" && !known.contains(String($0.dropLast(4)))
         }.sorted()
         if !others.isEmpty { page.heading("Other observables") }
         for file in others {
             let name = String(file.dropLast(4))
-            guard let s = try series(name), s.rows == trajectories else { continue }
+            guard let s = try series(name), s.rows == trajectories, s.values.count == s.rows * s.cols else { continue }
             var p = SVGPlot(title: "\(name) per trajectory (mean over chains)", xLabel: "trajectory", yLabel: name)
             p.series.append(.init(label: "", points: chainMean(s).enumerated().map { (Double($0.offset + 1), $0.element) }))
             page.figure(p.svg(), caption: "Chain mean of the series \(file).")
         }
         _ = chains
         return page.html()
+    }
+
+    /// Mixtures: the sample cloud of the first two coordinates after thermalization against each
+    /// component's 1- and 2-sigma ellipses (the density's contours for separated modes), and the
+    /// fraction of chains in each mode per trajectory.
+    static func mixturePanels(_ page: inout HTMLPage, directory: String, target: [String: JSONValue], dropped: Int) throws {
+        func read(_ name: String) throws -> NDArray? {
+            let path = "\(directory)/\(name).npy"
+            guard FileManager.default.fileExists(atPath: path) else { return nil }
+            return try NpyCodec.decode(try AtomicFile.read(path, limit: 1 << 31), name: name + ".npy", limits: ReadLimits())
+        }
+        var means: [[Double]] = [], covariances: [[[Double]]] = []
+        if case let .array(ms)? = target["means"] { means = ms.map { v in if case let .array(a) = v { return a.compactMap { number($0) } }; return [] } }
+        if case let .array(cs)? = target["covariances"] {
+            covariances = cs.map { c in
+                if case let .array(rows) = c { return rows.map { r in if case let .array(a) = r { return a.compactMap { number($0) } }; return [] } }
+                return []
+            }
+        }
+        page.heading("Mixture")
+        if let position = try read("position"), position.shape.count == 3, position.shape[2] >= 2 {
+            let (t, c, d) = (position.shape[0], position.shape[1], position.shape[2])
+            let v = position.doubles()
+            var cloud = SVGPlot(title: "Samples after thermalization (x0, x1) and component ellipses", xLabel: "x0", yLabel: "x1")
+            cloud.height = 420
+            var pts: [(x: Double, y: Double)] = []
+            for tt in dropped..<t { for cc in 0..<c { pts.append((v[(tt * c + cc) * d], v[(tt * c + cc) * d + 1])) } }
+            cloud.series.append(.init(label: "samples (\(pts.count))", points: pts, style: .points))
+            for (m, mean) in means.enumerated() where mean.count >= 2 && m < covariances.count && covariances[m].count >= 2 {
+                let cov = covariances[m]
+                let (a, b, cc) = (cov[0][0], cov[0][1], cov[1][1])
+                // Principal axes of the 2x2 block.
+                let tr = (a + cc) / 2, det = (a - cc) * (a - cc) / 4 + b * b
+                let l1 = tr + det.squareRoot(), l2 = max(0, tr - det.squareRoot())
+                let angle = 0.5 * atan2(2 * b, a - cc)
+                for k in [1.0, 2.0] {
+                    let ring = (0...72).map { i -> (x: Double, y: Double) in
+                        let phi = Double(i) / 72 * 2 * Double.pi
+                        let u = k * l1.squareRoot() * cos(phi), w = k * l2.squareRoot() * sin(phi)
+                        return (mean[0] + u * cos(angle) - w * sin(angle), mean[1] + u * sin(angle) + w * cos(angle))
+                    }
+                    cloud.series.append(.init(label: k == 1 && m == 0 ? "components: 1 and 2 sigma" : "", points: ring, color: k == 1 ? "#000000" : "#777777"))
+                }
+            }
+            page.figure(cloud.svg(), caption: "Each point is one chain at one trajectory (thinned to at most 2000 for drawing); the ellipses are each component's 1- and 2-sigma contours in (x0, x1).")
+        }
+        if let mode = try read("mode"), mode.shape.count == 2 {
+            let (t, c) = (mode.shape[0], mode.shape[1])
+            let v = mode.doubles()
+            let modes = max(1, means.count)
+            var occ = SVGPlot(title: "Fraction of chains in each mode per trajectory", xLabel: "trajectory", yLabel: "fraction")
+            occ.yRange = (0, 1)
+            for m in 0..<modes {
+                let pts = (0..<t).map { tt in (Double(tt + 1), Double((0..<c).filter { Int(v[tt * c + $0]) == m }.count) / Double(c)) }
+                occ.series.append(.init(label: "mode \(m)", points: pts))
+            }
+            page.figure(occ.svg(), caption: "A mode is the component with the largest responsibility; the exact occupancy is the component's weight.")
+        }
     }
 
     static func object(_ v: JSONValue?) -> [String: JSONValue]? {

@@ -13,8 +13,10 @@ public struct SVGPlot {
         public var label: String
         public var points: [(x: Double, y: Double)]
         public var style: Style
-        public init(label: String, points: [(x: Double, y: Double)], style: Style = .line) {
-            self.label = label; self.points = points; self.style = style
+        /// A fixed colour (else the palette's, by position).
+        public var color: String?
+        public init(label: String, points: [(x: Double, y: Double)], style: Style = .line, color: String? = nil) {
+            self.label = label; self.points = points; self.style = style; self.color = color
         }
     }
 
@@ -84,7 +86,7 @@ public struct SVGPlot {
         }
         // Series.
         for (i, s) in series.enumerated() {
-            let color = Self.palette[i % Self.palette.count]
+            let color = s.color ?? Self.palette[i % Self.palette.count]
             let pts = Self.thinned(s.points.filter { $0.x.isFinite && $0.y.isFinite })
             switch s.style {
             case .points:
@@ -100,7 +102,7 @@ public struct SVGPlot {
             }
         }
         // Legend.
-        var entries = series.enumerated().map { (Self.palette[$0.offset % Self.palette.count], $0.element.label) }.filter { !$0.1.isEmpty }
+        var entries = series.enumerated().map { ($0.element.color ?? Self.palette[$0.offset % Self.palette.count], $0.element.label) }.filter { !$0.1.isEmpty }
         if !bars.isEmpty && !barLabel.isEmpty { entries.insert(("#9ecae1", barLabel), at: 0) }
         for (i, (color, label)) in entries.prefix(10).enumerated() {
             let y = top + 8 + Double(i) * 14

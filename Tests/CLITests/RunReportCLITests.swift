@@ -120,3 +120,20 @@ final class RunReportCLITests: XCTestCase {
         XCTAssertGreaterThan(f[3], 20, "too few colours: the plots did not render")
     }
 }
+
+extension RunReportCLITests {
+    /// A mixture run's report shows the sample cloud with the components' ellipses and the mode
+    /// occupancy, and no U(1) panel.
+    func testMixtureReportHasItsPanels() throws {
+        let run = dir.appendingPathComponent("gmm")
+        let r = try CLI.run("l2hmc-run", ["--sampler", "hmc", "--target", "gmm", "--mixture-means=-2,0;2,0", "--mixture-variance", "0.1",
+                                          "--eps", "0.15", "--nlf", "7", "--chains", "8", "--trajectories", "60", "--out", run.path, "--quiet"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertEqual(try CLI.run("l2hmc-run", ["report", run.path]).status, 0)
+        let page = try String(contentsOf: run.appendingPathComponent("report.html"), encoding: .utf8)
+        XCTAssertTrue(page.contains("Samples after thermalization (x0, x1)"))
+        XCTAssertTrue(page.contains("components: 1 and 2 sigma"))
+        XCTAssertTrue(page.contains("Fraction of chains in each mode"))
+        XCTAssertFalse(page.contains("Q_int"))
+    }
+}
