@@ -53,6 +53,9 @@ let package = Package(
         // comparison, crossval and its verdicts, the numerical Jacobian, the runtime benchmark.
         .target(name: "Audit", dependencies: ["ModelFormat", "Inference", "Trainer"]),
         .target(name: "HDF5Kit", dependencies: ["CHDF5", "ModelFormat"]),   // ModelFormat: UntrustedText for messages
+        // Saved ensembles of U(1) runs (`--save-configs`, `l2hmc-run measure`): the ensemble.h5
+        // layout, its writer and reader, and the observables recomputed from it.
+        .target(name: "Ensemble", dependencies: ["HDF5Kit", "Inference", "ModelFormat"]),
         // Checkpoint conversion (HDF5: our trainer's ckpt.h5 and Keras files) into .l2z models;
         // reads our ckpt.h5 through its documented layout, never through Trainer.
         .target(name: "Converter", dependencies: ["ModelFormat", "HDF5Kit", "Inference", "CZip", .product(name: "Yams", package: "Yams")]),
@@ -66,7 +69,7 @@ let package = Package(
 
         .executableTarget(
             name: "l2hmc-run",
-            dependencies: ["Audit", "Inference", "ModelFormat", "CLISupport", "DistributedKit",
+            dependencies: ["Audit", "Inference", "Ensemble", "ModelFormat", "CLISupport", "DistributedKit",
                            .product(name: "ArgumentParser", package: "swift-argument-parser")]),
         .executableTarget(
             name: "l2hmc-train",
@@ -87,6 +90,7 @@ let package = Package(
         .testTarget(name: "AuditTests", dependencies: ["Audit"]),
         .testTarget(name: "CLITests", dependencies: ["ModelFormat", "Trainer"]),   // Trainer: the config-key table the flags come from
         .testTarget(name: "HDF5KitTests", dependencies: ["HDF5Kit"]),
+        .testTarget(name: "EnsembleTests", dependencies: ["Ensemble", "HDF5Kit", "Inference", "ModelFormat"]),
         .testTarget(name: "ConverterTests", dependencies: ["Converter", "ModelFormat", "Inference", "HDF5Kit", "Trainer"]),
         .testTarget(name: "DistributedKitTests", dependencies: ["DistributedKit", "CMPI"]),
     ],
