@@ -157,7 +157,10 @@ struct RunCommand: ParsableCommand {
         // The output (root only): the resumed directory itself, or a new one (also for a
         // version-1 directory, whose continuation replaces it as version 2).
         var output = resolved.output
+        var ensemble: EnsembleWriter?
         if let o = output {
+            // The ensemble is checked (and cut back to the checkpoint) before params.json changes.
+            ensemble = try openEnsemble(params: params, output: o, resumed: resumed)
             try Interrupt.critical { try o.updateParams(paramsJSON) }
         } else if isRoot, let path = out ?? resume, let startStates {
             let (created, warning) = try Interrupt.critical {
@@ -167,9 +170,9 @@ struct RunCommand: ParsableCommand {
             }
             if let warning { Console.error("warning: \(warning)\n") }
             output = created
+            ensemble = try openEnsemble(params: params, output: created, resumed: resumed)
         }
         if let o = output { header.append("output      \(o.path) (checkpoint every \(checkpointEvery.map { "\($0) trajectories" } ?? "10 s"))") }
-        let ensemble = try output.flatMap { try openEnsemble(params: params, output: $0, resumed: resumed) }
         if let e = ensemble { header.append("ensemble    \(e.path) (every \(e.header.every) trajectories, \(e.written) saved)") }
         if isRoot {
             emit(header.joined(separator: "\n") + "\n")
