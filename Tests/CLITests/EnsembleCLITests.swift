@@ -177,7 +177,7 @@ final class EnsembleCLITests: XCTestCase {
     // MARK: (d) interruption and resume
 
     private let durable = ["--sampler", "hmc", "--lattice", "4x4", "--chains", "3", "--beta", "1.5", "--eps", "0.2", "--nlf", "5",
-                           "--seed", "11", "-q", "--checkpoint-every", "37", "--save-configs", "3"]
+                           "--seed", "11", "-q", "--checkpoint-every", "47", "--save-configs", "3"]
 
     /// Compares two ensembles with h5py: same configs and trajectory datasets, element for element.
     private func assertSameEnsemble(_ a: String, _ b: String, file: StaticString = #filePath, line: UInt = #line) throws {
@@ -204,7 +204,7 @@ final class EnsembleCLITests: XCTestCase {
     /// ensemble of an uninterrupted run. Then kill -9 at random moments (several resumes), and
     /// `--resume OLD --out NEW`: the same ensemble again.
     func testEnsembleStaysConsistentWithTheRecordThroughSignalsKillsAndResume() throws {
-        let total = 2000
+        let total = 1500
         let reference = path("reference")
         let ref = try CLI.run("l2hmc-run", durable + ["--trajectories", "\(total)", "--out", reference])
         XCTAssertEqual(ref.status, 0, ref.stderr)
@@ -220,7 +220,7 @@ final class EnsembleCLITests: XCTestCase {
         p.standardError = FileHandle.nullDevice
         try p.run()
         _ = CLI.waitForOutput(stdout, containing: "ensemble    ")
-        Thread.sleep(forTimeInterval: 0.15)
+        Thread.sleep(forTimeInterval: 0.05)
         p.terminate()
         p.waitUntilExit()
         XCTAssertEqual(p.terminationStatus, 143)
@@ -241,7 +241,7 @@ final class EnsembleCLITests: XCTestCase {
             let exists = FileManager.default.fileExists(atPath: killed)
             let q = Process()
             q.executableURL = CLI.productsDirectory.appendingPathComponent("l2hmc-run")
-            q.arguments = exists ? ["--resume", killed, "-q", "--checkpoint-every", "37"] : durable + ["--trajectories", "\(total)", "--out", killed]
+            q.arguments = exists ? ["--resume", killed, "-q", "--checkpoint-every", "47"] : durable + ["--trajectories", "\(total)", "--out", killed]
             q.currentDirectoryURL = dir
             q.standardOutput = FileHandle.nullDevice
             q.standardError = FileHandle.nullDevice
