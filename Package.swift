@@ -56,7 +56,10 @@ let package = Package(
         // Self-contained HTML reports (inline SVG plots of our own, no script) of run directories.
         .target(name: "HTMLReport", dependencies: ["ModelFormat"]),
         // The run report: the pages of HTMLReport filled from a run directory, with exact values.
-        .target(name: "RunHTMLReport", dependencies: ["HTMLReport", "Inference", "ModelFormat"]),   // ModelFormat: UntrustedText for messages
+        .target(name: "RunHTMLReport", dependencies: ["HTMLReport", "Inference", "ModelFormat"]),
+        // Saved ensembles of U(1) runs (`--save-configs`, `l2hmc-run measure`): the ensemble.h5
+        // layout, its writer and reader, and the observables recomputed from it.
+        .target(name: "Ensemble", dependencies: ["HDF5Kit", "Inference", "ModelFormat"]),
         // Checkpoint conversion (HDF5: our trainer's ckpt.h5 and Keras files) into .l2z models;
         // reads our ckpt.h5 through its documented layout, never through Trainer.
         .target(name: "Converter", dependencies: ["ModelFormat", "HDF5Kit", "Inference", "CZip", .product(name: "Yams", package: "Yams")]),
@@ -70,7 +73,7 @@ let package = Package(
 
         .executableTarget(
             name: "l2hmc-run",
-            dependencies: ["Audit", "Inference", "ModelFormat", "CLISupport", "DistributedKit", "HTMLReport", "RunHTMLReport",
+            dependencies: ["Audit", "Inference", "Ensemble", "ModelFormat", "CLISupport", "DistributedKit", "HTMLReport", "RunHTMLReport",
                            .product(name: "ArgumentParser", package: "swift-argument-parser")]),
         .executableTarget(
             name: "l2hmc-train",
@@ -92,6 +95,7 @@ let package = Package(
         .testTarget(name: "HTMLReportTests", dependencies: ["HTMLReport", "ModelFormat"]),
         .testTarget(name: "CLITests", dependencies: ["ModelFormat", "Trainer", "CLISupport"], exclude: ["Goldens"]),   // Trainer: the config-key table the flags come from; CLISupport: the error policy
         .testTarget(name: "HDF5KitTests", dependencies: ["HDF5Kit"]),
+        .testTarget(name: "EnsembleTests", dependencies: ["Ensemble", "HDF5Kit", "Inference", "ModelFormat"]),
         .testTarget(name: "ConverterTests", dependencies: ["Converter", "ModelFormat", "Inference", "HDF5Kit", "Trainer"]),
         .testTarget(name: "DistributedKitTests", dependencies: ["DistributedKit", "CMPI"]),
     ],
