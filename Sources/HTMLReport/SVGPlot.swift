@@ -7,7 +7,11 @@ import Foundation
 /// Series longer than ``maxPoints`` are thinned for drawing by keeping every k-th point (the
 /// first and the last always); the data themselves are untouched.
 public struct SVGPlot {
-    public enum Style: Equatable { case line, step, points }
+    public enum Style: Equatable {
+        case line, step, points
+        /// Consecutive pairs of points are separate segments (contour lines).
+        case segments
+    }
 
     public struct Series {
         public var label: String
@@ -102,6 +106,15 @@ public struct SVGPlot {
             case .points:
                 for p in pts { out += "<circle cx=\"\(f(px(p.x)))\" cy=\"\(f(py(p.y)))\" r=\"3\" fill=\"\(color)\"/>" }
                 out += "\n"
+            case .segments:
+                var d = ""
+                var k = 0
+                let raw = s.points.filter { $0.x.isFinite && $0.y.isFinite }
+                while k + 1 < raw.count {
+                    d += "M\(f(px(raw[k].x))) \(f(py(raw[k].y)))L\(f(px(raw[k + 1].x))) \(f(py(raw[k + 1].y)))"
+                    k += 2
+                }
+                if !d.isEmpty { out += "<path d=\"\(d)\" fill=\"none\" stroke=\"\(color)\" stroke-width=\"1.2\"/>\n" }
             case .line, .step:
                 guard !pts.isEmpty else { continue }
                 var d = "M\(f(px(pts[0].x))) \(f(py(pts[0].y)))"

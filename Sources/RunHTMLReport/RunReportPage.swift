@@ -226,28 +226,43 @@ public enum RunReportPage {
         if let position = try read("position"), position.shape.count == 3, position.shape[2] >= 2 {
             let (t, c, d) = (position.shape[0], position.shape[1], position.shape[2])
             let v = position.doubles()
-            var cloud = SVGPlot(title: "Samples after thermalization (x0, x1) and component ellipses", xLabel: "x0", yLabel: "x1")
+            var cloud = SVGPlot(title: "Samples after thermalization (x0, x1) and the exact density's contours", xLabel: "x0", yLabel: "x1")
             cloud.height = 420
             var pts: [(x: Double, y: Double)] = []
             for tt in dropped..<t { for cc in 0..<c { pts.append((v[(tt * c + cc) * d], v[(tt * c + cc) * d + 1])) } }
             cloud.series.append(.init(label: "samples (\(pts.count))", points: pts, style: .points))
-            for (m, mean) in means.enumerated() where mean.count >= 2 && m < covariances.count && covariances[m].count >= 2 {
-                let cov = covariances[m]
-                let (a, b, cc) = (cov[0][0], cov[0][1], cov[1][1])
-                // Principal axes of the 2x2 block.
-                let tr = (a + cc) / 2, det = (a - cc) * (a - cc) / 4 + b * b
-                let l1 = tr + det.squareRoot(), l2 = max(0, tr - det.squareRoot())
-                let angle = 0.5 * atan2(2 * b, a - cc)
-                for k in [1.0, 2.0] {
-                    let ring = (0...72).map { i -> (x: Double, y: Double) in
-                        let phi = Double(i) / 72 * 2 * Double.pi
-                        let u = k * l1.squareRoot() * cos(phi), w = k * l2.squareRoot() * sin(phi)
-                        return (mean[0] + u * cos(angle) - w * sin(angle), mean[1] + u * sin(angle) + w * cos(angle))
+            // Contours of the exact marginal density of (x0, x1): sum_m w_m N(mu_m[0,1], Sigma_m[0:2, 0:2]).
+            var weights: [Double] = []
+            if case let .array(ws)? = target["weights"] { weights = ws.compactMap { ReportJSON.number($0) } }
+            let components = (0..<min(means.count, covariances.count, weights.count)).compactMap { m -> (w: Double, mx: Double, my: Double, a: Double, b: Double, c: Double)? in
+                guard means[m].count >= 2, covariances[m].count >= 2, covariances[m][0].count >= 2, covariances[m][1].count >= 2 else { return nil }
+                return (weights[m], means[m][0], means[m][1], covariances[m][0][0], covariances[m][0][1], covariances[m][1][1])
+            }
+            if !components.isEmpty {
+                func density(_ x: Double, _ y: Double) -> Double {
+                    components.reduce(0) { sum, k in
+                        let det = k.a * k.c - k.b * k.b
+                        guard det > 0 else { return sum }
+                        let dx = x - k.mx, dy = y - k.my
+                        let q = (k.c * dx * dx - 2 * k.b * dx * dy + k.a * dy * dy) / det
+                        return sum + k.w * exp(-q / 2) / (2 * Double.pi * det.squareRoot())
                     }
-                    cloud.series.append(.init(label: k == 1 && m == 0 ? "components: 1 and 2 sigma" : "", points: ring, color: k == 1 ? "#000000" : "#777777"))
+                }
+                let xsData = pts.map(\.x) + components.flatMap { [$0.mx - 3 * $0.a.squareRoot(), $0.mx + 3 * $0.a.squareRoot()] }
+                let ysData = pts.map(\.y) + components.flatMap { [$0.my - 3 * $0.c.squareRoot(), $0.my + 3 * $0.c.squareRoot()] }
+                let (x0, x1) = (xsData.min() ?? -1, xsData.max() ?? 1), (y0, y1) = (ysData.min() ?? -1, ysData.max() ?? 1)
+                let n = 96
+                let gx = (0..<n).map { x0 + (x1 - x0) * Double($0) / Double(n - 1) }
+                let gy = (0..<n).map { y0 + (y1 - y0) * Double($0) / Double(n - 1) }
+                let grid = gy.map { y in gx.map { x in density(x, y) } }
+                let peak = grid.flatMap { $0 }.max() ?? 0
+                for (fraction, color) in [(0.5, "#000000"), (0.1, "#555555"), (0.01, "#999999")] {
+                    let segs = ContourLines.segments(xs: gx, ys: gy, values: grid, level: fraction * peak)
+                    cloud.series.append(.init(label: "density = \(Int(fraction * 100)) % of its maximum",
+                                              points: segs.flatMap { [(x: $0.0.0, y: $0.0.1), (x: $0.1.0, y: $0.1.1)] }, style: .segments, color: color))
                 }
             }
-            page.figure(cloud.svg(), caption: "Each point is one chain at one trajectory (thinned to at most 2000 for drawing); the ellipses are each component's 1- and 2-sigma contours in (x0, x1).")
+            page.figure(cloud.svg(), caption: "Each point is one chain at one trajectory (thinned to at most 2000 for drawing); the lines are contours of the exact marginal density of (x0, x1) at 50 %, 10 % and 1 % of its maximum.")
         }
         if let mode = try read("mode"), mode.shape.count == 2 {
             let (t, c) = (mode.shape[0], mode.shape[1])

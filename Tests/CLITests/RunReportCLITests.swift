@@ -132,7 +132,7 @@ extension RunReportCLITests {
         XCTAssertEqual(try CLI.run("l2hmc-run", ["report", run.path]).status, 0)
         let page = try String(contentsOf: run.appendingPathComponent("report.html"), encoding: .utf8)
         XCTAssertTrue(page.contains("Samples after thermalization (x0, x1)"))
-        XCTAssertTrue(page.contains("components: 1 and 2 sigma"))
+        XCTAssertTrue(page.contains("density = 50 % of its maximum"))
         XCTAssertTrue(page.contains("Fraction of chains in each mode"))
         XCTAssertFalse(page.contains("Q_int"))
     }

@@ -31,3 +31,24 @@ final class AxisTicksTests: XCTestCase {
         XCTAssertEqual(HTMLPage.escape("x\u{1B}[31m"), "x&#xFFFD;[31m")
     }
 }
+
+/// Marching squares against a shape known exactly: the contour of x^2 + y^2 at r^2 is the circle
+/// of radius r. Linear interpolation along cell edges puts each crossing within h^2 / (8 r)
+/// of the circle for a grid step h (the chord error of the quadratic), here 2.5e-3.
+final class ContourLinesTests: XCTestCase {
+    func testCircleContour() {
+        let n = 81
+        let xs = (0..<n).map { -2 + 4 * Double($0) / Double(n - 1) }
+        let values = xs.map { y in xs.map { x in x * x + y * y } }
+        let r = 1.3
+        let segs = ContourLines.segments(xs: xs, ys: xs, values: values, level: r * r)
+        XCTAssertGreaterThan(segs.count, 100)
+        for (a, b) in segs {
+            for p in [a, b] { XCTAssertEqual((p.0 * p.0 + p.1 * p.1).squareRoot(), r, accuracy: 2.5e-3) }
+        }
+        // The segments close up: the total length is the circumference to 0.5 %.
+        let length = segs.reduce(0) { $0 + ((($1.0.0 - $1.1.0) * ($1.0.0 - $1.1.0) + ($1.0.1 - $1.1.1) * ($1.0.1 - $1.1.1))).squareRoot() }
+        XCTAssertEqual(length, 2 * Double.pi * r, accuracy: 0.005 * 2 * Double.pi * r)
+        XCTAssertTrue(ContourLines.segments(xs: xs, ys: xs, values: values, level: 100).isEmpty, "no crossing above the maximum")
+    }
+}
