@@ -155,7 +155,9 @@ public enum RunDirectory {
             let series = r.series(o.name)
             for t in range {
                 switch o.storage {
-                case .float64: doubles(series[t])
+                // Integer observables (charges) never keep a -0.0, also in rows read from older
+                // directories (a version-1 continuation rewrites them).
+                case .float64: doubles(o.csvInteger ? series[t].map(positiveZero) : series[t])
                 case .int32: series[t].map { Int32($0) }.withUnsafeBytes { out += $0 }
                 }
             }
@@ -174,6 +176,10 @@ public enum RunDirectory {
         }
         return out
     }
+
+    /// `x` with -0.0 replaced by +0.0 (every other value unchanged, NaN included).
+    @inline(__always)
+    public static func positiveZero(_ x: Double) -> Double { x == 0 ? 0 : x }
 
     /// CSV header line of a layout.
     static func csvHeader(_ layout: Layout) -> String {

@@ -91,15 +91,16 @@ public final class U1Action: TargetAction {
                     c += cos(phi); s += sin(phi); w += Angles.wrap(phi)
                 }
                 plaq[r] = c / Double(volume)
-                qi[r] = (w / (2 * .pi)).rounded()
+                // rounded() keeps the sign of a small negative sum: -0.0, stored as +0.0.
+                qi[r] = RunDirectory.positiveZero((w / (2 * .pi)).rounded())
                 qs[r] = s / (2 * .pi)
             }
         }
         return (plaq, qi, qs)
     }
 
-    /// Recorded per configuration: `plaquette` (mean cos phi_P), `q_int` (integer charge) and
-    /// `q_sin` (sin charge), as in every U(1) run directory.
+    /// Recorded per configuration: `plaquette` (mean cos phi_P), `q_int` (integer charge, never
+    /// -0.0) and `q_sin` (sin charge), as in every U(1) run directory.
     public static let recordedObservables: [Observable] = [
         Observable(name: "plaquette", domainDescription: "a plaquette in [-1, 1]") { $0.isFinite && abs($0) <= 1 + 1e-12 },
         Observable(name: "q_int", csvInteger: true, role: .topologicalCharge, exact: 0,
