@@ -348,7 +348,9 @@ struct RunCommand: ParsableCommand {
             var loaded: L2ZModel?
             var modelBytes: [UInt8]?
             if let path = params.modelPath {
-                let bytes = try AtomicFile.read(path, limit: ReadLimits().maxFileBytes)
+                let bytes = try ModelPath.readSaved(path, runDirectory: resume)
+                // A relative path of an older directory, found: stored absolute from now on.
+                params.modelPath = ModelPath.absolute(path)
                 guard SHA256Digest.hex(bytes) == params.modelSHA256 else {
                     throw InferenceError.io(path: path, reason: "the model changed since the run was saved (SHA-256 differs); resuming would mix samplers")
                 }
@@ -421,7 +423,7 @@ struct RunCommand: ParsableCommand {
         settings.hotStart = !coldStart
         settings.tile = tile ?? TilePolicy.defaultTile(chains: chainCount, sampler: loaded?.sampler)
         try settings.validate()
-        return Resolved(params: RunParameters(settings: settings, target: targetValue, modelPath: modelPath, modelSHA256: modelSHA), model: loaded,
+        return Resolved(params: RunParameters(settings: settings, target: targetValue, modelPath: modelPath.map(ModelPath.absolute), modelSHA256: modelSHA), model: loaded,
                         modelBytes: modelBytes)
     }
 

@@ -39,4 +39,44 @@ final class RunDirectoryFilesTests: XCTestCase {
             XCTAssertTrue(q.allSatisfy { $0 == $0.rounded() }, "integers")
         }
     }
+
+    /// params.json stores the model's absolute path, so --resume works from any directory; a
+    /// directory written before (the path as typed, relative) still resumes from the directory
+    /// the run was started in, and from elsewhere fails with run.model_missing naming the path,
+    /// leaving the directory as it was.
+    func testResumeFromAnotherWorkingDirectory() throws {
+        let dir = try CLI.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let run = dir.appendingPathComponent("run").path
+        let model = CLI.repositoryRoot.appendingPathComponent("fixtures/default.l2z").standardizedFileURL.path
+        let first = try CLI.run("l2hmc-run", ["--model", "fixtures/default.l2z", "--chains", "4", "--trajectories", "3", "-q", "--out", run])
+        XCTAssertEqual(first.status, 0, first.stderr)
+        func params() throws -> [String: Any] {
+            try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: "\(run)/params.json"))) as? [String: Any])
+        }
+        XCTAssertEqual(try params()["model"] as? String, model, "the absolute path, not the one typed")
+        let elsewhere = try CLI.run("l2hmc-run", ["--resume", run, "--trajectories", "5", "-q"], cwd: dir)
+        XCTAssertEqual(elsewhere.status, 0, elsewhere.stderr)
+
+        // A directory as l2hmc-run wrote it before: the relative path as typed.
+        let text = try String(contentsOfFile: "\(run)/params.json", encoding: .utf8)
+        XCTAssertTrue(text.contains("\"\(model)\""))
+        try text.replacingOccurrences(of: "\"\(model)\"", with: "\"fixtures/default.l2z\"").write(toFile: "\(run)/params.json", atomically: true, encoding: .utf8)
+        let before = try FileManager.default.contentsOfDirectory(atPath: run).sorted()
+        let state = try Data(contentsOf: URL(fileURLWithPath: "\(run)/state.json"))
+        let refused = try CLI.run("l2hmc-run", ["--resume", run, "--trajectories", "7", "-q"], cwd: dir)
+        XCTAssertEqual(refused.status, 1, refused.stderr)
+        XCTAssertTrue(refused.stderr.hasPrefix("error: [run.model_missing] model \"fixtures/default.l2z\""), refused.stderr)
+        XCTAssertTrue(refused.stderr.contains(dir.path) && refused.stderr.contains("directory the run was started in"), refused.stderr)
+        XCTAssertEqual(refused.stderr.split(separator: "\n").count, 1, "one line")
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: run).sorted(), before)
+        XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: "\(run)/state.json")), state, "nothing changed")
+        XCTAssertEqual(try params()["model"] as? String, "fixtures/default.l2z")
+
+        let original = try CLI.run("l2hmc-run", ["--resume", run, "--trajectories", "7", "-q"])  // from the repository root
+        XCTAssertEqual(original.status, 0, original.stderr)
+        XCTAssertEqual(try params()["model"] as? String, model, "stored absolute once found")
+        let state7 = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: "\(run)/state.json"))) as? [String: Any])
+        XCTAssertEqual(state7["trajectory_index"] as? Int, 7)
+    }
 }
