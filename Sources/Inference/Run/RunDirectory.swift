@@ -21,7 +21,9 @@ import ModelFormat
 ///   Their headers state the committed count; rows beyond it (written before a kill) are cut
 ///   off by `--resume`;
 /// - `observables.csv`: one row per trajectory and chain, appended at each checkpoint;
-/// - `summary.json` and `final_states.npy`: written when a run ends (also when interrupted).
+/// - `summary.json` and `final_states.npy`: written when a run ends (also when interrupted);
+/// - `README.txt`: what every file holds (``RunDirectoryReadme``), written when the directory is
+///   created (or by the first `--resume` of a directory without it), never replaced.
 public enum RunDirectory {
     public static let stateFormat = "l2hmc-run-state 2"
 
@@ -90,7 +92,7 @@ public enum RunDirectory {
                 return format == stateFormat || format == RunDirectoryV1.stateFormat
             },
             isOwnEntry: { name in
-                let files: Set<String> = ["params.json", "state.json", "summary.json", "observables.csv", "final_states.npy"]
+                let files: Set<String> = ["params.json", "state.json", "summary.json", "observables.csv", "final_states.npy", RunDirectoryReadme.fileName]
                 let series = bookkeepingNames.union((Layout.u1.observables + Layout.mixture(dimension: 1, modes: 1).observables).map(\.name))
                 if files.contains(name) || extra.contains(name) { return true }
                 if name.hasSuffix(".npy"), series.contains(String(name.dropLast(4))) { return true }
