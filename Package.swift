@@ -52,7 +52,9 @@ let package = Package(
         // Audits across the two independent paths: the documented tolerance table, the path
         // comparison, crossval and its verdicts, the numerical Jacobian, the runtime benchmark.
         .target(name: "Audit", dependencies: ["ModelFormat", "Inference", "Trainer"]),
-        .target(name: "HDF5Kit", dependencies: ["CHDF5", "ModelFormat"]),   // ModelFormat: UntrustedText for messages
+        .target(name: "HDF5Kit", dependencies: ["CHDF5", "ModelFormat"]),
+        // Self-contained HTML reports (inline SVG plots of our own, no script) of run directories.
+        .target(name: "HTMLReport", dependencies: ["Inference", "ModelFormat"]),   // ModelFormat: UntrustedText for messages
         // Checkpoint conversion (HDF5: our trainer's ckpt.h5 and Keras files) into .l2z models;
         // reads our ckpt.h5 through its documented layout, never through Trainer.
         .target(name: "Converter", dependencies: ["ModelFormat", "HDF5Kit", "Inference", "CZip", .product(name: "Yams", package: "Yams")]),
@@ -66,7 +68,7 @@ let package = Package(
 
         .executableTarget(
             name: "l2hmc-run",
-            dependencies: ["Audit", "Inference", "ModelFormat", "CLISupport", "DistributedKit",
+            dependencies: ["Audit", "Inference", "ModelFormat", "CLISupport", "DistributedKit", "HTMLReport",
                            .product(name: "ArgumentParser", package: "swift-argument-parser")]),
         .executableTarget(
             name: "l2hmc-train",
@@ -85,7 +87,8 @@ let package = Package(
         .testTarget(name: "TrainerTests", dependencies: ["Trainer", "ModelFormat", "CounterRandom"]),
         .testTarget(name: "GoldenTests", dependencies: ["ModelFormat", "Inference", "Trainer", "Audit"], exclude: ["Goldens"]),
         .testTarget(name: "AuditTests", dependencies: ["Audit"]),
-        .testTarget(name: "CLITests", dependencies: ["ModelFormat", "Trainer"]),   // Trainer: the config-key table the flags come from
+        .testTarget(name: "HTMLReportTests", dependencies: ["HTMLReport", "Inference", "ModelFormat"]),
+        .testTarget(name: "CLITests", dependencies: ["ModelFormat", "Trainer", "CLISupport"], exclude: ["Goldens"]),   // Trainer: the config-key table the flags come from; CLISupport: the error policy
         .testTarget(name: "HDF5KitTests", dependencies: ["HDF5Kit"]),
         .testTarget(name: "ConverterTests", dependencies: ["Converter", "ModelFormat", "Inference", "HDF5Kit", "Trainer"]),
         .testTarget(name: "DistributedKitTests", dependencies: ["DistributedKit", "CMPI"]),

@@ -28,6 +28,13 @@ extension L2ZError: ReportableError {
     public var exitStatus: Int32 { ToolFailure.badData }
 }
 
+/// A report that could not be encoded (a non-finite number; reports replace those, see
+/// `JSONValue.replacingNonFiniteNumbers`): bad data, with its code, never an uncoded line.
+extension CanonicalJSONError: ReportableError {
+    public var report: String { "[\(code)] \(description)" }
+    public var exitStatus: Int32 { ToolFailure.badData }
+}
+
 /// The one error-to-exit policy of the three tools: every failure is one line on stderr,
 /// `error: [code] message` (`[usage]` for invalid options without a more specific code), escaped with ``UntrustedText/escaped(_:limit:)`` (no control
 /// character can start a new line), and an exit status: 0 success, 1 bad data (invalid or

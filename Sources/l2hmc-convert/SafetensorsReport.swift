@@ -16,10 +16,13 @@ enum SafetensorsReport {
             }
         }
         out.append("")
-        let header = ["name", "dtype", "shape", "bytes", "convertible"]
+        // The L2HMC column only when some tensor is in the upstream PyTorch L2HMC naming.
+        let naming = f.tensors.contains { TorchNaming.describe($0.name) != nil }
+        let header = ["name", "dtype", "shape", "bytes", "convertible"] + (naming ? ["L2HMC (\(TorchNaming.name))"] : [])
         let rows = f.tensors.map { t in
             [t.name, t.dtype.rawValue, "[" + t.shape.map(String.init).joined(separator: ", ") + "]",
              "[\(t.begin), \(t.end))", t.dtype.isConvertible ? "yes" : "no (not a floating-point weight type)"]
+                + (naming ? [TorchNaming.describe(t.name) ?? "-"] : [])
         }
         out += TextColumns.lines(header: header, rows: rows)
         out.append("")

@@ -207,7 +207,7 @@ struct RunCommand: ParsableCommand {
         if case var .object(o) = summaryJSON {
             o["trajectories_done"] = .int(Int64(engine.record.count))
             o["interrupted"] = .bool(interrupted)
-            o["seconds"] = .double(seconds)
+            o["seconds"] = seconds.isFinite ? .double(seconds) : .null
             if checkReversibility {
                 let r = ReversibilityCheck.run(l2hmc: engine.l2hmc, hmc: engine.sampler.hmc, target: targetAction, states: finalStates,
                                                count: 16, random: ChainRandom(seed: s.seed))
@@ -218,7 +218,8 @@ struct RunCommand: ParsableCommand {
                     rev["precision"] = .string(p.rawValue)
                     rev["chain_max_dx_quantiles"] = .object(["0.5": .double(r.dxQuantile(0.5)), "0.9": .double(r.dxQuantile(0.9)), "1": .double(r.dxQuantile(1))])
                 }
-                o["reversibility"] = .object(rev)
+                // A diverging model can give NaN or infinite deviations: null, listed in `non_finite`.
+                o["reversibility"] = JSONValue.objectReplacingNonFiniteNumbers(rev)
                 extraLines.append(String(format: "reversible  F L F L on %d chains (%@): max |dx| %.2e, max |dv| %.2e, max |logdet sum| %.2e",
                                          r.chains, engine.l2hmc.map { $0.precision == .float64 ? "L2HMC" : "L2HMC, \($0.precision.rawValue) networks" } ?? "HMC", r.maxDx, r.maxDv, r.maxLogDetSum))
                 if let p = r.precision, p != .float64 {

@@ -96,6 +96,57 @@ final class CrossvalVerdictTests: XCTestCase {
         XCTAssertEqual(try report(path)["verdict"], .string("pass"))
     }
 
+    /// The crash this guards against: on a random 2x2 U(1) model with short runs, no chain of the
+    /// HMC exactness run changes its topological charge, so every kept Q^2 is 0, the estimated
+    /// error is 0 and the z-score was -inf; the JSON writer then refused `max_abs_z` with an
+    /// uncoded `error: JSON encoding error ...` line and exit 1. Now that check is inconclusive
+    /// with the reason, the report (file and --json) parses, and nothing fails.
+    func testZeroVarianceQSquaredIsInconclusiveAndTheReportParses() throws {
+        let model = dir.appendingPathComponent("u1-2x2.l2z").path
+        let made = try CLI.run("l2hmc-convert", ["init-random", "--target", "u1", "--lattice", "2x2", "--out", model])
+        XCTAssertEqual(made.status, 0, made.stderr)
+        let path = dir.appendingPathComponent("z.json").path
+        let args = ["crossval", model, "--chains", "8", "--trajectories", "60", "--report", path]
+        let r = try CLI.run("l2hmc-run", args)
+        XCTAssertEqual(r.status, 0, "inconclusive checks alone are not a failure: " + r.stdout + r.stderr)
+        XCTAssertFalse(r.stderr.contains("error:"), r.stderr)
+        XCTAssertFalse(r.stdout.contains("inf"), "no z of inf in the table: " + r.stdout)
+        let c = try counts(in: r.stdout)
+        XCTAssertEqual(c.fail, 0, r.stdout)
+
+        let o = try report(path)
+        guard case let .array(checks)? = o["checks"] else { return XCTFail("no checks") }
+        // The HMC exactness run of this seed: 8 of 8 chains keep Q, every Q^2 sample is 0.
+        let hmc = try XCTUnwrap(checks.compactMap { v -> [String: JSONValue]? in
+            guard case let .object(k) = v, k["name"] == .string("exactness: HMC") else { return nil }
+            return k
+        }.first, "no HMC exactness check")
+        XCTAssertEqual(hmc["result"], .string("inconclusive"))
+        guard case let .string(reason)? = hmc["reason"] else { return XCTFail("no reason: \(hmc)") }
+        XCTAssertTrue(reason.contains("Q^2 has zero variance over the run"), reason)
+        XCTAssertTrue(reason.contains("the z-score is undefined"), reason)
+        guard case let .object(data)? = hmc["data"] else { return XCTFail("no data: \(hmc)") }
+        guard case let .object(undefined)? = data["z_undefined"], case let .string(why)? = undefined["Q^2"] else {
+            return XCTFail("Q^2 is not listed as undefined: \(data)")
+        }
+        XCTAssertTrue(why.contains("zero variance"), why)
+        // The run summary inside says the same for its Q^2 row: z null, the reason beside it.
+        guard case let .object(summary)? = data["summary"], case let .array(quantities)? = summary["quantities"],
+              case let .object(q2)? = quantities.first(where: { if case let .object(q) = $0 { return q["name"] == .string("Q^2") }; return false })
+        else { return XCTFail("no Q^2 in the summary: \(data)") }
+        XCTAssertEqual(q2["z"], .null)
+        XCTAssertEqual(q2["z_undefined"], undefined["Q^2"])
+        // max_abs_z covers the quantities whose z is defined (the plaquette here): a finite number.
+        guard case let .double(worst)? = data["max_abs_z"] else { return XCTFail("max_abs_z: \(String(describing: data["max_abs_z"]))") }
+        XCTAssertTrue(worst.isFinite && worst >= 0, "\(worst)")
+
+        // --json prints the same report on stdout, and it parses too.
+        let j = try CLI.run("l2hmc-run", args + ["--json"])
+        XCTAssertEqual(j.status, 0, j.stderr)
+        guard case let .object(printed) = try StrictJSONParser.parse(Array(j.stdout.utf8)) else { return XCTFail(j.stdout) }
+        XCTAssertEqual(printed["counts"], o["counts"])
+    }
+
     func testInvalidThresholdsAreUsageErrors() throws {
         let path = dir.appendingPathComponent("never.json").path
         let cases = [("--z-threshold=-1", "--z-threshold", "-1.0"), ("--z-threshold=0", "--z-threshold", "0.0"),

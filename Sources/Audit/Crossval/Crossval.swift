@@ -124,14 +124,16 @@ public struct Crossval {
             }
             for i in 0..<(rows * n) {
                 let dx = target.isCompact ? abs(Angles.wrap(reference.x[i] - x[i])) : abs(reference.x[i] - x[i])
-                worst.x = max(worst.x, dx / max(1, abs(reference.x[i])))
-                worst.v = max(worst.v, abs(reference.v[i] - v[i]) / max(1, abs(reference.v[i])))
+                worst.x = Self.maxKeepingNaN(worst.x, dx / max(1, abs(reference.x[i])))
+                worst.v = Self.maxKeepingNaN(worst.v, abs(reference.v[i] - v[i]) / max(1, abs(reference.v[i])))
             }
-            for r in 0..<rows { worst.logDet = max(worst.logDet, abs(reference.logDet[r] - ld[r])) }
+            for r in 0..<rows { worst.logDet = Self.maxKeepingNaN(worst.logDet, abs(reference.logDet[r] - ld[r])) }
         }
         let state = AuditTolerances.recomputationState, logDet = AuditTolerances.recomputationLogDet
         let ok = worst.x < state.bound && worst.v < state.bound && worst.logDet < logDet.bound
-        return CrossvalCheck(name: "recomputation", verdict: ok ? .pass : .fail("the trainer and the runtime disagree beyond \(state.text) (log-det \(logDet.text))"),
+        let finite = worst.x.isFinite && worst.v.isFinite && worst.logDet.isFinite
+        return CrossvalCheck(name: "recomputation", verdict: ok ? .pass : .fail(finite ? "the trainer and the runtime disagree beyond \(state.text) (log-det \(logDet.text))"
+                                                                                 : "a deviation is not finite: the trainer or the runtime gives NaN or infinity"),
                              detail: String(format: "trainer vs runtime on %d chains, both directions: max deviation x %.1e, v %.1e, log-det %.1e", rows, worst.x, worst.v, worst.logDet),
                              data: ["max_dx": .double(worst.x), "max_dv": .double(worst.v), "max_dlogdet": .double(worst.logDet)])
     }
@@ -141,7 +143,8 @@ public struct Crossval {
         let rev = ReversibilityCheck.run(l2hmc: dyn, hmc: nil, target: target, states: states, count: 16, random: ChainRandom(seed: settings.seed))
         let limit = AuditTolerances.reversibility
         let ok = rev.maxDx < limit.bound && rev.maxDv < limit.bound && rev.maxLogDetSum < limit.bound
-        return CrossvalCheck(name: "reversibility", verdict: ok ? .pass : .fail("a deviation exceeds \(limit.text)"),
+        let finite = rev.maxDx.isFinite && rev.maxDv.isFinite && rev.maxLogDetSum.isFinite
+        return CrossvalCheck(name: "reversibility", verdict: ok ? .pass : .fail(finite ? "a deviation exceeds \(limit.text)" : "a deviation is not finite (NaN or infinity)"),
                              detail: String(format: "F L F L on %d chains: max |dx| %.1e, |dv| %.1e, |logdet sum| %.1e (limit %@)",
                                             rev.chains, rev.maxDx, rev.maxDv, rev.maxLogDetSum, limit.text),
                              data: ["max_dx": .double(rev.maxDx), "max_dv": .double(rev.maxDv), "max_logdet_sum": .double(rev.maxLogDetSum)])
@@ -167,10 +170,16 @@ public struct Crossval {
         }
         let limit = AuditTolerances.numericalJacobian, m = 2 * n
         let ok = abs(logDet - accumulated) < limit.bound * max(1, abs(accumulated))
-        return CrossvalCheck(name: "log-det", verdict: ok ? .pass : .fail("the numerical and accumulated log-dets differ by more than \(limit.text) (relative)"),
+        let finite = logDet.isFinite && accumulated.isFinite
+        return CrossvalCheck(name: "log-det", verdict: ok ? .pass : .fail(finite ? "the numerical and accumulated log-dets differ by more than \(limit.text) (relative)"
+                                                                           : "a log-det is not finite (a singular Jacobian, NaN or infinity)"),
                              detail: String(format: "numerical Jacobian (%dx%d) log|det| %.8f vs accumulated %.8f", m, m, logDet, accumulated),
                              data: ["numerical": .double(logDet), "accumulated": .double(accumulated)])
     }
+
+    /// The larger of `a` and `b`, NaN when either is NaN (`Swift.max(0, .nan)` is 0: a NaN
+    /// deviation must fail a check, not vanish).
+    static func maxKeepingNaN(_ a: Double, _ b: Double) -> Double { a.isNaN || b.isNaN ? .nan : max(a, b) }
 
     /// A run of `chains` x `trajectories` (first 25 % dropped) whose observables with exact
     /// values must lie within |z| <= zThreshold. Inconclusive when the run is not equilibrated,
@@ -190,32 +199,51 @@ public struct Crossval {
         engine.run()
         let summary = RunSummary(record: engine.record, target: target, thermalization: 0.25)
         let tested = summary.quantities.filter { $0.exact != nil && !$0.name.hasPrefix("weight") && $0.name != "Q" }
-        let zs = tested.map { ($0.name, $0.zScore ?? 0) }
-        let worst = zs.map { abs($0.1) }.max() ?? 0
+        let scores = tested.compactMap { q in q.zTest.map { (name: q.name, score: $0) } }
+        let verdict = Self.statisticsVerdict(scores: scores, converged: !tested.contains { !$0.estimate.converged },
+                                             equilibration: summary.equilibration, zThreshold: settings.zThreshold)
         let acceptance = summary.acceptance.values.first ?? 0
-        var detail = zs.map { String(format: "%@ z %+.2f", $0.0, $0.1) }.joined(separator: ", ")
+        var detail = scores.map { s in s.score.value.map { String(format: "%@ z %+.2f", s.name, $0) } ?? "\(s.name) z undefined" }.joined(separator: ", ")
         detail += String(format: "; acceptance %.3f", acceptance)
         if let t = summary.tunneling { detail += String(format: "; tunneling %.4f", t.rate) }
         if let s = summary.modeSwitchRate { detail += String(format: "; mode switches %.4f", s) }
-        var data: [String: JSONValue] = ["summary": RunReport.json(summary)]
-        data["max_abs_z"] = .double(worst)
         if let e = summary.equilibration { detail += "; \(e.verdict.rawValue)" }
-        // A Sokal window that did not converge means the window error is only a lower bound: a
-        // large |z| is then inconclusive (run longer), not evidence of a bias. A run that is not
-        // equilibrated tests nothing either way: its averages are those of its starting points.
-        let unconverged = tested.contains { !$0.estimate.converged }
-        if let e = summary.equilibration, e.verdict == .notEquilibrated {
-            let reason = "not equilibrated (" + e.evidence.joined(separator: "; ") + "); raise --trajectories"
-            return CrossvalCheck(name: name, verdict: .inconclusive(reason), detail: detail + "; inconclusive: " + reason, data: data)
+        var data: [String: JSONValue] = ["summary": RunReport.json(summary)]
+        let defined = scores.compactMap { $0.score.value.map(abs) }
+        data["max_abs_z"] = defined.max().map { .double($0) } ?? .null
+        let undefined = scores.compactMap { s in s.score.reason.map { (s.name, JSONValue.string($0)) } }
+        if !undefined.isEmpty { data["z_undefined"] = .object(Dictionary(undefined) { a, _ in a }) }
+        if case let .inconclusive(reason) = verdict { detail += "; inconclusive: " + reason }
+        return CrossvalCheck(name: name, verdict: verdict, detail: detail, data: data)
+    }
+
+    /// The verdict of a statistics run from its z-scores (``ZScore``, one per quantity with an
+    /// exact value), whether every Sokal window converged, and its equilibration verdict, in
+    /// this order:
+    /// 1. not equilibrated: inconclusive (its averages are those of its starting points, so it
+    ///    tests nothing either way);
+    /// 2. a defined |z| above `zThreshold` with a window that did not converge: inconclusive (the
+    ///    window error is only a lower bound, run longer);
+    /// 3. a defined |z| above `zThreshold`: fail, naming the largest;
+    /// 4. any undefined z (zero variance, a non-finite number): inconclusive, with each reason: a
+    ///    z-score without a positive finite error is no evidence for or against exactness;
+    /// 5. otherwise pass.
+    /// The reasons of 1 and 2 also carry those of 4. (A zero-variance `Q^2` comes with a frozen
+    /// charge, which the equilibration evidence of 1 already counts: "8 of 8 chains (100%) never
+    /// changed Q".)
+    static func statisticsVerdict(scores: [(name: String, score: ZScore)], converged: Bool, equilibration: Equilibration?,
+                                  zThreshold: Double) -> CrossvalVerdict {
+        let undefined = scores.compactMap(\.score.reason)
+        let undefinedNote = undefined.isEmpty ? "" : "; " + undefined.joined(separator: "; ")
+        if let e = equilibration, e.verdict == .notEquilibrated {
+            return .inconclusive("not equilibrated (" + e.evidence.joined(separator: "; ") + "); raise --trajectories" + undefinedNote)
         }
-        let zThreshold = settings.zThreshold
-        if worst > zThreshold && unconverged {
-            let reason = "the run is shorter than the autocorrelation window needs, raise --trajectories"
-            return CrossvalCheck(name: name, verdict: .inconclusive(reason), detail: detail + "; inconclusive: " + reason, data: data)
+        let worst = scores.compactMap { s in s.score.value.map { (name: s.name, z: $0) } }.max { abs($0.z) < abs($1.z) }
+        if let w = worst, abs(w.z) > zThreshold {
+            if !converged { return .inconclusive("the run is shorter than the autocorrelation window needs, raise --trajectories" + undefinedNote) }
+            return .fail(String(format: "|z| = %.2f on %@ exceeds --z-threshold %g", abs(w.z), w.name, zThreshold))
         }
-        if worst > zThreshold, let w = zs.max(by: { abs($0.1) < abs($1.1) }) {
-            return CrossvalCheck(name: name, verdict: .fail(String(format: "|z| = %.2f on %@ exceeds --z-threshold %g", abs(w.1), w.0, zThreshold)), detail: detail, data: data)
-        }
-        return CrossvalCheck(name: name, verdict: .pass, detail: detail, data: data)
+        if !undefined.isEmpty { return .inconclusive(undefined.joined(separator: "; ")) }
+        return .pass
     }
 }

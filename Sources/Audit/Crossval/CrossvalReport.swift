@@ -6,6 +6,11 @@ public enum CrossvalReport {
     /// The report: model, overall verdict, whether it passed (exit status 0), the counts of each
     /// verdict, the wall-clock seconds, the settings and every check with its result, reason,
     /// detail and data.
+    ///
+    /// JSON has no NaN or infinity, and the report is always writable: a non-finite number in a
+    /// check's data is written as null, and the check then has a `non_finite` object mapping its
+    /// path inside `data` (e.g. `max_dx`) to "nan", "inf" or "-inf" (the check's reason says
+    /// what it means for the verdict). Checks without one have no `non_finite` member.
     public static func json(_ checks: [CrossvalCheck], modelPath: String, settings: CrossvalSettings, strict: Bool, seconds: Double) -> JSONValue {
         let tally = CrossvalTally(checks.map(\.verdict))
         return .object([
@@ -15,15 +20,21 @@ public enum CrossvalReport {
             "strict": .bool(strict),
             "counts": .object(["pass": .int(Int64(tally.pass)), "fail": .int(Int64(tally.fail)),
                                "inconclusive": .int(Int64(tally.inconclusive)), "skipped": .int(Int64(tally.skipped))]),
-            "seconds": .double(seconds),
+            "seconds": seconds.isFinite ? .double(seconds) : .null,
             "settings": .object(["chains": .int(Int64(settings.chains)), "trajectories": .int(Int64(settings.trajectories)),
                                  "seed": .string(String(settings.seed)),
                                  "z_threshold": .double(settings.zThreshold), "hmc_eps": .double(settings.hmcEps)]),
-            "checks": .array(checks.map { c in
-                .object(["name": .string(c.name), "result": .string(c.verdict.name), "reason": c.verdict.reason.map { .string($0) } ?? .null,
-                         "detail": .string(c.detail), "data": .object(c.data)])
-            }),
+            "checks": .array(checks.map(checkJSON)),
         ])
+    }
+
+    /// One entry of `checks` (see ``json(_:modelPath:settings:strict:seconds:)``).
+    static func checkJSON(_ c: CrossvalCheck) -> JSONValue {
+        let data = JSONValue.object(c.data).replacingNonFiniteNumbers()
+        var o: [String: JSONValue] = ["name": .string(c.name), "result": .string(c.verdict.name), "reason": c.verdict.reason.map { .string($0) } ?? .null,
+                                      "detail": .string(c.detail), "data": data.value]
+        if !data.replaced.isEmpty { o["non_finite"] = .object(data.replaced.mapValues { .string($0) }) }
+        return .object(o)
     }
 
     /// The progress line of one check (printed on stderr as each check completes).

@@ -3,7 +3,8 @@
 /// - `pass`: the check ran and met its limit;
 /// - `fail`: the check ran and missed its limit, or its input is broken (exit status 1);
 /// - `inconclusive`: the check ran but its numbers cannot decide (a statistics run that is too
-///   short for its autocorrelation window, or not equilibrated); a failure only under `--strict`;
+///   short for its autocorrelation window, or not equilibrated, or whose z-score is undefined:
+///   zero variance or a non-finite number, see `ZScore`); a failure only under `--strict`;
 /// - `skipped`: the check does not apply to this model (never a failure).
 public enum CrossvalVerdict: Equatable, Sendable {
     case pass

@@ -4,6 +4,8 @@ import Foundation
 /// the trajectory again, the flip again must return the start. Reports the largest angle-aware
 /// |dx|, |dv| and the largest |logdet(forward) + logdet(backward)|, and the distribution over
 /// chains of each chain's largest |dx| (its quantiles), for the network precision in use.
+/// A NaN anywhere makes the corresponding maximum NaN (an infinity makes it infinite); NaN chains
+/// sort last among the per-chain values.
 /// With float32 networks the maps still invert each other up to rounding: forward and backward
 /// evaluate the same float networks, whose inputs differ only by the double rounding of the
 /// states (docs/RUNTIME.md, "float32 networks", has the measured distributions).
@@ -46,12 +48,16 @@ public enum ReversibilityCheck {
         var perChain = [Double](repeating: 0, count: rows)
         for i in 0..<(rows * n) {
             let d = target.isCompact ? abs(Angles.wrap(x[i] - x0[i])) : abs(x[i] - x0[i])
-            dx = max(dx, d)
-            perChain[i / n] = max(perChain[i / n], d)
-            dv = max(dv, abs(v[i] - v0[i]))
+            dx = maxKeepingNaN(dx, d)
+            perChain[i / n] = maxKeepingNaN(perChain[i / n], d)
+            dv = maxKeepingNaN(dv, abs(v[i] - v0[i]))
         }
-        for c in 0..<rows { dl = max(dl, abs(forwardLD[c] + backwardLD[c])) }
-        return Result(chains: rows, maxDx: dx, maxDv: dv, maxLogDetSum: dl, chainMaxDx: perChain.sorted(),
+        for c in 0..<rows { dl = maxKeepingNaN(dl, abs(forwardLD[c] + backwardLD[c])) }
+        return Result(chains: rows, maxDx: dx, maxDv: dv, maxLogDetSum: dl, chainMaxDx: perChain.sorted { !$0.isNaN && ($1.isNaN || $0 < $1) },
                       precision: l2hmc?.precision)
     }
+
+    /// The larger of `a` and `b`, NaN when either is NaN: a chain that left the finite numbers
+    /// is reported as NaN, never as 0 (`Swift.max(0, .nan)` is 0).
+    static func maxKeepingNaN(_ a: Double, _ b: Double) -> Double { a.isNaN || b.isNaN ? .nan : max(a, b) }
 }

@@ -92,7 +92,8 @@ public enum RunDirectory {
                 return format == stateFormat || format == RunDirectoryV1.stateFormat
             },
             isOwnEntry: { name in
-                let files: Set<String> = ["params.json", "state.json", "summary.json", "observables.csv", "final_states.npy", RunDirectoryReadme.fileName]
+                let files: Set<String> = ["params.json", "state.json", "summary.json", "observables.csv", "final_states.npy", "report.html",
+                                          RunDirectoryReadme.fileName]
                 let series = bookkeepingNames.union((Layout.u1.observables + Layout.mixture(dimension: 1, modes: 1).observables).map(\.name))
                 if files.contains(name) || extra.contains(name) { return true }
                 if name.hasSuffix(".npy"), series.contains(String(name.dropLast(4))) { return true }

@@ -11,7 +11,7 @@ public enum RunReport {
         for q in s.quantities {
             rows.append([q.name, fmt(q.estimate.mean), fmt(q.estimate.error), sourceLabel(q.estimate.errorSource),
                          fmt(q.estimate.tauInt) + (q.estimate.converged ? "" : "*"),
-                         q.exact.map(fmt) ?? "-", q.zScore.map { String(format: "%+.2f", $0) } ?? "-"])
+                         q.exact.map(fmt) ?? "-", q.zTest.map { $0.value.map { String(format: "%+.2f", $0) } ?? "undefined" } ?? "-"])
         }
         let widths = header.indices.map { c in max(header[c].count, rows.map { $0[c].count }.max() ?? 0) }
         func line(_ r: [String]) -> String {
@@ -23,6 +23,9 @@ public enum RunReport {
         lines += rows.map(line)
         if !s.quantities.isEmpty {
             lines.append("(error: the larger of the Sokal-window estimate and, with >= \(MeanEstimate.minimumChainsForScatter) chains, the scatter of the chain means; \"from\" says which)")
+        }
+        for q in s.quantities {
+            if let reason = q.zTest?.reason { lines.append("(z undefined: \(reason))") }
         }
         if s.quantities.contains(where: { !$0.estimate.converged }) {
             lines.append("(* the Sokal window did not converge: the run is too short for this tau_int; the window error is a lower bound)")
@@ -49,14 +52,16 @@ public enum RunReport {
             "trajectories_dropped": .int(Int64(s.trajectoriesDropped)),
             "chains": .int(Int64(s.chains)),
             "mean_boltzmann_factor": number(s.meanBoltzmannFactor),
-            "quantities": .array(s.quantities.map { q in
-                .object(["name": .string(q.name), "mean": number(q.estimate.mean), "error": number(q.estimate.error),
+            "quantities": .array(s.quantities.map { q -> JSONValue in
+                var row: [String: JSONValue] = ["name": .string(q.name), "mean": number(q.estimate.mean), "error": number(q.estimate.error),
                          "error_source": .string(q.estimate.errorSource.rawValue),
                          "error_autocorrelation": number(q.estimate.autocorrelationError),
                          "error_chain_scatter": q.estimate.chainScatterError.map(number) ?? .null,
                          "tau_int": number(q.estimate.tauInt), "window": .int(Int64(q.estimate.window)),
                          "window_converged": .bool(q.estimate.converged), "samples": .int(Int64(q.estimate.samples)),
-                         "exact": q.exact.map(number) ?? .null, "z": q.zScore.map(number) ?? .null])
+                         "exact": q.exact.map(number) ?? .null, "z": q.zTest?.value.map(number) ?? .null]
+                if let reason = q.zTest?.reason { row["z_undefined"] = .string(reason) }
+                return .object(row)
             }),
             "acceptance": .object(Dictionary(uniqueKeysWithValues: s.acceptance.map { ($0.key.rawValue, number($0.value)) })),
             "trajectories_by_sampler": .object(Dictionary(uniqueKeysWithValues: s.trajectoriesBySampler.map { ($0.key.rawValue, .int(Int64($0.value))) })),
@@ -106,7 +111,8 @@ public enum RunReport {
         }
     }
 
-    /// JSON has no NaN or infinity: those become null.
+    /// JSON has no NaN or infinity: those become null (a quantity's `z` is null with its reason
+    /// in `z_undefined` when ``ZScore`` is undefined).
     static func number(_ x: Double) -> JSONValue { x.isFinite ? .double(x) : .null }
 
     static func fmt(_ x: Double) -> String {

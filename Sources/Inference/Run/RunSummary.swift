@@ -18,6 +18,9 @@ public struct RunSummary: Sendable {
         public let estimate: MeanEstimate
         public let exact: Double?
         public var zScore: Double? { exact.map { estimate.zScore(exact: $0) } }
+        /// The z-score as evidence (``ZScore``): undefined, with the reason, when the error is
+        /// zero or a number is not finite; nil without an exact value.
+        public var zTest: ZScore? { exact.map { ZScore(name: name, estimate: estimate, exact: $0) } }
     }
 
     public let trajectoriesUsed: Int

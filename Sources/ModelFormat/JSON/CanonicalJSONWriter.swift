@@ -10,6 +10,9 @@ public struct CanonicalJSONError: Error, Equatable, Sendable, CustomStringConver
         self.detail = detail
     }
 
+    /// Stable code of this failure in a tool's error line: `json.non_finite_number`.
+    public var code: String { "json.non_finite_number" }
+
     public var description: String {
         path.isEmpty ? "JSON encoding error: \(detail)" : "JSON encoding error at \(path): \(detail)"
     }

@@ -1,0 +1,52 @@
+import ArgumentParser
+import CLISupport
+import Foundation
+import HTMLReport
+import Inference
+import ModelFormat
+
+struct ReportCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "report",
+        abstract: "Write a self-contained HTML report (inline SVG plots, no script, no network) of a run directory.",
+        discussion: """
+            Reads the run directory an `l2hmc-run --out DIR` run wrote (params.json, summary.json \
+            when the run finished, the per-trajectory .npy series) and writes one HTML file: the \
+            parameters, the summary table with z-scores (|z| > 3 marked), and plots: for U(1), \
+            Q_int(t) of the first chains, the Q_int histogram against the exact finite-volume \
+            distribution, the plaquette history against the exact value, autocorrelation functions \
+            of Q_int and the plaquette with the Sokal window and tau_int, cumulative tunneling \
+            events; for every run, acceptance and dH per trajectory by sampler and the running \
+            mean of exp(-dH + log det). The same directory gives the same bytes.
+            Output: DIR/report.html by default (replaced when it is a report this command wrote); \
+            -o FILE.html elsewhere (an existing FILE is replaced only with --force). Written atomically.
+            Exit codes: 0 success, 1 unreadable or damaged run directory, 64 usage.
+            """)
+
+    @Argument(help: "The run directory (l2hmc-run --out DIR).")
+    var directory: String
+    @Option(name: [.short, .customLong("output")], help: "Output HTML file (default: DIR/report.html).")
+    var output: String?
+    @Flag(help: "Replace an existing output file that this command did not write.")
+    var force = false
+
+    func run() throws {
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory), isDirectory.boolValue else {
+            throw UsageError("\(directory) is not a directory: give the run directory an `l2hmc-run --out DIR` run wrote")
+        }
+        guard FileManager.default.fileExists(atPath: directory + "/params.json") else {
+            throw UsageError("\(directory) holds no params.json: not a run directory (l2hmc-run --out DIR writes one)")
+        }
+        let path = output ?? directory + "/report.html"
+        if FileManager.default.fileExists(atPath: path) && !force {
+            let head = (try? AtomicFile.readPrefix(path, count: 64)).map { String(decoding: $0, as: UTF8.self) } ?? ""
+            guard head.contains(HTMLPage.marker) else {
+                throw UsageError("\(path) exists and is not a report this command wrote; pass --force to replace it, or -o another path")
+            }
+        }
+        let html = try RunReportPage.html(directory: directory, toolVersion: "l2hmc-run \(ToolVersion.current)")
+        try AtomicFile.write(Array(html.utf8), to: path, replaceExisting: true)
+        print("wrote \(path)")
+    }
+}
