@@ -114,8 +114,8 @@ final class RunDirectoryFilesTests: XCTestCase {
         return (shapeText.split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) }, descr)
     }
 
-    /// Every file of a fresh run directory is described in its README.txt and every file the
-    /// README describes is there; each .npy's shape and dtype are the README's (its symbols T, C,
+    /// Every file of a fresh run directory (and its `l2hmc-run report`) is described in its
+    /// README.txt and every file the README describes is there; each .npy's shape and dtype are the README's (its symbols T, C,
     /// n, D replaced by the run's numbers), for a U(1) L2HMC run and a mixture HMC run.
     func testReadmeDescribesEveryFileOfTheDirectory() throws {
         let dir = try CLI.temporaryDirectory()
@@ -129,6 +129,9 @@ final class RunDirectoryFilesTests: XCTestCase {
             let out = dir.appendingPathComponent(run.name).path
             let r = try CLI.run("l2hmc-run", run.args + ["-q", "--out", out])
             XCTAssertEqual(r.status, 0, r.stderr)
+            // The one file another command adds to a run directory.
+            let report = try CLI.run("l2hmc-run", ["report", out])
+            XCTAssertEqual(report.status, 0, report.stderr)
             let blocks = try Self.readme(out)
             let present = Set(try FileManager.default.contentsOfDirectory(atPath: out).map { name -> String in
                 name.hasPrefix("states-") ? "states-NNNNNNNNNN.npy" : name

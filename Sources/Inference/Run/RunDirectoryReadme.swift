@@ -98,6 +98,11 @@ public enum RunDirectoryReadme {
             Entry(file: "final_states.npy", shape: "[C, n]", dtype: "float64", units: stateUnits(target), meaning: """
                 the chain states when the run ended (also when interrupted; \(stateMeaning(target)))
                 """),
+            Entry(file: "report.html", shape: "-", dtype: "HTML text (UTF-8, self-contained: inline CSS and SVG, no script)", units: "-", meaning: """
+                present only after `l2hmc-run report DIR`: plots and tables of this directory's files (parameters, Q_int \
+                history and histogram, plaquette history, acceptance and dH, autocorrelations, the summary), made from them \
+                alone and replaced by the next report
+                """),
         ]
         return e
     }
