@@ -54,7 +54,12 @@ let package = Package(
         .target(name: "Audit", dependencies: ["ModelFormat", "Inference", "Trainer"]),
         .target(name: "HDF5Kit", dependencies: ["CHDF5", "ModelFormat"]),
         // Self-contained HTML reports (inline SVG plots of our own, no script) of run directories.
-        .target(name: "HTMLReport", dependencies: ["Inference", "ModelFormat"]),   // ModelFormat: UntrustedText for messages
+        .target(name: "HTMLReport", dependencies: ["ModelFormat"]),
+        // The run report: the pages of HTMLReport filled from a run directory, with exact values.
+        .target(name: "RunHTMLReport", dependencies: ["HTMLReport", "Inference", "ModelFormat"]),
+        // Saved ensembles of U(1) runs (`--save-configs`, `l2hmc-run measure`): the ensemble.h5
+        // layout, its writer and reader, and the observables recomputed from it.
+        .target(name: "Ensemble", dependencies: ["HDF5Kit", "Inference", "ModelFormat"]),
         // Checkpoint conversion (HDF5: our trainer's ckpt.h5 and Keras files) into .l2z models;
         // reads our ckpt.h5 through its documented layout, never through Trainer.
         .target(name: "Converter", dependencies: ["ModelFormat", "HDF5Kit", "Inference", "CZip", .product(name: "Yams", package: "Yams")]),
@@ -68,11 +73,11 @@ let package = Package(
 
         .executableTarget(
             name: "l2hmc-run",
-            dependencies: ["Audit", "Inference", "ModelFormat", "CLISupport", "DistributedKit", "HTMLReport",
+            dependencies: ["Audit", "Inference", "Ensemble", "ModelFormat", "CLISupport", "DistributedKit", "HTMLReport", "RunHTMLReport",
                            .product(name: "ArgumentParser", package: "swift-argument-parser")]),
         .executableTarget(
             name: "l2hmc-train",
-            dependencies: ["Trainer", "ModelFormat", "COpenBLAS", "CLISupport", "DistributedKit",
+            dependencies: ["Trainer", "ModelFormat", "COpenBLAS", "CLISupport", "DistributedKit", "HTMLReport",
                            .product(name: "ArgumentParser", package: "swift-argument-parser")]),
         .executableTarget(
             name: "l2hmc-convert",
@@ -87,9 +92,10 @@ let package = Package(
         .testTarget(name: "TrainerTests", dependencies: ["Trainer", "ModelFormat", "CounterRandom"]),
         .testTarget(name: "GoldenTests", dependencies: ["ModelFormat", "Inference", "Trainer", "Audit"], exclude: ["Goldens"]),
         .testTarget(name: "AuditTests", dependencies: ["Audit"]),
-        .testTarget(name: "HTMLReportTests", dependencies: ["HTMLReport", "Inference", "ModelFormat"]),
+        .testTarget(name: "HTMLReportTests", dependencies: ["HTMLReport", "ModelFormat"]),
         .testTarget(name: "CLITests", dependencies: ["ModelFormat", "Trainer", "CLISupport"], exclude: ["Goldens"]),   // Trainer: the config-key table the flags come from; CLISupport: the error policy
         .testTarget(name: "HDF5KitTests", dependencies: ["HDF5Kit"]),
+        .testTarget(name: "EnsembleTests", dependencies: ["Ensemble", "HDF5Kit", "Inference", "ModelFormat"]),
         .testTarget(name: "ConverterTests", dependencies: ["Converter", "ModelFormat", "Inference", "HDF5Kit", "Trainer"]),
         .testTarget(name: "DistributedKitTests", dependencies: ["DistributedKit", "CMPI"]),
     ],

@@ -17,6 +17,8 @@ static inline hid_t l2h_s_all(void) { return H5S_ALL; }
 static inline unsigned l2h_f_acc_rdonly(void) { return H5F_ACC_RDONLY; }
 static inline unsigned l2h_f_acc_trunc(void) { return H5F_ACC_TRUNC; }
 static inline unsigned l2h_f_acc_excl(void) { return H5F_ACC_EXCL; }
+static inline unsigned l2h_f_acc_rdwr(void) { return H5F_ACC_RDWR; }
+static inline hsize_t l2h_s_unlimited(void) { return H5S_UNLIMITED; }
 
 /* ---- Added for HDF5Kit. ---- */
 static inline hid_t l2h_e_default(void) { return H5E_DEFAULT; }

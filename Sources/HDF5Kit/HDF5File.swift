@@ -26,7 +26,7 @@ public final class HDF5File {
     /// The HDF5 file id; negative once closed.
     private(set) var fileID: hid_t
 
-    private init(path: String, fileID: hid_t, isWritable: Bool) {
+    init(path: String, fileID: hid_t, isWritable: Bool) {
         self.path = path
         self.fileID = fileID
         self.isWritable = isWritable
@@ -89,7 +89,7 @@ public final class HDF5File {
 
     /// File access list: closing the file closes every object still open in it, and file
     /// locking does not fail on file systems without locks.
-    private static func makeAccessList(path: String, onFailure: (String, String) -> HDF5Error) throws -> hid_t {
+    static func makeAccessList(path: String, onFailure: (String, String) -> HDF5Error) throws -> hid_t {
         let fapl = H5Pcreate(l2h_p_file_access())
         guard fapl >= 0 else { throw onFailure(path, HDF5Runtime.takeErrorReason(fallback: "H5Pcreate failed")) }
         guard H5Pset_fclose_degree(fapl, H5F_CLOSE_STRONG) >= 0, l2h_set_lenient_file_locking(fapl) >= 0 else {

@@ -33,6 +33,14 @@ struct AxisTicks: Equatable {
         values = v
     }
 
+    /// A range used as given (categorical axes), with no ticks.
+    init(exactLo: Double, hi: Double) {
+        lo = exactLo
+        self.hi = hi
+        step = 1
+        values = []
+    }
+
     /// A tick label: fixed-point with as many decimals as the step needs (`0.25`, `150`), or `%g`
     /// for very large or very small values; never "0.30000000000000004" or "5e+01".
     func label(_ x: Double) -> String {

@@ -8,9 +8,9 @@ public struct HTMLPage {
 
     public init(title: String) { self.title = title }
 
-    /// The comment on the second line of every page: `l2hmc-run report` replaces an existing
+    /// The comment on the second line of every page: the report commands replace an existing
     /// output only when it carries it (a file it wrote itself) or with `--force`.
-    public static let marker = "<!-- written by l2hmc-run report -->"
+    public static let marker = "<!-- written by an l2hmc report command -->"
 
     public static func escape(_ s: String) -> String {
         var out = ""

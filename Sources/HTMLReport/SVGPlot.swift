@@ -35,6 +35,8 @@ public struct SVGPlot {
     public var verticalLines: [(x: Double, label: String)] = []
     /// Fixed y range (else from the data).
     public var yRange: (Double, Double)?
+    /// Categorical x axis: labels at x = 0, 1, ... (replacing the numeric ticks).
+    public var xCategories: [String]?
 
     public static let maxPoints = 2000
     static let palette = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2", "#17becf"]
@@ -44,13 +46,14 @@ public struct SVGPlot {
     }
 
     public func svg() -> String {
-        let left = 64.0, right = 16.0, top = 28.0, bottom = 44.0
+        let left = 64.0, right = xCategories == nil ? 16.0 : 110.0, top = 28.0, bottom = xCategories == nil ? 44.0 : 120.0
         let w = Double(width), h = Double(height)
         var xs: [Double] = series.flatMap { $0.points.map(\.x) } + bars.flatMap { [$0.x0, $0.x1] } + verticalLines.map(\.x)
         var ys: [Double] = series.flatMap { $0.points.map(\.y) } + bars.map(\.y) + horizontalLines.map(\.y)
         xs = xs.filter(\.isFinite); ys = ys.filter(\.isFinite)
         if !bars.isEmpty { ys.append(0) }
-        let xt = AxisTicks(lo: xs.min() ?? 0, hi: xs.max() ?? 1)
+        if let categories = xCategories { xs += [-0.6, Double(categories.count) - 0.4] }
+        let xt = xCategories != nil ? AxisTicks(exactLo: -0.6, hi: Double(xCategories?.count ?? 1) - 0.4) : AxisTicks(lo: xs.min() ?? 0, hi: xs.max() ?? 1)
         let yt = yRange.map { AxisTicks(lo: $0.0, hi: $0.1) } ?? AxisTicks(lo: ys.min() ?? 0, hi: ys.max() ?? 1)
         func px(_ x: Double) -> Double { left + (x - xt.lo) / (xt.hi - xt.lo) * (w - left - right) }
         func py(_ y: Double) -> Double { h - bottom - (y - yt.lo) / (yt.hi - yt.lo) * (h - top - bottom) }
@@ -59,9 +62,16 @@ public struct SVGPlot {
         out += "<rect width=\"\(width)\" height=\"\(height)\" fill=\"#ffffff\"/>\n"
         out += "<text x=\"\(f(w / 2))\" y=\"16\" text-anchor=\"middle\" font-size=\"13\">\(HTMLPage.escape(title))</text>\n"
         // Grid and ticks.
-        for x in xt.values {
-            out += "<line x1=\"\(f(px(x)))\" y1=\"\(f(top))\" x2=\"\(f(px(x)))\" y2=\"\(f(h - bottom))\" stroke=\"#e5e5e5\"/>"
-            out += "<text x=\"\(f(px(x)))\" y=\"\(f(h - bottom + 14))\" text-anchor=\"middle\">\(xt.label(x))</text>\n"
+        if let categories = xCategories {
+            for (i, label) in categories.enumerated() {
+                let x = px(Double(i))
+                out += "<text transform=\"translate(\(f(x + 3)) \(f(h - bottom + 8))) rotate(30)\" font-size=\"10\">\(HTMLPage.escape(label))</text>\n"
+            }
+        } else {
+            for x in xt.values {
+                out += "<line x1=\"\(f(px(x)))\" y1=\"\(f(top))\" x2=\"\(f(px(x)))\" y2=\"\(f(h - bottom))\" stroke=\"#e5e5e5\"/>"
+                out += "<text x=\"\(f(px(x)))\" y=\"\(f(h - bottom + 14))\" text-anchor=\"middle\">\(xt.label(x))</text>\n"
+            }
         }
         for y in yt.values {
             out += "<line x1=\"\(f(left))\" y1=\"\(f(py(y)))\" x2=\"\(f(w - right))\" y2=\"\(f(py(y)))\" stroke=\"#e5e5e5\"/>"

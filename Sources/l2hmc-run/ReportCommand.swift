@@ -2,13 +2,14 @@ import ArgumentParser
 import CLISupport
 import Foundation
 import HTMLReport
+import RunHTMLReport
 import Inference
 import ModelFormat
 
 struct ReportCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "report",
-        abstract: "Write a self-contained HTML report (inline SVG plots, no script, no network) of a run directory.",
+        abstract: "Write a self-contained HTML report (inline SVG plots, no script, no network) of a run directory or a crossval report.",
         discussion: """
             Reads the run directory an `l2hmc-run --out DIR` run wrote (params.json, summary.json \
             when the run finished, the per-trajectory .npy series) and writes one HTML file: the \
@@ -18,12 +19,16 @@ struct ReportCommand: ParsableCommand {
             of Q_int and the plaquette with the Sokal window and tau_int, cumulative tunneling \
             events; for every run, acceptance and dH per trajectory by sampler and the running \
             mean of exp(-dH + log det). The same directory gives the same bytes.
+            Given a crossval report (`l2hmc-run crossval --report FILE.json`): the verdict, every \
+            check (failed and inconclusive ones marked), and plots of acceptance, tunneling and the \
+            largest |z| per sampling check (exactness, ablation, sensitivity) and of the \
+            sensitivity to N_LF and rank; written to FILE.html by default.
             Output: DIR/report.html by default (replaced when it is a report this command wrote); \
             -o FILE.html elsewhere (an existing FILE is replaced only with --force). Written atomically.
             Exit codes: 0 success, 1 unreadable or damaged run directory, 64 usage.
             """)
 
-    @Argument(help: "The run directory (l2hmc-run --out DIR).")
+    @Argument(help: "The run directory (l2hmc-run --out DIR), or a crossval report (crossval --report FILE.json).")
     var directory: String
     @Option(name: [.short, .customLong("output")], help: "Output HTML file (default: DIR/report.html).")
     var output: String?
@@ -32,20 +37,24 @@ struct ReportCommand: ParsableCommand {
 
     func run() throws {
         var isDirectory: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory), isDirectory.boolValue else {
-            throw UsageError("\(directory) is not a directory: give the run directory an `l2hmc-run --out DIR` run wrote")
+        guard FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory) else {
+            throw UsageError("\(directory) does not exist: give a run directory (l2hmc-run --out DIR) or a crossval report (crossval --report FILE.json)")
         }
-        guard FileManager.default.fileExists(atPath: directory + "/params.json") else {
+        let crossval = !isDirectory.boolValue
+        if !crossval && !FileManager.default.fileExists(atPath: directory + "/params.json") {
             throw UsageError("\(directory) holds no params.json: not a run directory (l2hmc-run --out DIR writes one)")
         }
-        let path = output ?? directory + "/report.html"
+        let defaultPath = crossval ? (directory.hasSuffix(".json") ? String(directory.dropLast(5)) : directory) + ".html" : directory + "/report.html"
+        let path = output ?? defaultPath
         if FileManager.default.fileExists(atPath: path) && !force {
             let head = (try? AtomicFile.readPrefix(path, count: 64)).map { String(decoding: $0, as: UTF8.self) } ?? ""
             guard head.contains(HTMLPage.marker) else {
                 throw UsageError("\(path) exists and is not a report this command wrote; pass --force to replace it, or -o another path")
             }
         }
-        let html = try RunReportPage.html(directory: directory, toolVersion: "l2hmc-run \(ToolVersion.current)")
+        let version = "l2hmc-run \(ToolVersion.current)"
+        let html = crossval ? try CrossvalReportPage.html(path: directory, toolVersion: version)
+                            : try RunReportPage.html(directory: directory, toolVersion: version)
         try AtomicFile.write(Array(html.utf8), to: path, replaceExisting: true)
         print("wrote \(path)")
     }

@@ -2,6 +2,7 @@ import ArgumentParser
 import CLISupport
 import Foundation
 import DistributedKit
+import Ensemble
 import Inference
 import ModelFormat
 
@@ -80,6 +81,8 @@ struct RunCommand: ParsableCommand {
     var force = false
     @Option(help: "Checkpoint the --out directory every N trajectories (default: every 10 s of work).")
     var checkpointEvery: Int?
+    @Option(help: "Save the link configurations of every chain every N trajectories to DIR/ensemble.h5 (HDF5, readable with h5py; needs --out; U(1) only; written at each checkpoint and consistent with it after an interruption). Measure them with `l2hmc-run measure DIR/ensemble.h5`.")
+    var saveConfigs: Int?
     @Option(help: "Refuse runs whose estimated memory exceeds this (bytes, or with K/M/G/T; default 80% of the memory available).")
     var maxMemory: String?
     @Option(help: "Continue the run saved in this directory (same numbers as one uninterrupted run).")
@@ -110,6 +113,11 @@ struct RunCommand: ParsableCommand {
         if let t = tile, t < 1 { throw UsageError("--tile must be >= 1 (got \(t))") }
         if let o = out, o == resume { throw UsageError("--out names the directory being resumed; leave --out out to continue it in place") }
         if out == nil && force { throw UsageError("--force applies to --out") }
+        if let k = saveConfigs {
+            guard k >= 1 else { throw UsageError("--save-configs must be >= 1 trajectory (got \(k))") }
+            guard resume == nil else { throw UsageError("--save-configs cannot change when resuming (the saved params.json fixes it)") }
+            guard out != nil else { throw UsageError("--save-configs needs --out DIR (the ensemble is written to DIR/ensemble.h5, in step with the directory's checkpoints)") }
+        }
         // The root resolves the options and reads every file; the other ranks get the result.
         var root: Resolved?
         if isRoot {
@@ -149,7 +157,10 @@ struct RunCommand: ParsableCommand {
         // The output (root only): the resumed directory itself, or a new one (also for a
         // version-1 directory, whose continuation replaces it as version 2).
         var output = resolved.output
+        var ensemble: EnsembleWriter?
         if let o = output {
+            // The ensemble is checked (and cut back to the checkpoint) before params.json changes.
+            ensemble = try openEnsemble(params: params, output: o, resumed: resumed)
             try Interrupt.critical { try o.updateParams(paramsJSON) }
         } else if isRoot, let path = out ?? resume, let startStates {
             let (created, warning) = try Interrupt.critical {
@@ -159,8 +170,10 @@ struct RunCommand: ParsableCommand {
             }
             if let warning { Console.error("warning: \(warning)\n") }
             output = created
+            ensemble = try openEnsemble(params: params, output: created, resumed: resumed)
         }
         if let o = output { header.append("output      \(o.path) (checkpoint every \(checkpointEvery.map { "\($0) trajectories" } ?? "10 s"))") }
+        if let e = ensemble { header.append("ensemble    \(e.path) (every \(e.header.every) trajectories, \(e.written) saved)") }
         if isRoot {
             emit(header.joined(separator: "\n") + "\n")
             if let w = BLASKernel.current().warning { Console.error("warning: \(w)\n") }
@@ -176,6 +189,16 @@ struct RunCommand: ParsableCommand {
         while !engine.isFinished {
             try engine.step()
             let done = engine.trajectoriesDone
+            // Saved configurations: every rank takes part in the gather (collective).
+            if let every = params.saveConfigs, done % every == 0 {
+                let states = try engine.gatheredStates()
+                if let e = ensemble, let states {
+                    try e.add(trajectory: done, states: states)
+                    // Rows beyond the last commit are harmless (a resume cuts them): write early
+                    // when many are waiting, so memory stays bounded between checkpoints.
+                    if e.pendingBytes > Self.ensembleBuffer { try Interrupt.critical { try e.flush() } }
+                }
+            }
             var due = false
             var acc = 0.0
             if isRoot {
@@ -187,7 +210,7 @@ struct RunCommand: ParsableCommand {
             if decision.stop { interrupted = true; break }
             if decision.checkpoint {
                 let states = try engine.gatheredStates()
-                if let o = output, let states { try checkpoint(o, engine, states: states) }
+                if let o = output, let states { try checkpoint(o, engine, states: states, ensemble: ensemble) }
                 if batchLog {
                     let rate = Double(done - lastCount) / max(Date().timeIntervalSince(lastCheckpoint), 1e-9)
                     Console.error(String(format: "progress    %d/%d trajectories, %.1f/s, acc %.2f%@\n", done, s.trajectories,
@@ -199,7 +222,7 @@ struct RunCommand: ParsableCommand {
         let seconds = Date().timeIntervalSince(started)
         let finalStates = try engine.gatheredStates()
         guard isRoot, let finalStates else { return try finish(processes, interrupted: interrupted) }
-        if let o = output { try checkpoint(o, engine, states: finalStates) }
+        if let o = output { try checkpoint(o, engine, states: finalStates, ensemble: ensemble) }
 
         let summary = RunSummary(record: engine.record, target: targetAction, thermalization: s.thermalization)
         var summaryJSON = RunReport.json(summary)
@@ -283,10 +306,30 @@ struct RunCommand: ParsableCommand {
         return out
     }
 
-    /// Commits a checkpoint; a failure (a full disk) names the checkpoint the directory keeps.
-    private func checkpoint(_ output: RunOutput, _ engine: RunEngine, states: [Double]) throws {
-        do { try Interrupt.critical { try output.checkpoint(record: engine.record, states: states) } } catch {
-            let text = (error as? InferenceError)?.description ?? "\(error)"
+    /// Kept saved configurations beyond which they are written before the next checkpoint.
+    static let ensembleBuffer = 64 << 20
+
+    /// The ensemble of a `--save-configs` run (root only): created with a new directory, cut back
+    /// to the checkpoint of a directory resumed in place, copied up to it into a new `--out`.
+    private func openEnsemble(params: RunParameters, output: RunOutput, resumed: RunDirectory.Contents?) throws -> EnsembleWriter? {
+        guard let every = params.saveConfigs, case let .u1(lattice) = params.target else { return nil }
+        let header = EnsembleHeader(lattice: lattice, seed: params.settings.seed, every: every, model: params.modelSHA256 ?? "hmc",
+                                    chains: params.settings.chains)
+        let path = "\(output.path)/\(EnsembleHeader.fileName)"
+        return try Interrupt.critical { () throws -> EnsembleWriter in
+            guard let r = resumed else { return try EnsembleWriter.create(path: path, header: header) }
+            if let old = resume, old != output.path {
+                return try EnsembleWriter.copy(from: "\(old)/\(EnsembleHeader.fileName)", to: path, header: header, committed: r.trajectoryIndex)
+            }
+            return try EnsembleWriter.resume(path: path, header: header, committed: r.trajectoryIndex)
+        }
+    }
+
+    /// Commits a checkpoint (the saved configurations first, so that every committed
+    /// trajectory's are on disk); a failure (a full disk) names the checkpoint the directory keeps.
+    private func checkpoint(_ output: RunOutput, _ engine: RunEngine, states: [Double], ensemble: EnsembleWriter?) throws {
+        do { try Interrupt.critical { try ensemble?.flush(); try output.checkpoint(record: engine.record, states: states) } } catch {
+            let text = (error as? InferenceError)?.description ?? (error as? EnsembleError)?.description ?? "\(error)"
             throw InferenceError.io(path: output.path, reason: "checkpoint failed (\(text)); the directory keeps its last checkpoint, \(output.committed) trajectories: fix the cause and continue with --resume \(output.path)")
         }
     }
@@ -327,7 +370,8 @@ struct RunCommand: ParsableCommand {
                                            ("--hmc-start", hmcStart != nil), ("--net-weights", netWeights != nil), ("--seed", seed != nil),
                                            ("--lowrank", lowrank != nil), ("--lowrank-energy", lowrankEnergy != nil), ("--step-mapping", stepMapping != nil),
                                            ("--precision", precision != nil), ("--thermalization", thermalization != nil), ("--cold-start", coldStart), ("--tile", tile != nil),
-                                           ("--mixture-means", mixtureMeans != nil), ("--mixture-variance", mixtureVariance != nil), ("--mixture-weights", mixtureWeights != nil)]
+                                           ("--mixture-means", mixtureMeans != nil), ("--mixture-variance", mixtureVariance != nil), ("--mixture-weights", mixtureWeights != nil),
+                                           ("--save-configs", saveConfigs != nil)]
             if let given = fixed.first(where: { $0.1 }) {
                 throw UsageError("\(given.0) cannot change when resuming (the saved params.json fixes it); only --trajectories, --out, --force, --json, --quiet, --threads, --checkpoint-every, --max-memory and --check-reversibility may be given")
             }
@@ -424,8 +468,11 @@ struct RunCommand: ParsableCommand {
         settings.hotStart = !coldStart
         settings.tile = tile ?? TilePolicy.defaultTile(chains: chainCount, sampler: loaded?.sampler)
         try settings.validate()
-        return Resolved(params: RunParameters(settings: settings, target: targetValue, modelPath: modelPath.map(ModelPath.absolute), modelSHA256: modelSHA), model: loaded,
-                        modelBytes: modelBytes)
+        if saveConfigs != nil, case .gaussianMixture = targetValue {
+            throw UsageError("--save-configs saves U(1) link configurations; for a Gaussian mixture the positions are already recorded per trajectory in DIR/position.npy")
+        }
+        return Resolved(params: RunParameters(settings: settings, target: targetValue, modelPath: modelPath.map(ModelPath.absolute), modelSHA256: modelSHA, saveConfigs: saveConfigs),
+                        model: loaded, modelBytes: modelBytes)
     }
 
     private func resolveTarget(model: L2ZModel?) throws -> Target {

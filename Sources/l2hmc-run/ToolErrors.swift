@@ -1,4 +1,5 @@
 import CLISupport
+import HTMLReport
 import Inference
 
 // The shared CLI plumbing under the names every file of this tool uses (no file needs to import
@@ -6,6 +7,11 @@ import Inference
 typealias UsageError = CLISupport.UsageError
 typealias Console = CLISupport.Console
 typealias Interrupt = CLISupport.Interrupt
+
+extension ReportError: ReportableError {
+    public var report: String { description }
+    public var exitStatus: Int32 { ToolFailure.badData }
+}
 
 extension InferenceError: ReportableError {
     public var report: String { description }

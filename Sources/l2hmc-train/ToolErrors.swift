@@ -1,4 +1,5 @@
 import CLISupport
+import HTMLReport
 import Trainer
 
 // The shared CLI plumbing under the names every file of this tool uses.
@@ -16,6 +17,11 @@ extension TrainerModel.Failure: ReportableError {
 }
 
 extension OutputError: ReportableError {
+    public var report: String { description }
+    public var exitStatus: Int32 { ToolFailure.badData }
+}
+
+extension ReportError: ReportableError {
     public var report: String { description }
     public var exitStatus: Int32 { ToolFailure.badData }
 }

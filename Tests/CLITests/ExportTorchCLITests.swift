@@ -82,4 +82,28 @@ final class ExportTorchCLITests: XCTestCase {
         XCTAssertEqual(r.status, 0, r.stdout + r.stderr)
         print(r.stdout)
     }
+
+    /// Opt-in like the test above: float64 models trained by l2hmc-train in every layout
+    /// upstream has (per step with split x-networks, per step with one x-network, shared), made
+    /// exportable (no time input, leaky_relu), exported and loaded into PyTorch strictly; PyTorch
+    /// (float64) must reproduce the model's own probe, computed by the trainer's forward pass
+    /// (check_export.py with the .l2z: to 1e-10, the tolerance of the fixture comparison).
+    func testPyTorchLoadsTrainedFloat64ExportsOfEveryLayoutStrictly() throws {
+        guard let python = ProcessInfo.processInfo.environment["L2HMC_TORCH_PYTHON"] else {
+            throw XCTSkip("set L2HMC_TORCH_PYTHON to a Python with torch, numpy and safetensors to run the PyTorch strict-load check")
+        }
+        for (layout, perStep) in [("per_step", "2"), ("per_step", "1"), ("shared", "1")] {
+            let model = dir.appendingPathComponent("t-\(layout)-\(perStep).l2z").path
+            let out = dir.appendingPathComponent("t-\(layout)-\(perStep).safetensors").path
+            let t = try CLI.run("l2hmc-train", ["train", "--lattice", "4x4", "--nlf", "2", "--hidden-units", "8,8", "--activation", "leaky_relu",
+                                                "--layout", layout, "--x-networks-per-step", perStep, "--time-input", "false",
+                                                "--steps", "20", "--chains", "16", "--quiet", "--out", model])
+            XCTAssertEqual(t.status, 0, t.stderr)
+            let e = try CLI.run("l2hmc-convert", ["export", model, out])
+            XCTAssertEqual(e.status, 0, e.stderr)
+            let r = try CLI.run(executable: URL(fileURLWithPath: python), [fixtures.appendingPathComponent("check_export.py").path, out, model], cwd: fixtures)
+            XCTAssertEqual(r.status, 0, "\(layout) x\(perStep): " + r.stdout + r.stderr)
+            print("\(layout), \(perStep) x-network(s) per step: \(r.stdout)")
+        }
+    }
 }

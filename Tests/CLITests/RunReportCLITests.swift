@@ -137,3 +137,31 @@ extension RunReportCLITests {
         XCTAssertFalse(page.contains("Q_int"))
     }
 }
+
+extension RunReportCLITests {
+    /// `report CROSSVAL.json`: the verdict, every check, the sampling-check and sensitivity plots;
+    /// deterministic; a JSON file that is not a crossval report is a coded error.
+    func testCrossvalReport() throws {
+        let model = dir.appendingPathComponent("m.l2z").path, json = dir.appendingPathComponent("cv.json").path
+        XCTAssertEqual(try CLI.run("l2hmc-convert", ["init-random", "--target", "u1", "--lattice", "4x4", "--nlf", "2", "--units", "8",
+                                                     "--eps", "0.1", "--seed", "3", "--out", model]).status, 0)
+        let cv = try CLI.run("l2hmc-run", ["crossval", model, "--chains", "8", "--trajectories", "40", "--nlf", "1,3", "--report", json])
+        XCTAssertTrue([0, 1].contains(cv.status), cv.stderr)
+        let r = try CLI.run("l2hmc-run", ["report", json])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let html = dir.appendingPathComponent("cv.html")
+        let page = try String(contentsOf: html, encoding: .utf8)
+        for text in ["l2hmc-run crossval report", "Verdict: ", "reversibility", "exactness: HMC", "Sampling checks", "Largest |z|", "Sensitivity to N_LF"] {
+            XCTAssertTrue(page.contains(text), text)
+        }
+        XCTAssertFalse(page.contains("<script"))
+        let again = dir.appendingPathComponent("again.html")
+        XCTAssertEqual(try CLI.run("l2hmc-run", ["report", json, "-o", again.path]).status, 0)
+        XCTAssertEqual(try Data(contentsOf: again), try Data(contentsOf: html))
+        let bogus = dir.appendingPathComponent("x.json")
+        try Data("{\"a\": 1}".utf8).write(to: bogus)
+        let bad = try CLI.run("l2hmc-run", ["report", bogus.path])
+        XCTAssertEqual(bad.status, 1)
+        XCTAssertTrue(bad.stderr.hasPrefix("error: [report.not_a_report]"), bad.stderr)
+    }
+}

@@ -129,8 +129,12 @@ enum TorchConversion {
         // 4. Arrays.
         var built = try NetworkArrays.build(source: source, mapped: mapped, structure: structure, stateSize: n)
         var generated: [(String, String)] = []
-        // ScaledTanh without a bias (upstream 2022-08-16 .. 2023-01-16): the bias is zero.
-        for name in expected.keys.sorted() where (name.hasSuffix(".scale.bias") || name.hasSuffix(".transformation.bias")) && built.arrays[name] == nil {
+        // ScaledTanh without a bias (upstream 2022-08-16 .. 2023-01-16): the bias is zero. That
+        // era has no head bias anywhere; a file where some heads have one and others not is
+        // damaged, and the missing ones are reported below.
+        let headBiases = expected.keys.filter { $0.hasSuffix(".scale.bias") || $0.hasSuffix(".transformation.bias") }
+        let noHeadBias = headBiases.allSatisfy { built.arrays[$0] == nil }
+        for name in headBiases.sorted() where noHeadBias {
             let kernel = String(name.dropLast("bias".count)) + "kernel"
             guard built.arrays[kernel] != nil else { continue }
             built.arrays[name] = try NDArray(shape: [n], floats: [Float](repeating: 0, count: n))

@@ -10,7 +10,9 @@ import ModelFormat
 /// - Only models upstream's networks can compute are exported; anything else is refused with
 ///   `convert.export_unsupported` naming the manifest field: a U(1) target; no time input; x-net
 ///   input `cos_sin_blocks` with `before_trig`; v-net input `raw`; translation sign +1; NCP x
-///   update; activation relu, tanh, swish or leaky_relu; shared layout only with one x-network.
+///   update; activation relu, tanh, swish or leaky_relu; batch norm only with epsilon 1e-5
+///   (torch's BatchNorm1d default, not configurable upstream; the head-2022 Keras era used
+///   1e-3); shared layout only with one x-network.
 /// - Every network tensor is written twice, under `networks.<net>` and `<net>` (upstream's
 ///   `Dynamics` registers both, and a strict load wants both). Kernels are written (out, in)
 ///   (transposed); coefficients as (1, D) (zeros for a `tanh` head, which is exp(0) = 1);
@@ -44,6 +46,9 @@ public enum TorchExport {
         guard dyn.xUpdate == .ncp else { throw refuse("dynamics.x_update", dyn.xUpdate.rawValue, "upstream's U(1) x update is NCP") }
         guard ["relu", "tanh", "swish", "leaky_relu"].contains(net.activation.rawValue) else {
             throw refuse("network.activation", net.activation.rawValue, "upstream's activations are relu, tanh, swish (SiLU), leaky_relu and elu")
+        }
+        if let bn = net.batchNorm, bn.epsilon != 1e-5 {
+            throw refuse("network.batch_norm.epsilon", "\(bn.epsilon)", "upstream's BatchNorm1d uses eps 1e-5, which its config cannot change")
         }
         if net.layout == .shared && net.xNetworksPerStep != 1 {
             throw refuse("network.x_networks_per_step", "2", "upstream's shared layout has one x-network for both halves")

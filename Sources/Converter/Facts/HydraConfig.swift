@@ -24,10 +24,16 @@ import Yams
 /// Refused (`convert.unsupported_source`): a non-empty `conv.filters` (a convolution stack),
 /// `dynamics.group` other than `U1`, `framework` other than `pytorch`, an activation the
 /// format does not have (`elu`), YAML anchors or aliases (a config never uses them; refusing them
-/// rules out alias bombs), more than ``maxBytes``. `dynamics.eps` is the initial step size (the
-/// trained ones are in the weights) and is not read.
+/// rules out alias bombs), nesting deeper than ``maxDepth`` (a config is 3 levels deep; the YAML
+/// library builds nodes recursively, so a nesting bomb would overflow the stack), more than
+/// ``maxBytes``. A key of the table present with a value of another type (`nleapfrog: 2.5`,
+/// `units: [8, 8.5]`) is `convert.invalid_fact`: skipping it would let a preset's value stand
+/// where the file says otherwise. `dynamics.eps` is the initial step size (the trained ones are
+/// in the weights) and is not read.
 enum HydraConfig {
     static let maxBytes = 1 << 20
+    /// Nesting levels (flow brackets, or block indentation and `-`/`?` indicators) accepted.
+    static let maxDepth = 64
 
     static func isYAML(_ path: String) -> Bool {
         let p = path.lowercased()
@@ -50,8 +56,11 @@ enum HydraConfig {
         if let line = anchorLine(text) {
             throw refuse("its YAML uses an anchor or alias (line \(line)); a hydra config has none, and they are refused")
         }
+        if let line = deepLine(text) {
+            throw ConvertError.invalidFact(fact: "config", value: path, expected: "YAML nested at most \(maxDepth) levels deep (line \(line) is deeper; a hydra config is 3 levels deep)")
+        }
         let root: Any?
-        do { root = try Yams.load(yaml: text) } catch {
+        do { root = try Yams.compose(yaml: text).map { try plain($0, path: path) } } catch let e as ConvertError { throw e } catch {
             throw ConvertError.invalidFact(fact: "config", value: path, expected: "YAML (\(String(describing: error).prefix(200)))")
         }
         guard let config = root as? [String: Any] else {
@@ -76,54 +85,145 @@ enum HydraConfig {
         }
         var s = FileStatements()
         func origin(_ key: String) -> String { "the file (\(name): \(key))" }
-        func int(_ v: Any?) -> Int? { v as? Int }
-        func bool(_ v: Any?) -> Bool? { v as? Bool }
-        func number(_ v: Any?) -> Double? { (v as? Double) ?? (v as? Int).map(Double.init) }
-        if let lat = value("dynamics.latvolume") as? [Any], lat.count == 2, let nt = int(lat[0]), let nx = int(lat[1]) {
-            try s.state(.lattice, "\(nt)x\(nx)", origin: origin("dynamics.latvolume"))
+        /// The value at `key` converted by `read`; nil when absent (or null); a value present
+        /// that `read` does not accept is refused.
+        func typed<T>(_ key: String, _ expected: String, _ read: (Any) -> T?) throws -> T? {
+            guard let v = value(key) else { return nil }
+            guard let t = read(v) else {
+                throw ConvertError.invalidFact(fact: "config", value: "\(path) (\(key): \(String(describing: v).prefix(60)))", expected: expected)
+            }
+            return t
         }
-        if let n = int(value("dynamics.nleapfrog")) { try s.state(.nLF, "\(n)", origin: origin("dynamics.nleapfrog")) }
-        if let ncp = bool(value("dynamics.use_ncp")) { try s.state(.xUpdate, ncp ? "ncp" : "linear", origin: origin("dynamics.use_ncp")) }
-        let separate = bool(value("dynamics.use_separate_networks"))
+        func int(_ key: String) throws -> Int? { try typed(key, "an integer", { $0 as? Int }) }
+        func bool(_ key: String) throws -> Bool? { try typed(key, "true or false", { $0 as? Bool }) }
+        func number(_ key: String) throws -> Double? { try typed(key, "a number", { ($0 as? Double) ?? ($0 as? Int).map(Double.init) }) }
+        func ints(_ key: String, count: Int?) throws -> [Int]? {
+            try typed(key, "a list of \(count.map(String.init) ?? "one or more") integers", { v in
+                guard let list = v as? [Any], !list.isEmpty, count == nil || list.count == count else { return nil }
+                let values = list.compactMap { $0 as? Int }
+                return values.count == list.count ? values : nil
+            })
+        }
+        if let lat = try ints("dynamics.latvolume", count: 2) {
+            try s.state(.lattice, "\(lat[0])x\(lat[1])", origin: origin("dynamics.latvolume"))
+        }
+        if let n = try int("dynamics.nleapfrog") { try s.state(.nLF, "\(n)", origin: origin("dynamics.nleapfrog")) }
+        if let ncp = try bool("dynamics.use_ncp") { try s.state(.xUpdate, ncp ? "ncp" : "linear", origin: origin("dynamics.use_ncp")) }
+        let separate = try bool("dynamics.use_separate_networks")
         if let separate { try s.state(.layout, separate ? "per_step" : "shared", origin: origin("dynamics.use_separate_networks")) }
-        if let split = bool(value("dynamics.use_split_xnets")), let separate {
+        if let split = try bool("dynamics.use_split_xnets"), let separate {
             // Upstream uses one x-network for both halves unless the networks are per step and split.
             try s.state(.xNetworksPerStep, split && separate ? "2" : "1", origin: origin("dynamics.use_split_xnets"))
         }
-        if let act = value("network.activation_fn") as? String {
+        if let act = try typed("network.activation_fn", "an activation name", { $0 as? String }) {
             guard Activation(rawValue: act) != nil else {
                 throw refuse("its config says network.activation_fn \(act.debugDescription), which the format does not have (\(Activation.allCases.map(\.rawValue).joined(separator: ", ")))")
             }
             try s.state(.activation, act, origin: origin("network.activation_fn"))
         }
-        if let units = value("network.units") as? [Any] {
-            let widths = units.compactMap(int)
-            if widths.count == units.count, !widths.isEmpty {
-                try s.state(.hiddenUnits, widths.map(String.init).joined(separator: ","), origin: origin("network.units"))
-            }
+        if let widths = try ints("network.units", count: nil) {
+            try s.state(.hiddenUnits, widths.map(String.init).joined(separator: ","), origin: origin("network.units"))
         }
-        if let bn = bool(value("network.use_batch_norm")) { s.batchNorm = (bn, origin("network.use_batch_norm")) }
-        if let beta = number(value("annealing_schedule.beta_final")) {
+        if let bn = try bool("network.use_batch_norm") { s.batchNorm = (bn, origin("network.use_batch_norm")) }
+        if let beta = try number("annealing_schedule.beta_final") {
             try s.state(.beta, "\(beta)", origin: origin("annealing_schedule.beta_final"))
         }
-        let weights = ["x.s", "x.t", "x.q", "v.s", "v.t", "v.q"].map { number(value("net_weights." + $0)) }
+        let weights = try ["x.s", "x.t", "x.q", "v.s", "v.t", "v.q"].map { try number("net_weights." + $0) }
         if weights.allSatisfy({ $0 != nil }) {
             try s.state(.netWeights, weights.compactMap { $0.map { "\($0)" } }.joined(separator: ","), origin: origin("net_weights"))
         }
         return s
     }
 
-    /// The first line holding a YAML anchor (`&name`) or alias (`*name`) as a node, outside
-    /// quotes and comments, or nil.
-    static func anchorLine(_ text: String) -> Int? {
+    /// A composed YAML node as plain values (`[String: Any]`, `[Any]`, `Int`, `Double`, `Bool`,
+    /// `NSNull`, `String` for every other scalar, e.g. an integer too large for Int). Not
+    /// `Yams.load`: its constructor force-unwraps a mapping key that is not a scalar
+    /// (`[a]: b`, `? {a: 1}`) and crashes. Such a key, and a key given twice, are refused.
+    static func plain(_ node: Node, path: String) throws -> Any {
+        switch node {
+        case let .scalar(scalar):
+            // Quoted or block scalars are strings; a plain one is null, a bool, an int or a
+            // float when it reads as one (the YAML core schema, as Yams resolves it).
+            guard scalar.style == .plain || scalar.style == .any else { return scalar.string }
+            if let v = node.null { return v }
+            if let v = node.bool { return v }
+            if let v = node.int { return v }
+            if let v = node.float { return v }
+            return scalar.string
+        case let .sequence(sequence):
+            return try sequence.map { try plain($0, path: path) }
+        case let .mapping(mapping):
+            var out: [String: Any] = [:]
+            for (key, value) in mapping {
+                guard case let .scalar(k) = key else {
+                    throw ConvertError.invalidFact(fact: "config", value: path, expected: "a YAML mapping with plain keys (a key is a \(key.mapping != nil ? "mapping" : "sequence"))")
+                }
+                guard out[k.string] == nil else {
+                    throw ConvertError.invalidFact(fact: "config", value: path, expected: "a YAML mapping without repeated keys (\(k.string.debugDescription) is given twice)")
+                }
+                out[k.string] = try plain(value, path: path)
+            }
+            return out
+        }
+    }
+
+    /// The first line nested deeper than ``maxDepth`` levels, or nil: open flow brackets (`[`,
+    /// `{` outside quotes and comments, carried across lines) plus, on a line outside brackets,
+    /// its indentation and the `- ` / `? ` indicators that start it (each indicator or column of
+    /// indentation counts as one level, an over-count that keeps the bound simple).
+    static func deepLine(_ text: String) -> Int? {
+        var flow = 0
         for (i, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+            var block = 0
+            if flow == 0 {
+                var rest = line[...]
+                while let c = rest.first, c == " " || c == "\t" || ((c == "-" || c == "?") && (rest.dropFirst().first.map { $0 == " " || $0 == "\t" } ?? true)) {
+                    block += 1
+                    rest = rest.dropFirst()
+                }
+            }
             var quote: Character?
             var previous: Character = " "
             for c in line {
                 if let q = quote { if c == q { quote = nil }; previous = c; continue }
                 if c == "#" && (previous == " " || previous == "\t") { break }
-                if c == "\"" || c == "'" { if previous == " " || previous == ":" || previous == "-" || previous == "[" || previous == "," { quote = c } }
-                if (c == "&" || c == "*") && (previous == " " || previous == "-" || previous == "[" || previous == "," || previous == "{") { return i + 1 }
+                if c == "\"" || c == "'" { if previous == " " || previous == ":" || previous == "-" || previous == "[" || previous == "," || previous == "{" { quote = c } }
+                if c == "[" || c == "{" { flow += 1 }
+                if (c == "]" || c == "}") && flow > 0 { flow -= 1 }
+                if flow + block > maxDepth { return i + 1 }
+                previous = c
+            }
+            if block > maxDepth { return i + 1 }
+        }
+        return nil
+    }
+
+    /// The first line holding a YAML anchor (`&name`) or alias (`*name`) as a node, outside
+    /// quotes and comments, or nil. Only where a node starts: at the start of a line's content,
+    /// after `: `, `- `, `? `, or after `[`, `{`, `,` inside flow brackets; an `&` or `*` inside
+    /// a plain scalar (`note: rock & roll`, `expr: 2 * 3`) is text.
+    static func anchorLine(_ text: String) -> Int? {
+        var flow = 0
+        for (i, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+            var quote: Character?
+            var previous: Character = " "
+            var nodeStart = true
+            for c in line {
+                if let q = quote { if c == q { quote = nil }; previous = c; continue }
+                if c == " " || c == "\t" {
+                    if previous == ":" || previous == "-" || previous == "?" { nodeStart = true }
+                    previous = c
+                    continue
+                }
+                if c == "#" && (previous == " " || previous == "\t") { break }
+                if (c == "&" || c == "*") && nodeStart { return i + 1 }
+                if c == "\"" || c == "'" { if nodeStart { quote = c } }
+                switch c {
+                case "[", "{": flow += 1; nodeStart = true
+                case "]", "}": flow = max(0, flow - 1); nodeStart = false
+                case ",": nodeStart = flow > 0
+                default: nodeStart = false   // `:`, `-`, `?` start a node only when a space follows
+                }
                 previous = c
             }
         }

@@ -22,6 +22,8 @@ import ModelFormat
 ///   off by `--resume`;
 /// - `observables.csv`: one row per trajectory and chain, appended at each checkpoint;
 /// - `summary.json` and `final_states.npy`: written when a run ends (also when interrupted);
+/// - `ensemble.h5` (with `--save-configs`): the saved configurations, written by l2hmc-run's
+///   Ensemble library in step with the checkpoints (HDF5, so not by this library).
 /// - `README.txt`: what every file holds (``RunDirectoryReadme``), written when the directory is
 ///   created (or by the first `--resume` of a directory without it), never replaced.
 public enum RunDirectory {
@@ -92,7 +94,7 @@ public enum RunDirectory {
                 return format == stateFormat || format == RunDirectoryV1.stateFormat
             },
             isOwnEntry: { name in
-                let files: Set<String> = ["params.json", "state.json", "summary.json", "observables.csv", "final_states.npy", "report.html",
+                let files: Set<String> = ["params.json", "state.json", "summary.json", "observables.csv", "final_states.npy", "report.html", "ensemble.h5",
                                           RunDirectoryReadme.fileName]
                 let series = bookkeepingNames.union((Layout.u1.observables + Layout.mixture(dimension: 1, modes: 1).observables).map(\.name))
                 if files.contains(name) || extra.contains(name) { return true }

@@ -9,9 +9,13 @@ public struct RunParameters: Sendable, Equatable {
     /// The model file and the SHA-256 of its bytes (nil for plain HMC).
     public var modelPath: String?
     public var modelSHA256: String?
+    /// `--save-configs`: the configurations of every chain are saved to `ensemble.h5` every this
+    /// many trajectories (nil: not saved). Written to params.json only when set.
+    public var saveConfigs: Int?
 
-    public init(settings: RunSettings, target: Target, modelPath: String?, modelSHA256: String?) {
+    public init(settings: RunSettings, target: Target, modelPath: String?, modelSHA256: String?, saveConfigs: Int? = nil) {
         self.settings = settings; self.target = target; self.modelPath = modelPath; self.modelSHA256 = modelSHA256
+        self.saveConfigs = saveConfigs
     }
 
     public static let format = "l2hmc-run-params 1"
@@ -41,6 +45,7 @@ public struct RunParameters: Sendable, Equatable {
         if s.precision != .float64 { o["precision"] = .string(s.precision.rawValue) }
         o["model"] = modelPath.map { .string($0) } ?? .null
         o["model_sha256"] = modelSHA256.map { .string($0) } ?? .null
+        if let k = saveConfigs { o["save_configs"] = .int(Int64(k)) }
         for (k, v) in extra { o[k] = v }
         return .object(o)
     }
@@ -48,7 +53,7 @@ public struct RunParameters: Sendable, Equatable {
     /// Keys of `params.json` (``json(extra:)``), plus the provenance keys l2hmc-run adds.
     static let keys: Set<String> = ["format", "chains", "trajectories", "seed", "thermalization", "schedule", "hmc_start", "hmc_eps", "hmc_nlf",
                                     "hot_start", "target", "l2hmc_nlf", "step_mapping", "net_weights", "compression", "model", "model_sha256",
-                                    "tool", "threads", "tile", "processes", "precision"]
+                                    "tool", "threads", "tile", "processes", "precision", "save_configs"]
 
     /// Reads parameters written by ``json(extra:)``, strictly: unknown keys, wrong types,
     /// non-finite or out-of-range numbers are refused (a run directory is untrusted input), and
@@ -116,5 +121,11 @@ public struct RunParameters: Sendable, Equatable {
         default: throw fail("model and model_sha256 (both strings, or both null)")
         }
         if schedule.usesL2HMC && modelPath == nil { throw fail("model (the schedule uses L2HMC)") }
+        if let v = optional("save_configs") {
+            saveConfigs = try int(v, "save_configs", 1...(1 << 40))
+            guard case .u1 = target else { throw fail("save_configs (saved ensembles are U(1) only)") }
+        } else {
+            saveConfigs = nil
+        }
     }
 }

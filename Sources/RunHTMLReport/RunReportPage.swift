@@ -1,4 +1,5 @@
 import Foundation
+import HTMLReport
 import Inference
 import ModelFormat
 
@@ -40,7 +41,7 @@ public enum RunReportPage {
         page.heading("Parameters")
         var rows: [[String]] = []
         if case let .object(o) = params {
-            for (k, v) in o.sorted(by: { $0.key < $1.key }) { rows.append([k, text(v)]) }
+            for (k, v) in o.sorted(by: { $0.key < $1.key }) { rows.append([k, ReportJSON.text(v)]) }
         }
         page.table(["parameter", "value"], rows)
 
@@ -50,9 +51,9 @@ public enum RunReportPage {
             if case let .array(qs)? = s["quantities"] {
                 var r: [[String]] = [], flags: [Bool] = []
                 for case let .object(q) in qs {
-                    let z = number(q["z"])
-                    r.append([text(q["name"] ?? .null), fmt(number(q["mean"])), fmt(number(q["error"])), fmt(number(q["tau_int"])),
-                              fmt(number(q["exact"])), z.map { String(format: "%+.2f", $0) } ?? (q["z_undefined"] == nil ? "-" : "undefined")])
+                    let z = ReportJSON.number(q["z"])
+                    r.append([ReportJSON.text(q["name"] ?? .null), ReportJSON.fmt(ReportJSON.number(q["mean"])), ReportJSON.fmt(ReportJSON.number(q["error"])), ReportJSON.fmt(ReportJSON.number(q["tau_int"])),
+                              ReportJSON.fmt(ReportJSON.number(q["exact"])), z.map { String(format: "%+.2f", $0) } ?? (q["z_undefined"] == nil ? "-" : "undefined")])
                     flags.append(abs(z ?? 0) > zFlag)
                 }
                 page.table(["quantity", "estimate", "error", "tau_int", "exact", "z"], r, flagged: flags)
@@ -60,12 +61,12 @@ public enum RunReportPage {
             }
             var facts: [[String]] = []
             for key in ["trajectories_used", "trajectories_dropped", "chains", "mean_boltzmann_factor", "acceptance", "tunneling"] {
-                if let v = s[key] { facts.append([key, text(v)]) }
+                if let v = s[key] { facts.append([key, ReportJSON.text(v)]) }
             }
-            if let e = object(s["equilibration"]) {
+            if let e = ReportJSON.object(s["equilibration"]) {
                 var evidence: [String] = []
-                if case let .array(items)? = e["evidence"] { evidence = items.map(text) }
-                facts.append(["equilibration", text(e["verdict"] ?? .null) + (evidence.isEmpty ? "" : ": " + evidence.joined(separator: "; "))])
+                if case let .array(items)? = e["evidence"] { evidence = items.map(ReportJSON.text) }
+                facts.append(["equilibration", ReportJSON.text(e["verdict"] ?? .null) + (evidence.isEmpty ? "" : ": " + evidence.joined(separator: "; "))])
             }
             page.table(["item", "value"], facts)
         } else {
@@ -77,7 +78,7 @@ public enum RunReportPage {
             return page.html()
         }
         let trajectories = accept.rows, chains = accept.cols
-        let thermalization = number(object(params)?["thermalization"]) ?? 0
+        let thermalization = ReportJSON.number(ReportJSON.object(params)?["thermalization"]) ?? 0
         let dropped = min(trajectories, Int((thermalization * Double(trajectories)).rounded(.down)))
         let sampler = try series("sampler")?.values ?? []
         func chainMean(_ s: (values: [Double], rows: Int, cols: Int)) -> [Double] {
@@ -86,11 +87,11 @@ public enum RunReportPage {
         func column(_ s: (values: [Double], rows: Int, cols: Int), _ c: Int, from: Int = 0) -> [Double] {
             (from..<s.rows).map { s.values[$0 * s.cols + c] }
         }
-        let target = object(object(params)?["target"])
-        let isU1 = text(target?["kind"] ?? .null) == "u1_2d"
+        let target = ReportJSON.object(ReportJSON.object(params)?["target"])
+        let isU1 = ReportJSON.text(target?["kind"] ?? .null) == "u1_2d"
 
         if isU1, let q = try series("q_int") {
-            let lt = Int(number(target?["lt"]) ?? 0), lx = Int(number(target?["lx"]) ?? 0), beta = number(target?["beta"]) ?? 0
+            let lt = Int(ReportJSON.number(target?["lt"]) ?? 0), lx = Int(ReportJSON.number(target?["lx"]) ?? 0), beta = ReportJSON.number(target?["beta"]) ?? 0
             page.heading("Topological charge")
             var plot = SVGPlot(title: "Q_int(t), first \(min(chainsShown, q.cols)) chains", xLabel: "trajectory", yLabel: "Q_int")
             for c in 0..<min(chainsShown, q.cols) {
@@ -109,7 +110,7 @@ public enum RunReportPage {
                 hist.bars = (-qMax...qMax).map { SVGPlot.Bar(x0: Double($0) - 0.4, x1: Double($0) + 0.4, y: Double(counts[$0] ?? 0) / Double(total)) }
                 hist.barLabel = "sampled"
                 if lt > 0, lx > 0, beta > 0, let p = try? U1Exact.chargeDistribution(beta: beta, volume: lt * lx, maxCharge: qMax) {
-                    hist.series.append(.init(label: "exact (character expansion, \(lt)x\(lx), beta \(fmt(beta)))",
+                    hist.series.append(.init(label: "exact (character expansion, \(lt)x\(lx), beta \(ReportJSON.fmt(beta)))",
                                              points: (-qMax...qMax).map { (Double($0), p[abs($0)]) }, style: .points))
                 }
                 page.figure(hist.svg(), caption: "Bars: the fraction of samples at each charge; points: the exact finite-volume P(Q) on this torus. Correlated samples: compare with the summary's error bars.")
@@ -130,7 +131,7 @@ public enum RunReportPage {
                 var p = SVGPlot(title: "Mean plaquette per trajectory (mean over chains)", xLabel: "trajectory", yLabel: "<cos phi_P>")
                 p.series.append(.init(label: "chain mean", points: chainMean(plaq).enumerated().map { (Double($0.offset + 1), $0.element) }))
                 if lt > 0, lx > 0, beta > 0, let exact = try? U1Exact.plaquette(beta: beta, volume: lt * lx) {
-                    p.horizontalLines.append((exact, "exact \(fmt(exact))"))
+                    p.horizontalLines.append((exact, "exact \(ReportJSON.fmt(exact))"))
                 }
                 if dropped > 0 { p.verticalLines.append((Double(dropped), "thermalization")) }
                 page.figure(p.svg(), caption: "The plaquette is the mean over plaquettes of cos phi_P; the dashed line is the exact finite-volume value.")
@@ -142,7 +143,7 @@ public enum RunReportPage {
                     let rho = Autocorrelation.normalizedAveraged(chainsSeries)
                     let tau = Autocorrelation.integratedTime(rho: rho)
                     let shown = Array(rho.prefix(max(10, min(rho.count, 4 * tau.window + 1))))
-                    ac.series.append(.init(label: "\(name): tau_int \(fmt(tau.tau)), window \(tau.window)\(tau.converged ? "" : " (not converged)")",
+                    ac.series.append(.init(label: "\(name): tau_int \(ReportJSON.fmt(tau.tau)), window \(tau.window)\(tau.converged ? "" : " (not converged)")",
                                            points: shown.enumerated().map { (Double($0.offset), $0.element) }))
                     ac.verticalLines.append((Double(tau.window), "\(name) window"))
                 }
@@ -151,7 +152,7 @@ public enum RunReportPage {
             }
         }
 
-        if text(target?["kind"] ?? .null) == "gaussian_mixture" {
+        if ReportJSON.text(target?["kind"] ?? .null) == "gaussian_mixture" {
             try mixturePanels(&page, directory: directory, target: target ?? [:], dropped: dropped)
         }
 
@@ -214,10 +215,10 @@ public enum RunReportPage {
             return try NpyCodec.decode(try AtomicFile.read(path, limit: 1 << 31), name: name + ".npy", limits: ReadLimits())
         }
         var means: [[Double]] = [], covariances: [[[Double]]] = []
-        if case let .array(ms)? = target["means"] { means = ms.map { v in if case let .array(a) = v { return a.compactMap { number($0) } }; return [] } }
+        if case let .array(ms)? = target["means"] { means = ms.map { v in if case let .array(a) = v { return a.compactMap { ReportJSON.number($0) } }; return [] } }
         if case let .array(cs)? = target["covariances"] {
             covariances = cs.map { c in
-                if case let .array(rows) = c { return rows.map { r in if case let .array(a) = r { return a.compactMap { number($0) } }; return [] } }
+                if case let .array(rows) = c { return rows.map { r in if case let .array(a) = r { return a.compactMap { ReportJSON.number($0) } }; return [] } }
                 return []
             }
         }
@@ -259,37 +260,6 @@ public enum RunReportPage {
                 occ.series.append(.init(label: "mode \(m)", points: pts))
             }
             page.figure(occ.svg(), caption: "A mode is the component with the largest responsibility; the exact occupancy is the component's weight.")
-        }
-    }
-
-    static func object(_ v: JSONValue?) -> [String: JSONValue]? {
-        if case let .object(o)? = v { return o }
-        return nil
-    }
-
-    static func number(_ v: JSONValue?) -> Double? {
-        switch v {
-        case let .int(i)?: return Double(i)
-        case let .double(d)?: return d
-        default: return nil
-        }
-    }
-
-    static func fmt(_ v: Double?) -> String {
-        guard let v else { return "-" }
-        return String(format: "%.6g", v)
-    }
-
-    /// Compact JSON text of a value (strings bare).
-    static func text(_ v: JSONValue) -> String {
-        switch v {
-        case .null: return "null"
-        case let .bool(b): return b ? "true" : "false"
-        case let .int(i): return String(i)
-        case let .double(d): return fmt(d)
-        case let .string(s): return s
-        case let .array(a): return "[" + a.map(text).joined(separator: ", ") + "]"
-        case let .object(o): return "{" + o.sorted { $0.key < $1.key }.map { "\($0.key): \(text($0.value))" }.joined(separator: ", ") + "}"
         }
     }
 }
