@@ -121,7 +121,7 @@ final class RunDirectoryFilesTests: XCTestCase {
         let dir = try CLI.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
         let runs: [(name: String, args: [String], n: Int, symbols: [String: Int])] = [
-            ("u1", ["--chains", "3", "--trajectories", "4", "--schedule", "l2hmc:1,hmc:1", "--hmc-eps", "0.1"], 128, [:]),
+            ("u1", ["--chains", "3", "--trajectories", "4", "--schedule", "l2hmc:1,hmc:1", "--hmc-eps", "0.1", "--save-configs", "2"], 128, [:]),
             ("gmm", ["--sampler", "hmc", "--target", "gmm", "--mixture-means=-2,0,1;2,0,1", "--chains", "5", "--trajectories", "6"], 3, ["D": 3]),
         ]
         let dtypes = ["float64": "<f8", "uint8": "|u1", "int32": "<i4", "bool (numpy |b1, one byte)": "|b1"]
@@ -140,6 +140,7 @@ final class RunDirectoryFilesTests: XCTestCase {
             XCTAssertTrue(present.isSuperset(of: ["README.txt", "params.json", "state.json", "summary.json", "final_states.npy", "sampler.npy", "observables.csv"]))
             let chains = Int(run.args[run.args.firstIndex(of: "--chains")! + 1])!, trajectories = Int(run.args[run.args.firstIndex(of: "--trajectories")! + 1])!
             let symbols = run.symbols.merging(["T": trajectories, "C": chains, "n": run.n]) { a, _ in a }
+            XCTAssertEqual(blocks["ensemble.h5"] != nil, run.name == "u1", "the ensemble of U(1) runs with --save-configs")
             for (file, fields) in blocks where file.hasSuffix(".npy") {
                 let path = file.hasPrefix("states-") ? "\(out)/states-\(String(format: "%010d", trajectories)).npy" : "\(out)/\(file)"
                 let header = try Self.npyHeader(path)

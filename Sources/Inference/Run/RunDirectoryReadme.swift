@@ -98,6 +98,16 @@ public enum RunDirectoryReadme {
             Entry(file: "final_states.npy", shape: "[C, n]", dtype: "float64", units: stateUnits(target), meaning: """
                 the chain states when the run ended (also when interrupted; \(stateMeaning(target)))
                 """),
+        ]
+        if case let .u1(l)? = target {
+            e.append(Entry(file: "ensemble.h5", shape: "configs [n_saved, C, n], trajectory [n_saved]", dtype: "HDF5 (configs float64, trajectory int64)", units: "radians", meaning: """
+                present only with --save-configs EVERY: the link configurations of all chains after every EVERY-th \
+                trajectory (trajectory holds the 1-based trajectory of each row: EVERY, 2 EVERY, ...), flattened \
+                \(l.linkLayout.rawValue) as in the states files; root attributes format "l2hmc-ensemble", lt, lx, beta, \
+                link_layout, seed, every, chains, model; read it with h5py, measure it with `l2hmc-run measure`
+                """))
+        }
+        e += [
             Entry(file: "report.html", shape: "-", dtype: "HTML text (UTF-8, self-contained: inline CSS and SVG, no script)", units: "-", meaning: """
                 present only after `l2hmc-run report DIR`: plots and tables of this directory's files (parameters, Q_int \
                 history and histogram, plaquette history, acceptance and dH, autocorrelations, the summary), made from them \
