@@ -9,6 +9,8 @@ public enum InferenceError: Error, Equatable, CustomStringConvertible {
     case modelTargetMismatch(String)
     case lapack(String)
     case io(path: String, reason: String)
+    /// The model a saved run names (params.json) is not where it says.
+    case modelMissing(path: String, reason: String)
     /// A request whose estimated memory exceeds the limit (refused before allocating).
     case tooLarge(request: String, estimateBytes: Double, limitBytes: Double)
 
@@ -21,6 +23,7 @@ public enum InferenceError: Error, Equatable, CustomStringConvertible {
         case .modelTargetMismatch: return "run.model_target_mismatch"
         case .lapack: return "run.lapack"
         case .io: return "io.failure"
+        case .modelMissing: return "run.model_missing"
         case .tooLarge: return "run.too_large"
         }
     }
@@ -45,6 +48,7 @@ public enum InferenceError: Error, Equatable, CustomStringConvertible {
         case let .modelTargetMismatch(text): message = text
         case let .lapack(text): message = "LAPACK failed: \(text)"
         case let .io(path, reason): message = "\(path): \(reason)"
+        case let .modelMissing(path, reason): message = "model \(String(reflecting: path)): \(reason)"
         case let .tooLarge(request, estimate, limit):
             message = "\(request) needs an estimated \(MemoryBudget.format(estimate)) of memory, more than the limit of \(MemoryBudget.format(limit)); use fewer chains, trajectories or a smaller lattice, or raise --max-memory if the machine has the memory"
         }

@@ -20,7 +20,7 @@ struct RunCommand: ParsableCommand {
               l2hmc-run --model m.l2z --nlf 4 --lowrank 16 --trajectories 2000
               l2hmc-run --model m.l2z --schedule l2hmc:1,hmc:4 --hmc-eps 0.1 --hmc-nlf 10
               l2hmc-run --sampler hmc --lattice 6x10 --beta 2 --eps 0.2 --nlf 10
-              l2hmc-run --sampler hmc --target gmm --mixture-means="-2,0;2,0" --mixture-variance 0.1
+              l2hmc-run --sampler hmc --target gmm --mixture-means="-2,0;2,0" --mixture-variance 0.1 --eps 0.1 --nlf 5
               l2hmc-run --model m.l2z --out run1 --trajectories 500; l2hmc-run --resume run1 --trajectories 1000
             Statistics drop the first --thermalization fraction of trajectories, then give means with \
             errors corrected by the integrated autocorrelation time (Sokal window, c = 5), and for \
@@ -393,7 +393,9 @@ struct RunCommand: ParsableCommand {
             var loaded: L2ZModel?
             var modelBytes: [UInt8]?
             if let path = params.modelPath {
-                let bytes = try AtomicFile.read(path, limit: ReadLimits().maxFileBytes)
+                let bytes = try ModelPath.readSaved(path, runDirectory: resume)
+                // A relative path of an older directory, found: stored absolute from now on.
+                params.modelPath = ModelPath.absolute(path)
                 guard SHA256Digest.hex(bytes) == params.modelSHA256 else {
                     throw InferenceError.io(path: path, reason: "the model changed since the run was saved (SHA-256 differs); resuming would mix samplers")
                 }
@@ -469,7 +471,7 @@ struct RunCommand: ParsableCommand {
         if saveConfigs != nil, case .gaussianMixture = targetValue {
             throw UsageError("--save-configs saves U(1) link configurations; for a Gaussian mixture the positions are already recorded per trajectory in DIR/position.npy")
         }
-        return Resolved(params: RunParameters(settings: settings, target: targetValue, modelPath: modelPath, modelSHA256: modelSHA, saveConfigs: saveConfigs),
+        return Resolved(params: RunParameters(settings: settings, target: targetValue, modelPath: modelPath.map(ModelPath.absolute), modelSHA256: modelSHA, saveConfigs: saveConfigs),
                         model: loaded, modelBytes: modelBytes)
     }
 

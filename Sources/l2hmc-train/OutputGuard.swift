@@ -59,8 +59,9 @@ enum OutputGuard {
         case .checkpoint: return Checkpoint.isCheckpoint(path)
         case .model: return (try? L2ZReader.read(path: path))?.model.provenance.producer == "l2hmc-train"
         case .log:
-            let header = Array(TrainingLog.header.utf8)
-            return (try? AtomicFile.readPrefix(path, count: header.count)) == header
+            // Any of the headers l2hmc-train has written (TrainingLog.Columns).
+            let longest = TrainingLog.Columns.allCases.map(\.header.utf8.count).max() ?? 0
+            return (try? AtomicFile.readPrefix(path, count: longest)).flatMap(TrainingLog.Columns.detect) != nil
         }
     }
 }

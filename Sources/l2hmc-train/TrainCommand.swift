@@ -112,12 +112,15 @@ struct TrainCommand: ParsableCommand {
             let replaceCheckpoint = try sameCheckpoint || OutputGuard.checkReplaceable(ckptPath, as: .checkpoint, allowed: force)
             replaceModel = try OutputGuard.checkReplaceable(out, as: .model, allowed: true)
             if trainer.step == 0 && !OutputGuard.exists(logPath) {
-                logFile = try TrainingLogFile.create(logPath, replaceExisting: false, hooks: hooks)
+                logFile = try TrainingLogFile.create(logPath, columns: TrainingLog.Columns(trainer.config.target), replaceExisting: false, hooks: hooks)
             } else {
                 guard OutputGuard.isOwn(logPath, as: .log) || !OutputGuard.exists(logPath) else {
                     throw OutputError("io.foreign_output", path: logPath, reason: "was not written by l2hmc-train (no training-log header); refusing to truncate it")
                 }
-                logFile = try TrainingLogFile.resume(logPath, step: trainer.step)
+                logFile = try TrainingLogFile.resume(logPath, step: trainer.step, expected: TrainingLog.Columns(trainer.config.target))
+                if logFile.columns == .legacy {
+                    Console.error("note: \(logPath) has the columns of an older l2hmc-train (scale: beta or 1/T, tunneling); it is continued with them\n")
+                }
             }
             if !sameCheckpoint || extendTo != nil {
                 try Checkpoint.write(trainer, to: ckptPath, replaceExisting: replaceCheckpoint, hooks: hooks)
@@ -129,7 +132,7 @@ struct TrainCommand: ParsableCommand {
             replaceModel = try OutputGuard.checkReplaceable(out, as: .model, allowed: force)
             // A checkpoint at step 0 first: from here on the outputs are always resumable.
             try Checkpoint.write(trainer, to: ckptPath, replaceExisting: replaceCheckpoint, hooks: hooks)
-            logFile = try TrainingLogFile.create(logPath, replaceExisting: replaceLog, hooks: hooks)
+            logFile = try TrainingLogFile.create(logPath, columns: TrainingLog.Columns(trainer.config.target), replaceExisting: replaceLog, hooks: hooks)
             if replaceModel { unlink(out) }
         case (nil, nil):
             throw ValidationError("nothing to train: give a configuration or --resume")
@@ -159,16 +162,18 @@ struct TrainCommand: ParsableCommand {
             try Checkpoint.write(trainer, to: ckptPath, replaceExisting: true, hooks: hooks)
             lastCommit = Date()
         }
-        let started = Date()
+        let started = Date(), startStep = trainer.step
         var last: L2HMCTrainer.Metrics?
         var stopped = false
         while trainer.step < cfg.steps {
             if try Self.agreeToStop(processes) { stopped = true; break }
             let m = trainer.trainStep()
             last = m
-            try logFile.append(TrainingLog.row(m))
+            try logFile.append(m)
             if !quiet && (m.step % cfg.logEvery == 0 || m.step == cfg.steps) {
-                print(TrainingLog.progressLine(m, total: cfg.steps, target: cfg.target, rate: Double(m.step) / max(Date().timeIntervalSince(started), 1e-9)))
+                // Only the steps of this process: a resumed run started at startStep.
+                let rate = TrainingLog.rate(step: m.step, startStep: startStep, seconds: Date().timeIntervalSince(started))
+                print(TrainingLog.progressLine(m, total: cfg.steps, target: cfg.target, rate: rate))
             }
             let byStep = cfg.checkpointEvery > 0 && m.step % cfg.checkpointEvery == 0
             let byTime = cfg.checkpointSeconds > 0 && Date().timeIntervalSince(lastCommit) >= cfg.checkpointSeconds
@@ -188,7 +193,8 @@ struct TrainCommand: ParsableCommand {
         try locks.verify()
         try DurableFile.write(try L2ZWriter.encode(model), to: out, replaceExisting: replaceModel, hooks: hooks)
         let seconds = Date().timeIntervalSince(started)
-        print(String(format: "done        %d steps in %.1f s; wrote %@", trainer.step, seconds, out) + (last.map { String(format: " (final loss %.4g, acceptance %.3f)", $0.loss, $0.acceptance) } ?? ""))
+        let resumedText = startStep > 0 ? " (\(trainer.step - startStep) after resuming at step \(startStep))" : ""
+        print(String(format: "done        %d steps%@ in %.1f s; wrote %@", trainer.step, resumedText, seconds, out) + (last.map { String(format: " (final loss %.4g, acceptance %.3f)", $0.loss, $0.acceptance) } ?? ""))
         fflush(stdout)
         try processes.finalize()
     }

@@ -20,7 +20,7 @@ final class RunDurabilityTests: XCTestCase {
     /// wall-clock seconds, params.json is rewritten by each resume with its thread count).
     private let compared = ["observables.csv", "final_states.npy", "state.json", "sampler.npy", "accept_prob.npy", "accepted.npy",
                             "energy_before.npy", "energy_change.npy", "log_det.npy", "plaquette.npy", "q_int.npy", "q_sin.npy",
-                            "states-0000024000.npy"]
+                            "states-0000024000.npy", "README.txt"]
 
     private func start(_ arguments: [String]) throws -> Process {
         let p = Process()

@@ -30,7 +30,7 @@ final class TrainCommandTests: XCTestCase {
         }
         let log = try String(contentsOfFile: dir.appendingPathComponent("m.log.csv").path, encoding: .utf8).split(separator: "\n")
         XCTAssertEqual(log.count, 7, "header and one row per step")
-        XCTAssertTrue(log[0].hasPrefix("step,scale,learning_rate,loss,acceptance,esjd"))
+        XCTAssertTrue(log[0].hasPrefix("step,temperature,learning_rate,loss,acceptance,esjd,mode_switch_rate"))  // a mixture
         // The trainer's probe is reproduced by the independent runtime.
         let run = try CLI.run("l2hmc-run", ["--model", out, "--trajectories", "10", "--chains", "4", "-q"])
         XCTAssertEqual(run.status, 0, run.stderr)

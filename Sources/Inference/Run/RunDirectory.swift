@@ -24,6 +24,8 @@ import ModelFormat
 /// - `summary.json` and `final_states.npy`: written when a run ends (also when interrupted);
 /// - `ensemble.h5` (with `--save-configs`): the saved configurations, written by l2hmc-run's
 ///   Ensemble library in step with the checkpoints (HDF5, so not by this library).
+/// - `README.txt`: what every file holds (``RunDirectoryReadme``), written when the directory is
+///   created (or by the first `--resume` of a directory without it), never replaced.
 public enum RunDirectory {
     public static let stateFormat = "l2hmc-run-state 2"
 
@@ -92,7 +94,8 @@ public enum RunDirectory {
                 return format == stateFormat || format == RunDirectoryV1.stateFormat
             },
             isOwnEntry: { name in
-                let files: Set<String> = ["params.json", "state.json", "summary.json", "observables.csv", "final_states.npy", "report.html", "ensemble.h5"]
+                let files: Set<String> = ["params.json", "state.json", "summary.json", "observables.csv", "final_states.npy", "report.html", "ensemble.h5",
+                                          RunDirectoryReadme.fileName]
                 let series = bookkeepingNames.union((Layout.u1.observables + Layout.mixture(dimension: 1, modes: 1).observables).map(\.name))
                 if files.contains(name) || extra.contains(name) { return true }
                 if name.hasSuffix(".npy"), series.contains(String(name.dropLast(4))) { return true }
@@ -157,7 +160,9 @@ public enum RunDirectory {
             let series = r.series(o.name)
             for t in range {
                 switch o.storage {
-                case .float64: doubles(series[t])
+                // Integer observables (charges) never keep a -0.0, also in rows read from older
+                // directories (a version-1 continuation rewrites them).
+                case .float64: doubles(o.csvInteger ? series[t].map(positiveZero) : series[t])
                 case .int32: series[t].map { Int32($0) }.withUnsafeBytes { out += $0 }
                 }
             }
@@ -176,6 +181,10 @@ public enum RunDirectory {
         }
         return out
     }
+
+    /// `x` with -0.0 replaced by +0.0 (every other value unchanged, NaN included).
+    @inline(__always)
+    public static func positiveZero(_ x: Double) -> Double { x == 0 ? 0 : x }
 
     /// CSV header line of a layout.
     static func csvHeader(_ layout: Layout) -> String {

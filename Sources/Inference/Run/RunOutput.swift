@@ -47,6 +47,7 @@ public final class RunOutput {
         let dir = try OutputDirectory.create(at: path, ownership: ownership)
         do {
             try put(params, "params.json", in: dir.path)
+            try RunDirectoryReadme.writeIfMissing(in: dir.path, layout: layout, chains: chains, stateSize: stateSize, target: target(of: params))
             var files: [(RunDirectory.Column, GrowingNpyFile)] = []
             for column in RunDirectory.columns(layout: layout, chains: chains) {
                 files.append((column, try GrowingNpyFile.create(path: "\(dir.path)/\(column.name).npy", dtype: column.dtype, rowShape: column.rowShape)))
@@ -163,12 +164,20 @@ public final class RunOutput {
         }
         let output = RunOutput(directory: dir, layout: layout, chains: state.chains, stateSize: state.stateSize, seed: state.seed,
                                committed: state.trajectoryIndex, files: files, csvFD: fd, csvBytes: state.csvBytes, statesFile: state.statesFile)
+        // Directories written before README.txt existed get it now (an existing one is kept).
+        try RunDirectoryReadme.writeIfMissing(in: path, layout: layout, chains: state.chains, stateSize: state.stateSize, target: target(of: params))
         let summary = try? reader.json("summary.json")
         return (output, RunDirectory.Contents(params: params, summary: summary, record: record, states: states, stateSize: state.stateSize,
                                               trajectoryIndex: state.trajectoryIndex, seed: state.seed))
     }
 
     // MARK: Writing
+
+    /// The target in a params.json (nil when it holds none l2hmc-run can describe).
+    private static func target(of params: JSONValue) -> Target? {
+        guard case let .object(o) = params, let t = o["target"] else { return nil }
+        return try? ManifestCodec.decodeTarget(t, path: "target")
+    }
 
     private func appendCSV(_ bytes: [UInt8]) throws {
         var done = 0

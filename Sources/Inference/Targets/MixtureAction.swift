@@ -134,8 +134,11 @@ public final class MixtureAction: TargetAction {
     /// Recorded per configuration: `position` (the d coordinates, CSV columns x0, x1, ...) and
     /// `mode` (int32 index of the most responsible component), as in every mixture run directory.
     public static func recordedObservables(dimension d: Int, modes: Int) -> [Observable] {
-        [Observable(name: "position", shape: [d], csvColumns: (0..<d).map { "x\($0)" }),
-         Observable(name: "mode", storage: .int32, role: .modeIndex(count: modes), domainDescription: "a component index") { $0 >= 0 && $0 <= Double(1 << 20) }]
+        [Observable(name: "position", shape: [d], csvColumns: (0..<d).map { "x\($0)" },
+                    meaning: "the chain's point x in R^D (the state itself; CSV columns x0, x1, ...), in the units of the mixture's means"),
+         Observable(name: "mode", storage: .int32, role: .modeIndex(count: modes),
+                    meaning: "the index m (0-based, in the order of the means in params.json's target) of the component with the largest responsibility w_m N(x; mu_m, Sigma_m) at x",
+                    domainDescription: "a component index") { $0 >= 0 && $0 <= Double(1 << 20) }]
     }
 
     public var observables: [Observable] { MixtureAction.recordedObservables(dimension: stateSize, modes: mixture.weights.count) }

@@ -35,10 +35,14 @@ public struct Observable: Sendable {
     /// ("... is not <domainDescription>").
     public let domain: @Sendable (Double) -> Bool
     public let domainDescription: String
+    /// What the value is, exactly, and its units, for the run directory's README.txt (nil: the
+    /// README says only that the target records it).
+    public let meaning: String?
 
     public init(name: String, shape: [Int] = [], storage: Storage = .float64, csvColumns: [String]? = nil, csvInteger: Bool = false,
-                role: Role = .plain, exact: Double? = nil, domainDescription: String = "finite", domain: @escaping @Sendable (Double) -> Bool = { $0.isFinite }) {
-        self.name = name; self.shape = shape; self.storage = storage
+                role: Role = .plain, exact: Double? = nil, meaning: String? = nil, domainDescription: String = "finite",
+                domain: @escaping @Sendable (Double) -> Bool = { $0.isFinite }) {
+        self.name = name; self.shape = shape; self.storage = storage; self.meaning = meaning
         let width = shape.reduce(1, *)
         self.csvColumns = csvColumns ?? (shape.isEmpty ? [name] : (0..<width).map { "\(name)\($0)" })
         self.csvInteger = csvInteger || storage == .int32

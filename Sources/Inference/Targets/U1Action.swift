@@ -91,20 +91,25 @@ public final class U1Action: TargetAction {
                     c += cos(phi); s += sin(phi); w += Angles.wrap(phi)
                 }
                 plaq[r] = c / Double(volume)
-                qi[r] = (w / (2 * .pi)).rounded()
+                // rounded() keeps the sign of a small negative sum: -0.0, stored as +0.0.
+                qi[r] = RunDirectory.positiveZero((w / (2 * .pi)).rounded())
                 qs[r] = s / (2 * .pi)
             }
         }
         return (plaq, qi, qs)
     }
 
-    /// Recorded per configuration: `plaquette` (mean cos phi_P), `q_int` (integer charge) and
-    /// `q_sin` (sin charge), as in every U(1) run directory.
+    /// Recorded per configuration: `plaquette` (mean cos phi_P), `q_int` (integer charge, never
+    /// -0.0) and `q_sin` (sin charge), as in every U(1) run directory.
     public static let recordedObservables: [Observable] = [
-        Observable(name: "plaquette", domainDescription: "a plaquette in [-1, 1]") { $0.isFinite && abs($0) <= 1 + 1e-12 },
+        Observable(name: "plaquette",
+                   meaning: "the mean over the V = Lt Lx plaquettes of cos(phi_P), phi_P(n) = x_0(n) + x_1(n + e_0) - x_0(n + e_1) - x_1(n) (periodic); in [-1, 1], dimensionless; the summary compares it with the exact finite-volume value",
+                   domainDescription: "a plaquette in [-1, 1]") { $0.isFinite && abs($0) <= 1 + 1e-12 },
         Observable(name: "q_int", csvInteger: true, role: .topologicalCharge, exact: 0,
+                   meaning: "the integer topological charge Q_int = round(sum_P wrap(phi_P) / 2 pi), wrap into [-pi, pi); whole numbers stored as float64 (zero always as +0.0), dimensionless",
                    domainDescription: "an integer charge") { $0.isFinite && $0 == $0.rounded() && abs($0) < 1e9 },
-        Observable(name: "q_sin"),
+        Observable(name: "q_sin",
+                   meaning: "the real-valued charge Q_sin = sum_P sin(phi_P) / 2 pi (not an integer; close to Q_int on smooth configurations), dimensionless"),
     ]
 
     public var observables: [Observable] { U1Action.recordedObservables }
