@@ -17,7 +17,17 @@ struct DocsExampleRunner {
         /// Why it did not run: the block's marker reason, or a missing program.
         let skipReason: String?
 
-        var failed: Bool { status.map { $0 != example.expectedStatus } ?? false }
+        var failed: Bool { status.map { $0 != example.expectedStatus } ?? false || missingErrorCode != nil }
+
+        /// For an example expected to fail whose trailing comment quotes `error: [code]`: that
+        /// text when stderr lacks it (the documented code is part of what the doc promises).
+        var missingErrorCode: String? {
+            let comment = String(example.text.dropFirst(example.command.count))
+            guard status != nil, example.expectedStatus != 0,
+                  let range = comment.range(of: #"error: \[[a-z0-9_.]+\]"#, options: .regularExpression) else { return nil }
+            let code = String(comment[range])
+            return stderrTail.contains(code) ? nil : code
+        }
     }
 
     let products: URL

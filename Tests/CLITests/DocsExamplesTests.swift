@@ -9,7 +9,8 @@ import XCTest
 /// - Not run, and only these: blocks marked, on the line right before their fence, with
 ///   `<!-- docs-test: skip REASON -->` (placeholder file names, system setup, the whole test
 ///   suite, timing runs); the reason is printed. A block expected to fail says so with
-///   `<!-- docs-test: exit N REASON -->`. `mpirun` examples are reported skipped when Open MPI is
+///   `<!-- docs-test: exit N REASON -->` (an `error: [code]` quoted in its trailing comment must be
+///   the one printed). `mpirun` examples are reported skipped when Open MPI is
 ///   not installed (CI installs it, so there they run). A stray or malformed marker fails the test.
 /// - How: each file in its own scratch directory holding a copy of `fixtures/` (nothing is written
 ///   into the checkout), examples in document order (later ones use earlier outputs: `--resume
@@ -55,7 +56,7 @@ final class DocsExamplesTests: XCTestCase {
             }
             if o.failed, let status = o.status {
                 XCTFail("""
-                    \(place): exit \(status), expected \(o.example.expectedStatus)
+                    \(place): exit \(status), expected \(o.example.expectedStatus)\(o.missingErrorCode.map { "; stderr lacks the documented '\($0)'" } ?? "")
                       as written: \(o.example.text)
                       as run:     \(o.asRun ?? "")
                       stderr:
@@ -214,6 +215,19 @@ final class DocsExamplesTests: XCTestCase {
         XCTAssertEqual(outcomes.map(\.status), [nil, 3, 0, 0, 3, nil])
         XCTAssertEqual(outcomes.map(\.failed), [false, true, false, false, false, false])
         XCTAssertEqual(outcomes.last?.skipReason, "never run")
+
+        // A documented error code must be the one printed.
+        let coded = """
+            <!-- docs-test: exit 1 on purpose -->
+            ```sh
+            echo "error: [x.y] z" >&2; exit 1   # error: [x.y] z
+            echo "error: [x.other] z" >&2; exit 1   # error: [x.y] z
+            ```
+            """
+        let codedOutcomes = try runner.run(markdown: coded, file: "c.md", scratchRoot: scratch)
+        XCTAssertEqual(codedOutcomes.map(\.status), [1, 1])
+        XCTAssertEqual(codedOutcomes.map(\.missingErrorCode), [nil, "error: [x.y]"])
+        XCTAssertEqual(codedOutcomes.map(\.failed), [false, true])
         XCTAssertFalse(FileManager.default.fileExists(atPath: CLI.repositoryRoot.appendingPathComponent("made-by-docs-test").path))
         XCTAssertTrue(FileManager.default.fileExists(atPath: scratch.appendingPathComponent("t.md/made-by-docs-test").path))
         XCTAssertFalse(FileManager.default.fileExists(atPath: scratch.appendingPathComponent("t.md/should-not-exist").path))
