@@ -21,6 +21,7 @@ struct RunCommand: ParsableCommand {
               l2hmc-run --model m.l2z --schedule l2hmc:1,hmc:4 --hmc-eps 0.1 --hmc-nlf 10
               l2hmc-run --sampler hmc --lattice 6x10 --beta 2 --eps 0.2 --nlf 10
               l2hmc-run --sampler hmc --target gmm --mixture-means="-2,0;2,0" --mixture-variance 0.1 --eps 0.1 --nlf 5
+              l2hmc-run --sampler hmc --target gmm --mixture-variance 0.1 --eps 0.1 --nlf 10 --hmc-jitter 0.3   # a resonant length, jittered
               l2hmc-run --model m.l2z --out run1 --trajectories 500; l2hmc-run --resume run1 --trajectories 1000
             Statistics drop the first --thermalization fraction of trajectories, then give means with \
             errors corrected by the integrated autocorrelation time (Sokal window, c = 5), and for \

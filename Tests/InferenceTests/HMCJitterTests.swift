@@ -95,6 +95,27 @@ final class HMCJitterTests: XCTestCase {
         XCTAssertNotEqual(one, bits(try run(jitter: 0, chains: 40, trajectories: 6, tile: 8, threads: 1)))
     }
 
+    /// The tiles split over 2 and 3 processes (``LoopbackGroup``, the tool's MPI semantics in
+    /// threads): the root records what one process records, bit for bit, with a jitter (each
+    /// rank keys its draws by the global chain id).
+    func testJitteredRunsDoNotDependOnTheProcessCount() throws {
+        var s = RunSettings(chains: 36, trajectories: 5, seed: 3, schedule: .hmcOnly, hmcStepSize: 0.1, hmcSteps: 10)
+        s.hmcJitter = 0.3
+        s.tile = 8  // 5 tiles, the last one of 4 chains
+        let single = try RunEngine(settings: s, target: MixtureAction(mixture: Self.mixture), model: nil)
+        single.run()
+        let expected = single.record.energyChange.joined().map(\.bitPattern) + single.states.map(\.bitPattern)
+        for size in [2, 3] {
+            let results = try LoopbackGroup.run(size: size) { group -> [UInt64]? in
+                let engine = try RunEngine(settings: s, target: MixtureAction(mixture: Self.mixture), model: nil, group: group)
+                while !engine.isFinished { try engine.step() }
+                let states = try engine.gatheredStates()
+                return states.map { engine.record.energyChange.joined().map(\.bitPattern) + $0.map(\.bitPattern) }
+            }
+            XCTAssertEqual(results[0], expected, "\(size) processes")
+        }
+    }
+
     /// params.json keeps the jitter (written only when set) and refuses one outside [0, 1).
     func testParamsStoreTheJitterOnlyWhenSet() throws {
         var s = RunSettings(chains: 4, trajectories: 10, seed: 1, schedule: .hmcOnly, hmcStepSize: 0.1, hmcSteps: 10)

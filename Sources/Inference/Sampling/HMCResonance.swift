@@ -12,8 +12,9 @@ import ModelFormat
 /// and each distinct eigenvalue sigma^2 of its covariance, r = L / (pi sigma) is resonant when
 /// r >= 1/2 and the range r (1 +- F) of a jitter F lies within ``tolerance`` of the nearest
 /// integer k >= 1, i.e. |r - k| + F r < tolerance (F = 0: |r - k| < tolerance). The formula is
-/// the exact oscillator's; the leapfrog's own period differs by O(eps^2 / sigma^2), which the
-/// tolerance covers for eps < sigma.
+/// the exact oscillator's; the leapfrog's own rotation angle is larger by the relative amount
+/// (eps / sigma)^2 / 24 to leading order (0.4 % in the example), which the tolerance absorbs for
+/// small eps / sigma.
 public struct HMCResonance: Equatable, Sendable {
     /// The mixture component (0-based).
     public let component: Int
