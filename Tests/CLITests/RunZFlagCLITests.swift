@@ -43,6 +43,16 @@ final class RunZFlagCLITests: XCTestCase {
         XCTAssertEqual("warning: " + sentence, String(warning))
         XCTAssertTrue(j.stderr.contains(String(warning)), "the warning also goes to stderr with --json")
 
+        // The HTML report marks the same rows at the run's threshold and quotes the warning.
+        let dir = root.appendingPathComponent("resonant")
+        XCTAssertEqual(try CLI.run("l2hmc-run", Self.resonant + ["--out", dir.path]).status, 0)
+        let html = root.appendingPathComponent("r.html")
+        let report = try CLI.run("l2hmc-run", ["report", dir.path, "-o", html.path])
+        XCTAssertEqual(report.status, 0, report.stderr)
+        let page = try String(contentsOf: html, encoding: .utf8)
+        XCTAssertTrue(page.contains("more than 4 error bars (the run&#39;s warning: x[0]^2 and x[1]^2 deviate"), page)
+        XCTAssertEqual(page.components(separatedBy: "class=\"flag\"").count - 1, marked.count, "one marked row per flagged quantity")
+
         // A larger threshold is honoured: nothing flagged.
         let lenient = try CLI.run("l2hmc-run", Self.resonant + ["--json", "--z-threshold", "1e6"])
         XCTAssertEqual(try json(lenient.stdout)["z_flagged"], .array([]))
