@@ -18,8 +18,9 @@ import ModelFormat
 /// - every run: acceptance probability and dH (chain means) per trajectory, by sampler; the
 ///   running mean of exp(-dH + log det) against 1; any other observable series as chain means.
 public enum RunReportPage {
-    /// |z| above which a summary row is marked (as `crossval` flags).
-    public static let zFlag = 3.0
+    /// |z| above which a summary row is marked when summary.json has no `z_threshold` (older
+    /// runs): the default of `l2hmc-run --z-threshold` and `crossval` (``ZScore/defaultThreshold``).
+    public static let zFlag = ZScore.defaultThreshold
     /// Chains drawn in the Q_int(t) panel.
     public static let chainsShown = 6
 
@@ -50,14 +51,19 @@ public enum RunReportPage {
         if case let .object(s)? = summary {
             if case let .array(qs)? = s["quantities"] {
                 var r: [[String]] = [], flags: [Bool] = []
+                let threshold = ReportJSON.number(s["z_threshold"]) ?? zFlag
                 for case let .object(q) in qs {
                     let z = ReportJSON.number(q["z"])
                     r.append([ReportJSON.text(q["name"] ?? .null), ReportJSON.fmt(ReportJSON.number(q["mean"])), ReportJSON.fmt(ReportJSON.number(q["error"])), ReportJSON.fmt(ReportJSON.number(q["tau_int"])),
                               ReportJSON.fmt(ReportJSON.number(q["exact"])), z.map { String(format: "%+.2f", $0) } ?? (q["z_undefined"] == nil ? "-" : "undefined")])
-                    flags.append(abs(z ?? 0) > zFlag)
+                    flags.append(abs(z ?? 0) > threshold)
                 }
                 page.table(["quantity", "estimate", "error", "tau_int", "exact", "z"], r, flagged: flags)
-                if flags.contains(true) { page.paragraph("Marked rows deviate from the exact value by more than \(Int(zFlag)) error bars.", cssClass: "warn") }
+                if flags.contains(true) {
+                    var note = "Marked rows deviate from the exact value by more than \(ReportJSON.fmt(threshold)) error bars"
+                    if case let .string(w)? = s["z_warning"] { note += " (the run's warning: \(w))" }
+                    page.paragraph(note + ".", cssClass: "warn")
+                }
             }
             var facts: [[String]] = []
             for key in ["trajectories_used", "trajectories_dropped", "chains", "mean_boltzmann_factor", "acceptance", "tunneling"] {

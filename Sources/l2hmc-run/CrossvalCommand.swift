@@ -28,8 +28,10 @@ struct CrossvalCommand: ParsableCommand {
     var lowrank: String?
     @Option(help: "HMC step size and steps for the reference run (default 0.1 and the model's N_LF x 2).")
     var hmcEps = 0.1
-    @Option(help: "Largest |z| accepted against exact values (positive).")
-    var zThreshold = 4.0
+    @Option(help: "Largest |z| accepted against exact values (a positive finite number; the default 4 is also l2hmc-run's).")
+    var zThreshold = ZScore.defaultThreshold
+    @Option(help: "Jitter F of the HMC reference runs' step size: each trajectory uses eps * (1 + F u), u uniform in [-1, 1] (0 <= F < 1; default 0; see docs/RUNTIME.md, HMC resonance).")
+    var hmcJitter = 0.0
     @Option(help: "Random seed.")
     var seed: UInt64 = 1
     @Option(help: "JSON report path (default: <model name>.crossval.json in the current directory).")
@@ -46,6 +48,7 @@ struct CrossvalCommand: ParsableCommand {
         settings.hmcEps = hmcEps
         settings.zThreshold = zThreshold
         settings.seed = seed
+        settings.hmcJitter = hmcJitter
         try settings.validate()
         guard let path = model ?? DefaultModel.locate() else { throw UsageError("no model given and \(DefaultModel.relativePath) was not found") }
         settings.nLFValues = try parseList(nlf, "--nlf")

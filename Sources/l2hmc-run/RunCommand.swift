@@ -21,6 +21,7 @@ struct RunCommand: ParsableCommand {
               l2hmc-run --model m.l2z --schedule l2hmc:1,hmc:4 --hmc-eps 0.1 --hmc-nlf 10
               l2hmc-run --sampler hmc --lattice 6x10 --beta 2 --eps 0.2 --nlf 10
               l2hmc-run --sampler hmc --target gmm --mixture-means="-2,0;2,0" --mixture-variance 0.1 --eps 0.1 --nlf 5
+              l2hmc-run --sampler hmc --target gmm --mixture-variance 0.1 --eps 0.1 --nlf 10 --hmc-jitter 0.3   # a resonant length, jittered
               l2hmc-run --model m.l2z --out run1 --trajectories 500; l2hmc-run --resume run1 --trajectories 1000
             Statistics drop the first --thermalization fraction of trajectories, then give means with \
             errors corrected by the integrated autocorrelation time (Sokal window, c = 5), and for \
@@ -55,6 +56,10 @@ struct RunCommand: ParsableCommand {
     var hmcEps: Double?
     @Option(help: "Steps of HMC trajectories in a mixed schedule (default: the L2HMC N_LF).")
     var hmcNlf: Int?
+    @Option(help: "Jitter F of plain-HMC step sizes: each trajectory of each chain uses eps * (1 + F u), u uniform in [-1, 1] (0 <= F < 1; default 0, a fixed eps). Breaks the resonance of a trajectory length near a multiple of half an oscillation period (docs/RUNTIME.md).")
+    var hmcJitter: Double?
+    @Option(help: "Flag quantities whose |z| against their exact value exceeds this (a positive finite number; default 4, as crossval's): `!` in the table, a warning line, z_flagged in the JSON.")
+    var zThreshold: Double?
     @Option(help: "Per-step networks with --nlf != trained N_LF: cyclic or stretch.")
     var stepMapping: StepMapping?
     @Option(help: "Replace every dense kernel by its rank-R truncated SVD.")
@@ -111,6 +116,8 @@ struct RunCommand: ParsableCommand {
         if let k = checkpointEvery, k < 1 { throw UsageError("--checkpoint-every must be >= 1 trajectory (got \(k))") }
         if let t = threads, t < 1 { throw UsageError("--threads must be >= 1 (got \(t))") }
         if let t = tile, t < 1 { throw UsageError("--tile must be >= 1 (got \(t))") }
+        if let z = zThreshold { try ZScore.validate(threshold: z) }
+        if let f = hmcJitter { try RunSettings.validate(hmcJitter: f) }
         if let o = out, o == resume { throw UsageError("--out names the directory being resumed; leave --out out to continue it in place") }
         if out == nil && force { throw UsageError("--force applies to --out") }
         if let k = saveConfigs {
@@ -225,7 +232,9 @@ struct RunCommand: ParsableCommand {
         if let o = output { try checkpoint(o, engine, states: finalStates, ensemble: ensemble) }
 
         let summary = RunSummary(record: engine.record, target: targetAction, thermalization: s.thermalization)
-        var summaryJSON = RunReport.json(summary)
+        let threshold = zThreshold ?? ZScore.defaultThreshold
+        let cause = RunReport.likelyCause(summary, zThreshold: threshold, resonance: Self.resonance(params))
+        var summaryJSON = RunReport.json(summary, zThreshold: threshold, cause: cause)
         var extraLines: [String] = []
         if case var .object(o) = summaryJSON {
             o["trajectories_done"] = .int(Int64(engine.record.count))
@@ -255,10 +264,11 @@ struct RunCommand: ParsableCommand {
         if json {
             Console.out(try CanonicalJSONWriter.encode(summaryJSON))
         } else {
-            print(RunReport.text(summary))
+            print(RunReport.text(summary, zThreshold: threshold))
             extraLines.forEach { print($0) }
             print(String(format: "time        %.1f s (%.1f trajectories/s)", seconds, Double(engine.record.count - (resumed?.trajectoryIndex ?? 0)) / max(seconds, 1e-9)))
         }
+        if let w = RunReport.zWarning(summary, zThreshold: threshold, cause: cause) { Console.error("warning: \(w)\n") }
         if let o = output {
             try Interrupt.critical { try o.finish(summary: summaryJSON, states: finalStates) }
             emit("output      \(o.path)\n")
@@ -269,6 +279,15 @@ struct RunCommand: ParsableCommand {
             Console.error("interrupted by \(by) after \(engine.record.count) trajectories\(output.map { "; the output is complete up to there: continue with --resume \($0.path)" } ?? "")\n")
         }
         try finish(processes, interrupted: interrupted)
+    }
+
+    /// The resonance sentence (``HMCResonance``) of a run's plain-HMC trajectories on a Gaussian
+    /// mixture, naming the options that change them; nil when there is none.
+    static func resonance(_ p: RunParameters) -> String? {
+        let s = p.settings
+        guard s.schedule.usesHMC, case let .gaussianMixture(g) = p.target else { return nil }
+        let options = s.schedule.usesL2HMC ? "--hmc-eps or --hmc-nlf" : "--eps or --nlf"
+        return HMCResonance.sentence(HMCResonance.find(mixture: g, stepSize: s.hmcStepSize, steps: s.hmcSteps, jitter: s.hmcJitter), options: options)
     }
 
     /// The end of every rank: MPI is finalised after the last write and the last line (it waits
@@ -371,9 +390,9 @@ struct RunCommand: ParsableCommand {
                                            ("--lowrank", lowrank != nil), ("--lowrank-energy", lowrankEnergy != nil), ("--step-mapping", stepMapping != nil),
                                            ("--precision", precision != nil), ("--thermalization", thermalization != nil), ("--cold-start", coldStart), ("--tile", tile != nil),
                                            ("--mixture-means", mixtureMeans != nil), ("--mixture-variance", mixtureVariance != nil), ("--mixture-weights", mixtureWeights != nil),
-                                           ("--save-configs", saveConfigs != nil)]
+                                           ("--save-configs", saveConfigs != nil), ("--hmc-jitter", hmcJitter != nil)]
             if let given = fixed.first(where: { $0.1 }) {
-                throw UsageError("\(given.0) cannot change when resuming (the saved params.json fixes it); only --trajectories, --out, --force, --json, --quiet, --threads, --checkpoint-every, --max-memory and --check-reversibility may be given")
+                throw UsageError("\(given.0) cannot change when resuming (the saved params.json fixes it); only --trajectories, --out, --force, --json, --quiet, --threads, --checkpoint-every, --max-memory, --z-threshold and --check-reversibility may be given")
             }
             let saved: RunDirectory.Contents
             var output: RunOutput?
@@ -464,6 +483,10 @@ struct RunCommand: ParsableCommand {
             if let f = lowrankEnergy { settings.compression = .energy(f) }
             settings.precision = precision ?? .float64
         }
+        if let f = hmcJitter {
+            guard scheduleValue.usesHMC else { throw UsageError("--hmc-jitter applies to plain-HMC trajectories; this schedule has none") }
+            settings.hmcJitter = f
+        }
         settings.thermalization = thermalization ?? 0.25
         settings.hotStart = !coldStart
         settings.tile = tile ?? TilePolicy.defaultTile(chains: chainCount, sampler: loaded?.sampler)
@@ -514,16 +537,20 @@ struct RunCommand: ParsableCommand {
             if lattice != nil || beta != nil { throw UsageError("--lattice and --beta apply to --target u1") }
             let means = try (mixtureMeans ?? "-2,0;2,0").split(separator: ";").map { part -> [Double] in
                 let v = part.split(separator: ",").compactMap { Double($0.trimmingCharacters(in: .whitespaces)) }
-                guard v.count == part.split(separator: ",").count, !v.isEmpty else { throw UsageError("--mixture-means: \"\(part)\" is not a comma-separated vector") }
+                guard v.count == part.split(separator: ",").count, !v.isEmpty, v.allSatisfy(\.isFinite) else {
+                    throw UsageError("--mixture-means: \"\(part)\" is not a comma-separated vector of finite numbers")
+                }
                 return v
             }
             let d = means[0].count
             guard means.allSatisfy({ $0.count == d }) else { throw UsageError("--mixture-means: every mean needs \(d) coordinates") }
             let variance = mixtureVariance ?? 0.1
-            guard variance > 0 else { throw UsageError("--mixture-variance must be > 0") }
+            guard variance > 0 && variance.isFinite else { throw UsageError("--mixture-variance must be a positive finite number (got \(variance))") }
             let weights = try mixtureWeights.map { text -> [Double] in
                 let w = text.split(separator: ",").compactMap { Double($0) }
-                guard w.count == means.count, w.allSatisfy({ $0 > 0 }) else { throw UsageError("--mixture-weights needs \(means.count) positive numbers") }
+                guard w.count == means.count, text.split(separator: ",").count == means.count, w.allSatisfy({ $0 > 0 && $0.isFinite }) else {
+                    throw UsageError("--mixture-weights needs \(means.count) positive finite numbers (got \(text))")
+                }
                 let sum = w.reduce(0, +)
                 return w.map { $0 / sum }
             } ?? [Double](repeating: 1 / Double(means.count), count: means.count)
@@ -567,7 +594,7 @@ struct RunCommand: ParsableCommand {
                 }
             }
         }
-        if s.schedule.usesHMC { lines.append("hmc         eps \(s.hmcStepSize), N_LF \(s.hmcSteps)") }
+        if s.schedule.usesHMC { lines.append("hmc         eps \(s.hmcStepSize), N_LF \(s.hmcSteps)\(s.hmcJitter != 0 ? ", jitter \(s.hmcJitter) (eps x [\(1 - s.hmcJitter), \(1 + s.hmcJitter)])" : "")") }
         lines.append("chains      \(s.chains), trajectories \(s.trajectories), seed \(s.seed), thermalization \(s.thermalization), \(s.hotStart ? "random" : "cold") start")
         lines.append("threads     \(engine.sampler.threads)\(engine.group.map { " per process, \($0.size) MPI processes" } ?? ""), tiles of \(s.effectiveTile) chains (\(s.tileCount) tiles)")
         lines.append("blas        \(BLASKernel.current().summary)")

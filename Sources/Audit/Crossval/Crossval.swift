@@ -94,7 +94,8 @@ public struct Crossval {
 
     /// Chain states after a short HMC thermalization (start points for the deterministic checks).
     private func thermalizedStates(target: TargetAction) throws -> [Double] {
-        let run = RunSettings(chains: 16, trajectories: 20, seed: settings.seed, schedule: .hmcOnly, hmcStepSize: settings.hmcEps, hmcSteps: 10)
+        var run = RunSettings(chains: 16, trajectories: 20, seed: settings.seed, schedule: .hmcOnly, hmcStepSize: settings.hmcEps, hmcSteps: 10)
+        run.hmcJitter = settings.hmcJitter
         let engine = try RunEngine(settings: run, target: target, model: nil)
         engine.run()
         return engine.states
@@ -195,25 +196,36 @@ public struct Crossval {
         run.l2hmcSteps = nLF
         run.stepMapping = mapping
         run.compression = compression
+        run.hmcJitter = settings.hmcJitter
+        // A resonant trajectory length is the cause to name (and more trajectories cannot help).
+        var resonance: String?
+        if schedule.usesHMC, case let .gaussianMixture(g) = m.sampler.target {
+            resonance = HMCResonance.sentence(HMCResonance.find(mixture: g, stepSize: settings.hmcEps, steps: hmcSteps, jitter: settings.hmcJitter),
+                                              options: "--hmc-eps")
+        }
         let engine = try RunEngine(settings: run, target: target, model: schedule.usesL2HMC ? m : nil)
         engine.run()
         let summary = RunSummary(record: engine.record, target: target, thermalization: 0.25)
         let tested = summary.quantities.filter { $0.exact != nil && !$0.name.hasPrefix("weight") && $0.name != "Q" }
         let scores = tested.compactMap { q in q.zTest.map { (name: q.name, score: $0) } }
         let verdict = Self.statisticsVerdict(scores: scores, converged: !tested.contains { !$0.estimate.converged },
-                                             equilibration: summary.equilibration, zThreshold: settings.zThreshold)
+                                             equilibration: summary.equilibration, zThreshold: settings.zThreshold, resonance: resonance)
         let acceptance = summary.acceptance.values.first ?? 0
         var detail = scores.map { s in s.score.value.map { String(format: "%@ z %+.2f", s.name, $0) } ?? "\(s.name) z undefined" }.joined(separator: ", ")
         detail += String(format: "; acceptance %.3f", acceptance)
         if let t = summary.tunneling { detail += String(format: "; tunneling %.4f", t.rate) }
         if let s = summary.modeSwitchRate { detail += String(format: "; mode switches %.4f", s) }
         if let e = summary.equilibration { detail += "; \(e.verdict.rawValue)" }
-        var data: [String: JSONValue] = ["summary": RunReport.json(summary)]
+        var data: [String: JSONValue] = ["summary": RunReport.json(summary, zThreshold: settings.zThreshold,
+                                                                    cause: RunReport.likelyCause(summary, zThreshold: settings.zThreshold, resonance: resonance))]
         let defined = scores.compactMap { $0.score.value.map(abs) }
         data["max_abs_z"] = defined.max().map { .double($0) } ?? .null
         let undefined = scores.compactMap { s in s.score.reason.map { (s.name, JSONValue.string($0)) } }
         if !undefined.isEmpty { data["z_undefined"] = .object(Dictionary(undefined) { a, _ in a }) }
         if case let .inconclusive(reason) = verdict { detail += "; inconclusive: " + reason }
+        if case .fail = verdict, let resonance { detail += "; likely cause: " + resonance }
+        // A pass at a resonant length tested less than it seems (the chains barely move).
+        if verdict == .pass, let resonance { detail += "; note: " + resonance }
         return CrossvalCheck(name: name, verdict: verdict, detail: detail, data: data)
     }
 
@@ -228,20 +240,26 @@ public struct Crossval {
     /// 4. any undefined z (zero variance, a non-finite number): inconclusive, with each reason: a
     ///    z-score without a positive finite error is no evidence for or against exactness;
     /// 5. otherwise pass.
-    /// The reasons of 1 and 2 also carry those of 4. (A zero-variance `Q^2` comes with a frozen
+    /// The reasons of 1 and 2 also carry those of 4. The remedy of 1 and 2 is "raise
+    /// --trajectories", unless `resonance` (``HMCResonance/sentence(_:options:)``) names a resonant
+    /// HMC trajectory length: then that sentence replaces it (more trajectories cannot help), and
+    /// a failure (3) names it as the likely cause. (A zero-variance `Q^2` comes with a frozen
     /// charge, which the equilibration evidence of 1 already counts: "8 of 8 chains (100%) never
     /// changed Q".)
     static func statisticsVerdict(scores: [(name: String, score: ZScore)], converged: Bool, equilibration: Equilibration?,
-                                  zThreshold: Double) -> CrossvalVerdict {
+                                  zThreshold: Double, resonance: String? = nil) -> CrossvalVerdict {
+        let remedy = resonance ?? "raise --trajectories"
         let undefined = scores.compactMap(\.score.reason)
         let undefinedNote = undefined.isEmpty ? "" : "; " + undefined.joined(separator: "; ")
         if let e = equilibration, e.verdict == .notEquilibrated {
-            return .inconclusive("not equilibrated (" + e.evidence.joined(separator: "; ") + "); raise --trajectories" + undefinedNote)
+            return .inconclusive("not equilibrated (" + e.evidence.joined(separator: "; ") + "); " + remedy + undefinedNote)
         }
         let worst = scores.compactMap { s in s.score.value.map { (name: s.name, z: $0) } }.max { abs($0.z) < abs($1.z) }
         if let w = worst, abs(w.z) > zThreshold {
-            if !converged { return .inconclusive("the run is shorter than the autocorrelation window needs, raise --trajectories" + undefinedNote) }
-            return .fail(String(format: "|z| = %.2f on %@ exceeds --z-threshold %g", abs(w.z), w.name, zThreshold))
+            if !converged {
+                return .inconclusive((resonance.map { "the autocorrelation window did not converge: " + $0 } ?? "the run is shorter than the autocorrelation window needs, raise --trajectories") + undefinedNote)
+            }
+            return .fail(String(format: "|z| = %.2f on %@ exceeds --z-threshold %g", abs(w.z), w.name, zThreshold) + (resonance.map { "; likely cause: " + $0 } ?? ""))
         }
         if !undefined.isEmpty { return .inconclusive(undefined.joined(separator: "; ")) }
         return .pass

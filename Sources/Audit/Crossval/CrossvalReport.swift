@@ -21,11 +21,18 @@ public enum CrossvalReport {
             "counts": .object(["pass": .int(Int64(tally.pass)), "fail": .int(Int64(tally.fail)),
                                "inconclusive": .int(Int64(tally.inconclusive)), "skipped": .int(Int64(tally.skipped))]),
             "seconds": seconds.isFinite ? .double(seconds) : .null,
-            "settings": .object(["chains": .int(Int64(settings.chains)), "trajectories": .int(Int64(settings.trajectories)),
-                                 "seed": .string(String(settings.seed)),
-                                 "z_threshold": .double(settings.zThreshold), "hmc_eps": .double(settings.hmcEps)]),
+            "settings": .object(settingsJSON(settings)),
             "checks": .array(checks.map(checkJSON)),
         ])
+    }
+
+    /// The settings of the report (`hmc_jitter` only when set).
+    static func settingsJSON(_ settings: CrossvalSettings) -> [String: JSONValue] {
+        var o: [String: JSONValue] = ["chains": .int(Int64(settings.chains)), "trajectories": .int(Int64(settings.trajectories)),
+                                      "seed": .string(String(settings.seed)),
+                                      "z_threshold": .double(settings.zThreshold), "hmc_eps": .double(settings.hmcEps)]
+        if settings.hmcJitter != 0 { o["hmc_jitter"] = .double(settings.hmcJitter) }
+        return o
     }
 
     /// One entry of `checks` (see ``json(_:modelPath:settings:strict:seconds:)``).

@@ -11,17 +11,20 @@ public struct CrossvalSettings: Sendable {
     /// HMC step size of the reference runs and of the thermalization.
     public var hmcEps = 0.1
     /// Largest |z| accepted against exact values.
-    public var zThreshold = 4.0
+    public var zThreshold = ZScore.defaultThreshold
     public var seed: UInt64 = 1
+    /// Step-size jitter of the HMC reference runs (`--hmc-jitter`, 0 <= F < 1; ``RunSettings/hmcJitter``).
+    public var hmcJitter = 0.0
 
     public init() {}
 
     /// Refuses settings outside their domain (`run.invalid_option`, a usage error), before any
-    /// work: --z-threshold and --hmc-eps positive and finite, --chains >= 2, --trajectories >= 20.
+    /// work: --z-threshold and --hmc-eps positive and finite, --hmc-jitter in [0, 1), --chains >= 2, --trajectories >= 20.
     public func validate() throws {
         for (flag, value) in [("--z-threshold", zThreshold), ("--hmc-eps", hmcEps)] where !(value.isFinite && value > 0) {
             throw InferenceError.invalidOption(name: flag, reason: "must be a positive finite number (got \(value))")
         }
+        try RunSettings.validate(hmcJitter: hmcJitter)
         guard chains >= 2 else { throw InferenceError.invalidOption(name: "--chains", reason: "must be >= 2 (got \(chains))") }
         guard trajectories >= 20 else { throw InferenceError.invalidOption(name: "--trajectories", reason: "must be >= 20 (got \(trajectories))") }
     }

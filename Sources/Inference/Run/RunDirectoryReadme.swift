@@ -35,7 +35,8 @@ public enum RunDirectoryReadme {
                 everything needed to repeat or resume the run (format "l2hmc-run-params 1"): chains; trajectories (the total asked \
                 for, raised by --resume); seed (decimal string); thermalization (fraction of trajectories the summary drops); \
                 schedule (the repeating pattern kind:count of l2hmc and hmc trajectories); hmc_start (HMC trajectories first); \
-                hmc_eps and hmc_nlf (step size and steps of HMC trajectories); hot_start (random or all-zero start); tile (chains \
+                hmc_eps and hmc_nlf (step size and steps of HMC trajectories); hmc_jitter (the step-size jitter F, each HMC trajectory \
+                using hmc_eps * (1 + F u), u uniform in [-1, 1]; absent when not given); hot_start (random or all-zero start); tile (chains \
                 per batched call); target (the distribution sampled, as in the model manifest: the U(1) lattice lt, lx, beta and \
                 link_layout, or the mixture's weights, means and covariances); l2hmc_nlf, step_mapping, net_weights, compression \
                 and precision (L2HMC options, null or absent when not given); model (the model file's absolute path, null for \
@@ -91,7 +92,8 @@ public enum RunDirectoryReadme {
             Entry(file: "summary.json", shape: "-", dtype: "JSON object", units: "those of each quantity", meaning: """
                 the statistics, written when the run ends (also when interrupted): for each quantity (name), its mean, error \
                 (corrected by the integrated autocorrelation time tau_int, Sokal window c = 5), tau_int, window, exact value and \
-                z-score when known, the equilibration check (first and second half), acceptance per sampler, \
+                z-score when known, z_threshold and z_flagged (the quantities whose |z| exceeds it) with z_warning (the warning \
+                naming them and the likely cause), the equilibration check (first and second half), acceptance per sampler, \
                 <exp(-dH + log_det)> (mean_boltzmann_factor, 1 for an exact kernel), trajectories dropped and used, \
                 trajectories_done, interrupted and seconds
                 """),

@@ -74,7 +74,9 @@ public final class RunEngine {
                 if settings.precision != .float64 { dyn.setPrecision(settings.precision) }
                 table[.l2hmc] = dyn
             case .hmc:
-                table[.hmc] = LeapfrogDynamics(target: target, stepSize: settings.hmcStepSize, stepCount: settings.hmcSteps, capacity: tile)
+                let hmc = LeapfrogDynamics(target: target, stepSize: settings.hmcStepSize, stepCount: settings.hmcSteps, capacity: tile)
+                hmc.jitter = settings.hmcJitter
+                table[.hmc] = hmc
             }
         }
         self.compression = compression

@@ -43,6 +43,8 @@ public struct RunParameters: Sendable, Equatable {
         }
         // Written only for float32, so float64 runs keep their params.json byte for byte.
         if s.precision != .float64 { o["precision"] = .string(s.precision.rawValue) }
+        // Written only when set, so runs without a jitter keep their params.json byte for byte.
+        if s.hmcJitter != 0 { o["hmc_jitter"] = .double(s.hmcJitter) }
         o["model"] = modelPath.map { .string($0) } ?? .null
         o["model_sha256"] = modelSHA256.map { .string($0) } ?? .null
         if let k = saveConfigs { o["save_configs"] = .int(Int64(k)) }
@@ -53,7 +55,7 @@ public struct RunParameters: Sendable, Equatable {
     /// Keys of `params.json` (``json(extra:)``), plus the provenance keys l2hmc-run adds.
     static let keys: Set<String> = ["format", "chains", "trajectories", "seed", "thermalization", "schedule", "hmc_start", "hmc_eps", "hmc_nlf",
                                     "hot_start", "target", "l2hmc_nlf", "step_mapping", "net_weights", "compression", "model", "model_sha256",
-                                    "tool", "threads", "tile", "processes", "precision", "save_configs"]
+                                    "tool", "threads", "tile", "processes", "precision", "save_configs", "hmc_jitter"]
 
     /// Reads parameters written by ``json(extra:)``, strictly: unknown keys, wrong types,
     /// non-finite or out-of-range numbers are refused (a run directory is untrusted input), and
@@ -106,6 +108,8 @@ public struct RunParameters: Sendable, Equatable {
             guard case let .string(p) = v, let precision = NetworkPrecision(rawValue: p) else { throw fail("precision (float64 or float32)") }
             s.precision = precision
         }
+        // Absent in directories written before --hmc-jitter, and when it is 0.
+        if let v = optional("hmc_jitter") { s.hmcJitter = try double(v, "hmc_jitter") }
         do { try s.validate() } catch { throw InferenceError.io(path: "params.json", reason: "invalid settings: \(error)") }
         settings = s
         guard let t = o["target"] else { throw fail("target") }

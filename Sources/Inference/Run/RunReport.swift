@@ -2,8 +2,51 @@ import Foundation
 import ModelFormat
 
 /// Renders a ``RunSummary`` as a readable table and as JSON.
+///
+/// **Flagged quantities.** A quantity whose z-score against its exact value is defined and
+/// |z| > `zThreshold` (default ``ZScore/defaultThreshold``, the same as crossval's) is flagged:
+/// `!` after its z in the table with a legend line, listed in the JSON's `z_flagged`, and named
+/// by ``zWarning(_:zThreshold:cause:)`` (printed by l2hmc-run as a `warning:` line) with the
+/// likely cause when one is identifiable (``likelyCause(_:zThreshold:resonance:)``).
 public enum RunReport {
-    public static func text(_ s: RunSummary) -> String {
+    /// The flagged quantities (defined |z| > `zThreshold`), in table order.
+    public static func flagged(_ s: RunSummary, zThreshold: Double = ZScore.defaultThreshold) -> [(name: String, z: Double)] {
+        s.quantities.compactMap { q -> (name: String, z: Double)? in
+            guard let z = q.zTest?.value, abs(z) > zThreshold else { return nil }
+            return (q.name, z)
+        }
+    }
+
+    /// The likely cause of the flags, when identifiable, in this order: a resonant HMC
+    /// trajectory length (`resonance`, the sentence of ``HMCResonance/sentence(_:options:)``);
+    /// a flagged quantity whose Sokal window did not converge (its error is a lower bound); a run
+    /// that is not equilibrated. Nil when nothing is flagged or no cause is identified.
+    public static func likelyCause(_ s: RunSummary, zThreshold: Double = ZScore.defaultThreshold, resonance: String?) -> String? {
+        let names = Set(flagged(s, zThreshold: zThreshold).map(\.name))
+        guard !names.isEmpty else { return nil }
+        if let resonance { return resonance }
+        let unconverged = s.quantities.filter { names.contains($0.name) && !$0.estimate.converged }.map(\.name)
+        if !unconverged.isEmpty {
+            return "the Sokal window of \(unconverged.joined(separator: ", ")) did not converge, so its error is a lower bound: raise --trajectories"
+        }
+        if let e = s.equilibration, e.verdict == .notEquilibrated {
+            return "the run is not equilibrated (see the verdict line): raise --trajectories or --thermalization"
+        }
+        return nil
+    }
+
+    /// One sentence naming the flagged quantities, e.g. "x[0]^2 deviates from its exact value by
+    /// 9.97 error bars (|z| > 4): CAUSE"; nil when nothing is flagged.
+    public static func zWarning(_ s: RunSummary, zThreshold: Double = ZScore.defaultThreshold, cause: String?) -> String? {
+        let f = flagged(s, zThreshold: zThreshold)
+        guard !f.isEmpty else { return nil }
+        let names = f.map(\.name), bars = f.map { String(format: "%.2f", abs($0.z)) }
+        func list(_ items: [String]) -> String { items.count <= 2 ? items.joined(separator: " and ") : items.dropLast().joined(separator: ", ") + " and " + (items.last ?? "") }
+        let verb = f.count == 1 ? "deviates from its exact value" : "deviate from their exact values"
+        return "\(list(names)) \(verb) by \(list(bars)) error bars (|z| > \(String(format: "%g", zThreshold)))" + (cause.map { ": " + $0 } ?? "")
+    }
+
+    public static func text(_ s: RunSummary, zThreshold: Double = ZScore.defaultThreshold) -> String {
         var lines: [String] = []
         lines.append("summary     \(s.trajectoriesUsed) trajectories x \(s.chains) chains after dropping \(s.trajectoriesDropped) for thermalization")
         let header = ["quantity", "estimate", "error", "from", "tau_int", "exact", "z"]
@@ -11,7 +54,8 @@ public enum RunReport {
         for q in s.quantities {
             rows.append([q.name, fmt(q.estimate.mean), fmt(q.estimate.error), sourceLabel(q.estimate.errorSource),
                          fmt(q.estimate.tauInt) + (q.estimate.converged ? "" : "*"),
-                         q.exact.map(fmt) ?? "-", q.zTest.map { $0.value.map { String(format: "%+.2f", $0) } ?? "undefined" } ?? "-"])
+                         q.exact.map(fmt) ?? "-",
+                         q.zTest.map { $0.value.map { String(format: "%+.2f", $0) + (abs($0) > zThreshold ? "!" : "") } ?? "undefined" } ?? "-"])
         }
         let widths = header.indices.map { c in max(header[c].count, rows.map { $0[c].count }.max() ?? 0) }
         func line(_ r: [String]) -> String {
@@ -26,6 +70,9 @@ public enum RunReport {
         }
         for q in s.quantities {
             if let reason = q.zTest?.reason { lines.append("(z undefined: \(reason))") }
+        }
+        if !flagged(s, zThreshold: zThreshold).isEmpty {
+            lines.append("(! |z| > \(String(format: "%g", zThreshold)) (--z-threshold): the estimate deviates from the exact value beyond its errors; see the warning)")
         }
         if s.quantities.contains(where: { !$0.estimate.converged }) {
             lines.append("(* the Sokal window did not converge: the run is too short for this tau_int; the window error is a lower bound)")
@@ -46,8 +93,13 @@ public enum RunReport {
         return lines.joined(separator: "\n")
     }
 
-    public static func json(_ s: RunSummary) -> JSONValue {
+    /// The summary as JSON; `z_threshold`, `z_flagged` (names, in table order) and, when any is
+    /// flagged, `z_warning` (``zWarning(_:zThreshold:cause:)`` with `cause`).
+    public static func json(_ s: RunSummary, zThreshold: Double = ZScore.defaultThreshold, cause: String? = nil) -> JSONValue {
+        let flags = flagged(s, zThreshold: zThreshold)
         var o: [String: JSONValue] = [
+            "z_threshold": .double(zThreshold),
+            "z_flagged": .array(flags.map { .string($0.name) }),
             "trajectories_used": .int(Int64(s.trajectoriesUsed)),
             "trajectories_dropped": .int(Int64(s.trajectoriesDropped)),
             "chains": .int(Int64(s.chains)),
@@ -75,6 +127,7 @@ public enum RunReport {
         if let r = s.modeSwitchRate { o["mode_switch_rate"] = number(r) }
         if let occ = s.occupancy { o["occupancy"] = .array(occ.map(number)) }
         if let e = s.equilibration { o["equilibration"] = equilibration(e) }
+        if let w = zWarning(s, zThreshold: zThreshold, cause: cause) { o["z_warning"] = .string(w) }
         return .object(o)
     }
 

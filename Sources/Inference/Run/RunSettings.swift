@@ -16,6 +16,10 @@ public struct RunSettings: Sendable, Equatable {
     /// Plain-HMC step size and steps (used for HMC trajectories of the schedule).
     public var hmcStepSize: Double
     public var hmcSteps: Int
+    /// Relative step-size jitter F of plain-HMC trajectories (`--hmc-jitter`, 0 <= F < 1): each
+    /// chain's trajectory uses eps * (1 + F u), u uniform in [-1, 1] (``LeapfrogDynamics/jitter``).
+    /// 0 (the default) is the fixed step size, number for number.
+    public var hmcJitter: Double = 0
     /// Random start (hot) or all zeros (cold).
     public var hotStart: Bool = true
     /// Arithmetic of the L2HMC networks (`--precision`; float64 unless asked).
@@ -39,7 +43,7 @@ public struct RunSettings: Sendable, Equatable {
     public static func == (a: RunSettings, b: RunSettings) -> Bool {
         a.chains == b.chains && a.trajectories == b.trajectories && a.seed == b.seed && a.thermalization == b.thermalization
             && a.schedule == b.schedule && a.l2hmcSteps == b.l2hmcSteps && a.stepMapping == b.stepMapping && a.netWeights == b.netWeights
-            && a.compressionText == b.compressionText && a.hmcStepSize == b.hmcStepSize && a.hmcSteps == b.hmcSteps && a.hotStart == b.hotStart && a.tile == b.tile
+            && a.compressionText == b.compressionText && a.hmcStepSize == b.hmcStepSize && a.hmcSteps == b.hmcSteps && a.hmcJitter == b.hmcJitter && a.hotStart == b.hotStart && a.tile == b.tile
             && a.precision == b.precision
     }
 
@@ -64,5 +68,11 @@ public struct RunSettings: Sendable, Equatable {
             guard hmcStepSize > 0, hmcStepSize.isFinite else { throw InferenceError.invalidOption(name: "--hmc-eps", reason: "must be > 0 (got \(hmcStepSize))") }
             guard hmcSteps >= 1 else { throw InferenceError.invalidOption(name: "--hmc-nlf", reason: "must be >= 1 (got \(hmcSteps))") }
         }
+        try Self.validate(hmcJitter: hmcJitter)
+    }
+
+    /// `--hmc-jitter` must be in [0, 1) (a factor 1 + F u stays positive); NaN is refused.
+    public static func validate(hmcJitter f: Double) throws {
+        guard f >= 0 && f < 1 else { throw InferenceError.invalidOption(name: "--hmc-jitter", reason: "must be in [0, 1) (got \(f))") }
     }
 }

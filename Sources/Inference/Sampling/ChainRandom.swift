@@ -15,6 +15,8 @@ public struct ChainRandom: Sendable {
     /// What a block of random numbers is for (part of the counter, so streams never overlap).
     public enum Purpose: UInt32, Sendable {
         case momentum = 1, direction = 2, accept = 3, initialState = 4, probe = 5
+        /// The per-trajectory step-size factor of jittered plain HMC (``LeapfrogDynamics/jitter``).
+        case stepSize = 6
     }
 
     @inline(__always)

@@ -179,6 +179,7 @@ public final class ChainSampler {
             if proposal.isDirectional {
                 propose(proposal, lane: lane, rows: lo..<hi, trajectory: t)
             } else {
+                proposal.prepare(random: random, trajectory: t, firstChain: firstChain + lo, rows: rows)
                 proposal.propose(x: xProp.pointer + lo * n, v: vProp.pointer + lo * n, rows: rows, forward: true, logDet: logDet.pointer + lo)
             }
         } else {

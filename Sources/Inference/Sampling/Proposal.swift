@@ -32,6 +32,16 @@ public protocol Proposal: AnyObject {
     /// N_LF, compression, precision): a replica sharing networks does not follow such changes.
     /// ``ChainSampler`` makes one per extra thread; `propose` on the two may then run concurrently.
     func replica(capacity: Int) -> Proposal
+    /// Draws what the next non-directional ``propose(x:v:rows:forward:logDet:)`` needs from the
+    /// counter-based stream of `trajectory`, its rows holding the chains
+    /// firstChain..<firstChain+rows (global ids): only state-independent numbers (a step size),
+    /// so the kernel stays exact. ``ChainSampler`` calls it before each non-directional propose;
+    /// the default draws nothing.
+    func prepare(random: ChainRandom, trajectory: UInt32, firstChain: Int, rows: Int)
+}
+
+extension Proposal {
+    public func prepare(random: ChainRandom, trajectory: UInt32, firstChain: Int, rows: Int) {}
 }
 
 extension LeapfrogDynamics: Proposal {
@@ -44,7 +54,14 @@ extension LeapfrogDynamics: Proposal {
     }
 
     public func replica(capacity: Int) -> Proposal {
-        LeapfrogDynamics(target: target, stepSize: stepSize, stepCount: stepCount, capacity: capacity)
+        let copy = LeapfrogDynamics(target: target, stepSize: stepSize, stepCount: stepCount, capacity: capacity)
+        copy.jitter = jitter
+        return copy
+    }
+
+    /// The per-chain step sizes of a jittered trajectory (nothing without a jitter).
+    public func prepare(random: ChainRandom, trajectory: UInt32, firstChain: Int, rows: Int) {
+        drawStepSizes(random: random, trajectory: trajectory, firstChain: firstChain, rows: rows)
     }
 }
 

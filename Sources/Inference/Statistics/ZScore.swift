@@ -17,6 +17,19 @@ public enum ZScore: Equatable, Sendable {
     case defined(Double)
     case undefined(String)
 
+    /// The default largest accepted |z| of a quantity against its exact value: `crossval
+    /// --z-threshold` and `l2hmc-run --z-threshold` (4: a two-sided normal tail of 6.3e-5 per
+    /// quantity, so a few dozen honest quantities rarely cross it by chance).
+    public static let defaultThreshold = 4.0
+
+    /// A threshold must be a positive finite number (`--z-threshold`): refused otherwise as
+    /// `run.invalid_option` (a usage error).
+    public static func validate(threshold: Double) throws {
+        guard threshold.isFinite && threshold > 0 else {
+            throw InferenceError.invalidOption(name: "--z-threshold", reason: "must be a positive finite number (got \(threshold))")
+        }
+    }
+
     /// The score of `estimate` (of the quantity `name`) against `exact`.
     public init(name: String, estimate: MeanEstimate, exact: Double) {
         let mean = estimate.mean, error = estimate.error
