@@ -191,6 +191,7 @@ struct RunCommand: ParsableCommand {
         let progress = ProgressBar(label: "trajectories", quiet: quiet || !isRoot)
         let batchLog = isRoot && !quiet && isatty(STDERR_FILENO) == 0
         let started = Date()
+        let startCount = engine.trajectoriesDone
         var lastCheckpoint = Date(), lastCount = engine.trajectoriesDone
         var interrupted = false
         while !engine.isFinished {
@@ -212,6 +213,12 @@ struct RunCommand: ParsableCommand {
                 acc = engine.record.acceptProbability.last.map { $0.reduce(0, +) / Double($0.count) } ?? 0
                 progress.update(done: done, total: s.trajectories, note: String(format: "acc %.2f", acc))
                 due = !engine.isFinished && (checkpointEvery.map { done % $0 == 0 } ?? (Date().timeIntervalSince(lastCheckpoint) >= 10))
+            }
+            // Batch logs (stderr not a terminal): one plain line every 5 % of the run.
+            if batchLog, s.trajectories > 0, (done * 20) / s.trajectories > ((done - 1) * 20) / s.trajectories, !engine.isFinished {
+                let rate = Double(done - startCount) / max(Date().timeIntervalSince(started), 1e-9)
+                Console.error(String(format: "progress    %d/%d trajectories (%d %%), %.1f/s, acc %.2f\n", done, s.trajectories,
+                                     done * 100 / s.trajectories, rate, acc))
             }
             let decision = try engine.agree(stop: Interrupt.isRequested, checkpoint: due)
             if decision.stop { interrupted = true; break }

@@ -27,7 +27,9 @@ final class RunCommandTests: XCTestCase {
         for row in ["plaquette", "Q^2", "acceptance  l2hmc", "tunneling   rate", "exactness"] {
             XCTAssertTrue(lines.contains { $0.hasPrefix(row) }, "summary lacks \(row):\n\(r.stdout)")
         }
-        XCTAssertEqual(r.stderr, "", "no progress bar when stderr is not a terminal")
+        // Not a terminal: no bar, only plain progress lines (issue 13: batch logs saw nothing).
+        XCTAssertFalse(r.stderr.contains("\r"), r.stderr)
+        XCTAssertTrue(r.stderr.split(separator: "\n").allSatisfy { $0.hasPrefix("progress    ") }, r.stderr)
     }
 
     func testJSONSummaryAndPlainHMCWithoutModel() throws {
@@ -177,5 +179,19 @@ final class CrossvalCommandTests: XCTestCase {
         XCTAssertTrue(r.stdout.contains("recomputation") && r.stdout.contains("skip"), "batch norm is not in the trainer: the recomputation is skipped, not failed")
         // Inconclusive checks are counted as such, never as passes (CrossvalVerdictTests).
         XCTAssertTrue(r.stdout.contains("verdict     PASS (") || r.stdout.contains("verdict     INCONCLUSIVE ("), r.stdout)
+    }
+}
+
+extension RunCommandTests {
+    /// With stderr not a terminal (a batch log), one plain progress line every 5 % of the run.
+    func testBatchLogGetsAProgressLineEveryFivePercent() throws {
+        let r = try CLI.run("l2hmc-run", ["--sampler", "hmc", "--lattice", "4x4", "--beta", "2", "--trajectories", "200", "--chains", "4"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let lines = r.stderr.split(separator: "\n").filter { $0.hasPrefix("progress    ") }
+        XCTAssertEqual(lines.count, 19, r.stderr)   // 5 %, 10 %, ..., 95 % (the end prints the summary)
+        XCTAssertTrue(lines.first?.hasPrefix("progress    10/200 trajectories (5 %)") ?? false, r.stderr)
+        XCTAssertFalse(r.stderr.contains("\r"), "no terminal control characters in a log")
+        let quiet = try CLI.run("l2hmc-run", ["--sampler", "hmc", "--lattice", "4x4", "--beta", "2", "--trajectories", "200", "--chains", "4", "--quiet"])
+        XCTAssertFalse(quiet.stderr.contains("progress"), quiet.stderr)
     }
 }
