@@ -62,16 +62,37 @@ final class RunReportCLITests: XCTestCase {
         XCTAssertEqual(try CLI.run("l2hmc-run", ["report", dir.path]).status, 64, "not a run directory")
     }
 
-    /// A real browser renders the page: the screenshot has the requested size and is not blank
-    /// (counted in its decoded pixels by python3's zlib: many non-white pixels, several colours).
+    /// The report of the shipped model's default run (`l2hmc-run --out DIR`: fixtures/default.l2z,
+    /// 1000 trajectories x 64 chains) matches a committed golden byte for byte, and a real browser
+    /// renders it: the screenshot has the requested size and is not blank (counted in its decoded
+    /// pixels by python3's zlib: many non-white pixels, several colours). The run's bits depend on
+    /// the BLAS kernel set only (docs/RUNTIME.md, "Threads and tiles"), so the test pins
+    /// OpenBLAS's Haswell kernels (any x86-64 CPU with AVX2), as RunThreadsCLITests does.
     func testHeadlessChromiumRendersThePanels() throws {
         let chromium = ["/usr/bin/chromium", "/usr/bin/chromium-browser"].first { FileManager.default.isExecutableFile(atPath: $0) }
         guard let chromium else {
             XCTFail("chromium is needed for this test (Debian: apt-get install chromium; scripts/test.sh installs it)")
             return
         }
-        let run = try makeRun()
+        let run = dir.appendingPathComponent("shipped")
+        // --threads 2 only fixes what params.json records (the numbers do not depend on it).
+        let made = try CLI.run("l2hmc-run", ["--out", run.path, "--threads", "2", "--quiet"], environment: ["OPENBLAS_CORETYPE": "Haswell"])
+        XCTAssertEqual(made.status, 0, made.stderr)
         XCTAssertEqual(try CLI.run("l2hmc-run", ["report", run.path]).status, 0)
+        let page = try String(contentsOf: run.appendingPathComponent("report.html"), encoding: .utf8)
+        for panel in ["Q_int(t)", "Distribution of Q_int", "Mean plaquette per trajectory", "Normalized autocorrelation",
+                      "Cumulative tunneling events", "Acceptance probability", "dH per trajectory", "Running mean of exp(-dH + log det)"] {
+            XCTAssertTrue(page.contains(panel), panel)
+        }
+        // The model path (absolute in params.json) and the run directory are the machine's: normalized.
+        let model = CLI.repositoryRoot.appendingPathComponent("fixtures/default.l2z").standardizedFileURL.path
+        let normalized = page.replacingOccurrences(of: run.path, with: "RUN").replacingOccurrences(of: model, with: "MODEL")
+        let golden = CLI.repositoryRoot.appendingPathComponent("Tests/CLITests/Goldens/default-run-report.html")
+        if ProcessInfo.processInfo.environment["RECORD_GOLDENS"] == "1" {
+            try normalized.write(to: golden, atomically: true, encoding: .utf8)
+        }
+        XCTAssertEqual(normalized, try String(contentsOf: golden, encoding: .utf8),
+                       "the shipped model's report differs from \(golden.path); if intended, rerun with RECORD_GOLDENS=1")
         let shot = dir.appendingPathComponent("shot.png")
         let r = try CLI.run(executable: URL(fileURLWithPath: chromium),
                             ["--headless=new", "--no-sandbox", "--disable-gpu", "--hide-scrollbars", "--window-size=900,2400",
