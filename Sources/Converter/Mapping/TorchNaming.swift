@@ -1,7 +1,8 @@
 import ModelFormat
 
-/// The upstream PyTorch L2HMC naming (saforem2/l2hmc-qcd `src/l2hmc`, from 2022-07-22 on; the
-/// keys have not changed since), as an alias map written as data (docs/CONVERT.md, "PyTorch L2HMC
+/// The upstream PyTorch L2HMC naming (saforem2/l2hmc-qcd `src/l2hmc`, from 2022-08-14 on, when
+/// `scale`/`transf` became ScaledTanh modules; the keys have not changed since; the `s_coeff`
+/// naming of 2022-07-22 .. 2022-08-13 is not mapped), as an alias map written as data (docs/CONVERT.md, "PyTorch L2HMC
 /// checkpoints"). A state-dict key is `[networks.]<network>.<layer key>`:
 ///
 /// - `<network>`: `xnet.{k}.first`, `xnet.{k}.second` (per-step split x-networks), `xnet.{k}`
