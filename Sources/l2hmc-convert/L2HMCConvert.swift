@@ -9,8 +9,11 @@ struct L2HMCConvert: ParsableCommand {
         commandName: "l2hmc-convert",
         abstract: "Create, inspect and convert L2HMC sampler models in the .l2z format.",
         discussion: """
-            `l2hmc-convert SRC DST [options]` converts an HDF5 checkpoint (l2hmc-train's ckpt.h5 \
-            or a Keras file) into DST.l2z (see `l2hmc-convert convert --help` and docs/CONVERT.md).
+            `l2hmc-convert SRC DST [options]` converts a checkpoint (l2hmc-train's ckpt.h5, a Keras \
+            file, an upstream PyTorch .pt/.pth/.tar read without executing anything, or a \
+            safetensors file) into DST.l2z (see `l2hmc-convert convert --help` and docs/CONVERT.md); \
+            `l2hmc-convert export MODEL.l2z OUT.safetensors` writes a model under the upstream \
+            PyTorch names.
             Exit codes: 0 success, 1 invalid or unreadable input (the message starts with the \
             error code, e.g. [container.crc_mismatch]), 64 usage error.
             The .l2z format is specified in docs/FORMAT.md.

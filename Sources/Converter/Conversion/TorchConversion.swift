@@ -15,6 +15,18 @@ import ModelFormat
 /// the facts, masks, link permutation (upstream's links are `mu_t_x`), probe.
 enum TorchConversion {
     static func convert(path: String, options: ConversionOptions) throws -> ConversionResult {
+        do {
+            return try convertChecked(path: path, options: options)
+        } catch let ConvertError.missingFact(fact, needed, how) where options.preset == nil || options.configPath == nil {
+            // Name what gives most facts of such a file at once.
+            var hint: [String] = []
+            if options.preset == nil { hint.append("--preset torch-2023-06 (or torch-2022-08, torch-2022-12: the era of the run)") }
+            if options.configPath == nil { hint.append("--config RUN/.hydra/config.yaml (the run's own config)") }
+            throw ConvertError.missingFact(fact: fact, needed: needed, how: how + "; for an upstream PyTorch file " + hint.joined(separator: " and ") + " give most facts at once")
+        }
+    }
+
+    private static func convertChecked(path: String, options: ConversionOptions) throws -> ConversionResult {
         let source = try TensorFileSource(path: path, maxDatasetElements: options.maxDatasetElements)
         if options.matchByOrder { throw ConvertError.optionNotAccepted(option: "--match-by-order", reason: "PyTorch and safetensors files name every weight") }
         if options.naming != nil { throw ConvertError.optionNotAccepted(option: "--naming", reason: "the PyTorch naming (\(TorchNaming.name)) is the only one for these files") }
