@@ -43,7 +43,7 @@ final class TrajectoryLogGoldenTests: XCTestCase {
 
     private func rows(settings: RunSettings, target: Target, model: L2ZModel?) throws -> [[JSONValue]] {
         let engine = try RunEngine(settings: settings, target: makeTarget(target), model: model)
-        engine.run()
+        try engine.run()
         let r = engine.record
         var out: [[JSONValue]] = []
         for t in 0..<r.count {

@@ -58,7 +58,7 @@ final class HMCJitterTests: XCTestCase {
         s.hmcJitter = jitter
         s.tile = tile
         let engine = try RunEngine(settings: s, target: MixtureAction(mixture: Self.mixture), model: nil, threads: threads)
-        engine.run()
+        try engine.run()
         return engine
     }
 
@@ -103,7 +103,7 @@ final class HMCJitterTests: XCTestCase {
         s.hmcJitter = 0.3
         s.tile = 8  // 5 tiles, the last one of 4 chains
         let single = try RunEngine(settings: s, target: MixtureAction(mixture: Self.mixture), model: nil)
-        single.run()
+        try single.run()
         let expected = single.record.energyChange.joined().map(\.bitPattern) + single.states.map(\.bitPattern)
         for size in [2, 3] {
             let results = try LoopbackGroup.run(size: size) { group -> [UInt64]? in

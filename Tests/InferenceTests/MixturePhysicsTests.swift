@@ -18,7 +18,7 @@ final class MixturePhysicsTests: XCTestCase {
         for schedule in ["hmc:1", "l2hmc:1"] {
             let settings = RunSettings(chains: 64, trajectories: 400, seed: 2, schedule: try Schedule(parsing: schedule), hmcStepSize: 0.3, hmcSteps: 5)
             let engine = try RunEngine(settings: settings, target: target, model: model)
-            engine.run()
+            try engine.run()
             let summary = RunSummary(record: engine.record, target: target, thermalization: 0.25)
             for q in summary.quantities {
                 let z = try XCTUnwrap(q.zScore, q.name)
@@ -36,7 +36,7 @@ final class MixturePhysicsTests: XCTestCase {
         let target = MixtureAction(mixture: GaussianMixture(dimension: 2, weights: [0.5, 0.5], means: [[-2, 0], [2, 0]], covariances: [cov, cov]))
         let settings = RunSettings(chains: 32, trajectories: 300, seed: 3, schedule: .hmcOnly, hmcStepSize: 0.25, hmcSteps: 10)
         let engine = try RunEngine(settings: settings, target: target, model: nil)
-        engine.run()
+        try engine.run()
         let summary = RunSummary(record: engine.record, target: target, thermalization: 0.25)
         XCTAssertEqual(summary.modeSwitchRate, 0)
     }

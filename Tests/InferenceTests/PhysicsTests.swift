@@ -14,7 +14,7 @@ final class PhysicsTests: XCTestCase {
             var settings = RunSettings(chains: 64, trajectories: 400, seed: 17, schedule: .hmcOnly, hmcStepSize: 0.25, hmcSteps: 8)
             settings.thermalization = 0.25
             let engine = try RunEngine(settings: settings, target: target, model: nil)
-            engine.run()
+            try engine.run()
             let summary = RunSummary(record: engine.record, target: target, thermalization: 0.25)
             for name in ["plaquette", "Q^2", "Q"] {
                 let q = try XCTUnwrap(summary.quantities.first { $0.name == name })
@@ -47,7 +47,7 @@ final class PhysicsTests: XCTestCase {
         var settings = RunSettings(chains: 64, trajectories: 300, seed: 5, schedule: try Schedule(parsing: "l2hmc:2,hmc:1"), hmcStepSize: 0.25, hmcSteps: 6)
         settings.thermalization = 0.25
         let engine = try RunEngine(settings: settings, target: target, model: model)
-        engine.run()
+        try engine.run()
         let summary = RunSummary(record: engine.record, target: target, thermalization: 0.25)
         for name in ["plaquette", "Q^2"] {
             let q = try XCTUnwrap(summary.quantities.first { $0.name == name })
@@ -69,7 +69,7 @@ final class PhysicsTests: XCTestCase {
         let target = makeTarget(spec.target)
         let dyn = try L2HMCDynamics(model: biased, target: target, nLF: nil, mapping: nil, capacity: 64, refuseBiasedWeights: false)
         let hmc = LeapfrogDynamics(target: target, stepSize: 0.25, stepCount: 6, capacity: 64)
-        let sampler = ChainSampler(target: target, l2hmc: dyn, hmc: hmc, chains: 64, seed: 9)
+        let sampler = try ChainSampler(target: target, l2hmc: dyn, hmc: hmc, chains: 64, seed: 9)
         // The same protocol as the exact test: thermalized by HMC, then l2hmc:2,hmc:1.
         sampler.randomizeStart()
         let schedule = try Schedule(parsing: "l2hmc:2,hmc:1", hmcStart: 75)
@@ -90,18 +90,18 @@ final class PhysicsTests: XCTestCase {
         let settings = RunSettings(chains: 8, trajectories: 20, seed: 42, schedule: try Schedule(parsing: "l2hmc:1,hmc:1", hmcStart: 3),
                                    hmcStepSize: 0.2, hmcSteps: 4)
         let full = try RunEngine(settings: settings, target: target, model: model)
-        full.run()
+        try full.run()
         let again = try RunEngine(settings: settings, target: target, model: model)
-        again.run()
+        try again.run()
         XCTAssertEqual(full.record, again.record)
         XCTAssertEqual(full.states, again.states)
 
         let first = try RunEngine(settings: settings, target: target, model: model)
-        first.run(shouldStop: { first.record.count >= 11 })
+        try first.run(shouldStop: { first.record.count >= 11 })
         XCTAssertEqual(first.record.count, 11)
         let second = try RunEngine(settings: settings, target: target, model: model)
         try second.resume(states: first.states, trajectoryIndex: 11, record: first.record)
-        second.run()
+        try second.run()
         XCTAssertEqual(second.record, full.record, "resumed run differs from the uninterrupted one")
         XCTAssertEqual(second.states, full.states)
         XCTAssertEqual(full.record.sampler.prefix(5), [.hmc, .hmc, .hmc, .l2hmc, .hmc])

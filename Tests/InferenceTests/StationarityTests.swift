@@ -77,7 +77,7 @@ final class RunEquilibrationTests: XCTestCase {
         var settings = RunSettings(chains: chains, trajectories: trajectories, seed: 11, schedule: .hmcOnly, hmcStepSize: eps, hmcSteps: steps)
         settings.hotStart = hotStart
         let engine = try RunEngine(settings: settings, target: target, model: nil)
-        engine.run()
+        try engine.run()
         return RunSummary(record: engine.record, target: target, thermalization: thermalization)
     }
 

@@ -32,7 +32,7 @@ final class ThreadDeterminismTests: XCTestCase {
             let target = makeTarget(spec.target)
             let dyn = try L2HMCDynamics(model: model, target: target, capacity: 64)
             let hmc = LeapfrogDynamics(target: target, stepSize: 0.2, stepCount: 4, capacity: 64)
-            let sampler = ChainSampler(target: target, l2hmc: dyn, hmc: hmc, chains: 64, seed: 11)
+            let sampler = try ChainSampler(target: target, l2hmc: dyn, hmc: hmc, chains: 64, seed: 11)
             sampler.randomizeStart()
             var bits: [UInt64] = []
             for kind in [Schedule.Kind.l2hmc, .hmc, .l2hmc, .l2hmc] {

@@ -44,7 +44,7 @@ final class TileDeterminismTests: XCTestCase {
                 let dyn = try L2HMCDynamics(model: model, target: target, capacity: tile)
                 if let compression { try dyn.compress(compression) }
                 let hmc = LeapfrogDynamics(target: target, stepSize: 0.2, stepCount: 4, capacity: tile)
-                let sampler = ChainSampler(target: target, l2hmc: dyn, hmc: hmc, chains: chains, seed: 11, tile: tile, threads: threads)
+                let sampler = try ChainSampler(target: target, l2hmc: dyn, hmc: hmc, chains: chains, seed: 11, tile: tile, threads: threads)
                 XCTAssertEqual(sampler.threads, threads)
                 return record(sampler, kinds: [.l2hmc, .hmc, .l2hmc, .l2hmc])
             }
@@ -68,7 +68,7 @@ final class TileDeterminismTests: XCTestCase {
             func sampler(chains: Int, first: Int) throws -> ChainSampler {
                 let target = makeTarget(spec.target)
                 let dyn = try L2HMCDynamics(model: model, target: target, capacity: tile)
-                return ChainSampler(target: target, proposals: [dyn], chains: chains, seed: 4, tile: tile, threads: 2, firstChain: first)
+                return try ChainSampler(target: target, proposals: [dyn], chains: chains, seed: 4, tile: tile, threads: 2, firstChain: first)
             }
             let whole = try sampler(chains: 40, first: 0), low = try sampler(chains: 24, first: 0), high = try sampler(chains: 16, first: 24)
             for s in [whole, low, high] { s.randomizeStart() }
@@ -89,7 +89,7 @@ final class TileDeterminismTests: XCTestCase {
         func run(tile: Int?) throws -> [UInt64] {
             let target = makeTarget(spec.target)
             let dyn = try L2HMCDynamics(model: model, target: target, capacity: 24)
-            return record(ChainSampler(target: target, proposals: [dyn], chains: 24, seed: 3, tile: tile), kinds: [.l2hmc, .l2hmc])
+            return record(try ChainSampler(target: target, proposals: [dyn], chains: 24, seed: 3, tile: tile), kinds: [.l2hmc, .l2hmc])
         }
         XCTAssertEqual(try run(tile: nil), try run(tile: 24))
         XCTAssertEqual(try run(tile: nil), try run(tile: 1000))

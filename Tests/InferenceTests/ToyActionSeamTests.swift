@@ -193,15 +193,28 @@ final class ToyActionSeamTests: XCTestCase {
         var hmcOnly = s
         hmcOnly.schedule = try Schedule(parsing: "hmc:4")
         let engine = try RunEngine(settings: hmcOnly, target: makeWell(), model: nil)
-        engine.run()
+        try engine.run()
         XCTAssertEqual(engine.record.count, 5)
         XCTAssertNil(engine.sampler.l2hmc)
     }
 
-    /// A sampler asked for a kind it has no proposal for rejects every chain and keeps the states.
-    func testAMissingProposalRejectsInsteadOfCrashing() {
+    /// Proposal buffers smaller than a tile, or a first chain inside a tile, are coded errors
+    /// (they used to trap).
+    func testMismatchedTilesAreCodedErrors() {
         let well = makeWell()
-        let sampler = ChainSampler(target: well, proposals: [], chains: 4, seed: 1)
+        let small = LeapfrogDynamics(target: well, stepSize: 0.1, stepCount: 2, capacity: 2)
+        for (tile, first) in [(4, 0), (2, 1)] {
+            XCTAssertThrowsError(try ChainSampler(target: well, proposals: [small], chains: 8, seed: 1, tile: tile, firstChain: first)) { e in
+                XCTAssertEqual((e as? InferenceError)?.code, "run.invalid_option", "\(e)")
+            }
+        }
+        XCTAssertNoThrow(try ChainSampler(target: well, proposals: [small], chains: 8, seed: 1, tile: 2, firstChain: 2))
+    }
+
+    /// A sampler asked for a kind it has no proposal for rejects every chain and keeps the states.
+    func testAMissingProposalRejectsInsteadOfCrashing() throws {
+        let well = makeWell()
+        let sampler = try ChainSampler(target: well, proposals: [], chains: 4, seed: 1)
         sampler.randomizeStart()
         let before = sampler.x.array
         let outcome = sampler.step(kind: .hmc)

@@ -81,7 +81,7 @@ public enum Benchmark {
             let dynamics = try L2HMCDynamics(model: model, target: target, capacity: min(tile ?? chains, chains))
             if let r = lowRank { try dynamics.compress(.rank(r)) }
             if precision != .float64 { dynamics.setPrecision(precision) }
-            let sampler = ChainSampler(target: target, l2hmc: dynamics, hmc: nil, chains: chains, seed: seed, tile: tile, threads: threads)
+            let sampler = try ChainSampler(target: target, l2hmc: dynamics, hmc: nil, chains: chains, seed: seed, tile: tile, threads: threads)
             sampler.randomizeStart()
             return (sampler, dynamics)
         }

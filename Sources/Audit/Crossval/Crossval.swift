@@ -97,7 +97,7 @@ public struct Crossval {
         var run = RunSettings(chains: 16, trajectories: 20, seed: settings.seed, schedule: .hmcOnly, hmcStepSize: settings.hmcEps, hmcSteps: 10)
         run.hmcJitter = settings.hmcJitter
         let engine = try RunEngine(settings: run, target: target, model: nil)
-        engine.run()
+        try engine.run()
         return engine.states
     }
 
@@ -204,7 +204,7 @@ public struct Crossval {
                                               options: "--hmc-eps")
         }
         let engine = try RunEngine(settings: run, target: target, model: schedule.usesL2HMC ? m : nil)
-        engine.run()
+        try engine.run()
         let summary = RunSummary(record: engine.record, target: target, thermalization: 0.25)
         let tested = summary.quantities.filter { $0.exact != nil && !$0.name.hasPrefix("weight") && $0.name != "Q" }
         let scores = tested.compactMap { q in q.zTest.map { (name: q.name, score: $0) } }

@@ -80,7 +80,7 @@ public final class RunEngine {
             }
         }
         self.compression = compression
-        sampler = ChainSampler(target: target, proposals: settings.schedule.kinds.compactMap { table[$0] }, chains: local.count, seed: settings.seed,
+        sampler = try ChainSampler(target: target, proposals: settings.schedule.kinds.compactMap { table[$0] }, chains: local.count, seed: settings.seed,
                                tile: settings.tile, threads: threads, firstChain: local.lowerBound)
         l2hmc = sampler.l2hmc
         observables = target.observables
@@ -120,11 +120,14 @@ public final class RunEngine {
 
     /// Runs until `settings.trajectories` are done, calling `progress(done, total)` after
     /// each trajectory; stops early (keeping what was computed) when `shouldStop()` is true.
-    /// Single process only (a process group needs the collective loop of the tool).
-    public func run(progress: (Int, Int) -> Void = { _, _ in }, shouldStop: () -> Bool = { false }) {
-        precondition(group == nil, "RunEngine.run is for one process; a process group steps collectively")
+    /// Single process only (a process group needs the collective loop of the tool):
+    /// `run.invalid_option` otherwise; a failing step's error is passed on.
+    public func run(progress: (Int, Int) -> Void = { _, _ in }, shouldStop: () -> Bool = { false }) throws {
+        guard group == nil else {
+            throw InferenceError.invalidOption(name: "group", reason: "RunEngine.run is for one process; a process group steps collectively with step()")
+        }
         while !isFinished && !shouldStop() {
-            do { try step() } catch { preconditionFailure("a single-process step cannot fail: \(error)") }
+            try step()
             progress(record.count, settings.trajectories)
         }
     }

@@ -67,10 +67,16 @@ public final class ChainSampler {
     /// - tile: chains per tile (nil: one tile of all chains); `threads`: lanes, at most the
     ///   number of tiles (callers validate; here it is clamped to 1...tiles).
     /// - firstChain: global id of the first chain (a multiple of the tile).
-    public init(target: TargetAction, proposals: [Proposal], chains: Int, seed: UInt64, tile: Int? = nil, threads: Int = 1, firstChain: Int = 0) {
+    /// Throws `run.invalid_option` when a proposal holds fewer rows than a tile or `firstChain`
+    /// does not start a tile (nothing is computed then).
+    public init(target: TargetAction, proposals: [Proposal], chains: Int, seed: UInt64, tile: Int? = nil, threads: Int = 1, firstChain: Int = 0) throws {
         let tileSize = max(1, min(tile ?? chains, chains))
-        precondition(proposals.allSatisfy { $0.capacity >= tileSize }, "proposal buffers smaller than the tile")
-        precondition(tile.map { firstChain % max(1, $0) == 0 } ?? (firstChain == 0), "the first chain must start a tile")
+        if let small = proposals.first(where: { $0.capacity < tileSize }) {
+            throw InferenceError.invalidOption(name: "tile", reason: "the \(small.kind.rawValue) proposal holds \(small.capacity) rows, fewer than the tile of \(tileSize) chains")
+        }
+        guard tile.map({ firstChain % max(1, $0) == 0 }) ?? (firstChain == 0) else {
+            throw InferenceError.invalidOption(name: "tile", reason: "the first chain \(firstChain) does not start a tile of \(tile ?? chains) chains")
+        }
         var table: [Schedule.Kind: Proposal] = [:]
         for p in proposals { table[p.kind] = p }
         self.target = target; self.proposals = table; self.chains = chains; self.firstChain = firstChain; self.tile = tileSize
@@ -94,8 +100,8 @@ public final class ChainSampler {
     deinit { acceptedFlags.deallocate() }
 
     /// The sampler of an L2HMC model and/or plain leapfrog (either may be absent).
-    public convenience init(target: TargetAction, l2hmc: L2HMCDynamics?, hmc: LeapfrogDynamics?, chains: Int, seed: UInt64, tile: Int? = nil, threads: Int = 1) {
-        self.init(target: target, proposals: [l2hmc as Proposal?, hmc].compactMap { $0 }, chains: chains, seed: seed, tile: tile, threads: threads)
+    public convenience init(target: TargetAction, l2hmc: L2HMCDynamics?, hmc: LeapfrogDynamics?, chains: Int, seed: UInt64, tile: Int? = nil, threads: Int = 1) throws {
+        try self.init(target: target, proposals: [l2hmc as Proposal?, hmc].compactMap { $0 }, chains: chains, seed: seed, tile: tile, threads: threads)
     }
 
     /// Number of tiles held here.
