@@ -1,5 +1,13 @@
 import CHDF5
 
+    /// The element type of a dataset this library reads, or `unsupportedDType` naming `object`.
+    func readableDType(_ type: hid_t, object: String) throws -> HDF5DType {
+        switch HDF5DType.classify(type) {
+        case let .success(found): return found
+        case let .failure(refusal): throw HDF5Error.unsupportedDType(object: object, description: refusal.description)
+        }
+    }
+
 extension HDF5File {
     /// Reads a whole dataset with the file's own element type (see ``HDF5DType``).
     ///
@@ -12,11 +20,7 @@ extension HDF5File {
         try expect(name, is: .dataset)
         return try withDataset(name) { dataset, type, space in
             let shape = try shapeOf(space: space, object: name)
-            let dtype: HDF5DType
-            switch HDF5DType.classify(type) {
-            case let .success(found): dtype = found
-            case let .failure(refusal): throw HDF5Error.unsupportedDType(object: name, description: refusal.description)
-            }
+            let dtype = try readableDType(type, object: name)
             let count = try checkedCount(shape, elementSize: dtype.byteSize, maxElements: maxElements, object: name)
             var raw = [UInt8](repeating: 0, count: count * dtype.byteSize)
             if count > 0 {

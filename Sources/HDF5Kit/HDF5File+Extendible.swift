@@ -18,24 +18,7 @@ extension HDF5File {
     /// Opens an existing file for reading and writing. Refuses files HDF5Kit would not read
     /// (see ``open(_:)``) with the same errors.
     public static func openForUpdate(_ path: String) throws -> HDF5File {
-        HDF5Runtime.prepare()
-        switch HDF5Runtime.probe(path) {
-        case .hdf5: break
-        case .notHDF5: throw HDF5Error.notHDF5(path: path)
-        case let .unreadable(reason): throw HDF5Error.openFailed(path: path, reason: reason)
-        }
-        let fapl = try makeAccessList(path: path, onFailure: HDF5Error.openFailed)
-        defer { H5Pclose(fapl) }
-        let id = H5Fopen(path, l2h_f_acc_rdwr(), fapl)
-        guard id >= 0 else {
-            throw HDF5Error.corrupt(path: path, reason: HDF5Runtime.takeErrorReason(fallback: "H5Fopen for writing failed"))
-        }
-        let file = HDF5File(path: path, fileID: id, isWritable: true)
-        do { try file.refuseUnsafeStructure() } catch {
-            try? file.close()
-            throw error
-        }
-        return file
+        try openExisting(path, writable: true)
     }
 
     /// Creates an empty dataset of shape `[0] + rowShape` that can grow without limit along its
@@ -164,11 +147,7 @@ extension HDF5File {
         try expect(name, is: .dataset)
         return try withDataset(name) { dataset, type, space in
             let shape = try shapeOf(space: space, object: name)
-            let dtype: HDF5DType
-            switch HDF5DType.classify(type) {
-            case let .success(found): dtype = found
-            case let .failure(refusal): throw HDF5Error.unsupportedDType(object: name, description: refusal.description)
-            }
+            let dtype = try readableDType(type, object: name)
             guard let rows = shape.first, range.lowerBound >= 0, range.upperBound <= rows else {
                 throw HDF5Error.shapeMismatch(object: name, expected: shape, actual: [range.lowerBound, range.upperBound])
             }

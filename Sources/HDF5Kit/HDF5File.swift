@@ -43,6 +43,11 @@ public final class HDF5File {
     /// storage, virtual datasets and filters other than deflate, shuffle and fletcher32
     /// (``refuseUnsafeStructure()``): nothing outside the file is ever read through it.
     public static func open(_ path: String) throws -> HDF5File {
+        try openExisting(path, writable: false)
+    }
+
+    /// The checked opening shared by ``open(_:)`` and ``openForUpdate(_:)``.
+    static func openExisting(_ path: String, writable: Bool) throws -> HDF5File {
         HDF5Runtime.prepare()
         switch HDF5Runtime.probe(path) {
         case .hdf5: break
@@ -51,11 +56,11 @@ public final class HDF5File {
         }
         let fapl = try makeAccessList(path: path, onFailure: HDF5Error.openFailed)
         defer { H5Pclose(fapl) }
-        let id = H5Fopen(path, l2h_f_acc_rdonly(), fapl)
+        let id = H5Fopen(path, writable ? l2h_f_acc_rdwr() : l2h_f_acc_rdonly(), fapl)
         guard id >= 0 else {
-            throw HDF5Error.corrupt(path: path, reason: HDF5Runtime.takeErrorReason(fallback: "H5Fopen failed"))
+            throw HDF5Error.corrupt(path: path, reason: HDF5Runtime.takeErrorReason(fallback: writable ? "H5Fopen for writing failed" : "H5Fopen failed"))
         }
-        let file = HDF5File(path: path, fileID: id, isWritable: false)
+        let file = HDF5File(path: path, fileID: id, isWritable: writable)
         do { try file.refuseUnsafeStructure() } catch {
             try? file.close()
             throw error
