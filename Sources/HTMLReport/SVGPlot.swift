@@ -118,8 +118,8 @@ public struct SVGPlot {
             case .line, .step:
                 guard !pts.isEmpty else { continue }
                 var d = "M\(f(px(pts[0].x))) \(f(py(pts[0].y)))"
-                for (a, b) in zip(pts, pts.dropFirst()) {
-                    if s.style == .step { d += "H\(f(px(b.x)))V\(f(py(b.y)))" } else { d += "L\(f(px(b.x))) \(f(py(b.y)))"; _ = a }
+                for b in pts.dropFirst() {
+                    d += s.style == .step ? "H\(f(px(b.x)))V\(f(py(b.y)))" : "L\(f(px(b.x))) \(f(py(b.y)))"
                 }
                 out += "<path d=\"\(d)\" fill=\"none\" stroke=\"\(color)\" stroke-width=\"1.2\"/>\n"
             }

@@ -83,7 +83,7 @@ public enum RunReportPage {
             page.paragraph("No per-trajectory series in this directory.", cssClass: "warn")
             return page.html()
         }
-        let trajectories = accept.rows, chains = accept.cols
+        let trajectories = accept.rows
         let thermalization = ReportJSON.number(ReportJSON.object(params)?["thermalization"]) ?? 0
         let dropped = min(trajectories, Int((thermalization * Double(trajectories)).rounded(.down)))
         let sampler = try series("sampler")?.values ?? []
@@ -207,7 +207,6 @@ public enum RunReportPage {
             p.series.append(.init(label: "", points: chainMean(s).enumerated().map { (Double($0.offset + 1), $0.element) }))
             page.figure(p.svg(), caption: "Chain mean of the series \(file).")
         }
-        _ = chains
         return page.html()
     }
 

@@ -101,28 +101,14 @@ struct ResolvedFacts {
         case let .rule(rule):
             masks = rule.masks(nLF: stepCount, lt: lattice.value[0], lx: lattice.value[1], layout: layout.value)
             maskDescription = "rule \(rule.rawValue) on the \(layout.value.rawValue) links"
-        case .file, .rows:
-            let rows: [[UInt8]]
-            let path: String
-            if case let .file(p) = m.value {
-                rows = try Self.readMasks(p, nLF: stepCount, n: n)
-                path = p
-            } else if case let .rows(r) = m.value {
-                guard r.count == stepCount, r.allSatisfy({ $0.count == n }) else {
-                    throw ConvertError.invalidFact(fact: FactKey.masks.rawValue, value: "(\(r.count) rows of \(r.first?.count ?? 0))",
-                                                   expected: "\(stepCount) rows of \(n) links (\(m.origin))")
-                }
-                rows = r
-                path = "\(r.count) rows"
-            } else { rows = []; path = "" }
-            if let meaning = facts.maskMeaning, meaning.value == .keptFirst {
-                // The file marks the half the first x update keeps: the .l2z rows are its complement.
-                masks = rows.map { $0.map { 1 - $0 } }
-                maskDescription = "\(path), inverted (1 = kept by the first x update, \(meaning.origin))"
-            } else {
-                masks = rows
-                maskDescription = path
+        case let .file(path):
+            (masks, maskDescription) = Self.meaning(try Self.readMasks(path, nLF: stepCount, n: n), path, facts.maskMeaning)
+        case let .rows(rows):
+            guard rows.count == stepCount, rows.allSatisfy({ $0.count == n }) else {
+                throw ConvertError.invalidFact(fact: FactKey.masks.rawValue, value: "(\(rows.count) rows of \(rows.first?.count ?? 0))",
+                                               expected: "\(stepCount) rows of \(n) links (\(m.origin))")
             }
+            (masks, maskDescription) = Self.meaning(rows, "\(rows.count) rows", facts.maskMeaning)
         }
         note("masks", maskDescription, m.origin)
 
@@ -217,6 +203,13 @@ struct ResolvedFacts {
     func factBehind(_ name: String) -> String {
         if name.contains(".t_layer.") { return FactKey.timeInput.rawValue }
         return "architecture"
+    }
+
+    /// Rows in the `.l2z` meaning: complemented when the source marks the half the first x
+    /// update keeps (`kept_first`), with the description the report prints.
+    static func meaning(_ rows: [[UInt8]], _ what: String, _ meaning: Sourced<MaskMeaning>?) -> ([[UInt8]], String) {
+        guard let meaning, meaning.value == .keptFirst else { return (rows, what) }
+        return (rows.map { $0.map { 1 - $0 } }, "\(what), inverted (1 = kept by the first x update, \(meaning.origin))")
     }
 
     /// A [nLF, n] 0/1 mask array from a `.npy` file (any integer, bool or float dtype).
