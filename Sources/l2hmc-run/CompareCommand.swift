@@ -26,16 +26,16 @@ struct CompareCommand: ParsableCommand {
             Runs, at the model's lattice and beta (or --beta), each with the same chains, trajectories and \
             seed as l2hmc-run would: plain HMC at every point of a grid of step sizes eps x trajectory \
             lengths L (N_LF = round(L / eps)), the model, and the model with its six net weights 0 \
-            (learned step sizes only). Default grid: eps in {0.5, 0.75, 1, 1.5} x the model's mean x step \
-            size, L in {0.5, 1, 1.75, 2.5} x its trajectory length (the sum of its x step sizes), three \
+            (learned step sizes only). Default grid: eps in {0.25, 0.5, 0.75, 1} x the model's mean x step \
+            size, L in {1, 2, 3, 4} x its trajectory length (the sum of its x step sizes), three \
             significant digits: 16 HMC runs. Per setting: acceptance, tunneling rate, tau_int(Q) with its \
             error (Madras-Sokal, widened to the chain-scatter estimate when that is larger), force \
             evaluations (counted) and process CPU time per chain and trajectory. The best HMC per \
             trajectory, per force evaluation and per CPU-second is the usable row (converged window, \
             at most half the chains frozen) with the smallest tau_int x cost; the model's gain over it \
             comes with an error bar and a verdict (INCONCLUSIVE when the errors or a too short run \
-            cannot decide). All numbers but the CPU times are the same for every --threads. \
-            Default budget: 64 chains x 2000 trajectories per setting (about a minute for the \
+            cannot decide); a best HMC at the grid's edge is named as such. All numbers but the CPU times are the same for every --threads. \
+            Default budget: 64 chains x 4000 trajectories per setting (about 1.5 minutes for the \
             shipped 8x8 model on 2 cores, release build; docs/RUNTIME.md).
             Exit codes: 0 success, 1 unreadable model or failed write, 64 invalid options or a model \
             without a topological charge, 130/143 interrupted (nothing written).
@@ -50,16 +50,16 @@ struct CompareCommand: ParsableCommand {
     @Option(help: "Chains per setting.")
     var chains = 64
     @Option(help: "Trajectories per setting.")
-    var trajectories = 2000
+    var trajectories = 4000
     @Option(name: [.customLong("thermalization"), .customLong("therm")], help: "Fraction of trajectories dropped before statistics.")
     var thermalization = Thermalization.defaultFraction
     @Option(help: "Random seed (every setting uses it, as l2hmc-run --seed does).")
     var seed: UInt64 = 1
     @Option(help: "Threads (default: the cores this process may use, at most each run's tiles). The numbers do not depend on it, except CPU times.")
     var threads: Int?
-    @Option(name: .customLong("hmc-eps"), help: "HMC step sizes, comma separated (default: 0.5,0.75,1,1.5 x the model's mean x step size).")
+    @Option(name: .customLong("hmc-eps"), help: "HMC step sizes, comma separated (default: 0.25,0.5,0.75,1 x the model's mean x step size).")
     var hmcEps: String?
-    @Option(name: .customLong("hmc-length"), help: "HMC trajectory lengths eps x N_LF, comma separated (default: 0.5,1,1.75,2.5 x the model's length).")
+    @Option(name: .customLong("hmc-length"), help: "HMC trajectory lengths eps x N_LF, comma separated (default: 1,2,3,4 x the model's length, the sum of its x step sizes).")
     var hmcLength: String?
     @Option(help: "Jitter F of the HMC step sizes: eps (1 + F u), u uniform in [-1, 1], per chain and trajectory (0 <= F < 1; default 0).")
     var hmcJitter = 0.0
@@ -115,8 +115,10 @@ struct CompareCommand: ParsableCommand {
         }
         let started = Date()
         let bar = ProgressBar(label: "trajectories", quiet: quiet)
+        let terminal = isatty(STDERR_FILENO) != 0
         let result = try comparison.run(threads: threadCount, note: { i, n, row in
-            if !quiet { Console.error(ComparisonReport.progressLine(index: i, count: n, row: row)) }
+            // On a terminal the line replaces the progress bar's (which is redrawn after it).
+            if !quiet { Console.error((terminal ? "\r\u{1B}[K" : "") + ComparisonReport.progressLine(index: i, count: n, row: row)) }
         }, progress: { done, total in bar.update(done: done, total: total) }, shouldStop: { Interrupt.isRequested })
         guard let result else {
             Console.error("interrupted by \(Interrupt.signalName); nothing was written\n")

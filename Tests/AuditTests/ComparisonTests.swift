@@ -88,6 +88,11 @@ final class ComparisonTests: XCTestCase {
         XCTAssertEqual(r.best[.trajectory], 1)
         XCTAssertEqual(r.best[.forceEvaluation], 0)
         XCTAssertEqual(r.best[.cpuSecond], 3)
+        // Row 1 (eps 0.1, 19 steps) is the longest of eps 0.1 and the smallest step size; row 0
+        // (eps 0.2, 5 steps) is the longest of eps 0.2 and neither smallest nor largest (0.3).
+        XCTAssertEqual(r.edges(.trajectory), ["the longest trajectory of its step size", "the smallest step size"])
+        XCTAssertEqual(r.edges(.forceEvaluation), ["the longest trajectory of its step size"])
+        XCTAssertEqual(r.edges(.cpuSecond), ["the smallest step size"])
         let g = try XCTUnwrap(r.gains[.model])
         // Per force: 240 / (20 * 6) = 2; per trajectory 20 / 20 = 1; per CPU 15e-6 / 200e-6 = 0.075.
         XCTAssertEqual(try XCTUnwrap(g[.forceEvaluation]).value, 2, accuracy: 1e-12)
@@ -158,12 +163,14 @@ final class ComparisonTests: XCTestCase {
     }
 
     func testDefaultGridIsRelativeToTheModel() throws {
-        // eps_m 0.236: {0.118, 0.177, 0.236, 0.354}; L_m 1.2: {0.6, 1.2, 2.1, 3}.
+        // eps_m 0.236: {0.059, 0.118, 0.177, 0.236}; L_m 1.2: {1.2, 2.4, 3.6, 4.8}.
         let grid = try ComparisonSettings().grid(modelStepSize: 0.236, modelLength: 1.2)
         XCTAssertEqual(grid.count, 16)
-        XCTAssertEqual(Array(Set(grid.map(\.stepSize))).sorted(), [0.118, 0.177, 0.236, 0.354])
-        // eps 0.236: round(0.6/0.236) = round(2.54) = 3, round(5.08) = 5, round(8.90) = 9, round(12.71) = 13.
-        XCTAssertEqual(grid.filter { $0.stepSize == 0.236 }.map(\.steps), [3, 5, 9, 13])
+        XCTAssertEqual(Array(Set(grid.map(\.stepSize))).sorted(), [0.059, 0.118, 0.177, 0.236])
+        // eps 0.236: round(1.2/0.236) = round(5.08) = 5, round(10.17) = 10, round(15.25) = 15, round(20.34) = 20.
+        XCTAssertEqual(grid.filter { $0.stepSize == 0.236 }.map(\.steps), [5, 10, 15, 20])
+        // eps 0.059: round(20.34) = 20, round(40.68) = 41, round(61.02) = 61, round(81.36) = 81.
+        XCTAssertEqual(grid.filter { $0.stepSize == 0.059 }.map(\.steps), [20, 41, 61, 81])
     }
 
     func testInvalidSettingsAreCodedUsageErrors() {

@@ -58,7 +58,11 @@ public enum ComparisonReport {
             rows.append(.object(o))
         }
         var best: [String: JSONValue] = [:]
-        for m in CostMeasure.allCases { best[m.rawValue] = r.best[m].map { .string(r.rows[$0].label) } ?? .null }
+        var edges: [String: JSONValue] = [:]
+        for m in CostMeasure.allCases {
+            best[m.rawValue] = r.best[m].map { .string(r.rows[$0].label) } ?? .null
+            edges[m.rawValue] = .array(r.edges(m).map { .string($0) })
+        }
         var gains: [String: JSONValue] = [:]
         var verdicts: [String: JSONValue] = [:]
         for kind in [ComparisonRow.Kind.model, .networksOff] {
@@ -83,7 +87,7 @@ public enum ComparisonReport {
             "target": .object(["lattice": .array([.int(Int64(c.lattice.lt)), .int(Int64(c.lattice.lx))]), "beta": number(c.lattice.beta),
                                "model_beta": number(c.modelBeta)]),
             "model_dynamics": .object(["n_lf": .int(Int64(c.modelSteps)), "mean_step_size": number(c.modelStepSize), "length": number(c.modelLength)]),
-            "settings": .object(settings), "rows": .array(rows), "best_hmc": .object(best), "gains": .object(gains),
+            "settings": .object(settings), "rows": .array(rows), "best_hmc": .object(best), "best_hmc_edges": .object(edges), "gains": .object(gains),
             "verdict": .object(verdicts), "threads": .int(Int64(c.threads)), "seconds": number(c.seconds),
         ])
     }
@@ -109,7 +113,11 @@ public enum ComparisonReport {
                 let b = r.rows[i]
                 return "\(b.label) (tau_int \(String(format: "%.3g", b.tau.tau)) +- \(String(format: "%.2g", b.tau.error)), cost \(String(format: "%.4g", m == .cpuSecond ? b.cost(m) * 1e6 : b.cost(m)))\(m == .cpuSecond ? " us" : ""))"
             } ?? "none (no HMC setting has a usable tau_int)"
-            lines.append(pad(m == .trajectory ? "best HMC" : "", 12) + pad(m.phrase, 22) + text)
+            let edges = r.edges(m)
+            lines.append(pad(m == .trajectory ? "best HMC" : "", 12) + pad(m.phrase, 22) + text + (edges.isEmpty ? "" : "; at the grid's edge: " + edges.joined(separator: ", ")))
+        }
+        if CostMeasure.allCases.contains(where: { !r.edges($0).isEmpty }) {
+            lines.append("(a best HMC at the grid's edge may be beaten outside it: widen --hmc-eps or --hmc-length to be sure)")
         }
         var gainCells = [["gain over best HMC", CostMeasure.trajectory.phrase, CostMeasure.forceEvaluation.phrase, CostMeasure.cpuSecond.phrase]]
         for kind in [ComparisonRow.Kind.model, .networksOff] {

@@ -36,6 +36,20 @@ public struct ComparisonResult: Sendable {
         self.gains = gains
     }
 
+    /// Where the best HMC setting of `measure` lies on the edge of the grid, as phrases
+    /// ("the longest trajectory of its step size", "the smallest step size", "the largest step
+    /// size"): a setting beyond the grid may then do better (empty: inside, or no best).
+    public func edges(_ measure: CostMeasure) -> [String] {
+        guard let i = best[measure] else { return [] }
+        let b = rows[i], hmc = rows.filter { $0.kind == .hmc }
+        var out: [String] = []
+        if !hmc.contains(where: { $0.stepSize == b.stepSize && $0.steps > b.steps }) { out.append("the longest trajectory of its step size") }
+        let sizes = Set(hmc.map(\.stepSize))
+        if sizes.count > 1 && b.stepSize == sizes.min() { out.append("the smallest step size") }
+        if sizes.count > 1 && b.stepSize == sizes.max() { out.append("the largest step size") }
+        return out
+    }
+
     /// The index of the smallest finite cost among the eligible entries (the first on a tie).
     public static func bestIndex(_ entries: [(eligible: Bool, cost: Double)]) -> Int? {
         var best: Int?

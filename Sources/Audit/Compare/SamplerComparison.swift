@@ -57,7 +57,7 @@ public struct SamplerComparison {
     }
 
     /// Runs every setting of ``plan()``; `note(index, count, row)` after each, `progress(done,
-    /// total)` after every trajectory. Returns nil when `shouldStop` ended a run early (nothing
+    /// total)` after every trajectory (counted over all runs). Returns nil when `shouldStop` ended a run early (nothing
     /// is reported then).
     public func run(threads: Int, note: (Int, Int, ComparisonRow) -> Void = { _, _, _ in },
                     progress: (Int, Int) -> Void = { _, _ in }, shouldStop: () -> Bool = { false }) throws -> ComparisonResult? {
@@ -71,7 +71,8 @@ public struct SamplerComparison {
             let engine = try RunEngine(settings: s, target: target, model: r.kind == .hmc ? nil : model, threads: max(1, min(threads, s.tileCount)))
             target.reset()
             let cpu0 = Self.processCPUSeconds()
-            try engine.run(progress: progress, shouldStop: shouldStop)
+            let before = i * settings.trajectories, total = runs.count * settings.trajectories
+            try engine.run(progress: { done, _ in progress(before + done, total) }, shouldStop: shouldStop)
             let cpu = Self.processCPUSeconds() - cpu0
             guard engine.isFinished else { return nil }
             let chainTrajectories = Double(s.chains * s.trajectories)
