@@ -17,7 +17,7 @@ public enum LocalNetworkRules {
     /// 2 lt lx values in the layout's link order, 1 where the first x sub-update of that step
     /// moves the link. `checkerboard`: 1 iff t + x + mu + step is even. Any lattice size works;
     /// for even lt and lx every plaquette has two moved and two read links.
-    public static func updateMask(_ rule: MaskRule, step: Int, lt: Int, lx: Int, layout: LinkLayout) -> [UInt8] {
+    public static func updateMask(_ rule: LocalMaskRule, step: Int, lt: Int, lx: Int, layout: LinkLayout) -> [UInt8] {
         var mask = [UInt8](repeating: 0, count: 2 * lt * lx)
         switch rule {
         case .checkerboard:

@@ -203,7 +203,7 @@ public enum ManifestCodec {
             throw L2ZError.manifestInvalidValue(path: n.childPath("channels"), expected: "a non-empty list of channel counts >= 1", actual: "\(channels)")
         }
         let kernel = try n.int("kernel_size")
-        let rule = try n.choice("mask_rule", MaskRule.self)
+        let rule = try n.choice("mask_rule", LocalMaskRule.self)
         let act = try n.choice("activation", Activation.self)
         let scale = try n.choice("scale_head", SquashedHead.self)
         let transformation = try n.choice("transformation_head", SquashedHead.self)

@@ -27,15 +27,15 @@ public enum NetworkKind: Equatable, Sendable {
 public struct LocalNetworkSpec: Equatable, Sendable {
     /// Odd side k of every convolution kernel (k x k sites), 1 ... ``LocalNetworkRules/maxKernelSize``.
     public var kernelSize: Int
-    public var maskRule: MaskRule
+    public var maskRule: LocalMaskRule
 
-    public init(kernelSize: Int, maskRule: MaskRule = .checkerboard) {
+    public init(kernelSize: Int, maskRule: LocalMaskRule = .checkerboard) {
         self.kernelSize = kernelSize; self.maskRule = maskRule
     }
 }
 
 /// How the masks of a local model are computed for any lattice, instead of being stored.
-public enum MaskRule: String, CaseIterable, Sendable {
+public enum LocalMaskRule: String, CaseIterable, Sendable {
     /// Step k's mask is 1 on link (mu, t, x) iff t + x + mu + k is even.
     case checkerboard
 }
