@@ -34,7 +34,7 @@ struct RunCommand: ParsableCommand {
     var sampler: Schedule.Kind?
     @Option(help: "Target without a model: u1 or gmm (default u1).")
     var target: String?
-    @Option(help: "U(1) lattice LTxLX (default 8x8 without a model; must match the model's).")
+    @Option(help: "U(1) lattice LTxLX (default 8x8 without a model; must match a dense model's, any size for a local model).")
     var lattice: String?
     @Option(help: "U(1) inverse coupling beta > 0 (default 2 without a model; with a model, the model's).")
     var beta: Double?
@@ -515,8 +515,13 @@ struct RunCommand: ParsableCommand {
                 }
                 if let text = lattice {
                     let (lt, lx) = try parseLattice(text)
-                    guard lt == l.lt && lx == l.lx else {
-                        throw InferenceError.modelTargetMismatch("--lattice \(text) does not match the model's \(l.lt)x\(l.lx) lattice (its networks have a fixed input size)")
+                    if model.sampler.network.kind.local != nil {
+                        // Local networks run at any lattice size (the link layout stays the model's).
+                        l.lt = lt; l.lx = lx
+                    } else {
+                        guard lt == l.lt && lx == l.lx else {
+                            throw InferenceError.modelTargetMismatch("--lattice \(text) does not match the model's \(l.lt)x\(l.lx) lattice (its networks have a fixed input size)")
+                        }
                     }
                 }
                 if let b = beta {

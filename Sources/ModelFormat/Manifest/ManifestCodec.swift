@@ -155,6 +155,14 @@ public enum ManifestCodec {
 
     static func decodeNetwork(_ reader: JSONObjectReader) throws -> NetworkSpec {
         var n = reader
+        var kind = "dense"
+        if n.optional("kind") != nil { kind = try n.string("kind") }
+        switch kind {
+        case "dense": break
+        case "local": return try decodeLocalNetwork(n)
+        default:
+            throw L2ZError.manifestInvalidValue(path: n.childPath("kind"), expected: "\"dense\" or \"local\"", actual: "\"\(kind)\"")
+        }
         let layout = try n.choice("layout", NetworkLayout.self)
         let xPerStep = try n.int("x_networks_per_step")
         guard xPerStep == 1 || xPerStep == 2 else {
@@ -172,18 +180,48 @@ public enum ManifestCodec {
         let act = try n.choice("activation", Activation.self)
         let scale = try n.choice("scale_head", SquashedHead.self)
         let transformation = try n.choice("transformation_head", SquashedHead.self)
-        var batchNorm: BatchNormSpec?
-        if let bn = n.optional("batch_norm"), bn != .null {
-            var b = try JSONObjectReader(bn, path: n.childPath("batch_norm"), tolerateUnknownKeys: n.tolerateUnknownKeys)
-            let eps = try b.double("epsilon")
-            guard eps > 0 else { throw L2ZError.manifestInvalidValue(path: b.childPath("epsilon"), expected: "a number > 0", actual: "\(eps)") }
-            try b.finish()
-            batchNorm = BatchNormSpec(epsilon: eps)
-        }
+        let batchNorm = try decodeBatchNorm(&n)
         try n.finish()
         return NetworkSpec(layout: layout, xNetworksPerStep: xPerStep, xNetInput: xIn, vNetInput: vIn, maskPlacement: placement,
                            timeInput: time, hiddenUnits: units, activation: act, scaleHead: scale,
                            transformationHead: transformation, batchNorm: batchNorm)
+    }
+
+    /// A `"kind": "local"` network object (docs/FORMAT.md, "Local networks"): the dense keys that
+    /// keep their meaning, `channels` for `hidden_units`, `kernel_size` and `mask_rule`; no input
+    /// encodings or mask placement (the per-site features are fixed).
+    private static func decodeLocalNetwork(_ reader: JSONObjectReader) throws -> NetworkSpec {
+        var n = reader
+        let layout = try n.choice("layout", NetworkLayout.self)
+        let xPerStep = try n.int("x_networks_per_step")
+        guard xPerStep == 1 || xPerStep == 2 else {
+            throw L2ZError.manifestInvalidValue(path: n.childPath("x_networks_per_step"), expected: "1 or 2", actual: "\(xPerStep)")
+        }
+        let time = try n.bool("time_input")
+        let channels = try JSONObjectReader.ints(try n.required("channels"), path: n.childPath("channels"))
+        guard !channels.isEmpty, channels.allSatisfy({ $0 >= 1 }) else {
+            throw L2ZError.manifestInvalidValue(path: n.childPath("channels"), expected: "a non-empty list of channel counts >= 1", actual: "\(channels)")
+        }
+        let kernel = try n.int("kernel_size")
+        let rule = try n.choice("mask_rule", LocalMaskRule.self)
+        let act = try n.choice("activation", Activation.self)
+        let scale = try n.choice("scale_head", SquashedHead.self)
+        let transformation = try n.choice("transformation_head", SquashedHead.self)
+        let batchNorm = try decodeBatchNorm(&n)
+        try n.finish()
+        return NetworkSpec.local(LocalNetworkSpec(kernelSize: kernel, maskRule: rule), layout: layout, xNetworksPerStep: xPerStep,
+                                 timeInput: time, channels: channels, activation: act, scaleHead: scale,
+                                 transformationHead: transformation, batchNorm: batchNorm)
+    }
+
+    /// The optional `batch_norm` object (null or absent: none).
+    private static func decodeBatchNorm(_ n: inout JSONObjectReader) throws -> BatchNormSpec? {
+        guard let bn = n.optional("batch_norm"), bn != .null else { return nil }
+        var b = try JSONObjectReader(bn, path: n.childPath("batch_norm"), tolerateUnknownKeys: n.tolerateUnknownKeys)
+        let eps = try b.double("epsilon")
+        guard eps > 0 else { throw L2ZError.manifestInvalidValue(path: b.childPath("epsilon"), expected: "a number > 0", actual: "\(eps)") }
+        try b.finish()
+        return BatchNormSpec(epsilon: eps)
     }
 
     static func decodeNetWeights(_ reader: JSONObjectReader) throws -> NetWeights {
@@ -297,16 +335,24 @@ public enum ManifestCodec {
                  "eps_v_parametrization": .string(d.epsVParametrization.rawValue)])
     }
 
+    /// A dense network's object has no `kind` (files stay as they were before local networks).
     static func encodeNetwork(_ n: NetworkSpec) -> JSONValue {
         var o: [String: JSONValue] = [
             "layout": .string(n.layout.rawValue), "x_networks_per_step": .int(Int64(n.xNetworksPerStep)),
-            "x_net_input": .string(n.xNetInput.rawValue), "v_net_input": .string(n.vNetInput.rawValue),
-            "time_input": .bool(n.timeInput), "hidden_units": .array(n.hiddenUnits.map { .int(Int64($0)) }),
+            "time_input": .bool(n.timeInput),
             "activation": .string(n.activation.rawValue), "scale_head": .string(n.scaleHead.rawValue),
             "transformation_head": .string(n.transformationHead.rawValue),
             "batch_norm": n.batchNorm.map { .object(["epsilon": .double($0.epsilon)]) } ?? .null,
         ]
-        if let p = n.maskPlacement { o["mask_placement"] = .string(p.rawValue) }
+        switch n.kind {
+        case .dense:
+            o["x_net_input"] = .string(n.xNetInput.rawValue); o["v_net_input"] = .string(n.vNetInput.rawValue)
+            o["hidden_units"] = .array(n.hiddenUnits.map { .int(Int64($0)) })
+            if let p = n.maskPlacement { o["mask_placement"] = .string(p.rawValue) }
+        case let .local(l):
+            o["kind"] = .string("local"); o["channels"] = .array(n.hiddenUnits.map { .int(Int64($0)) })
+            o["kernel_size"] = .int(Int64(l.kernelSize)); o["mask_rule"] = .string(l.maskRule.rawValue)
+        }
         return .object(o)
     }
 

@@ -5,7 +5,14 @@
 /// layers h_i = act(hidden_i(h_{i-1})), optional inference-mode batch norm of the last h, and
 /// three heads: S = tanh(scale(h)) [e^{coeff_S}], T = translation(h), Q = tanh(transformation(h)) [e^{coeff_Q}].
 /// Dense layers compute y = x K + b with kernels stored (in, out).
+///
+/// A ``NetworkKind/local(_:)`` network has the same heads, activation, batch norm, time input and
+/// layout, but convolutions over the lattice sites in place of the dense layers:
+/// `hiddenUnits` then holds the channels per site, `xNetInput`/`vNetInput` are `cosSinBlocks` and
+/// `maskPlacement` is `afterTrig` (its fixed per-site features, docs/FORMAT.md "Local networks").
 public struct NetworkSpec: Equatable, Sendable {
+    /// Dense (the default) or local.
+    public var kind: NetworkKind = .dense
     public var layout: NetworkLayout
     /// 1: one x-network per step used for both x sub-updates; 2: `xnet_first` and `xnet_second`.
     public var xNetworksPerStep: Int
@@ -17,7 +24,7 @@ public struct NetworkSpec: Equatable, Sendable {
     public var maskPlacement: MaskPlacement?
     /// Whether tau_k = (cos 2 pi k/N, sin 2 pi k/N) enters every network through `t_layer`.
     public var timeInput: Bool
-    /// Widths of h_1 ... h_L (at least one).
+    /// Widths of h_1 ... h_L (at least one); channels per site for a local network.
     public var hiddenUnits: [Int]
     public var activation: Activation
     public var scaleHead: SquashedHead
@@ -33,6 +40,18 @@ public struct NetworkSpec: Equatable, Sendable {
         self.vNetInput = vNetInput; self.maskPlacement = maskPlacement; self.timeInput = timeInput
         self.hiddenUnits = hiddenUnits; self.activation = activation; self.scaleHead = scaleHead
         self.transformationHead = transformationHead; self.batchNorm = batchNorm
+    }
+
+    /// A local network (``NetworkKind/local(_:)``) with `channels` per conv layer; the inputs and
+    /// mask placement are the fixed per-site ones.
+    public static func local(_ local: LocalNetworkSpec, layout: NetworkLayout, xNetworksPerStep: Int = 1, timeInput: Bool,
+                             channels: [Int], activation: Activation = .relu, scaleHead: SquashedHead = .tanhExpCoeff,
+                             transformationHead: SquashedHead = .tanhExpCoeff, batchNorm: BatchNormSpec? = nil) -> NetworkSpec {
+        var n = NetworkSpec(layout: layout, xNetworksPerStep: xNetworksPerStep, xNetInput: .cosSinBlocks, vNetInput: .cosSinBlocks,
+                            maskPlacement: .afterTrig, timeInput: timeInput, hiddenUnits: channels, activation: activation,
+                            scaleHead: scaleHead, transformationHead: transformationHead, batchNorm: batchNorm)
+        n.kind = .local(local)
+        return n
     }
 }
 

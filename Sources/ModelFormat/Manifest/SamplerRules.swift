@@ -29,6 +29,7 @@ public enum SamplerRules {
     /// Rejects descriptions that cannot define a correct sampler.
     public static func validate(_ s: SamplerSpec) throws {
         let n = s.network
+        if let local = n.kind.local { try LocalNetworkRules.validate(s, local) }
         switch s.target {
         case let .u1(l):
             if s.dynamics.xUpdate == .linear && s.netWeights.xScale != 0 {
@@ -136,7 +137,11 @@ public enum SamplerRules {
         if s.dynamics.xUpdate == .ncp { f.append("ncp_x_update") }
         if s.network.layout == .perStep { f.append("per_step_networks") }
         if s.network.xNetworksPerStep == 2 { f.append("split_x_networks") }
-        if s.network.xNetInput != .raw || s.network.vNetInput != .raw { f.append("cos_sin_input") }
+        if s.network.kind.local != nil {
+            f.append("local_network")
+        } else if s.network.xNetInput != .raw || s.network.vNetInput != .raw {
+            f.append("cos_sin_input")
+        }
         if s.network.batchNorm != nil { f.append("batch_norm") }
         if s.network.activation == .leakyRelu { f.append("leaky_relu") }
         if probe != nil { f.append("probe") }
@@ -186,6 +191,36 @@ public enum SamplerRules {
         func xWidth(_ name: String) -> Int { (name.hasPrefix("vnet") ? net.vNetInput : net.xNetInput).width(stateSize: n) }
         visitor.add("eps_x", entry([s.dynamics.nLF], .stepSize))
         visitor.add("eps_v", entry([s.dynamics.nLF], .stepSize))
+        if let local = net.kind.local {
+            // No masks array (a rule) and no shape depends on the lattice.
+            visitor.group(networkNames(s)) { v, name in LocalNetworkRules.walkNetwork(name, net, local, into: &v, entry: { entry($0, $1) }) }
+        } else {
+            walkDenseArrays(s, into: &visitor)
+        }
+        guard let p = probe else { return }
+        let b = p.batch
+        visitor.group(p.networks) { v, name in
+            v.add(ProbeArrayNames.inX(name), entry([b, xWidth(name)], .probe, [.float64]))
+            v.add(ProbeArrayNames.inV(name), entry([b, n], .probe, [.float64]))
+            if net.timeInput { v.add(ProbeArrayNames.inT(name), entry([b, 2], .probe, [.float64])) }
+            for head in ProbeArrayNames.Head.allCases { v.add(ProbeArrayNames.output(name, head), entry([b, n], .probe, [.float64])) }
+        }
+        if p.trajectory {
+            typealias T = ProbeArrayNames.Trajectory
+            for a in [T.x0, T.v0, T.x1, T.v1] { visitor.add(a, entry([b, n], .probe, [.float64])) }
+            visitor.add(T.direction, entry([b], .probe, [.float64]))
+            visitor.add(T.logDet, entry([b], .probe, [.float64]))
+        }
+    }
+
+    /// The dense networks' masks and layers.
+    private static func walkDenseArrays<V: ArrayTableVisitor>(_ s: SamplerSpec, into visitor: inout V) {
+        let n = s.stateSize
+        let net = s.network
+        func entry(_ shape: [Int], _ role: Role, _ dtypes: [DType] = floatTypes) -> ExpectedArray {
+            ExpectedArray(shape: shape, dtypes: dtypes, role: role)
+        }
+        func xWidth(_ name: String) -> Int { (name.hasPrefix("vnet") ? net.vNetInput : net.xNetInput).width(stateSize: n) }
         visitor.add("masks", entry([s.dynamics.nLF, n], .mask, [.uint8]))
         visitor.group(networkNames(s)) { v, name in
             let h0 = net.hiddenUnits.first ?? 0  // validate() requires at least one layer
@@ -206,20 +241,6 @@ public enum SamplerRules {
             if net.scaleHead == .tanhExpCoeff { v.add("\(name).scale.coeff", entry([n], .bias)) }
             if net.transformationHead == .tanhExpCoeff { v.add("\(name).transformation.coeff", entry([n], .bias)) }
         }
-        guard let p = probe else { return }
-        let b = p.batch
-        visitor.group(p.networks) { v, name in
-            v.add(ProbeArrayNames.inX(name), entry([b, xWidth(name)], .probe, [.float64]))
-            v.add(ProbeArrayNames.inV(name), entry([b, n], .probe, [.float64]))
-            if net.timeInput { v.add(ProbeArrayNames.inT(name), entry([b, 2], .probe, [.float64])) }
-            for head in ProbeArrayNames.Head.allCases { v.add(ProbeArrayNames.output(name, head), entry([b, n], .probe, [.float64])) }
-        }
-        if p.trajectory {
-            typealias T = ProbeArrayNames.Trajectory
-            for a in [T.x0, T.v0, T.x1, T.v1] { visitor.add(a, entry([b, n], .probe, [.float64])) }
-            visitor.add(T.direction, entry([b], .probe, [.float64]))
-            visitor.add(T.logDet, entry([b], .probe, [.float64]))
-        }
     }
 
     /// Arrays whose names start with `ext.` are extension arrays: allowed, integrity-checked,
@@ -228,6 +249,9 @@ public enum SamplerRules {
 
     /// Checks a probe description against the sampler: networks must exist, be distinct.
     public static func validate(probe p: ProbeSpec, for s: SamplerSpec) throws {
+        if s.network.kind.local != nil, !p.networks.isEmpty {
+            throw L2ZError.manifestInvalidValue(path: "probe.networks", expected: "[] for a local network (only the trajectory probe)", actual: "\(p.networks)")
+        }
         let names = Set(networkNames(s))
         for (i, net) in p.networks.enumerated() where !names.contains(net) {
             throw L2ZError.manifestInvalidValue(path: "probe.networks[\(i)]", expected: "one of the model's networks \(networkNames(s))", actual: "\"\(net)\"")

@@ -14,9 +14,14 @@ public enum ModelDescription {
         out.append("leapfrog    N_LF \(d.nLF) (trained), x update \(d.xUpdate.rawValue), T sign \(d.translationSign == .plus ? "+" : "-"), eps_x \(d.epsXParametrization.rawValue), eps_v \(d.epsVParametrization.rawValue)")
         let n = s.network
         let nets = n.layout == .shared ? "shared across steps" : "one set per step"
-        out.append("networks    \(nets), \(n.xNetworksPerStep) x-network(s) per step, hidden \(n.hiddenUnits), \(n.activation.rawValue)")
-        let placement = n.maskPlacement.map { ", mask \($0.rawValue)" } ?? ""
-        out.append("inputs      x-net \(n.xNetInput.rawValue)\(placement), v-net \(n.vNetInput.rawValue), time input \(n.timeInput ? "on" : "off")")
+        if let local = n.kind.local {
+            out.append("networks    local: \(local.kernelSize)x\(local.kernelSize) periodic convolutions, channels \(n.hiddenUnits), \(n.activation.rawValue); \(nets), \(n.xNetworksPerStep) x-network(s) per step")
+            out.append("inputs      8 features per site, masks by rule \(local.maskRule.rawValue), time input \(n.timeInput ? "on" : "off"); runs at any lattice size")
+        } else {
+            out.append("networks    \(nets), \(n.xNetworksPerStep) x-network(s) per step, hidden \(n.hiddenUnits), \(n.activation.rawValue)")
+            let placement = n.maskPlacement.map { ", mask \($0.rawValue)" } ?? ""
+            out.append("inputs      x-net \(n.xNetInput.rawValue)\(placement), v-net \(n.vNetInput.rawValue), time input \(n.timeInput ? "on" : "off")")
+        }
         out.append("heads       S \(n.scaleHead.rawValue), T linear, Q \(n.transformationHead.rawValue)\(n.batchNorm.map { ", batch norm eps \($0.epsilon)" } ?? "")")
         let w = s.netWeights.values.map { formatNumber($0) }
         out.append("net weights x: S \(w[0]) T \(w[1]) Q \(w[2]); v: S \(w[3]) T \(w[4]) Q \(w[5])")

@@ -2,7 +2,8 @@
 ///
 /// Kernels are Glorot-uniform scaled by `weightScale`, biases and coefficients small normals
 /// (never exactly zero, so the zero-parameter warning stays meaningful), step sizes the given
-/// values for every step, masks one random half-permutation per step (seed 001 sec. 3).
+/// values for every step, masks one random half-permutation per step (seed 001 sec. 3); a local
+/// network's conv kernels Glorot-uniform over k*k*in and k*k*out, and no masks (a rule).
 /// Used for benchmarks, tests and the random-weight fixture; not a trained sampler.
 public enum RandomModel {
     public static func make(sampler: SamplerSpec, seed: UInt64, epsX: Double = 0.1, epsV: Double = 0.1,
@@ -30,6 +31,11 @@ public enum RandomModel {
                 arrays[name] = try NDArray(shape: e.shape, doubles: (0..<count).map { _ in 0.5 + rng.uniform() })
             case .weight where e.shape.count == 2:
                 let limit = weightScale * (6.0 / Double(e.shape[0] + e.shape[1])).squareRoot()
+                arrays[name] = try NDArray(shape: e.shape, doubles: (0..<count).map { _ in limit * (2 * rng.uniform() - 1) })
+            case .weight where e.shape.count == 4:
+                // A local network's conv kernel [k, k, in, out]: Glorot with fans k*k*in and k*k*out.
+                let area = e.shape[0] * e.shape[1]
+                let limit = weightScale * (6.0 / Double(area * (e.shape[2] + e.shape[3]))).squareRoot()
                 arrays[name] = try NDArray(shape: e.shape, doubles: (0..<count).map { _ in limit * (2 * rng.uniform() - 1) })
             case .weight, .bias:
                 arrays[name] = try NDArray(shape: e.shape, doubles: (0..<count).map { _ in 0.01 * rng.normal() })
