@@ -43,7 +43,7 @@ struct CompareCommand: ParsableCommand {
 
     @Argument(help: "The .l2z model (default fixtures/default.l2z).")
     var model: String?
-    @Option(help: "U(1) lattice LTxLX (must match the model's: its networks have a fixed input size).")
+    @Option(help: "U(1) lattice LTxLX (default the model's; must match a dense model's, any size for a local model).")
     var lattice: String?
     @Option(help: "Inverse coupling beta > 0 (default: the model's).")
     var beta: Double?
@@ -93,9 +93,14 @@ struct CompareCommand: ParsableCommand {
         _ = try ProbeVerifier.verify(model: loaded, target: makeTarget(loaded.sampler.target))
         var lattice = trained
         if let text = self.lattice {
+            // As l2hmc-run: a local model runs at any size (its link layout stays), a dense one only at its own.
             let size = try LatticeSize.option(text)
-            guard size.lt == trained.lt && size.lx == trained.lx else {
-                throw InferenceError.modelTargetMismatch("--lattice \(text) does not match the model's \(trained.lt)x\(trained.lx) lattice (its networks have a fixed input size)")
+            if loaded.sampler.network.kind.local != nil {
+                lattice.lt = size.lt; lattice.lx = size.lx
+            } else {
+                guard size.lt == trained.lt && size.lx == trained.lx else {
+                    throw InferenceError.modelTargetMismatch("--lattice \(text) does not match the model's \(trained.lt)x\(trained.lx) lattice (its networks have a fixed input size)")
+                }
             }
         }
         if let b = beta {
