@@ -63,7 +63,7 @@ final class CLISupportTests: XCTestCase {
     func testEveryConfigFlagSetsItsKey() throws {
         let flags = ["--target", "u1", "--lattice", "4x6", "--beta-init", "1.5", "--beta-final", "3.25", "--mixture-means", "[[1, 2, 3]]",
                      "--mixture-variance", "0.5", "--mixture-weights", "0.25,0.75", "--temperature-init", "7", "--temperature-final", "2",
-                     "--nlf", "7", "--eps-init", "0.05", "--hidden-units", "8,16,4", "--activation", "tanh", "--layout", "per_step",
+                     "--nlf", "7", "--eps-init", "0.05", "--network-kind", "local", "--hidden-units", "8,16,4", "--kernel-size", "5", "--channels", "8,4", "--activation", "tanh", "--layout", "per_step",
                      "--x-networks-per-step", "2", "--x-input", "raw", "--mask-placement", "after_trig", "--time-input", "false",
                      "--x-update", "linear", "--translation-sign", "-1", "--x-scale", "false", "--kernel-scale", "0.3", "--chains", "12",
                      "--tile", "5", "--steps", "33", "--seed", "99", "--learning-rate", "0.02", "--learning-rate-decay", "0.5",
@@ -75,7 +75,8 @@ final class CLISupportTests: XCTestCase {
         var expected = TrainingConfig()
         expected.lattice = [4, 6]; expected.betaInit = 1.5; expected.betaFinal = 3.25; expected.mixtureMeans = [[1, 2, 3]]
         expected.mixtureVariance = 0.5; expected.mixtureWeights = [0.25, 0.75]; expected.temperatureInit = 7; expected.temperatureFinal = 2
-        expected.nLF = 7; expected.epsInit = 0.05; expected.hiddenUnits = [8, 16, 4]; expected.activation = .tanh; expected.layout = .perStep
+        expected.nLF = 7; expected.epsInit = 0.05; expected.networkKind = .local; expected.kernelSize = 5; expected.channels = [8, 4]
+        expected.hiddenUnits = [8, 16, 4]; expected.activation = .tanh; expected.layout = .perStep
         expected.xNetworksPerStep = 2; expected.xInput = .raw; expected.maskPlacement = .afterTrig; expected.timeInput = false
         expected.xUpdate = .linear; expected.translationSign = .minus; expected.xScale = false; expected.kernelScale = 0.3; expected.chains = 12
         expected.steps = 33; expected.seed = 99; expected.learningRate = 0.02; expected.learningRateDecay = 0.5

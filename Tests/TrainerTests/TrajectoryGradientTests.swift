@@ -44,7 +44,7 @@ final class TrajectoryGradientTests: XCTestCase {
         for (label, spec) in specs {
             let model = try TrainerFixtures.model(spec)
             let dyn = model.dynamics(), n = spec.stateSize
-            for net in dyn.vNets + dyn.xFirst {
+            for net in (dyn.vNets + dyn.xFirst).compactMap(\.dense) {
                 let c = net.forward(xIn: TrainerFixtures.normals(3, net.xWidth, seed: 11), vIn: TrainerFixtures.normals(3, n, seed: 12),
                                     tau: spec.network.timeInput ? [0.6, 0.8] : nil, weights: (1, 1, 1), params: model.params)
                 for (i, (a, h)) in zip(c.pre, c.post).enumerated() {

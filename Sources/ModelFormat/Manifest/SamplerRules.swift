@@ -29,6 +29,7 @@ public enum SamplerRules {
     /// Rejects descriptions that cannot define a correct sampler.
     public static func validate(_ s: SamplerSpec) throws {
         let n = s.network
+        if let local = n.kind.local { try LocalNetworkRules.validate(s, local) }
         switch s.target {
         case let .u1(l):
             if s.dynamics.xUpdate == .linear && s.netWeights.xScale != 0 {
@@ -52,7 +53,6 @@ public enum SamplerRules {
                 throw L2ZError.manifestInvalidValue(path: "network.\(key)", expected: "\"raw\" for a Gaussian mixture", actual: "\"\(enc.rawValue)\"")
             }
         }
-        if let local = n.kind.local { try LocalNetworkRules.validate(s, local) }
         if n.xNetInput == .raw, n.maskPlacement != nil {
             throw L2ZError.manifestInvalidValue(path: "network.mask_placement", expected: "absent when x_net_input is \"raw\"", actual: "\"\(n.maskPlacement?.rawValue ?? "")\"")
         }

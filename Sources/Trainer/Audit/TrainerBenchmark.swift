@@ -5,7 +5,8 @@ import ModelFormat
 /// Training throughput: full training steps (forward, loss, backward, Adam, accept/reject)
 /// against forward-only trajectories on the same batch, and the effective GFLOP/s of the dense
 /// layers. FLOP model (the runtime benchmark's): 2 x in x out per chain for every dense layer of
-/// the four network calls in each leapfrog step, time layer excluded; the backward pass is
+/// the four network calls in each leapfrog step (local networks: 2 k^2 C_i C_{i+1} per site and
+/// convolution, 2 x 2 C_L per site and head), time layer excluded; the backward pass is
 /// counted as 2x the forward FLOPs (input and weight gradients), so a training step counts 3x.
 public enum TrainerBenchmark {
     public struct Result: Sendable {
@@ -56,14 +57,23 @@ public enum TrainerBenchmark {
         let forwardTime = Date().timeIntervalSince(start) / Double(forwards)
 
         // Multiply-adds per chain per trajectory: four network calls per step.
-        let units = config.hiddenUnits
-        func perNetwork(_ xWidth: Int) -> Int {
-            var macs = xWidth * units[0] + n * units[0]
-            for i in 1..<units.count { macs += units[i - 1] * units[i] }
-            return macs + 3 * units[units.count - 1] * n  // validate() requires at least one layer
+        let macsPerStep: Int
+        if let local = trainer.model.spec.network.kind.local {
+            // Per site: every convolution (k^2 C_i C_{i+1}) and the three heads (C_L x 2).
+            let c = [8] + config.channels, kk = local.kernelSize * local.kernelSize
+            var perSite = 3 * 2 * c[c.count - 1]
+            for i in 1..<c.count { perSite += kk * c[i - 1] * c[i] }
+            macsPerStep = 4 * perSite * n / 2
+        } else {
+            let units = config.hiddenUnits
+            func perNetwork(_ xWidth: Int) -> Int {
+                var macs = xWidth * units[0] + n * units[0]
+                for i in 1..<units.count { macs += units[i - 1] * units[i] }
+                return macs + 3 * units[units.count - 1] * n  // validate() requires at least one layer
+            }
+            let xWidth = config.xInput.width(stateSize: n)
+            macsPerStep = 2 * perNetwork(n) + 2 * perNetwork(xWidth)
         }
-        let xWidth = config.xInput.width(stateSize: n)
-        let macsPerStep = 2 * perNetwork(n) + 2 * perNetwork(xWidth)
         let flops = 2.0 * Double(macsPerStep * config.nLF * c)
         return Result(stepsPerSecond: 1 / stepTime, forwardTrajectoriesPerSecond: Double(c) / forwardTime,
                       stepOverForward: stepTime / forwardTime, forwardGFLOPs: flops / forwardTime / 1e9,

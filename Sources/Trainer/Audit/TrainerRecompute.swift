@@ -18,8 +18,10 @@ public enum TrainerRecompute {
         /// Running log-det after the sub-update, [rows] (the trainer's own running sum, so the last
         /// sub-update's equals the trajectory's log-det).
         public let logDet: [Double]
-        /// The network used and its exact inputs (encoded x, v or F, time), and the net weights
-        /// (S, T, Q) applied to its outputs.
+        /// The network used and its exact inputs (dense: encoded x [rows, width] and v or F
+        /// [rows, n]; local: the per-site features [rows, sites * 8], site s = t lx + x with the 8
+        /// channels innermost, and an empty vIn), time, and the net weights (S, T, Q) applied to
+        /// its outputs.
         public let network: String
         public let xIn: [Double], vIn: [Double]
         public let tau: [Double]?
@@ -64,15 +66,30 @@ public enum TrainerRecompute {
     }
 
     /// The network `name` evaluated on explicit inputs with unit net weights: S, T, Q [rows, n].
+    /// Dense: xIn the encoded x [rows, width], vIn v or F [rows, n]; local: xIn the per-site
+    /// features [rows, sites * 8] (as ``SubUpdate/xIn``) and vIn empty.
     public static func network(_ model: TrainerModel, name: String, xIn: [Double], vIn: [Double], tau: [Double]?, rows: Int) throws
         -> (s: [Double], t: [Double], q: [Double]) {
         let dyn = model.dynamics()
-        guard let net = (dyn.vNets + dyn.xFirst + dyn.xSecond).first(where: { $0.name == name }) else {
+        guard let net = dyn.networks.first(where: { $0.name == name }) else {
             throw TrainerModel.Failure.unsupported("no network \(name)")
         }
         let n = model.spec.stateSize
-        let c = net.forward(xIn: Matrix(rows: rows, cols: net.xWidth, data: xIn), vIn: Matrix(rows: rows, cols: n, data: vIn), tau: tau,
-                            weights: (1, 1, 1), params: model.params)
-        return (c.s.data, c.t.data, c.q.data)
+        switch net {
+        case let .dense(dense, _):
+            guard xIn.count == rows * dense.xWidth, vIn.count == rows * n else {
+                throw TrainerModel.Failure.unsupported("network \(name) takes [\(rows), \(dense.xWidth)] and [\(rows), \(n)] inputs")
+            }
+            let c = dense.forward(xIn: Matrix(rows: rows, cols: dense.xWidth, data: xIn), vIn: Matrix(rows: rows, cols: n, data: vIn), tau: tau,
+                                  weights: (1, 1, 1), params: model.params)
+            return (c.s.data, c.t.data, c.q.data)
+        case let .local(local):
+            guard xIn.count == rows * local.inputWidth, vIn.isEmpty else {
+                throw TrainerModel.Failure.unsupported("local network \(name) takes [\(rows), \(local.inputWidth)] features and no second input")
+            }
+            let c = local.forward(input: Matrix(rows: rows * local.lattice.sites, cols: LocalSiteFeatures.channels, data: xIn), rows: rows,
+                                  tau: tau, weights: (1, 1, 1), params: model.params)
+            return (c.s.data, c.t.data, c.q.data)
+        }
     }
 }

@@ -148,6 +148,9 @@ extension Checkpoint {
         }
         let mv = try load("/masks")
         if let i = mv.firstIndex(where: { $0 != 0 && $0 != 1 }) { throw fail("checkpoint.bad_value", "/masks element \(i) is \(mv[i]); masks hold 0 or 1") }
+        if fresh.spec.network.kind.local != nil, mv != fresh.masks.flatMap({ $0 }) {
+            throw fail("checkpoint.inconsistent", "/masks differ from the mask rule of the local network")
+        }
         let cv = try load("/chains")
         let model = TrainerModel(spec: fresh.spec, masks: (0..<config.nLF).map { Array(mv[($0 * n)..<(($0 + 1) * n)]) }, params: params)
         let trainer = L2HMCTrainer(config: config, model: model, adam: adam, step: step, chains: Matrix(rows: config.chains, cols: n, data: cv))

@@ -11,8 +11,7 @@ import ModelFormat
 /// linear or NCP); wrap is the identity off the circle. Coordinates outside u pass through.
 struct MaskedXUpdate: SubUpdateRule {
     let step: Int
-    let net: TrainableNetwork
-    let encoder: TrainEncoder
+    let net: SubUpdateNetwork
     let target: TrainingTarget
     let tau: [Double]?
     /// 0/1 per coordinate: the coordinates this update changes (m^k for x1, 1 - m^k for x2).
@@ -31,23 +30,23 @@ struct MaskedXUpdate: SubUpdateRule {
         let w: Matrix
         /// [rows, n] momenta (unchanged by the sub-update).
         let v: Matrix
-        let cache: TrainableNetwork.Cache
+        let cache: NetworkCall
         let eps: Double
     }
 
     func forward(_ state: inout PhaseSpace, logDet: inout [Double], inverse: Bool, eps: Double,
                  params: ParameterStore, scale: Double, weights w: NetWeights) -> Record {
         let n = target.stateSize, v = state.v, compact = target.isCompact
-        let cache = net.forward(xIn: encoder.encode(state.x, read: read), vIn: v, tau: tau,
-                                weights: (w.xScale, w.xTranslation, w.xTransformation), params: params)
+        let cache = net.forward(x: state.x, read: read, other: v, tau: tau, weights: (w.xScale, w.xTranslation, w.xTransformation), params: params)
         let xIn = state.x
+        let outS = cache.s, outT = cache.t, outQ = cache.q
         var wMat = state.x
         for r in 0..<xIn.rows {
             var sum = 0.0
             for i in 0..<n where update[i] != 0 {
                 let j = r * n + i
-                let s = eps * cache.s.data[j]
-                let b = eps * (v.data[j] * exp(eps * cache.q.data[j]) + cache.t.data[j])
+                let s = eps * outS.data[j]
+                let b = eps * (v.data[j] * exp(eps * outQ.data[j]) + outT.data[j])
                 if inverse {
                     let wv = compact ? wrapAngle(xIn.data[j] - b) : xIn.data[j] - b
                     wMat.data[j] = wv
@@ -72,10 +71,11 @@ struct MaskedXUpdate: SubUpdateRule {
         var gxIn = grad.x  // non-updated coordinates pass through
         var gEps = 0.0
         let e = rec.eps
+        let outS = rec.cache.s, outT = rec.cache.t, outQ = rec.cache.q
         for r in 0..<rows {
             for i in 0..<n where update[i] != 0 {
                 let j = r * n + i
-                let sRaw = rec.cache.s.data[j], q = rec.cache.q.data[j], t = rec.cache.t.data[j], vj = rec.v.data[j]
+                let sRaw = outS.data[j], q = outQ.data[j], t = outT.data[j], vj = rec.v.data[j]
                 let eq = exp(e * q)
                 let s = e * sRaw
                 let g = grad.x.data[j], gl = gLogDet[r]
@@ -101,8 +101,7 @@ struct MaskedXUpdate: SubUpdateRule {
                 gEps += gs * sRaw + gb * (vj * eq + t + e * vj * eq * q)
             }
         }
-        let (gEnc, gvNet) = net.backward(rec.cache, dS: gS, dT: gT, dQ: gQ, params: params, grads: &grads)
-        let ge = encoder.backward(gEnc, at: rec.xIn, read: read)
+        let (ge, gvNet) = net.backward(rec.cache, dS: gS, dT: gT, dQ: gQ, params: params, grads: &grads)
         for i in 0..<gxIn.data.count { gxIn.data[i] += ge.data[i]; grad.v.data[i] += gvNet.data[i] }
         grad.x = gxIn
         grads[params.offset("log_eps_x") + step] += gEps * e

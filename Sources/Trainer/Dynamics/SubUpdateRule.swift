@@ -45,7 +45,7 @@ enum SubUpdateRecord {
     case x(MaskedXUpdate.Record)
 
     /// The network's inputs and outputs at this sub-update.
-    var cache: TrainableNetwork.Cache {
+    var cache: NetworkCall {
         switch self {
         case let .v(r): return r.cache
         case let .x(r): return r.cache

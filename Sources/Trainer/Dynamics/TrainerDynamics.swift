@@ -14,39 +14,55 @@ import ModelFormat
 struct TrainerDynamics {
     let spec: SamplerSpec
     let target: TrainingTarget
-    let vNets: [TrainableNetwork]
-    let xFirst: [TrainableNetwork]
-    let xSecond: [TrainableNetwork]
+    let vNets: [SubUpdateNetwork]
+    let xFirst: [SubUpdateNetwork]
+    let xSecond: [SubUpdateNetwork]
     /// m^k as 0/1 doubles: the coordinates the first x update of step k changes.
     let masks: [[Double]]
-    let vEncoder: TrainEncoder
-    let xEncoder: TrainEncoder
 
     var nLF: Int { spec.dynamics.nLF }
     var projected: Bool { spec.dynamics.xUpdate == .ncp }
     var sigma: Double { Double(spec.dynamics.translationSign.rawValue) }
 
+    /// Dense networks read x through their input encodings; local networks (U(1) only:
+    /// ``TrainerModel`` refuses anything else before building dynamics) read the per-site
+    /// features of the target's lattice.
     init(spec: SamplerSpec, target: TrainingTarget, masks: [[Double]]) {
         self.spec = spec
         self.target = target
         self.masks = masks
         let n = spec.stateSize, net = spec.network
         let steps = net.layout == .shared ? 1 : spec.dynamics.nLF
-        func make(_ name: String, _ enc: InputEncoding) -> TrainableNetwork {
-            TrainableNetwork(name: name, stateSize: n, xWidth: enc.width(stateSize: n), units: net.hiddenUnits, activation: net.activation,
-                             timeInput: net.timeInput, scaleCoefficient: net.scaleHead == .tanhExpCoeff,
-                             transformationCoefficient: net.transformationHead == .tanhExpCoeff)
+        let vEncoder = TrainEncoder(encoding: net.vNetInput, placement: nil, stateSize: n)
+        let xEncoder = TrainEncoder(encoding: net.xNetInput, placement: net.maskPlacement, stateSize: n)
+        func make(_ name: String, _ role: LocalSiteFeatures.Role) -> SubUpdateNetwork {
+            let scaleCoefficient = net.scaleHead == .tanhExpCoeff, transformationCoefficient = net.transformationHead == .tanhExpCoeff
+            if let local = net.kind.local {
+                guard case let .u1(lattice) = spec.target else { preconditionFailure("local networks act on U(1) lattices") }
+                return .local(TrainableLocalNetwork(name: name, role: role, lattice: LocalLattice(lattice), kernelSize: local.kernelSize,
+                                                    channels: net.hiddenUnits, activation: net.activation, timeInput: net.timeInput,
+                                                    scaleCoefficient: scaleCoefficient, transformationCoefficient: transformationCoefficient,
+                                                    batchNormEpsilon: net.batchNorm?.epsilon))
+            }
+            let encoder = role == .v ? vEncoder : xEncoder
+            return .dense(TrainableNetwork(name: name, stateSize: n, xWidth: encoder.width, units: net.hiddenUnits, activation: net.activation,
+                                           timeInput: net.timeInput, scaleCoefficient: scaleCoefficient,
+                                           transformationCoefficient: transformationCoefficient), encoder: encoder)
         }
-        vNets = (0..<steps).map { make("vnet.\($0)", net.vNetInput) }
+        vNets = (0..<steps).map { make("vnet.\($0)", .v) }
         if net.xNetworksPerStep == 2 {
-            xFirst = (0..<steps).map { make("xnet_first.\($0)", net.xNetInput) }
-            xSecond = (0..<steps).map { make("xnet_second.\($0)", net.xNetInput) }
+            xFirst = (0..<steps).map { make("xnet_first.\($0)", .x) }
+            xSecond = (0..<steps).map { make("xnet_second.\($0)", .x) }
         } else {
-            xFirst = (0..<steps).map { make("xnet.\($0)", net.xNetInput) }
+            xFirst = (0..<steps).map { make("xnet.\($0)", .x) }
             xSecond = xFirst
         }
-        vEncoder = TrainEncoder(encoding: net.vNetInput, placement: nil, stateSize: n)
-        xEncoder = TrainEncoder(encoding: net.xNetInput, placement: net.maskPlacement, stateSize: n)
+    }
+
+    /// Every distinct network, in parameter order (v-networks, first x-networks, second).
+    var networks: [SubUpdateNetwork] {
+        var seen = Set<String>()
+        return (vNets + xFirst + xSecond).filter { seen.insert($0.name).inserted }
     }
 
     func networkIndex(_ k: Int) -> Int { spec.network.layout == .shared ? 0 : k }
@@ -55,7 +71,7 @@ struct TrainerDynamics {
     }
 
     /// The network of sub-update `stage` of step k.
-    func network(_ stage: TrajectoryStage, step k: Int) -> TrainableNetwork {
+    func network(_ stage: TrajectoryStage, step k: Int) -> SubUpdateNetwork {
         switch stage {
         case .v1, .v2: return vNets[networkIndex(k)]
         case .x1: return xFirst[networkIndex(k)]
@@ -64,12 +80,12 @@ struct TrainerDynamics {
     }
 
     func vHalfStep(_ k: Int, _ stage: TrajectoryStage) -> VHalfStep {
-        VHalfStep(step: k, net: network(stage, step: k), encoder: vEncoder, target: target, tau: tau(k), sigma: sigma)
+        VHalfStep(step: k, net: network(stage, step: k), target: target, tau: tau(k), sigma: sigma)
     }
 
     func xUpdate(_ k: Int, _ stage: TrajectoryStage) -> MaskedXUpdate {
         let m = masks[k]
-        return MaskedXUpdate(step: k, net: network(stage, step: k), encoder: xEncoder, target: target, tau: tau(k),
+        return MaskedXUpdate(step: k, net: network(stage, step: k), target: target, tau: tau(k),
                              update: stage == .x1 ? m : m.map { 1 - $0 }, projected: projected)
     }
 
@@ -111,9 +127,10 @@ struct TrainerDynamics {
 
     /// Given dL/dx', dL/dv' and dL/dlogdet (per row) at the end of the trajectory, accumulates
     /// dL/dparams into `grads` (same layout as `params.values`): each tape entry's backward rule,
-    /// last entry first.
+    /// last entry first. Returns dL/dx and dL/dv at the trajectory's start.
+    @discardableResult
     func backpropagate(_ result: Result, gx: Matrix, gv: Matrix, gLogDet: [Double], params: ParameterStore, scale: Double,
-                       grads: inout [Double]) {
+                       grads: inout [Double]) -> PhaseSpace {
         var grad = PhaseSpace(x: gx, v: gv)
         for entry in result.tape.reversed() {
             switch entry.record {
@@ -123,5 +140,6 @@ struct TrainerDynamics {
                 xUpdate(entry.step, entry.stage).backward(rec, &grad, gLogDet: gLogDet, params: params, scale: scale, grads: &grads)
             }
         }
+        return grad
     }
 }

@@ -5,13 +5,12 @@ import ModelFormat
 ///
 /// Forward: v' = v e^{(eps/2) S} - (eps/2) (F e^{eps Q} + sigma T), log-det += (eps/2) sum S
 /// (``VLogDet``); inverse: v = (v' + (eps/2) (F e^{eps Q} + sigma T)) e^{-(eps/2) S}. S, T, Q are
-/// the v network's outputs on (encoded x, F(x), tau_k); F = dU/dx at coupling `scale`. The
+/// the v network's outputs on (x, F(x), tau_k) (``SubUpdateNetwork``: encoded x or per-site features); F = dU/dx at coupling `scale`. The
 /// backward rule reaches x through the network input and through F (the target's
 /// Hessian-vector product).
 struct VHalfStep: SubUpdateRule {
     let step: Int
-    let net: TrainableNetwork
-    let encoder: TrainEncoder
+    let net: SubUpdateNetwork
     let target: TrainingTarget
     let tau: [Double]?
     /// +1 or -1: the sign of T in the kick.
@@ -23,7 +22,7 @@ struct VHalfStep: SubUpdateRule {
         let x: Matrix
         let force: Matrix
         let vIn: Matrix
-        let cache: TrainableNetwork.Cache
+        let cache: NetworkCall
         let eps: Double
     }
 
@@ -31,17 +30,17 @@ struct VHalfStep: SubUpdateRule {
                  params: ParameterStore, scale: Double, weights w: NetWeights) -> Record {
         let x = state.x
         let f = target.force(x, scale: scale)
-        let cache = net.forward(xIn: encoder.encode(x, read: nil), vIn: f, tau: tau,
-                                weights: (w.vScale, w.vTranslation, w.vTransformation), params: params)
+        let cache = net.forward(x: x, read: nil, other: f, tau: tau, weights: (w.vScale, w.vTranslation, w.vTransformation), params: params)
         let vIn = state.v, n = target.stateSize, half = 0.5 * eps
+        let outS = cache.s, outT = cache.t, outQ = cache.q
         for r in 0..<vIn.rows {
             for i in 0..<n {
                 let j = r * n + i
-                let s = cache.s.data[j], t = cache.t.data[j], q = cache.q.data[j]
+                let s = outS.data[j], t = outT.data[j], q = outQ.data[j]
                 let kick = half * (f.data[j] * exp(eps * q) + sigma * t)
                 state.v.data[j] = inverse ? (vIn.data[j] + kick) * exp(-half * s) : vIn.data[j] * exp(half * s) - kick
             }
-            logDet[r] += VLogDet.forward(cache.s, row: r, eps: eps, inverse: inverse)
+            logDet[r] += VLogDet.forward(outS, row: r, eps: eps, inverse: inverse)
         }
         return Record(inverse: inverse, x: x, force: f, vIn: vIn, cache: cache, eps: eps)
     }
@@ -52,10 +51,11 @@ struct VHalfStep: SubUpdateRule {
         var gS = Matrix(zeros: rows, n), gT = gS, gQ = gS, gF = gS, gvIn = gS
         var gEps = 0.0
         let e = rec.eps, half = 0.5 * e
+        let outS = rec.cache.s, outT = rec.cache.t, outQ = rec.cache.q
         for r in 0..<rows {
             for i in 0..<n {
                 let j = r * n + i
-                let s = rec.cache.s.data[j], t = rec.cache.t.data[j], q = rec.cache.q.data[j], f = rec.force.data[j]
+                let s = outS.data[j], t = outT.data[j], q = outQ.data[j], f = rec.force.data[j]
                 let eq = exp(e * q), g = grad.v.data[j]
                 let ld = VLogDet.backward(s: s, gLogDet: gLogDet[r], eps: e, inverse: rec.inverse)
                 if rec.inverse {
@@ -79,10 +79,9 @@ struct VHalfStep: SubUpdateRule {
                 }
             }
         }
-        let (gxIn, gFIn) = net.backward(rec.cache, dS: gS, dT: gT, dQ: gQ, params: params, grads: &grads)
+        let (ge, gFIn) = net.backward(rec.cache, dS: gS, dT: gT, dQ: gQ, params: params, grads: &grads)
         for i in 0..<gF.data.count { gF.data[i] += gFIn.data[i] }
         let hx = target.hessianTimes(gF, at: rec.x, scale: scale)
-        let ge = encoder.backward(gxIn, at: rec.x, read: nil)
         for i in 0..<grad.x.data.count { grad.x.data[i] += hx.data[i] + ge.data[i] }
         grad.v = gvIn
         grads[params.offset("log_eps_v") + step] += gEps * e

@@ -2,7 +2,8 @@ import Foundation
 import ModelFormat
 
 /// Turns a trained model into an `.l2z` model, with a probe computed by the trainer's own
-/// forward pass (so a runtime that reproduces it agrees with the trainer).
+/// forward pass (so a runtime that reproduces it agrees with the trainer). Local models have no
+/// `masks` array and only the trajectory probe (their networks' inputs depend on the lattice).
 public enum ModelExporter {
     public static func export(_ model: TrainerModel, provenance: Provenance, probeBatch: Int = 4, probeSeed: UInt64 = 0x7E57) throws -> L2ZModel {
         let spec = model.spec
@@ -15,7 +16,10 @@ public enum ModelExporter {
             default: arrays[slice.name] = try NDArray(shape: slice.shape, doubles: values)
             }
         }
-        arrays["masks"] = try NDArray(shape: [spec.dynamics.nLF, spec.stateSize], uint8s: model.masks.flatMap { $0.map { $0 != 0 ? 1 : 0 } })
+        // A local model's masks are its rule, evaluated at run time for any lattice: no array.
+        if spec.network.kind.local == nil {
+            arrays["masks"] = try NDArray(shape: [spec.dynamics.nLF, spec.stateSize], uint8s: model.masks.flatMap { $0.map { $0 != 0 ? 1 : 0 } })
+        }
         var l2z = L2ZModel(sampler: spec, arrays: arrays, provenance: provenance)
         try addProbe(to: &l2z, model: model, batch: probeBatch, seed: probeSeed)
         return l2z
@@ -32,8 +36,7 @@ public enum ModelExporter {
         var rng = SplitMix64(seed: seed)
         func normals(_ count: Int) -> [Double] { (0..<count).map { _ in rng.normal() } }
         var networks: [String] = []
-        var seen = Set<String>()
-        for net in dyn.vNets + dyn.xFirst + dyn.xSecond where seen.insert(net.name).inserted {
+        for net in dyn.networks.compactMap(\.dense) {
             networks.append(net.name)
             let inX = normals(batch * net.xWidth), inV = normals(batch * n)
             var s: [Double] = [], t: [Double] = [], q: [Double] = [], taus: [Double] = []

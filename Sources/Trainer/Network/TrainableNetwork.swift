@@ -67,13 +67,13 @@ struct TrainableNetwork {
             for j in 0..<units[0] { rowBias[j] += p[bt + j] + tau[0] * p[kt + j] + tau[1] * p[kt + units[0] + j] }
         }
         for r in 0..<rows { for j in 0..<units[0] { a.data[r * units[0] + j] += av.data[r * units[0] + j] + rowBias[j] } }
-        var pre = [a], post = [activate(a)]
+        var pre = [a], post = [activation.apply(a)]
         for i in 1..<units.count {
             var z = post[i - 1].times(p, offset: offset(store, "hidden\(i)", "kernel"), outputs: units[i])
             let b = offset(store, "hidden\(i)", "bias")
             for r in 0..<rows { for j in 0..<units[i] { z.data[r * units[i] + j] += p[b + j] } }
             pre.append(z)
-            post.append(activate(z))
+            post.append(activation.apply(z))
         }
         let h = post[post.count - 1]
         func head(_ layer: String) -> Matrix {
@@ -129,12 +129,12 @@ struct TrainableNetwork {
         }
         // Hidden layers, last to first.
         for i in stride(from: units.count - 1, through: 1, by: -1) {
-            let da = activationBackward(dh, pre: c.pre[i], post: c.post[i])
+            let da = activation.backward(dh, pre: c.pre[i], post: c.post[i])
             c.post[i - 1].accumulateWeightGradient(da, into: &grads, offset: offset(store, "hidden\(i)", "kernel"))
             da.accumulateColumnSums(into: &grads, offset: offset(store, "hidden\(i)", "bias"))
             dh = da.timesTransposed(p, offset: offset(store, "hidden\(i)", "kernel"), inputs: units[i - 1])
         }
-        let da = activationBackward(dh, pre: c.pre[0], post: c.post[0])
+        let da = activation.backward(dh, pre: c.pre[0], post: c.post[0])
         c.xIn.accumulateWeightGradient(da, into: &grads, offset: offset(store, "x_layer", "kernel"))
         c.vIn.accumulateWeightGradient(da, into: &grads, offset: offset(store, "v_layer", "kernel"))
         da.accumulateColumnSums(into: &grads, offset: offset(store, "x_layer", "bias"))
@@ -159,35 +159,5 @@ struct TrainableNetwork {
         let s = scaleCoefficient ? store["\(name).scale.coeff"].map { exp($0) } : [Double](repeating: 1, count: stateSize)
         let q = transformationCoefficient ? store["\(name).transformation.coeff"].map { exp($0) } : [Double](repeating: 1, count: stateSize)
         return (s, q)
-    }
-
-    private func activate(_ a: Matrix) -> Matrix {
-        var h = a
-        switch activation {
-        case .relu: for i in 0..<h.data.count where h.data[i] < 0 { h.data[i] = 0 }
-        case .tanh: for i in 0..<h.data.count { h.data[i] = Foundation.tanh(h.data[i]) }
-        case .swish: for i in 0..<h.data.count { h.data[i] = a.data[i] / (1 + exp(-a.data[i])) }
-        case .leakyRelu: for i in 0..<h.data.count where h.data[i] < 0 { h.data[i] = Activation.leakyReluSlope * h.data[i] }
-        case .linear: break
-        }
-        return h
-    }
-
-    /// dL/da from dL/dh. leaky_relu: slope 0.01 for a < 0 and 1 for a >= 0; at a == 0, where the
-    /// function has no derivative, 1 (the forward's branch: a >= 0 gives h = a).
-    private func activationBackward(_ dh: Matrix, pre: Matrix, post: Matrix) -> Matrix {
-        var d = dh
-        switch activation {
-        case .relu: for i in 0..<d.data.count where pre.data[i] <= 0 { d.data[i] = 0 }
-        case .leakyRelu: for i in 0..<d.data.count where pre.data[i] < 0 { d.data[i] *= Activation.leakyReluSlope }
-        case .tanh: for i in 0..<d.data.count { d.data[i] *= 1 - post.data[i] * post.data[i] }
-        case .swish:
-            for i in 0..<d.data.count {
-                let sig = 1 / (1 + exp(-pre.data[i]))
-                d.data[i] *= sig * (1 + pre.data[i] * (1 - sig))
-            }
-        case .linear: break
-        }
-        return d
     }
 }

@@ -6,6 +6,9 @@ import ModelFormat
 /// command-line flags with the same names; validated before training starts.
 public struct TrainingConfig: Sendable, Equatable {
     public enum TargetKind: String, CaseIterable, Sendable { case u1, gmm }
+    /// The kind of every network: dense layers over all coordinates, or local (periodic
+    /// convolutions over the sites of a U(1) lattice, heads per link; ``NetworkKind``).
+    public enum NetworkKindChoice: String, CaseIterable, Sendable { case dense, local }
 
     public var target: TargetKind = .u1
     // U(1)
@@ -21,7 +24,13 @@ public struct TrainingConfig: Sendable, Equatable {
     // Sampler
     public var nLF: Int = 4
     public var epsInit: Double = 0.1
+    public var networkKind: NetworkKindChoice = .dense
+    /// Dense networks: widths of the hidden layers.
     public var hiddenUnits: [Int] = [64, 64]
+    /// Local networks: odd side k of every convolution kernel.
+    public var kernelSize: Int = 3
+    /// Local networks: channels per site of each convolution layer.
+    public var channels: [Int] = [16, 16]
     public var activation: Activation = .relu
     public var layout: NetworkLayout = .shared
     public var xNetworksPerStep: Int = 1
@@ -66,12 +75,19 @@ public struct TrainingConfig: Sendable, Equatable {
         if !xScale { weights.xScale = 0 }
         switch target {
         case .u1:
+            let network: NetworkSpec
+            switch networkKind {
+            case .dense:
+                network = NetworkSpec(layout: layout, xNetworksPerStep: xNetworksPerStep, xNetInput: xInput, vNetInput: .raw,
+                                      maskPlacement: xInput == .raw ? nil : maskPlacement, timeInput: timeInput,
+                                      hiddenUnits: hiddenUnits, activation: activation)
+            case .local:
+                network = .local(LocalNetworkSpec(kernelSize: kernelSize), layout: layout, xNetworksPerStep: xNetworksPerStep,
+                                 timeInput: timeInput, channels: channels, activation: activation)
+            }
             return SamplerSpec(target: .u1(U1Lattice(lt: lattice[0], lx: lattice[1], beta: betaFinal)),
                                dynamics: Dynamics(nLF: nLF, xUpdate: xUpdate ?? .ncp, translationSign: translationSign),
-                               network: NetworkSpec(layout: layout, xNetworksPerStep: xNetworksPerStep, xNetInput: xInput, vNetInput: .raw,
-                                                    maskPlacement: xInput == .raw ? nil : maskPlacement, timeInput: timeInput,
-                                                    hiddenUnits: hiddenUnits, activation: activation),
-                               netWeights: weights)
+                               network: network, netWeights: weights)
         case .gmm:
             let d = mixtureMeans.first?.count ?? 0
             let cov = (0..<d).map { i in (0..<d).map { $0 == i ? mixtureVariance : 0 } }
@@ -108,20 +124,33 @@ public struct TrainingConfig: Sendable, Equatable {
     /// overflow): the parameters four times (values, two Adam moments, gradient) and, for the
     /// backward pass, every network call's activations (input, hidden layers, three heads) for
     /// every chain, leapfrog step and call (v twice, x twice per step), times four for
-    /// intermediates and twice with an auxiliary batch; plus the chain states.
+    /// intermediates and twice with an auxiliary batch; plus the chain states. Local networks
+    /// keep per site the 8 features and every layer's pre- and post-activations, and build one
+    /// im2col matrix (k^2 times a layer's input) at a time.
     public var estimatedBytes: Double {
         let n: Double
         switch target {
         case .u1: n = 2 * Double(lattice.first ?? 0) * Double(lattice.last ?? 0)
         case .gmm: n = Double(mixtureMeans.first?.count ?? 0)
         }
-        let widths = hiddenUnits.map(Double.init)
-        let input = 2 * n + 2
-        var perNet = input * (widths.first ?? 0) + 3 * n * (widths.last ?? 0) + widths.reduce(0, +) + 3 * n
-        for (a, b) in zip(widths, widths.dropFirst()) { perNet += a * b }
         let nets = Double(layout == .shared ? 1 : nLF) * Double(1 + xNetworksPerStep)
+        let perNet: Double, perCall: Double
+        if networkKind == .local && target == .u1 {
+            let c = [8.0] + channels.map(Double.init), kk = Double(kernelSize * kernelSize), sites = n / 2
+            var weights = 3 * c[1] + 3 * (2 * c[c.count - 1] + 2) + 4 + 4 * c[c.count - 1]
+            for (a, b) in zip(c, c.dropFirst()) { weights += kk * a * b + b }
+            perNet = weights
+            perCall = sites * (8 + 2 * channels.map(Double.init).reduce(0, +) + 6 + kk * (c.max() ?? 0)) + 3 * n
+        } else {
+            let widths = hiddenUnits.map(Double.init)
+            let input = 2 * n + 2
+            var weights = input * (widths.first ?? 0) + 3 * n * (widths.last ?? 0) + widths.reduce(0, +) + 3 * n
+            for (a, b) in zip(widths, widths.dropFirst()) { weights += a * b }
+            perNet = weights
+            perCall = input + widths.reduce(0, +) + 3 * n
+        }
         let params = nets * perNet
-        let activations = Double(chains) * Double(nLF) * 4 * (input + widths.reduce(0, +) + 3 * n) * 4 * (loss.auxWeight > 0 ? 2 : 1)
+        let activations = Double(chains) * Double(nLF) * 4 * perCall * 4 * (loss.auxWeight > 0 ? 2 : 1)
         let tileGradients = Double(tiling.count) * params
         return 8 * (4 * params + activations + tileGradients + 8 * Double(chains) * n)
     }
@@ -162,6 +191,11 @@ extension TrainingConfig {
         try check(epsInit > 0 && epsInit.isFinite, "eps_init", "must be > 0 (got \(epsInit))")
         try check(!hiddenUnits.isEmpty && hiddenUnits.allSatisfy { $0 >= 1 }, "hidden_units", "must be a non-empty list of positive widths (got \(hiddenUnits))")
         try check(hiddenUnits.count <= 64 && hiddenUnits.allSatisfy { $0 <= Self.maxCount }, "hidden_units", "at most 64 layers of at most \(Self.maxCount) units")
+        try check(kernelSize >= 1 && kernelSize <= LocalNetworkRules.maxKernelSize && kernelSize % 2 == 1, "kernel_size",
+                  "must be odd and in 1...\(LocalNetworkRules.maxKernelSize): the kernel is centred on its site (got \(kernelSize))")
+        try check(!channels.isEmpty && channels.allSatisfy { $0 >= 1 }, "channels", "must be a non-empty list of positive channel counts (got \(channels))")
+        try check(channels.count <= 64 && channels.allSatisfy { $0 <= LocalNetworkRules.maxChannels }, "channels",
+                  "at most 64 layers of at most \(LocalNetworkRules.maxChannels) channels")
         try check(xNetworksPerStep == 1 || xNetworksPerStep == 2, "x_networks_per_step", "must be 1 or 2 (got \(xNetworksPerStep))")
         try check(chains >= 1, "chains", "must be >= 1 (got \(chains))")
         try check(chains <= Self.maxCount, "chains", "must be <= \(Self.maxCount) (got \(chains))")
@@ -202,10 +236,11 @@ extension TrainingConfig {
             try check(temperatureInit > 0 && temperatureFinal > 0 && temperatureInit >= temperatureFinal, "temperature_init/final",
                       "must be > 0 with temperature_init >= temperature_final")
             try check(xUpdate != .ncp, "x_update", "must be \"linear\" for a mixture (R^D)")
+            try check(networkKind == .dense, "network_kind", "must be dense for a mixture: local networks act on the sites of a U(1) lattice")
             try check(loss.plaquetteWeight == 0 && loss.chargeWeight == 0, "plaquette_weight/charge_weight", "apply to U(1) only")
         }
         let need = estimatedBytes, limit = Self.memoryLimit
-        try check(need <= limit, "chains/lattice/n_lf/hidden_units",
+        try check(need <= limit, networkKind == .local ? "chains/lattice/n_lf/channels" : "chains/lattice/n_lf/hidden_units",
                   String(format: "training would need about %.3g GB, more than the %.3g GB of this machine", need / 1e9, limit / 1e9))
     }
 }
