@@ -32,6 +32,8 @@ struct CrossvalCommand: ParsableCommand {
     var zThreshold = ZScore.defaultThreshold
     @Option(help: "Jitter F of the HMC reference runs' step size: each trajectory uses eps * (1 + F u), u uniform in [-1, 1] (0 <= F < 1; default 0; see docs/RUNTIME.md, HMC resonance).")
     var hmcJitter = 0.0
+    @Option(help: "U(1) lattice LTxLX to audit a local model at (default: the lattice it was trained on; a dense model runs only at its own).")
+    var lattice: String?
     @Option(help: "Random seed.")
     var seed: UInt64 = 1
     @Option(help: "JSON report path (default: <model name>.crossval.json in the current directory).")
@@ -49,6 +51,7 @@ struct CrossvalCommand: ParsableCommand {
         settings.zThreshold = zThreshold
         settings.seed = seed
         settings.hmcJitter = hmcJitter
+        settings.lattice = try lattice.map { try LatticeSize.option($0) }
         try settings.validate()
         guard let path = model ?? DefaultModel.locate() else { throw UsageError("no model given and \(DefaultModel.relativePath) was not found") }
         settings.nLFValues = try parseList(nlf, "--nlf")

@@ -51,6 +51,26 @@ final class LocalModelCLITests: XCTestCase {
         XCTAssertTrue(FileManager.default.fileExists(atPath: json))
     }
 
+    /// `crossval --lattice` audits a local model at a transferred size (the trainer's
+    /// recomputation included); a dense model is refused with the run's code.
+    func testCrossvalAtATransferredLattice() throws {
+        let model = try writeLocalModel()
+        let report = dir.appendingPathComponent("cv.json").path
+        let r = try CLI.run("l2hmc-run", ["crossval", model, "--lattice", "6x4", "--chains", "8", "--trajectories", "40", "--report", report])
+        XCTAssertTrue(r.status == 0 || r.status == 1, r.stderr)
+        let text = String(decoding: try Data(contentsOf: URL(fileURLWithPath: report)), as: UTF8.self)
+        for check in ["recomputation", "reversibility", "log-det"] {
+            XCTAssertTrue(r.stdout.contains(check), "\(check) missing: \(r.stdout)")
+        }
+        XCTAssertFalse(r.stdout.contains("trainer cannot rebuild"), r.stdout)
+        XCTAssertTrue(text.contains("\"recomputation\""), text)
+        let dense = try CLI.run("l2hmc-run", ["crossval", "fixtures/default.l2z", "--lattice", "6x4", "--chains", "8", "--trajectories", "40",
+                                              "--report", dir.appendingPathComponent("d.json").path])
+        XCTAssertEqual(dense.status, 64, dense.stderr)
+        XCTAssertTrue(dense.stderr.contains("[run.model_target_mismatch]"), dense.stderr)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: dir.appendingPathComponent("d.json").path))
+    }
+
     func testDenseModelStillRefusesAnotherLatticeAndLocalRefusesFloat32() throws {
         let dense = try CLI.run("l2hmc-run", ["--model", "fixtures/default.l2z", "--lattice", "16x16", "--trajectories", "2", "--out", dir.appendingPathComponent("d").path])
         XCTAssertEqual(dense.status, 64, dense.stderr)  // a usage error, as before

@@ -31,14 +31,15 @@ public struct Crossval {
             note(c)
         }
         // 1. Format and probe.
-        let loaded: L2ZModel
+        var loaded: L2ZModel
         do { loaded = try L2ZReader.read(path: path).model } catch {
             add(CrossvalCheck(name: "format", verdict: .fail("\(error)"), detail: "\(error)", data: [:]))
             return checks
         }
-        let target = makeTarget(loaded.sampler.target)
         add(CrossvalCheck(name: "format", verdict: .pass, detail: "checksums, manifest and arrays verified", data: [:]))
-        add(Self.probe(loaded, target: target))
+        add(Self.probe(loaded, target: makeTarget(loaded.sampler.target)))   // the probe was stored at the trained lattice
+        if let size = settings.lattice { loaded = try Self.transferred(loaded, to: size) }
+        let target = makeTarget(loaded.sampler.target)
 
         // 2. Independent recomputation by the trainer's forward pass.
         // Thermalized HMC states, the starting points of the recomputation and reversibility checks.
@@ -76,6 +77,24 @@ public struct Crossval {
             add(try statisticsRun("sensitivity: rank \(r)", loaded, target: target, schedule: .l2hmcOnly, hmcSteps: baseSteps, compression: .rank(r)))
         }
         return checks
+    }
+
+    /// A local model moved to another lattice (same arrays, beta and link layout; no probe, which
+    /// holds states of the trained size). Every later check then runs at that size, the trainer's
+    /// recomputation included. A dense model only at its own lattice (`run.model_target_mismatch`).
+    static func transferred(_ model: L2ZModel, to size: LatticeSize) throws -> L2ZModel {
+        guard case let .u1(trained) = model.sampler.target else {
+            throw InferenceError.modelTargetMismatch("--lattice applies to U(1) models")
+        }
+        if trained.lt == size.lt && trained.lx == size.lx { return model }
+        guard model.sampler.network.kind.local != nil else {
+            throw InferenceError.modelTargetMismatch("--lattice \(size) does not match the model's \(trained.lt)x\(trained.lx) lattice (its networks have a fixed input size; only local models run at any size)")
+        }
+        var moved = model
+        moved.sampler.target = .u1(U1Lattice(lt: size.lt, lx: size.lx, beta: trained.beta, linkLayout: trained.linkLayout))
+        moved.probe = nil
+        moved.arrays = model.arrays.filter { !$0.key.hasPrefix("probe.") }
+        return moved
     }
 
     /// The stored probe reproduced within its own tolerances (skipped when none is stored).

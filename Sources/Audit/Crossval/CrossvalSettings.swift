@@ -1,4 +1,5 @@
 import Inference
+import ModelFormat
 
 /// The options of a `crossval` audit (the CLI's flags, parsed).
 public struct CrossvalSettings: Sendable {
@@ -15,6 +16,9 @@ public struct CrossvalSettings: Sendable {
     public var seed: UInt64 = 1
     /// Step-size jitter of the HMC reference runs (`--hmc-jitter`, 0 <= F < 1; ``RunSettings/hmcJitter``).
     public var hmcJitter = 0.0
+    /// Audit a local model at this lattice instead of the one it was trained on (`--lattice`;
+    /// nil: the model's). Dense models run only at their own lattice.
+    public var lattice: LatticeSize?
 
     public init() {}
 
