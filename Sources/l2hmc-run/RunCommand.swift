@@ -593,7 +593,18 @@ struct RunCommand: ParsableCommand {
             lines.append("model       \(path) (sha256 \((p.modelSHA256 ?? "").prefix(16))...; \(m.probe != nil ? "probe reproduced\(s.precision == .float64 || resume != nil ? "" : " (float64, and float32 at its tolerance)")" : "no probe stored"))")
         }
         switch p.target {
-        case let .u1(l): lines.append("target      U(1) \(l.lt)x\(l.lx), beta \(l.beta)\(model.map { m -> String in if case let .u1(ml) = m.sampler.target, ml.beta != l.beta { return " (model trained at \(ml.beta))" }; return "" } ?? "")")
+        case let .u1(l):
+            let trained = model.map { m -> String in
+                guard case let .u1(ml) = m.sampler.target else { return "" }
+                let size = ml.lt != l.lt || ml.lx != l.lx ? "\(ml.lt)x\(ml.lx)" : nil, beta = ml.beta != l.beta ? "\(ml.beta)" : nil
+                switch (size, beta) {
+                case let (s?, b?): return " (local model trained on \(s) at \(b))"
+                case let (s?, nil): return " (local model trained on \(s))"
+                case let (nil, b?): return " (model trained at \(b))"
+                case (nil, nil): return ""
+                }
+            } ?? ""
+            lines.append("target      U(1) \(l.lt)x\(l.lx), beta \(l.beta)\(trained)")
         case let .gaussianMixture(g): lines.append("target      Gaussian mixture in R^\(g.dimension): weights \(g.weights), means \(g.means)")
         }
         lines.append("schedule    \(s.schedule)")

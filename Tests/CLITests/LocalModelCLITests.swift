@@ -27,7 +27,7 @@ final class LocalModelCLITests: XCTestCase {
         let r = try CLI.run("l2hmc-run", ["--model", model, "--lattice", "6x10", "--beta", "1.5", "--trajectories", "12", "--chains", "4", "--seed", "2",
                                           "--nlf", "3", "--lowrank", "2", "--check-reversibility", "--out", out])
         XCTAssertEqual(r.status, 0, r.stderr)
-        XCTAssertTrue(r.stdout.contains("6x10"), r.stdout)
+        XCTAssertTrue(r.stdout.contains("target      U(1) 6x10, beta 1.5 (local model trained on 4x4 at 2.0)"), r.stdout)
         let params = String(decoding: try Data(contentsOf: URL(fileURLWithPath: "\(out)/params.json")), as: UTF8.self)
         XCTAssertTrue(params.contains("\"lt\": 6") || params.contains("\"lt\":6"), params)
         XCTAssertTrue(params.contains("\"lx\": 10") || params.contains("\"lx\":10"), params)
@@ -48,5 +48,19 @@ final class LocalModelCLITests: XCTestCase {
         XCTAssertNotEqual(f32.status, 0)
         XCTAssertTrue(f32.stderr.contains("error: [run.invalid_option]") && f32.stderr.contains("local models"), f32.stderr)
         XCTAssertFalse(FileManager.default.fileExists(atPath: dir.appendingPathComponent("f/summary.json").path))
+    }
+
+    /// `svd` lists the conv kernel matrices [k k C_in, C_out]; `bench --local` times W5.
+    func testSVDAndBenchOnALocalModel() throws {
+        let model = try writeLocalModel()
+        let svd = try CLI.run("l2hmc-run", ["svd", model])
+        XCTAssertEqual(svd.status, 0, svd.stderr)
+        XCTAssertTrue(svd.stdout.contains("vnet.0.conv0") && svd.stdout.contains("[  72 x    4]"), svd.stdout)
+        let bench = try CLI.run("l2hmc-run", ["bench", "--local", "4x4,3x5", "--model", model, "--seconds", "0.05", "--chains", "2"])
+        XCTAssertEqual(bench.status, 0, bench.stderr)
+        XCTAssertTrue(bench.stdout.contains("W5") && bench.stdout.contains("3x5"), bench.stdout)
+        let dense = try CLI.run("l2hmc-run", ["bench", "--local", "4x4", "--model", "fixtures/default.l2z", "--seconds", "0.05"])
+        XCTAssertNotEqual(dense.status, 0)
+        XCTAssertTrue(dense.stderr.contains("error: [run.invalid_option]") && dense.stderr.contains("local model"), dense.stderr)
     }
 }

@@ -236,6 +236,7 @@ final class LocalNetworkTests: XCTestCase {
         let shared = try Self.model(Self.localSpec(nLF: 2, layout: .shared))
         try assertReversible(Self.dynamics(shared, lt: 6, lx: 10, nLF: 3), label: "shared 6x10 N_LF 3")
         try assertReversible(Self.dynamics(shared, lt: 5, lx: 3, nLF: 3), label: "shared 5x3 N_LF 3")
+        try assertReversible(Self.dynamics(shared, lt: 1, lx: 4, nLF: 2), label: "shared 1x4")
         let perStep = try Self.model(Self.localSpec(nLF: 2, layout: .perStep, xNets: 2, time: false, channels: [4], kernel: 5, activation: .relu, batchNorm: false))
         try assertReversible(Self.dynamics(perStep, lt: 12, lx: 12, nLF: 5, mapping: .stretch), label: "per step 12x12 N_LF 5 stretch")
         var linearSpec = Self.localSpec(nLF: 2, linkLayout: .muTX)
@@ -323,5 +324,36 @@ final class LocalNetworkTests: XCTestCase {
         XCTAssertLessThan(abs(z), 3, "plaquette \(q.estimate.mean) +- \(q.estimate.error) vs exact \(q.exact!)")
         XCTAssertGreaterThan(q.estimate.error, 0)
         XCTAssertGreaterThan(summary.acceptance[.l2hmc] ?? 0, 0.3, "the test needs accepted proposals")
+    }
+
+    /// Chains are evaluated in chunks (the im2col budget): chunks of 1 and 2 chains give the
+    /// heads of one chunk of all 5 chains. Each row's sums are the same; OpenBLAS may pick another
+    /// kernel (summation order) for another row count, so agreement to 1e-13 on O(1) values.
+    func testChunkedEvaluationEqualsOneChunk() throws {
+        let model = try Self.model(Self.localSpec())
+        let dyn = try Self.dynamics(model, lt: 3, lx: 5, capacity: 5)
+        let local = try XCTUnwrap(dyn.local)
+        XCTAssertEqual(local.chunkChains, 5)
+        let n = 30, rows = 5
+        let x = Fixtures.angles(rows * n, seed: 61), v = Fixtures.normals(rows * n, seed: 62)
+        let trig = Buffer(rows * 2 * n), force = Buffer(rows * n)
+        for i in 0..<(rows * n) { trig[(i / n) * 2 * n + i % n] = cos(x[i]); trig[(i / n) * 2 * n + n + i % n] = sin(x[i]) }
+        x.withUnsafeBufferPointer { dyn.target.force($0.baseAddress!, rows: rows, into: force.pointer) }
+        let read = Buffer(dyn.complements[1].array)
+        func heads(_ set: LocalNetworkSet) -> [Double] {
+            let out = Buffer(rows * 3 * n), out2 = Buffer(rows * 3 * n)
+            x.withUnsafeBufferPointer { xp in v.withUnsafeBufferPointer { vp in
+                set.vHeads(set.vNets[0], x: xp.baseAddress!, trig: trig.pointer, force: force.pointer, tau: (0.3, 0.9), rows: rows, out: out.pointer)
+                set.xHeads(set.xNetsFirst[0], mask: 1, trig: trig.pointer, v: vp.baseAddress!, read: read.pointer, tau: (0.3, 0.9), rows: rows, out: out2.pointer)
+            } }
+            return out.array + out2.array
+        }
+        let whole = heads(local)
+        for chunk in [1, 2] {
+            let set = LocalNetworkSet(replicating: local, capacity: 5, chunkChains: chunk)
+            XCTAssertEqual(set.chunkChains, chunk)
+            XCTAssertLessThanOrEqual(Fixtures.maxDifference(heads(set), whole, compact: false), 1e-13, "chunks of \(chunk)")
+            XCTAssertGreaterThan(whole.map(abs).max() ?? 0, 1e-2, "non-trivial heads")
+        }
     }
 }

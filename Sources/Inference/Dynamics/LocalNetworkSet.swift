@@ -73,12 +73,13 @@ final class LocalNetworkSet {
         workspace = LocalWorkspace(rows: chunkChains * geometry.volume, networks: all)
     }
 
-    /// A copy sharing the networks and tables, with its own scratch space.
-    init(replicating o: LocalNetworkSet, capacity: Int) {
+    /// A copy sharing the networks and tables, with its own scratch space (`chunkChains` below
+    /// the original's only for tests of the chunking).
+    init(replicating o: LocalNetworkSet, capacity: Int, chunkChains chunk: Int? = nil) {
         geometry = o.geometry
         vNets = o.vNets; xNetsFirst = o.xNetsFirst; xNetsSecond = o.xNetsSecond
         columns = o.columns; positions = o.positions
-        chunkChains = max(1, min(capacity, o.chunkChains))
+        chunkChains = max(1, min(capacity, chunk ?? o.chunkChains, o.chunkChains))
         workspace = LocalWorkspace(rows: chunkChains * geometry.volume, networks: vNets + xNetsFirst + xNetsSecond)
     }
 
@@ -87,9 +88,6 @@ final class LocalNetworkSet {
         var seen = Set<ObjectIdentifier>()
         return (vNets + xNetsFirst + xNetsSecond).filter { seen.insert(ObjectIdentifier($0)).inserted }
     }
-
-    /// Rebuilds the scratch space after kernels were compressed (the ranks change the scratch needs).
-    func refreshed(capacity: Int) -> LocalNetworkSet { LocalNetworkSet(replicating: self, capacity: capacity) }
 
     /// The biases and factors of `net` in the column order of `mask` (-1: link order).
     func columns(_ net: LocalNetwork, mask: Int) -> Columns {
