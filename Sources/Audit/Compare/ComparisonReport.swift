@@ -48,7 +48,7 @@ public enum ComparisonReport {
                 "tau_int_q_window_error": number(row.tau.windowError), "tau_int_q_scatter": number(row.tau.scatterTau),
                 "window": .int(Int64(row.tau.window)), "window_converged": .bool(row.tau.converged),
                 "frozen_chains": .int(Int64(row.tau.frozenChains)), "usable": .bool(row.tau.usable),
-                "forces_per_trajectory": number(row.forcesPerTrajectory), "forces_counted": .bool(row.forcesCounted),
+                "forces_per_trajectory": number(row.forcesPerTrajectory),
                 "cpu_seconds_per_trajectory": number(row.cpuSecondsPerTrajectory),
             ]
             if let p = row.tau.problem { o["problem"] = .string(p) }
@@ -103,11 +103,11 @@ public enum ComparisonReport {
             let flag = row.tau.frozenChains * 2 > row.tau.chains ? "!" : (row.tau.converged ? "" : "*")
             cells.append([row.label.hasPrefix("hmc") ? "hmc" : row.label, String(format: "%.4g", row.stepSize), "\(row.steps)", String(format: "%.3g", row.length),
                           String(format: "%.3f", row.acceptance), String(format: "%.4f", row.tunneling.rate), String(format: "%.3g", row.tau.tau) + flag,
-                          String(format: "%.2g", row.tau.error), String(format: "%.3g", row.forcesPerTrajectory) + (row.forcesCounted ? "" : "c"),
+                          String(format: "%.2g", row.tau.error), String(format: "%.3g", row.forcesPerTrajectory),
                           String(format: "%.3g", row.cpuSecondsPerTrajectory * 1e6), String(format: "%.4g", row.cost(.forceEvaluation))])
         }
         lines += columns([header] + cells)
-        lines.append("(per chain and trajectory: tunneling events, force evaluations, process CPU microseconds; * window not converged (run too short), ! more than half the chains frozen: such rows are not ranked\(r.rows.contains { !$0.forcesCounted } ? "; c forces from the code (N_LF + 1), not counted: a local model needs the bare U(1) target" : ""))")
+        lines.append("(per chain and trajectory: tunneling events, force evaluations, process CPU microseconds; * window not converged (run too short), ! more than half the chains frozen: such rows are not ranked)")
         for m in CostMeasure.allCases {
             let text = r.best[m].map { i -> String in
                 let b = r.rows[i]

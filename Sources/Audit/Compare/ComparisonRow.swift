@@ -24,17 +24,15 @@ public struct ComparisonRow: Sendable, Equatable {
     /// Tunneling rate of Q_int over the kept trajectories (``TunnelingRate``).
     public let tunneling: TunnelingRate
     public let tau: ChargeAutocorrelationTime
-    /// Force evaluations per chain and trajectory, counted over the whole run (or, when
-    /// `forcesCounted` is false, ``SamplerComparison/l2hmcForces(steps:)``).
+    /// Force evaluations per chain and trajectory, counted over the whole run.
     public let forcesPerTrajectory: Double
-    public let forcesCounted: Bool
     /// Process CPU seconds per chain and trajectory (all threads; the whole run, measurements included).
     public let cpuSecondsPerTrajectory: Double
 
     public init(kind: Kind, stepSize: Double, steps: Int, length: Double, acceptance: Double, tunneling: TunnelingRate,
-                tau: ChargeAutocorrelationTime, forcesPerTrajectory: Double, forcesCounted: Bool = true, cpuSecondsPerTrajectory: Double) {
+                tau: ChargeAutocorrelationTime, forcesPerTrajectory: Double, cpuSecondsPerTrajectory: Double) {
         self.kind = kind; self.stepSize = stepSize; self.steps = steps; self.length = length; self.acceptance = acceptance
-        self.tunneling = tunneling; self.tau = tau; self.forcesPerTrajectory = forcesPerTrajectory; self.forcesCounted = forcesCounted
+        self.tunneling = tunneling; self.tau = tau; self.forcesPerTrajectory = forcesPerTrajectory
         self.cpuSecondsPerTrajectory = cpuSecondsPerTrajectory
     }
 

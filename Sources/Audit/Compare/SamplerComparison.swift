@@ -10,8 +10,7 @@ import ModelFormat
 /// Each run is a ``RunEngine`` run as `l2hmc-run` makes it: `--seed`, a random start, the tile
 /// of ``TilePolicy/defaultTile(chains:sampler:)``, single-threaded GEMMs, so every number except
 /// the CPU times is a function of the settings alone (not of `threads`). Force evaluations are
-/// counted by a wrapping target (for a local model's rows, which need the concrete U(1) target,
-/// they are ``l2hmcForces(steps:)``); CPU time is the process's (`CLOCK_PROCESS_CPUTIME_ID`, all
+/// counted by a wrapping target (which passes the U(1) lattice on, so local models run through it); CPU time is the process's (`CLOCK_PROCESS_CPUTIME_ID`, all
 /// threads) over the run, divided by chains x trajectories.
 public struct SamplerComparison {
     public let settings: ComparisonSettings
@@ -64,17 +63,12 @@ public struct SamplerComparison {
                     progress: (Int, Int) -> Void = { _, _ in }, shouldStop: () -> Bool = { false }) throws -> ComparisonResult? {
         BLAS.setThreads(1)
         let target = ForceCountingTarget(makeTarget(.u1(lattice)))
-        // A local model reads its run lattice from the concrete U(1) target, which the counting
-        // wrapper hides: its rows run on the target itself, with the count of the code below.
-        let local = model.sampler.network.kind.local != nil
         let step = try modelStep()
         let runs = try plan()
         var rows: [ComparisonRow] = []
         for (i, r) in runs.enumerated() {
             let s = runSettings(kind: r.kind, point: r.point)
-            let counted = r.kind == .hmc || !local
-            let engine = try RunEngine(settings: s, target: counted ? target : target.base, model: r.kind == .hmc ? nil : model,
-                                       threads: max(1, min(threads, s.tileCount)))
+            let engine = try RunEngine(settings: s, target: target, model: r.kind == .hmc ? nil : model, threads: max(1, min(threads, s.tileCount)))
             target.reset()
             let cpu0 = Self.processCPUSeconds()
             let before = i * settings.trajectories, total = runs.count * settings.trajectories
@@ -85,8 +79,7 @@ public struct SamplerComparison {
             let row = Self.measure(engine.record, target: target.base, kind: r.kind, thermalization: s.thermalization,
                                    stepSize: r.point?.stepSize ?? step.stepSize, steps: r.point?.steps ?? step.steps,
                                    length: r.point?.length ?? step.length,
-                                   forcesPerTrajectory: counted ? Double(target.forceRows) / chainTrajectories : Double(Self.l2hmcForces(steps: step.steps)),
-                                   forcesCounted: counted,
+                                   forcesPerTrajectory: Double(target.forceRows) / chainTrajectories,
                                    cpuSecondsPerTrajectory: cpu / chainTrajectories)
             rows.append(row)
             note(i, runs.count, row)
@@ -94,17 +87,10 @@ public struct SamplerComparison {
         return ComparisonResult(rows: rows)
     }
 
-    /// Force evaluations of one L2HMC trajectory of `steps` steps as `L2HMCDynamics` computes
-    /// them: the first v update evaluates F(x), each step's x updates invalidate it and its second
-    /// v update evaluates it again, which the next step's first v update reuses: `steps + 1`.
-    /// Used only where the force cannot be counted (local models); `CompareCLITests` checks it
-    /// against the count on a dense model.
-    public static func l2hmcForces(steps: Int) -> Int { steps + 1 }
-
     /// A row from a run's record: acceptance, tunneling and tau_int of the charge observable
     /// over the kept trajectories.
     static func measure(_ record: RunRecord, target: TargetAction, kind: ComparisonRow.Kind, thermalization: Double, stepSize: Double, steps: Int,
-                        length: Double, forcesPerTrajectory: Double, forcesCounted: Bool, cpuSecondsPerTrajectory: Double) -> ComparisonRow {
+                        length: Double, forcesPerTrajectory: Double, cpuSecondsPerTrajectory: Double) -> ComparisonRow {
         let total = record.count, start = Thermalization.droppedCount(count: total, fraction: thermalization)
         let chains = record.acceptProbability.first?.count ?? 0
         let kept = max(0, total - start)
@@ -114,7 +100,7 @@ public struct SamplerComparison {
         let charges = (0..<chains).map { c in (start..<min(total, series.count)).map { series[$0][c] } }
         return ComparisonRow(kind: kind, stepSize: stepSize, steps: steps, length: length, acceptance: acceptance,
                              tunneling: TunnelingRate.measure(charges: charges), tau: ChargeAutocorrelationTime.measure(charges: charges),
-                             forcesPerTrajectory: forcesPerTrajectory, forcesCounted: forcesCounted, cpuSecondsPerTrajectory: cpuSecondsPerTrajectory)
+                             forcesPerTrajectory: forcesPerTrajectory, cpuSecondsPerTrajectory: cpuSecondsPerTrajectory)
     }
 
     /// CPU seconds used by this process so far (all threads).
