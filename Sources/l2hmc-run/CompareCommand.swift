@@ -126,7 +126,7 @@ struct CompareCommand: ParsableCommand {
             if !quiet { Console.error((terminal ? "\r\u{1B}[K" : "") + ComparisonReport.progressLine(index: i, count: n, row: row)) }
         }, progress: { done, total in bar.update(done: done, total: total) }, shouldStop: { Interrupt.isRequested })
         guard let result else {
-            Console.error("interrupted by \(Interrupt.signalName); nothing was written\n")
+            Console.error(Interrupt.stoppedMessage)
             Foundation.exit(Interrupt.exitStatus)
         }
         let context = ComparisonReport.Context(modelPath: path, modelSHA256: SHA256Digest.hex(bytes), lattice: lattice, modelBeta: trained.beta,

@@ -1,4 +1,5 @@
 import Foundation
+import ModelFormat
 import XCTest
 
 /// `l2hmc-run compare` end to end on a 4x4 random model with a tiny budget (about a second per
@@ -89,6 +90,25 @@ final class CompareCLITests: XCTestCase {
         XCTAssertEqual(one, two)
         // The comparison can fail: another seed gives other numbers.
         XCTAssertNotEqual(one, deterministicPart(try load("s2.json")) as? NSDictionary)
+    }
+
+    /// A local model (built for 4x4) compared at 6x6, as `l2hmc-run --lattice` runs it.
+    func testLocalModelComparesAtAnotherLattice() throws {
+        let spec = SamplerSpec(target: .u1(U1Lattice(lt: 4, lx: 4, beta: 2)), dynamics: Dynamics(nLF: 2, xUpdate: .ncp),
+                               network: .local(LocalNetworkSpec(kernelSize: 3), layout: .shared, timeInput: true, channels: [4, 4]))
+        let local = dir.appendingPathComponent("local.l2z").path
+        try L2ZWriter.write(try RandomModel.make(sampler: spec, seed: 5, epsX: 0.2, epsV: 0.2, weightScale: 0.3), to: local)
+        let json = dir.appendingPathComponent("local.json").path
+        let r = try CLI.run("l2hmc-run", ["compare", local, "--lattice", "6x6", "--chains", "8", "--trajectories", "20", "--hmc-eps", "0.2",
+                                          "--hmc-length", "1", "--json", json, "-q"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertTrue(r.stdout.contains("U(1) 6x6"), r.stdout)
+        let j = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: json))) as? [String: Any])
+        XCTAssertEqual((j["target"] as? [String: Any])?["lattice"] as? [Int], [6, 6])
+        let rows = try XCTUnwrap(j["rows"] as? [[String: Any]])
+        // HMC: eps 0.2 x 5 steps, 6 forces; the local model (N_LF 2) counted through the wrapper,
+        // N_LF + 1 = 3 as for the dense one.
+        XCTAssertEqual(rows.map { $0["forces_per_trajectory"] as? Double }, [6, 3, 3])
     }
 
     func testBadInputIsACodedError() throws {

@@ -10,7 +10,7 @@ import ModelFormat
 /// Each run is a ``RunEngine`` run as `l2hmc-run` makes it: `--seed`, a random start, the tile
 /// of ``TilePolicy/defaultTile(chains:sampler:)``, single-threaded GEMMs, so every number except
 /// the CPU times is a function of the settings alone (not of `threads`). Force evaluations are
-/// counted by a wrapping target; CPU time is the process's (`CLOCK_PROCESS_CPUTIME_ID`, all
+/// counted by a wrapping target (which passes the U(1) lattice on, so local models run through it); CPU time is the process's (`CLOCK_PROCESS_CPUTIME_ID`, all
 /// threads) over the run, divided by chains x trajectories.
 public struct SamplerComparison {
     public let settings: ComparisonSettings
