@@ -2,6 +2,7 @@ import ArgumentParser
 import Audit
 import Foundation
 import Inference
+import ModelFormat
 import CLISupport
 
 /// `l2hmc-run bench`: the performance workloads W1-W4 of docs/RUNTIME.md, "Performance" (see ``Benchmark`` for the FLOP model).
@@ -15,6 +16,8 @@ struct BenchCommand: ParsableCommand {
               W2  U(1) 16x16, 256 chains, N_LF 8, per-step networks, units [256, 256]
               W3  W2 with every dense layer at rank 16 (truncated SVD)
               W4  2D two-mode Gaussian mixture, 4096 chains, N_LF 10, units [64, 64]
+              W5  (--local 8x8,16x16,...) a local model at each lattice against plain HMC with
+                  the same N_LF, 1 thread (docs/RUNTIME.md, "Local networks at any lattice size")
             \(Benchmark.flopFormula).
             By default every workload runs at 1, 2, ... threads up to the cores this process may
             use: each thread runs whole tiles of chains with single-threaded GEMMs, as l2hmc-run
@@ -48,7 +51,32 @@ struct BenchCommand: ParsableCommand {
     @Flag(help: "Print the report as JSON.")
     var json = false
 
+    @Option(help: "W5 instead of W1-W4: a local model at each of these comma-separated lattices (e.g. 8x8,16x16), 1 thread, against plain HMC with the same N_LF.")
+    var local: String?
+
+    @Option(help: "With --local: the local .l2z model (default: random weights, channels [16, 16], 3x3 kernels, N_LF 4, shared).")
+    var model: String?
+
+    @Option(help: "With --local: chains per measurement.")
+    var chains = 16
+
     func run() throws {
+        if let local {
+            guard seconds > 0, seconds.isFinite else { throw ValidationError("--seconds must be > 0") }
+            guard chains >= 1 else { throw ValidationError("--chains must be >= 1") }
+            let lattices = try local.split(separator: ",").map { text -> (Int, Int) in
+                let size = try LatticeSize.option(String(text).trimmingCharacters(in: .whitespaces))
+                return (size.lt, size.lx)
+            }
+            let m = try model.map { try L2ZReader.read(path: $0).model } ?? LocalBench.defaultModel()
+            let interactive = isatty(fileno(stderr)) != 0
+            let rows = try LocalBench.run(model: m, lattices: lattices, chains: chains, seconds: seconds) { stage in
+                if interactive { Console.error("bench: \(stage)...\n") }
+            }
+            print(LocalBench.table(rows))
+            return
+        }
+        guard model == nil else { throw ValidationError("--model applies to --local (W5)") }
         let counts: [Int]
         if let threads { counts = [threads] } else if let threadsList {
             counts = try threadsList.split(separator: ",").map {

@@ -16,7 +16,7 @@ struct L2HMCRun: ParsableCommand {
             directory then holds everything up to the last trajectory; continue with --resume).
             """,
         version: ToolVersion.current,
-        subcommands: [RunCommand.self, ReportCommand.self, MeasureCommand.self, SVDCommand.self, BenchCommand.self, CrossvalCommand.self],
+        subcommands: [RunCommand.self, ReportCommand.self, MeasureCommand.self, SVDCommand.self, BenchCommand.self, CrossvalCommand.self, CompareCommand.self],
         defaultSubcommand: RunCommand.self)
 
     /// Every failure is one line on stderr, `error: [code] message` (CLISupport's ToolFailure).

@@ -9,7 +9,7 @@ import ModelFormat
 struct ReportCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "report",
-        abstract: "Write a self-contained HTML report (inline SVG plots, no script, no network) of a run directory or a crossval report.",
+        abstract: "Write a self-contained HTML report (inline SVG plots, no script, no network) of a run directory, a crossval report or a compare JSON.",
         discussion: """
             Reads the run directory an `l2hmc-run --out DIR` run wrote (params.json, summary.json \
             when the run finished, the per-trajectory .npy series) and writes one HTML file: the \
@@ -23,12 +23,15 @@ struct ReportCommand: ParsableCommand {
             check (failed and inconclusive ones marked), and plots of acceptance, tunneling and the \
             largest |z| per sampling check (exactness, ablation, sensitivity) and of the \
             sensitivity to N_LF and rank; written to FILE.html by default.
+            Given a compare JSON (`l2hmc-run compare --json FILE.json`): the verdicts, every sampler \
+            setting, the best HMC per measure with the gains over it, and plots of tau_int(Q) and of \
+            its cost per force evaluation against the HMC trajectory length; written to FILE.html by default.
             Output: DIR/report.html by default (replaced when it is a report this command wrote); \
             -o FILE.html elsewhere (an existing FILE is replaced only with --force). Written atomically.
             Exit codes: 0 success, 1 unreadable or damaged run directory, 64 usage.
             """)
 
-    @Argument(help: "The run directory (l2hmc-run --out DIR), or a crossval report (crossval --report FILE.json).")
+    @Argument(help: "The run directory (l2hmc-run --out DIR), a crossval report (crossval --report FILE.json) or a compare JSON (compare --json FILE.json).")
     var directory: String
     @Option(name: [.short, .customLong("output")], help: "Output HTML file (default: DIR/report.html).")
     var output: String?
@@ -38,7 +41,7 @@ struct ReportCommand: ParsableCommand {
     func run() throws {
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory) else {
-            throw UsageError("\(directory) does not exist: give a run directory (l2hmc-run --out DIR) or a crossval report (crossval --report FILE.json)")
+            throw UsageError("\(directory) does not exist: give a run directory (l2hmc-run --out DIR), a crossval report (crossval --report FILE.json) or a compare JSON (compare --json FILE.json)")
         }
         let crossval = !isDirectory.boolValue
         if !crossval && !FileManager.default.fileExists(atPath: directory + "/params.json") {
@@ -53,8 +56,14 @@ struct ReportCommand: ParsableCommand {
             }
         }
         let version = "l2hmc-run \(ToolVersion.current)"
-        let html = crossval ? try CrossvalReportPage.html(path: directory, toolVersion: version)
-                            : try RunReportPage.html(directory: directory, toolVersion: version)
+        let html: String
+        if !crossval {
+            html = try RunReportPage.html(directory: directory, toolVersion: version)
+        } else if let json = try? StrictJSONParser.parse(AtomicFile.read(directory, limit: 1 << 28)), CompareReportPage.isCompareReport(json) {
+            html = try CompareReportPage.html(path: directory, toolVersion: version)
+        } else {
+            html = try CrossvalReportPage.html(path: directory, toolVersion: version)
+        }
         try AtomicFile.write(Array(html.utf8), to: path, replaceExisting: true)
         print("wrote \(path)")
     }

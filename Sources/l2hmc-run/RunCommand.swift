@@ -34,7 +34,7 @@ struct RunCommand: ParsableCommand {
     var sampler: Schedule.Kind?
     @Option(help: "Target without a model: u1 or gmm (default u1).")
     var target: String?
-    @Option(help: "U(1) lattice LTxLX (default 8x8 without a model; must match the model's).")
+    @Option(help: "U(1) lattice LTxLX (default 8x8 without a model; must match a dense model's, any size for a local model).")
     var lattice: String?
     @Option(help: "U(1) inverse coupling beta > 0 (default 2 without a model; with a model, the model's).")
     var beta: Double?
@@ -515,8 +515,13 @@ struct RunCommand: ParsableCommand {
                 }
                 if let text = lattice {
                     let (lt, lx) = try parseLattice(text)
-                    guard lt == l.lt && lx == l.lx else {
-                        throw InferenceError.modelTargetMismatch("--lattice \(text) does not match the model's \(l.lt)x\(l.lx) lattice (its networks have a fixed input size)")
+                    if model.sampler.network.kind.local != nil {
+                        // Local networks run at any lattice size (the link layout stays the model's).
+                        l.lt = lt; l.lx = lx
+                    } else {
+                        guard lt == l.lt && lx == l.lx else {
+                            throw InferenceError.modelTargetMismatch("--lattice \(text) does not match the model's \(l.lt)x\(l.lx) lattice (its networks have a fixed input size)")
+                        }
                     }
                 }
                 if let b = beta {
@@ -588,7 +593,18 @@ struct RunCommand: ParsableCommand {
             lines.append("model       \(path) (sha256 \((p.modelSHA256 ?? "").prefix(16))...; \(m.probe != nil ? "probe reproduced\(s.precision == .float64 || resume != nil ? "" : " (float64, and float32 at its tolerance)")" : "no probe stored"))")
         }
         switch p.target {
-        case let .u1(l): lines.append("target      U(1) \(l.lt)x\(l.lx), beta \(l.beta)\(model.map { m -> String in if case let .u1(ml) = m.sampler.target, ml.beta != l.beta { return " (model trained at \(ml.beta))" }; return "" } ?? "")")
+        case let .u1(l):
+            let trained = model.map { m -> String in
+                guard case let .u1(ml) = m.sampler.target else { return "" }
+                let size = ml.lt != l.lt || ml.lx != l.lx ? "\(ml.lt)x\(ml.lx)" : nil, beta = ml.beta != l.beta ? "\(ml.beta)" : nil
+                switch (size, beta) {
+                case let (s?, b?): return " (local model trained on \(s) at \(b))"
+                case let (s?, nil): return " (local model trained on \(s))"
+                case let (nil, b?): return " (model trained at \(b))"
+                case (nil, nil): return ""
+                }
+            } ?? ""
+            lines.append("target      U(1) \(l.lt)x\(l.lx), beta \(l.beta)\(trained)")
         case let .gaussianMixture(g): lines.append("target      Gaussian mixture in R^\(g.dimension): weights \(g.weights), means \(g.means)")
         }
         lines.append("schedule    \(s.schedule)")

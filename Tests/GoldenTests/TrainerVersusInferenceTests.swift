@@ -55,6 +55,63 @@ final class TrainerVersusInferenceTests: XCTestCase {
         return out
     }
 
+    /// Local networks (format 1.2): every sub-update's x, v and log-det and the acceptance, at
+    /// square and non-square lattices (odd extents included), both link layouts, shared and
+    /// per-step, split x-networks, time input, batch norm, kernels 1 and 3, both directions.
+    static func localConfigurations() -> [(String, SamplerSpec)] {
+        var out: [(String, SamplerSpec)] = []
+        let lattices: [(Int, Int, LinkLayout)] = [(4, 4, .muTX), (3, 4, .tXMu), (2, 6, .muTX)]
+        for (i, (lt, lx, layout)) in lattices.enumerated() {
+            for netLayout in NetworkLayout.allCases {
+                for xNets in [1, 2] {
+                    let time = (i + xNets) % 2 == 0
+                    let kernel = netLayout == .shared ? 3 : 1
+                    let activation: Activation = [.tanh, .swish, .leakyRelu][i]
+                    let spec = SamplerSpec(
+                        target: .u1(U1Lattice(lt: lt, lx: lx, beta: 2.5, linkLayout: layout)),
+                        dynamics: Dynamics(nLF: 3, xUpdate: .ncp, translationSign: xNets == 2 ? .minus : .plus),
+                        network: .local(LocalNetworkSpec(kernelSize: kernel), layout: netLayout, xNetworksPerStep: xNets, timeInput: time,
+                                        channels: [4, 3], activation: activation, transformationHead: i == 1 ? .tanh : .tanhExpCoeff,
+                                        batchNorm: i == 2 ? BatchNormSpec(epsilon: 1e-5) : nil))
+                    out.append(("local \(lt)x\(lx) \(layout.rawValue) \(netLayout.rawValue) xnets \(xNets) k\(kernel) time \(time) \(activation.rawValue)", spec))
+                }
+            }
+        }
+        return out
+    }
+
+    func testLocalNetworksAgreeAtEverySubUpdate() throws {
+        var worst: [String: Double] = [:]
+        for (label, spec) in Self.localConfigurations() {
+            let model = try RandomModel.make(sampler: spec, seed: 31, epsX: 0.23, epsV: 0.17, weightScale: 0.7)
+            let trainer = try TrainerModel(l2z: model)
+            for forward in [true, false] {
+                let c = try PathComparison.run(trainerModel: trainer, inferenceModel: model, rows: 3, forward: forward, seed: 6)
+                XCTAssertGreaterThan(c.deviations.count, 3 * 4 * 3, "\(label): every sub-update compared")
+                for f in c.failures { XCTFail("\(label), \(forward ? "forward" : "backward"): \(f)") }
+                for d in c.deviations {
+                    let key = String(d.quantity.prefix { $0 != " " })
+                    worst[key] = max(worst[key] ?? 0, d.maxDifference)
+                }
+            }
+        }
+        print("golden (local): largest trainer/inference deviations: " + worst.sorted { $0.key < $1.key }.map { "\($0.key) \(String(format: "%.2e", $0.value))" }.joined(separator: ", "))
+    }
+
+    /// The comparison can fail: a local model whose runtime copy has one conv weight changed by
+    /// 1e-6 differs from the trainer's beyond the state tolerance.
+    func testLocalComparisonDetectsAPerturbedWeight() throws {
+        let spec = Self.localConfigurations()[0].1
+        let model = try RandomModel.make(sampler: spec, seed: 31, epsX: 0.23, epsV: 0.17, weightScale: 0.7)
+        var mutated = model
+        var k = model.arrays["xnet.0.conv1.kernel"]?.doubles() ?? []
+        XCTAssertFalse(k.isEmpty)
+        k[5] += 1e-6
+        mutated.arrays["xnet.0.conv1.kernel"] = try NDArray(shape: model.arrays["xnet.0.conv1.kernel"]?.shape ?? [], doubles: k)
+        let c = try PathComparison.run(trainerModel: try TrainerModel(l2z: model), inferenceModel: mutated, rows: 3, forward: true, seed: 6)
+        XCTAssertFalse(c.failures.isEmpty, "a 1e-6 weight change must be visible above the 1e-11 state tolerance")
+    }
+
     func testBothPathsAgreeAtEveryStepAndNetworkEvaluation() throws {
         var worst: [String: Double] = [:]
         for (label, spec) in Self.configurations() {

@@ -73,7 +73,7 @@ extension L2HMCDynamics {
 /// Forward then backward (and backward then forward) returns the start to 1e-12, angle-aware;
 /// log-dets cancel; the trajectory is non-trivial and, on the circle, wraps links.
 func assertReversible(_ dyn: L2HMCDynamics, label: String, rows: Int = 6, file: StaticString = #filePath, line: UInt = #line) throws {
-    let n = dyn.spec.stateSize
+    let n = dyn.target.stateSize  // the run lattice's (a local model may run at another size than its manifest's)
     let compact = dyn.target.isCompact
     let x0 = compact ? Fixtures.angles(rows * n, seed: 11) : Fixtures.normals(rows * n, seed: 11)
     let v0 = Fixtures.normals(rows * n, seed: 12, scale: 3)

@@ -96,7 +96,9 @@ public struct PathComparison: Sendable {
         }
         // Every network evaluation of the trainer's trajectory, recomputed by the runtime's
         // network on the same encoded inputs (runtime outputs times the same net weights).
-        for sub in reference.subUpdates {
+        // Local networks are compared through every sub-update's state above (each head value
+        // moves x, v or the log-det); their per-site inputs have no dense-network entry point.
+        for sub in reference.subUpdates where spec.network.kind.local == nil {
             let out = try dyn.evaluateNetwork(sub.network, xIn: sub.xIn, vIn: sub.vIn, tau: sub.tau, rows: rows)
             c.compare("S (\(sub.stage), \(sub.network))", step: sub.step, trainer: sub.s, inference: out.s.map { $0 * sub.weights[0] }, tolerance: headsTolerance)
             c.compare("T (\(sub.stage), \(sub.network))", step: sub.step, trainer: sub.t, inference: out.t.map { $0 * sub.weights[1] }, tolerance: headsTolerance)

@@ -1,7 +1,8 @@
 /// Low-rank compression of every dense layer of a sampler's networks (seed 001, AI7): each kernel
 /// K [in, out] is replaced by its truncated SVD U_r S_r V_r^T, evaluated as two GEMMs. The
 /// proposal changes; the kernel stays exactly reversible, because forward and backward use the
-/// same compressed networks.
+/// same compressed networks. A local network's conv kernels are compressed as the matrices
+/// [k k C_in, C_out] (rows in (p, q, c) order), its heads and time layer like dense layers.
 extension L2HMCDynamics {
     /// What compression did to one layer.
     public struct LayerCompression: Sendable {
@@ -29,10 +30,10 @@ extension L2HMCDynamics {
         default: break
         }
         var report: [LayerCompression] = []
-        for net in networks {
-            for (name, layer) in net.layers {
+        for (netName, layers) in layerGroups {
+            for (name, layer) in layers {
                 let svd: TruncatedSVD
-                do { svd = try layer.svd() } catch { throw InferenceError.lapack("\(net.name).\(name): \(error)") }
+                do { svd = try layer.svd() } catch { throw InferenceError.lapack("\(netName).\(name): \(error)") }
                 let full = min(layer.inputs, layer.outputs)
                 let rank: Int
                 switch target {
@@ -40,20 +41,26 @@ extension L2HMCDynamics {
                 case let .energy(f): rank = svd.rank(keepingEnergy: f)
                 }
                 let kept = try layer.compress(rank: rank, svd: svd)
-                report.append(LayerCompression(network: net.name, layer: name, rows: layer.inputs, cols: layer.outputs, rank: layer.rank, energyRetained: kept))
+                report.append(LayerCompression(network: netName, layer: name, rows: layer.inputs, cols: layer.outputs, rank: layer.rank, energyRetained: kept))
             }
         }
         refreshWorkspace()
         return report
     }
 
+    /// Every network's layers (dense or local), by network name.
+    private var layerGroups: [(String, [(String, DenseLayer)])] {
+        if let local { return local.networks.map { ($0.name, $0.layers) } }
+        return networks.map { ($0.name, $0.layers) }
+    }
+
     /// Singular values of every dense layer (for `l2hmc-run svd`).
     public func spectra() throws -> [(network: String, layer: String, rows: Int, cols: Int, values: [Double])] {
-        try networks.flatMap { net in
-            try net.layers.map { (name, layer) in
+        try layerGroups.flatMap { (netName, layers) in
+            try layers.map { (name, layer) in
                 let s: TruncatedSVD
-                do { s = try layer.svd() } catch { throw InferenceError.lapack("\(net.name).\(name): \(error)") }
-                return (net.name, name, layer.inputs, layer.outputs, s.singularValues)
+                do { s = try layer.svd() } catch { throw InferenceError.lapack("\(netName).\(name): \(error)") }
+                return (netName, name, layer.inputs, layer.outputs, s.singularValues)
             }
         }
     }
@@ -61,7 +68,13 @@ extension L2HMCDynamics {
     /// Multiply-adds per chain of one trajectory (four network calls per step, every dense layer
     /// except the time layer: the benchmark FLOP model divided by two).
     public var multiplyAddsPerChainTrajectory: Int {
-        plan.steps.reduce(0) { total, step in
+        if let local {
+            return local.geometry.volume * plan.steps.reduce(0) { total, step in
+                total + 2 * local.vNets[step.network].multiplyAddsPerSite + local.xNetsFirst[step.network].multiplyAddsPerSite
+                    + local.xNetsSecond[step.network].multiplyAddsPerSite
+            }
+        }
+        return plan.steps.reduce(0) { total, step in
             total + 2 * vNets[step.network].multiplyAddsPerRow + xNetsFirst[step.network].multiplyAddsPerRow + xNetsSecond[step.network].multiplyAddsPerRow
         }
     }

@@ -17,13 +17,20 @@ import ModelFormat
 /// The backward direction applies the exact inverse of each sub-update in reverse order,
 /// steps k = N-1 ... 0, and subtracts the same log-det terms; forward then backward returns the
 /// start to rounding.
+///
+/// A local model (``NetworkKind/local(_:)``) runs on the target's lattice, whatever size it has:
+/// its networks are ``LocalNetwork``s (``vNets`` etc. are then empty), its masks come from the
+/// model's mask rule evaluated for that lattice, and the sub-update arithmetic is the same.
 public final class L2HMCDynamics {
     public let spec: SamplerSpec
     public let target: TargetAction
+    /// Dense networks (empty for a local model).
     public let vNets: [L2HMCNetwork]
     public let xNetsFirst: [L2HMCNetwork]
     /// Identical objects to `xNetsFirst` when the model has one x-network per step.
     public let xNetsSecond: [L2HMCNetwork]
+    /// The local networks on the run lattice (nil for a dense model).
+    private(set) var local: LocalNetworkSet?
     public private(set) var plan: StepPlan
     public private(set) var netWeights: NetWeights
     /// Stored masks [N_trained][n] as 0/1 doubles, and their complements.
@@ -36,7 +43,7 @@ public final class L2HMCDynamics {
     /// trajectory (each x update refreshes the links it moved); nil when no input is cos/sin.
     private let trig: Buffer?
     /// Per stored mask: the links it updates (mask 1) followed by the others; `maskCounts` of them are updated.
-    private let maskOrders: [[Int32]], maskCounts: [Int]
+    let maskOrders: [[Int32]], maskCounts: [Int]
     /// x-network heads permuted by the mask order they are used with, keyed by network and mask.
     private var permutedHeads: [HeadsKey: PermutedHeads] = [:]
     private struct HeadsKey: Hashable { let net: ObjectIdentifier; let mask: Int }
@@ -53,28 +60,38 @@ public final class L2HMCDynamics {
         let spec = model.sampler
         self.spec = spec
         self.target = target
-        guard target.stateSize == spec.stateSize else {
-            throw InferenceError.modelTargetMismatch("the model has \(spec.stateSize) variables, the target \(target.stateSize)")
-        }
-        let names = SamplerRules.networkNames(spec)
-        let nets = try names.map { try L2HMCNetwork(model: model, name: $0) }
-        let byName = Dictionary(uniqueKeysWithValues: zip(names, nets))
-        func net(_ name: String) throws -> L2HMCNetwork {
-            guard let n = byName[name] else { throw L2ZError.arrayMissing(name: name, reason: "the architecture needs network \(name)") }
-            return n
-        }
-        let steps = spec.network.layout == .shared ? 1 : spec.dynamics.nLF
-        vNets = try (0..<steps).map { try net("vnet.\($0)") }
-        if spec.network.xNetworksPerStep == 2 {
-            xNetsFirst = try (0..<steps).map { try net("xnet_first.\($0)") }
-            xNetsSecond = try (0..<steps).map { try net("xnet_second.\($0)") }
+        let n = target.stateSize
+        let nets: [L2HMCNetwork]
+        if let localSpec = spec.network.kind.local {
+            let geometry = try L2HMCDynamics.localGeometry(spec: spec, local: localSpec, target: target)
+            nets = []
+            vNets = []; xNetsFirst = []; xNetsSecond = []
+            masks = (0..<spec.dynamics.nLF).map { k in
+                Buffer(LocalNetworkRules.updateMask(localSpec.maskRule, step: k, lt: geometry.lt, lx: geometry.lx, layout: geometry.layout).map { Double($0) })
+            }
         } else {
-            xNetsFirst = try (0..<steps).map { try net("xnet.\($0)") }
-            xNetsSecond = xNetsFirst
+            guard target.stateSize == spec.stateSize else {
+                throw InferenceError.modelTargetMismatch("the model has \(spec.stateSize) variables, the target \(target.stateSize)")
+            }
+            let names = SamplerRules.networkNames(spec)
+            nets = try names.map { try L2HMCNetwork(model: model, name: $0) }
+            let byName = Dictionary(uniqueKeysWithValues: zip(names, nets))
+            func net(_ name: String) throws -> L2HMCNetwork {
+                guard let n = byName[name] else { throw L2ZError.arrayMissing(name: name, reason: "the architecture needs network \(name)") }
+                return n
+            }
+            let steps = spec.network.layout == .shared ? 1 : spec.dynamics.nLF
+            vNets = try (0..<steps).map { try net("vnet.\($0)") }
+            if spec.network.xNetworksPerStep == 2 {
+                xNetsFirst = try (0..<steps).map { try net("xnet_first.\($0)") }
+                xNetsSecond = try (0..<steps).map { try net("xnet_second.\($0)") }
+            } else {
+                xNetsFirst = try (0..<steps).map { try net("xnet.\($0)") }
+                xNetsSecond = xNetsFirst
+            }
+            let maskValues = try model.doubles("masks")
+            masks = (0..<spec.dynamics.nLF).map { Buffer(Array(maskValues[($0 * n)..<(($0 + 1) * n)])) }
         }
-        let n = spec.stateSize
-        let maskValues = try model.doubles("masks")
-        masks = (0..<spec.dynamics.nLF).map { Buffer(Array(maskValues[($0 * n)..<(($0 + 1) * n)])) }
         complements = masks.map { m in Buffer((0..<n).map { 1 - m[$0] }) }
         storedEpsX = try model.doubles("eps_x")
         storedEpsV = try model.doubles("eps_v")
@@ -91,6 +108,10 @@ public final class L2HMCDynamics {
         maskOrders = masks.map { m in ((0..<n).filter { m[$0] != 0 } + (0..<n).filter { m[$0] == 0 }).map { Int32($0) } }
         maskCounts = masks.map { m in (0..<n).filter { m[$0] != 0 }.count }
         workspace = NetworkWorkspace(rows: capacity, networks: nets)
+        if let localSpec = spec.network.kind.local {
+            let geometry = try L2HMCDynamics.localGeometry(spec: spec, local: localSpec, target: target)
+            local = try LocalNetworkSet(model: model, local: localSpec, geometry: geometry, maskOrders: maskOrders, capacity: capacity)
+        }
         preparePermutedHeads()
         if refuseBiasedWeights { try setNetWeights(spec.netWeights) }
     }
@@ -105,13 +126,14 @@ public final class L2HMCDynamics {
         masks = o.masks; complements = o.complements
         storedEpsX = o.storedEpsX; storedEpsV = o.storedEpsV
         self.capacity = capacity
-        let n = spec.stateSize
+        let n = o.target.stateSize
         force = Buffer(capacity * n)
         xIn = Buffer(capacity * 2 * n)
         heads = Buffer(capacity * 3 * n)
         trig = o.trig == nil ? nil : Buffer(capacity * 2 * n)
         maskOrders = o.maskOrders; maskCounts = o.maskCounts
         permutedHeads = o.permutedHeads
+        local = o.local.map { LocalNetworkSet(replicating: $0, capacity: capacity) }
         workspace = NetworkWorkspace(rows: capacity, networks: o.networks)
         for net in networks { net.prepareForSharedUse() }
     }
@@ -152,6 +174,7 @@ public final class L2HMCDynamics {
 
     /// Builds the permuted x-network heads every step of the plan uses (outside the trajectories).
     private func preparePermutedHeads() {
+        guard local == nil else { return }
         for step in plan.steps {
             for net in [xNetsFirst[step.network], xNetsSecond[step.network]] { _ = headsPermuted(net, mask: step.mask) }
         }
@@ -201,16 +224,16 @@ public final class L2HMCDynamics {
         func observe(_ stage: String) { subUpdateObserver?(k, stage, x, v, logDet) }
         vUpdate(step, x: x, v: v, rows: rows, logDet: logDet, inverse: inverse, forceValid: &forceValid)
         observe(inverse ? "v2" : "v1")
-        let m = maskCounts[step.mask], n = spec.stateSize
+        let m = maskCounts[step.mask], n = target.stateSize
         if inverse {
-            xUpdate(step, net: xNetsSecond[step.network], first: false, range: m..<n, read: masks[step.mask], x: x, v: v, rows: rows, logDet: logDet, inverse: true)
+            xUpdate(step, first: false, range: m..<n, read: masks[step.mask], x: x, v: v, rows: rows, logDet: logDet, inverse: true)
             observe("x2")
-            xUpdate(step, net: xNetsFirst[step.network], first: true, range: 0..<m, read: complements[step.mask], x: x, v: v, rows: rows, logDet: logDet, inverse: true)
+            xUpdate(step, first: true, range: 0..<m, read: complements[step.mask], x: x, v: v, rows: rows, logDet: logDet, inverse: true)
             observe("x1")
         } else {
-            xUpdate(step, net: xNetsFirst[step.network], first: true, range: 0..<m, read: complements[step.mask], x: x, v: v, rows: rows, logDet: logDet, inverse: false)
+            xUpdate(step, first: true, range: 0..<m, read: complements[step.mask], x: x, v: v, rows: rows, logDet: logDet, inverse: false)
             observe("x1")
-            xUpdate(step, net: xNetsSecond[step.network], first: false, range: m..<n, read: masks[step.mask], x: x, v: v, rows: rows, logDet: logDet, inverse: false)
+            xUpdate(step, first: false, range: m..<n, read: masks[step.mask], x: x, v: v, rows: rows, logDet: logDet, inverse: false)
             observe("x2")
         }
         forceValid = false
@@ -227,7 +250,7 @@ public final class L2HMCDynamics {
 
     /// cos/sin of every link, when a network input needs them.
     private func refreshTrig(_ x: UnsafePointer<Double>, rows: Int) {
-        if let trig { l2k_sincos_blocks(x, rows, spec.stateSize, trig.pointer) }
+        if let trig { l2k_sincos_blocks(x, rows, target.stateSize, trig.pointer) }
     }
 
     private static func encodingCode(_ e: InputEncoding) -> Int32 {
@@ -240,7 +263,7 @@ public final class L2HMCDynamics {
 
     private func vUpdate(_ step: StepPlan.Step, x: UnsafeMutablePointer<Double>, v: UnsafeMutablePointer<Double>, rows: Int,
                          logDet: UnsafeMutablePointer<Double>, inverse: Bool, forceValid: inout Bool) {
-        let n = spec.stateSize
+        let n = target.stateSize
         let f = force.pointer, h = heads.pointer
         if !forceValid {
             target.force(x, rows: rows, into: f)
@@ -257,6 +280,17 @@ public final class L2HMCDynamics {
             l2k_encode(x, trig.pointer, rows, n, nil, Int32(L2K_ENC_INTERLEAVED), 1, xIn.pointer)
             xInput = UnsafePointer(xIn.pointer)
         }
+        let tau = spec.network.timeInput ? (step.tau[0], step.tau[1]) : nil
+        if let local {
+            guard let trig else { preconditionFailure("local networks without the cos/sin buffer (allocated for every local model)") }
+            let net = local.vNets[step.network]
+            local.vHeads(net, x: x, trig: trig.pointer, force: f, tau: tau, rows: rows, out: h)
+            let c = local.columns(net, mask: -1)
+            l2k_v_update(h, nil, 0, 0, nil, nil, nil, rows, n, c.bias.pointer, c.scaleFactor.pointer, c.transformationFactor.pointer,
+                         netWeights.vScale, netWeights.vTranslation, netWeights.vTransformation, step.epsV,
+                         Double(spec.dynamics.translationSign.rawValue), f, v, logDet, inverse ? 1 : 0)
+            return
+        }
         let net = vNets[step.network]
         // Rank-r heads stay two GEMMs here: the v update needs every column, and forming z Q in the
         // kernel measured no faster than OpenBLAS. The x updates (below) need half the columns, so
@@ -270,17 +304,32 @@ public final class L2HMCDynamics {
 
     /// The x sub-update of the links maskOrders[step.mask][range] (the mask's links when `first`,
     /// the others otherwise), reading x through `read`.
-    private func xUpdate(_ step: StepPlan.Step, net: L2HMCNetwork, first: Bool, range: Range<Int>, read: Buffer, x: UnsafeMutablePointer<Double>,
+    private func xUpdate(_ step: StepPlan.Step, first: Bool, range: Range<Int>, read: Buffer, x: UnsafeMutablePointer<Double>,
                          v: UnsafeMutablePointer<Double>, rows: Int, logDet: UnsafeMutablePointer<Double>, inverse: Bool) {
-        let n = spec.stateSize
+        let n = target.stateSize
         let h = heads.pointer
+        let form: Int32
+        if spec.dynamics.xUpdate == .ncp { form = Int32(L2K_X_NCP) } else { form = Int32(target.isCompact ? L2K_X_LINEAR_WRAPPED : L2K_X_LINEAR) }
+        if let local {
+            guard let trig else { preconditionFailure("local networks without the cos/sin buffer (allocated for every local model)") }
+            let net = first ? local.xNetsFirst[step.network] : local.xNetsSecond[step.network]
+            local.xHeads(net, mask: step.mask, trig: trig.pointer, v: v, read: read.pointer, tau: spec.network.timeInput ? (step.tau[0], step.tau[1]) : nil,
+                         rows: rows, out: h)
+            let c = local.columns(net, mask: step.mask)
+            maskOrders[step.mask].withUnsafeBufferPointer { order in
+                l2k_x_update(h, nil, 0, 0, nil, nil, nil, rows, n, range.lowerBound, range.count, order.baseAddress! + range.lowerBound,
+                             c.bias.pointer, c.scaleFactor.pointer, c.transformationFactor.pointer,
+                             netWeights.xScale, netWeights.xTranslation, netWeights.xTransformation, step.epsX, form, inverse ? 1 : 0,
+                             x, v, logDet, trig.pointer)
+            }
+            return
+        }
+        let net = first ? xNetsFirst[step.network] : xNetsSecond[step.network]
         let permuted = headsPermuted(net, mask: step.mask)
         l2k_encode(x, trig?.pointer, rows, n, read.pointer, L2HMCDynamics.encodingCode(spec.network.xNetInput),
                    spec.network.maskPlacement == .afterTrig ? 0 : 1, xIn.pointer)
         let fz = net.evaluateRaw(xIn: xIn.pointer, vIn: v, tau: spec.network.timeInput ? (step.tau[0], step.tau[1]) : nil, rows: rows,
                                  out: h, workspace: workspace, permuted: permuted, factoredHeads: true)
-        let form: Int32
-        if spec.dynamics.xUpdate == .ncp { form = Int32(L2K_X_NCP) } else { form = Int32(target.isCompact ? L2K_X_LINEAR_WRAPPED : L2K_X_LINEAR) }
         maskOrders[step.mask].withUnsafeBufferPointer { order in
             let q = fz == nil ? nil : (first ? permuted.panelsFirst : permuted.panelsSecond)
             l2k_x_update(fz == nil ? h : nil, fz?.z, fz?.ldz ?? 0, fz?.rank ?? 0, q?[0].pointer, q?[1].pointer, q?[2].pointer,
@@ -291,6 +340,21 @@ public final class L2HMCDynamics {
         }
     }
 
+    /// The run lattice of a local model: the target must be a U(1) lattice with the model's link
+    /// layout (any extents; the beta is the target's).
+    static func localGeometry(spec: SamplerSpec, local: LocalNetworkSpec, target: TargetAction) throws -> LocalGeometry {
+        guard let u1 = target as? U1Action else {
+            throw InferenceError.modelTargetMismatch("a local model runs on a U(1) lattice; the target is not one")
+        }
+        guard case let .u1(trained) = spec.target, trained.linkLayout == u1.lattice.linkLayout else {
+            throw InferenceError.modelTargetMismatch("the target's link layout \(u1.lattice.linkLayout.rawValue) is not the model's")
+        }
+        return LocalGeometry(lt: u1.lattice.lt, lx: u1.lattice.lx, layout: u1.lattice.linkLayout, kernelSize: local.kernelSize)
+    }
+
+    /// True for a model with local networks (runs at any lattice size).
+    public var isLocal: Bool { local != nil }
+
     // MARK: Single network evaluation (probes, tests)
 
     /// Evaluates network `name` on explicit inputs with unit net weights: returns S, T, Q ([rows, n] each).
@@ -298,7 +362,7 @@ public final class L2HMCDynamics {
         guard let net = networks.first(where: { $0.name == name }) else {
             throw InferenceError.invalidOption(name: "network", reason: "no network named \(name)")
         }
-        let n = spec.stateSize
+        let n = target.stateSize
         let out = Buffer(rows * 3 * n)
         let ws = NetworkWorkspace(rows: rows, networks: [net])
         xIn.withUnsafeBufferPointer { xp in vIn.withUnsafeBufferPointer { vp in

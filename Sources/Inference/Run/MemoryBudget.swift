@@ -33,7 +33,15 @@ public enum MemoryBudget {
         if s.schedule.usesL2HMC, let model {
             let width = Double(model.sampler.network.hiddenUnits.max() ?? 0)
             let parameters = model.arrays.values.reduce(0.0) { $0 + Double($1.elementCount) }
-            parts.append(("L2HMC integrator", (8 * c * n + c * (2 * width + 3 * n)) * 8))
+            if let local = model.sampler.network.kind.local {
+                // Chain buffers plus the local networks' scratch (``LocalNetworkSet``): at most
+                // its im2col budget plus features, two hidden layers and heads per (chain, site) row.
+                let sites = n / 2, patch = Double(local.kernelSize * local.kernelSize) * max(width, 8)
+                let rows = min(c, max(1, (Double(LocalNetworkSet.patchBudget) / (sites * patch)).rounded(.down))) * sites
+                parts.append(("L2HMC integrator", (8 * c * n + rows * (8 + patch + 3 * width + 6)) * 8))
+            } else {
+                parts.append(("L2HMC integrator", (8 * c * n + c * (2 * width + 3 * n)) * 8))
+            }
             parts.append(("network parameters", 2 * parameters * 8))
         }
         var perCell = 41.0 + 3 * 8

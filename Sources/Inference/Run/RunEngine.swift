@@ -71,7 +71,12 @@ public final class RunEngine {
                 let dyn = try L2HMCDynamics(model: model, target: target, nLF: settings.l2hmcSteps, mapping: settings.stepMapping, capacity: tile)
                 if let w = settings.netWeights { try dyn.setNetWeights(w) }
                 compression = try settings.compression.map { try dyn.compress($0) } ?? []
-                if settings.precision != .float64 { dyn.setPrecision(settings.precision) }
+                if settings.precision != .float64 {
+                    guard !dyn.isLocal else {
+                        throw InferenceError.invalidOption(name: "--precision", reason: "\(settings.precision.rawValue) networks are not implemented for local models; use float64")
+                    }
+                    dyn.setPrecision(settings.precision)
+                }
                 table[.l2hmc] = dyn
             case .hmc:
                 let hmc = LeapfrogDynamics(target: target, stepSize: settings.hmcStepSize, stepCount: settings.hmcSteps, capacity: tile)

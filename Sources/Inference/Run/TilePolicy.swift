@@ -26,10 +26,16 @@ public enum TilePolicy {
     }
 
     /// Bytes of the dense kernels of one network of `spec` (float64; x and v inputs, hidden
-    /// layers, the three heads).
+    /// layers, the three heads); for a local network its conv kernels and heads (no lattice size
+    /// enters, so the tile is the same at every run lattice).
     public static func networkBytes(_ spec: SamplerSpec) -> Int {
         let n = spec.stateSize, units = spec.network.hiddenUnits
         guard let first = units.first, let last = units.last else { return 0 }
+        if let local = spec.network.kind.local {
+            let channels = [LocalNetworkRules.inputChannels] + units
+            let k2 = local.kernelSize * local.kernelSize
+            return 8 * (zip(channels, channels.dropFirst()).reduce(0) { $0 + k2 * $1.0 * $1.1 } + last * 3 * LocalNetworkRules.headChannels)
+        }
         let inputs = max(spec.network.xNetInput.width(stateSize: n), spec.network.vNetInput.width(stateSize: n)) + n
         var count = inputs * first + last * 3 * n
         for (a, b) in zip(units, units.dropFirst()) { count += a * b }
