@@ -1,5 +1,6 @@
 import Foundation
 import Inference
+import ModelFormat
 
 /// A target that passes every call to another one and counts the rows of every force
 /// evaluation: `compare` reads the force evaluations per trajectory from what the samplers
@@ -31,4 +32,5 @@ final class ForceCountingTarget: TargetAction {
     var observables: [Observable] { base.observables }
     func measure(_ x: UnsafePointer<Double>, rows: Int) -> [[Double]] { base.measure(x, rows: rows) }
     var estimators: [Estimator] { base.estimators }
+    var u1Lattice: U1Lattice? { base.u1Lattice }
 }

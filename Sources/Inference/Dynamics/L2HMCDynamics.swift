@@ -343,13 +343,13 @@ public final class L2HMCDynamics {
     /// The run lattice of a local model: the target must be a U(1) lattice with the model's link
     /// layout (any extents; the beta is the target's).
     static func localGeometry(spec: SamplerSpec, local: LocalNetworkSpec, target: TargetAction) throws -> LocalGeometry {
-        guard let u1 = target as? U1Action else {
+        guard let lattice = target.u1Lattice else {
             throw InferenceError.modelTargetMismatch("a local model runs on a U(1) lattice; the target is not one")
         }
-        guard case let .u1(trained) = spec.target, trained.linkLayout == u1.lattice.linkLayout else {
-            throw InferenceError.modelTargetMismatch("the target's link layout \(u1.lattice.linkLayout.rawValue) is not the model's")
+        guard case let .u1(trained) = spec.target, trained.linkLayout == lattice.linkLayout else {
+            throw InferenceError.modelTargetMismatch("the target's link layout \(lattice.linkLayout.rawValue) is not the model's")
         }
-        return LocalGeometry(lt: u1.lattice.lt, lx: u1.lattice.lx, layout: u1.lattice.linkLayout, kernelSize: local.kernelSize)
+        return LocalGeometry(lt: lattice.lt, lx: lattice.lx, layout: lattice.linkLayout, kernelSize: local.kernelSize)
     }
 
     /// True for a model with local networks (runs at any lattice size).

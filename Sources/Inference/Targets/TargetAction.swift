@@ -1,3 +1,5 @@
+import ModelFormat
+
 /// A target distribution p(x) ~ e^{-U(x)}, evaluated for a batch of chains stored row-major
 /// [rows, stateSize]: its value, its force, whether the state is compact, the momentum it is
 /// paired with (refresh and kinetic energy), and what a run measures on it (``observables``,
@@ -30,6 +32,10 @@ public protocol TargetAction: AnyObject {
     /// The quantities the summary estimates, in order (default: the mean of every component
     /// of every observable, with the observable's exact value for scalars).
     var estimators: [Estimator] { get }
+    /// The lattice of a 2D U(1) gauge target, nil for any other target (default nil). Local
+    /// networks read their sites, link layout and run size from it, so a wrapper of a U(1)
+    /// target (e.g. one that counts force evaluations) must pass it on.
+    var u1Lattice: U1Lattice? { get }
 }
 
 extension TargetAction {
@@ -44,6 +50,8 @@ extension TargetAction {
     }
 
     public var observables: [Observable] { [] }
+
+    public var u1Lattice: U1Lattice? { nil }
 
     public func measure(_ x: UnsafePointer<Double>, rows: Int) -> [[Double]] { [] }
 

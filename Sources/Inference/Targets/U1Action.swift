@@ -7,6 +7,7 @@ import ModelFormat
 /// model's ``LinkLayout``. The force is the exact gradient (checked against finite differences).
 public final class U1Action: TargetAction {
     public let lattice: U1Lattice
+    public var u1Lattice: U1Lattice? { lattice }
     public let stateSize: Int
     public let isCompact = true
     /// Number of plaquettes V = Lt Lx.
