@@ -11,7 +11,8 @@ struct BenchCommand: ParsableCommand {
             Training steps/s at each of --thread-counts (default 1,2; counts above the number of \
             tiles are skipped), with the efficiency rate(N) / (N rate(1)); then, single-threaded, \
             the forward trajectories and the effective GFLOP/s. FLOPs: 2 x in x out per chain for \
-            every dense layer of the four network calls per leapfrog step; a training step counts \
+            every dense layer of the four network calls per leapfrog step (local networks: \
+            2 k^2 C_in C_out per site and convolution); a training step counts \
             3x (forward + two backward GEMMs per layer). BLAS is single-threaded: threads run \
             whole tiles.
             """)
@@ -35,7 +36,7 @@ struct BenchCommand: ParsableCommand {
         config.threads = 1
         try config.validate()
         let tiles = config.tiling.count
-        print("workload    U(1) \(config.lattice[0])x\(config.lattice[1]), \(config.chains) chains in \(tiles) tile\(tiles == 1 ? "" : "s") of \(config.tile), N_LF \(config.nLF), units \(config.hiddenUnits); cores available \(max(1, ProcessInfo.processInfo.activeProcessorCount))")
+        print("workload    U(1) \(config.lattice[0])x\(config.lattice[1]), \(config.chains) chains in \(tiles) tile\(tiles == 1 ? "" : "s") of \(config.tile), N_LF \(config.nLF), \(config.networkKind == .local ? "local \(config.kernelSize)x\(config.kernelSize) channels \(config.channels)" : "units \(config.hiddenUnits)"); cores available \(max(1, ProcessInfo.processInfo.activeProcessorCount))")
         var base: Double?
         for t in counts {
             guard t <= tiles else { print("threads \(t)   skipped: more threads than the \(tiles) tile\(tiles == 1 ? "" : "s")"); continue }

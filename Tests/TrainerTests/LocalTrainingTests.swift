@@ -138,3 +138,20 @@ final class LocalTrainingTests: XCTestCase {
         XCTAssertThrowsError(try Checkpoint.read(path)) { XCTAssertTrue("\($0)".contains("[checkpoint.inconsistent]"), "\($0)") }
     }
 }
+
+/// The example configuration of docs/TRAINING.md ("Local networks") is a valid local
+/// configuration.
+final class LocalTrainingDocsTests: XCTestCase {
+    func testTheDocumentedExampleConfigurationIsValid() throws {
+        let docs = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("docs/TRAINING.md")
+        let text = try String(contentsOf: docs, encoding: .utf8)
+        let section = try XCTUnwrap(text.range(of: "## Local networks"))
+        let start = try XCTUnwrap(text.range(of: "```json\n", range: section.upperBound..<text.endIndex))
+        let end = try XCTUnwrap(text.range(of: "```", range: start.upperBound..<text.endIndex))
+        let config = try TrainingConfig(jsonBytes: Array(text[start.upperBound..<end.lowerBound].utf8))
+        XCTAssertNoThrow(try config.validate())
+        XCTAssertEqual(config.networkKind, .local)
+        XCTAssertEqual(config.samplerSpec().network.kind.local?.kernelSize, config.kernelSize)
+    }
+}

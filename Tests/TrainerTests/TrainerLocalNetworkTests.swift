@@ -6,7 +6,7 @@ import ModelFormat
 /// The trainer's local network alone: its forward pass against the definition written out
 /// here with explicit loops (/work/local-design.md), its gradients against central finite
 /// differences, translation equivariance, and the triangular structure of the x-networks.
-final class LocalNetworkTests: XCTestCase {
+final class TrainerLocalNetworkTests: XCTestCase {
     // MARK: The definition, written independently
 
     /// S, T, Q ([n], unit net weights) of network `name` for one row, straight from the
