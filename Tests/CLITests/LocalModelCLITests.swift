@@ -39,18 +39,6 @@ final class LocalModelCLITests: XCTestCase {
         XCTAssertEqual(resumed.status, 0, resumed.stderr)
     }
 
-    /// `compare` counts forces through a wrapper of the target; a local model must still find its
-    /// lattice through it (it used to fail with run.model_target_mismatch after the HMC grid).
-    func testCompareRunsALocalModelAtAnotherLattice() throws {
-        let model = try writeLocalModel()
-        let json = dir.appendingPathComponent("c.json").path
-        let r = try CLI.run("l2hmc-run", ["compare", model, "--lattice", "6x4", "--beta", "1.5", "--trajectories", "40", "--chains", "4",
-                                          "--hmc-eps", "0.2", "--hmc-length", "0.4", "--json", json, "-q"])
-        XCTAssertEqual(r.status, 0, r.stderr)
-        XCTAssertTrue(r.stdout.contains("networks off"), r.stdout)
-        XCTAssertTrue(FileManager.default.fileExists(atPath: json))
-    }
-
     /// `crossval --lattice` audits a local model at a transferred size (the trainer's
     /// recomputation included); a dense model is refused with the run's code.
     func testCrossvalAtATransferredLattice() throws {
