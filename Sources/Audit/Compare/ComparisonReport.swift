@@ -83,7 +83,7 @@ public enum ComparisonReport {
         }
         let settings: [String: JSONValue] = [
             "chains": .int(Int64(s.chains)), "trajectories": .int(Int64(s.trajectories)), "thermalization": number(s.thermalization),
-            "seed": .string(String(s.seed)), "hmc_jitter": number(s.hmcJitter),
+            "seed": .string(String(s.seed)), "hmc_jitter": number(s.hmcJitter), "cold_start": .bool(s.coldStart),
             "hmc_eps": s.hmcStepSizes.map { .array($0.map { number($0) }) } ?? .string("default"),
             "hmc_length": s.hmcLengths.map { .array($0.map { number($0) }) } ?? .string("default"),
         ]
@@ -103,7 +103,7 @@ public enum ComparisonReport {
     public static func table(_ r: ComparisonResult, settings s: ComparisonSettings, context c: Context) -> [String] {
         let l = c.lattice
         var lines = ["compare     U(1) \(l.lt)x\(l.lx), beta \(fmt(l.beta))\(l.beta != c.modelBeta ? " (model trained at \(fmt(c.modelBeta)))" : ""); model \(c.modelPath) (N_LF \(c.modelSteps), mean eps_x \(fmt(c.modelStepSize)), length \(fmt(c.modelLength)))",
-                     "budget      \(s.chains) chains x \(s.trajectories) trajectories per setting (first \(fmt(s.thermalization * 100)) % dropped), seed \(s.seed), threads \(c.threads)\(s.hmcJitter != 0 ? ", HMC jitter \(fmt(s.hmcJitter))" : "")"]
+                     "budget      \(s.chains) chains x \(s.trajectories) trajectories per setting (first \(fmt(s.thermalization * 100)) % dropped), seed \(s.seed), threads \(c.threads)\(s.hmcJitter != 0 ? ", HMC jitter \(fmt(s.hmcJitter))" : "")\(s.coldStart ? ", cold start" : "")"]
         let header = ["sampler", "eps", "N_LF", "length", "accept", "tunnel", "tau_int(Q)", "+-", "forces", "CPU us", "tau x forces"]
         var cells: [[String]] = []
         for row in r.rows {
