@@ -37,6 +37,9 @@ public final class L2HMCNetwork {
     public init(model: L2ZModel, name: String) throws {
         let spec = model.sampler.network
         let n = model.sampler.stateSize
+        guard spec.convStack == nil else {
+            throw InferenceError.invalidOption(name: "model", reason: "its networks have a convolution stack (format 1.3), which this runtime does not run yet")
+        }
         func layer(_ l: String, _ inputs: Int, _ outputs: Int) throws -> DenseLayer {
             DenseLayer(kernel: try model.doubles("\(name).\(l).kernel"), bias: try model.doubles("\(name).\(l).bias"), inputs: inputs, outputs: outputs)
         }
