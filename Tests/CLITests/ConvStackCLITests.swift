@@ -72,4 +72,30 @@ final class ConvStackCLITests: XCTestCase {
         XCTAssertEqual(r.status, 64, r.stderr)
         XCTAssertTrue(r.stderr.contains("[run.model_target_mismatch]"), r.stderr)
     }
+
+    /// crossval runs every check the runtime can (probe, reversibility, numerical-Jacobian log-det,
+    /// physics) and says that the trainer's recomputation is skipped because the trainer has no
+    /// convolution stack; `l2hmc-train --resume` on such a file is a coded one-line refusal.
+    func testCrossvalSkipsTheRecomputationAndTheTrainerRefuses() throws {
+        let model = dir.appendingPathComponent("conv.l2z").path
+        try Self.writeModel(to: model)
+        let report = dir.appendingPathComponent("cv.json").path
+        let r = try CLI.run("l2hmc-run", ["crossval", model, "--chains", "8", "--trajectories", "60", "--report", report])
+        XCTAssertTrue(r.status == 0 || r.status == 1, r.stderr)   // 1 only for an inconclusive short physics check
+        XCTAssertFalse(r.stdout.contains(" fail "), r.stdout)
+        let lines = r.stdout.split(separator: "\n")
+        for check in ["reversibility", "log-det"] {
+            let line = lines.first { $0.hasPrefix(check + " ") }
+            XCTAssertTrue(line?.contains(" pass ") == true, "\(check): \(line ?? "missing")\n\(r.stdout)")
+        }
+        let recomputation = lines.first { $0.hasPrefix("recomputation ") }
+        XCTAssertTrue(recomputation?.contains("skip") == true && recomputation?.contains("convolution stack") == true, r.stdout)
+        let text = String(decoding: try Data(contentsOf: URL(fileURLWithPath: report)), as: UTF8.self)
+        XCTAssertTrue(text.contains("convolution stack"), text)
+
+        let train = try CLI.run("l2hmc-train", ["--resume", model])
+        XCTAssertNotEqual(train.status, 0)
+        XCTAssertTrue(train.stderr.hasPrefix("error: ["), train.stderr)
+        XCTAssertEqual(train.stderr.split(separator: "\n").count, 1, train.stderr)
+    }
 }
