@@ -12,7 +12,7 @@ import ModelFormat
 ///   input `cos_sin_blocks` with `before_trig`; v-net input `raw`; translation sign +1; NCP x
 ///   update; activation relu, tanh, swish or leaky_relu; batch norm only with epsilon 1e-5
 ///   (torch's BatchNorm1d default, not configurable upstream; the head-2022 Keras era used
-///   1e-3); shared layout only with one x-network.
+///   1e-3); shared layout only with one x-network; no convolution stack (format 1.3).
 /// - Every network tensor is written twice, under `networks.<net>` and `<net>` (upstream's
 ///   `Dynamics` registers both, and a strict load wants both). Kernels are written (out, in)
 ///   (transposed); coefficients as (1, D) (zeros for a `tanh` head, which is exp(0) = 1);
@@ -37,6 +37,9 @@ public enum TorchExport {
             throw refuse("target.kind", "gaussian_mixture", "upstream's PyTorch L2HMC networks are for U(1) gauge fields")
         }
         let net = spec.network, dyn = spec.dynamics
+        guard net.convStack == nil else {
+            throw refuse("network.conv_stack", "present", "the export does not write upstream's convolution stack (its module indices and pools would need the run's conv config in the metadata)")
+        }
         guard !net.timeInput else { throw refuse("network.time_input", "true", "upstream's PyTorch networks have no time input") }
         guard net.xNetInput == .cosSinBlocks, net.maskPlacement == .beforeTrig else {
             throw refuse("network.x_net_input", "\(net.xNetInput.rawValue)\(net.maskPlacement.map { ", \($0.rawValue)" } ?? "")", "upstream feeds x-networks cos/sin blocks of the masked angles (cos_sin_blocks, before_trig)")
