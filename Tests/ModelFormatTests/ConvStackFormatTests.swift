@@ -52,6 +52,31 @@ final class ConvStackFormatTests: XCTestCase {
         XCTAssertEqual(SamplerRules.expectedArrayCount(xOnly, probe: nil), t2.count)
     }
 
+    /// The counting walk (one body per group, multiplied) equals the table for every layout, both
+    /// applies_to values and probes; the stack adds 2 arrays per conv plus 2 (dense) to each
+    /// network that carries it, counted here by hand.
+    func testCountEqualsTableWithStacks() {
+        let tol = Tolerance(abs: 0, rel: 0)
+        for layout in NetworkLayout.allCases {
+            for xNets in [1, 2] {
+                for applies in ConvStackSpec.AppliesTo.allCases {
+                    var s = Self.sampler(stack: Self.stack(applies), xNets: xNets)
+                    s.network.layout = layout
+                    s.dynamics.nLF = 3
+                    var plain = s
+                    plain.network.convStack = nil
+                    let names = SamplerRules.networkNames(s)
+                    let carrying = names.filter { applies == .xAndVNetworks || !$0.hasPrefix("vnet") }.count
+                    for probe in [nil, ProbeSpec(batch: 2, networks: names, trajectory: true, headsTolerance: tol, trajectoryTolerance: tol, logDetTolerance: tol)] {
+                        let table = SamplerRules.expectedArrays(s, probe: probe)
+                        XCTAssertEqual(SamplerRules.expectedArrayCount(s, probe: probe), table.count, "\(layout) \(xNets) \(applies)")
+                        XCTAssertEqual(table.count, SamplerRules.expectedArrays(plain, probe: probe).count + carrying * (2 * 2 + 2), "\(layout) \(xNets) \(applies)")
+                    }
+                }
+            }
+        }
+    }
+
     /// The upstream default (torch-facts section 9): filters [8,16,32,64,128], sizes [5,3,3,3,2],
     /// no activation after the first conv, pools after the 2nd and 4th later conv: at 16x16 the
     /// sizes are 16 -> 20 -> 22 -> 24 -> 12 -> 14 -> 15 -> 7 and the flatten is 128*7*7 = 6272.
