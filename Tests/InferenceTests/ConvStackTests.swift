@@ -214,6 +214,41 @@ final class ConvStackTests: XCTestCase {
         }
     }
 
+    /// `--lowrank` compresses the stack's dense layer (and x_layer) but not its conv kernels; the
+    /// compressed h_conv equals the naive definition evaluated with the rank-r kernel P Q put back
+    /// in the stored (channel-major) row order (same sums up to order: 1e-11 as above), and
+    /// trajectories stay reversible.
+    func testLowRankCompressesTheStackDenseLayer() throws {
+        var model = try RandomModel.make(sampler: Self.torchLike, seed: 13, epsX: 0.3, epsV: 0.3)
+        let target = U1Action(lattice: U1Lattice(lt: 4, lx: 4, beta: 2, linkLayout: .muTX))
+        let dyn = try L2HMCDynamics(model: model, target: target, capacity: 8)
+        let report = try dyn.compress(.rank(3))
+        // 4 x 4 -> 6 (k3) -> 7 (k2) -> pool 2 -> 3: F = 4 * 3 * 3 = 36, D = 7.
+        let dense = try XCTUnwrap(report.first { $0.network == "xnet.0" && $0.layer == "conv_stack.dense" })
+        XCTAssertEqual([dense.rows, dense.cols, dense.rank], [36, 7, 3])
+        XCTAssertFalse(report.contains { $0.layer.contains("conv_stack.conv") })
+        let stack = try XCTUnwrap(dyn.xNetsFirst[0].convStack)
+        XCTAssertTrue(stack.convs.allSatisfy { $0.lowRank == nil })
+        let lr = try XCTUnwrap(stack.dense.lowRank)
+        // P Q in the runtime's (t, x, c) rows -> the stored (c, t, x) rows.
+        let c = 4, h = 3, w = 3, d = 7
+        var stored = [Double](repeating: 0, count: 36 * d)
+        for t in 0..<h { for x in 0..<w { for ch in 0..<c { for o in 0..<d {
+            let r = (t * w + x) * c + ch
+            stored[((ch * h + t) * w + x) * d + o] = (0..<lr.rank).reduce(0) { $0 + lr.p[r * lr.rank + $1] * lr.q[$1 * d + o] }
+        } } } }
+        model.arrays["xnet.0.conv_stack.dense.kernel"] = try NDArray(shape: [36, d], doubles: stored)
+        let ws = ConvStackWorkspace(rows: 2, stacks: [stack])
+        let xIn = Fixtures.normals(2 * 64, seed: 3)
+        xIn.withUnsafeBufferPointer { stack.evaluate($0.baseAddress!, ldx: 64, rows: 2, into: ws.output.pointer, workspace: ws) }
+        for r in 0..<2 {
+            let want = try Self.naiveStack(model, "xnet.0", xIn: Array(xIn[(r * 64)..<((r + 1) * 64)]))
+            let got = Array(ws.output.array[(r * d)..<((r + 1) * d)])
+            XCTAssertLessThanOrEqual(zip(got, want).map { abs($0 - $1) }.max() ?? .infinity, 1e-11, "row \(r)")
+        }
+        try assertReversible(dyn, label: "conv stack, rank 3")
+    }
+
     /// The workspace splits many chains into chunks within its budget, and the chunks give the
     /// same h_conv as one pass.
     func testChunksWithinBudget() throws {

@@ -13,8 +13,9 @@ import ModelFormat
 ///
 /// Internally images are held per (chain, t, x) row with the channels contiguous, so the dense
 /// kernel's rows are reordered once at load from the stored channel-major order to (t, x, c):
-/// the same products, summed in another order. `--lowrank` does not touch the stack (its
-/// kernels stay full rank); `--precision float32` runs the stack in float64 and rounds h_conv
+/// the same products, summed in another order. `--lowrank` compresses the dense layer like any
+/// dense layer (its scratch is the im2col buffer, free by then) and leaves the conv kernels full
+/// rank; `--precision float32` runs the stack in float64 and rounds h_conv
 /// to float at the entry of the float layers like any input.
 public final class ConvStack {
     /// The stack's sizes for this network's image.
