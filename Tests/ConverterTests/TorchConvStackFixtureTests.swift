@@ -103,10 +103,40 @@ extension TorchL2HMCFixtureTests {
             XCTAssertEqual(e.code, "convert.conflicting_fact", "\(e)")
             XCTAssertTrue("\(e)".contains("has a convolution stack"), "\(e)")
         }
-        XCTAssertThrowsError(try TorchExport.encode(try Converter.convert(path: Fixtures.torchL2HMC("conv2023.pt"), options: convOptions("conv2023", preset: "torch-2023-06")).model,
+        // The x-networks-only stack (before 2023-02-08) is not what upstream's 2023 code builds: no export.
+        XCTAssertThrowsError(try TorchExport.encode(try Converter.convert(path: Fixtures.torchL2HMC("conv2022.pt"), options: convOptions("conv2022", preset: "torch-2022-12")).model,
                                                     sourceSHA256: nil)) { e in
             XCTAssertEqual((e as? ConvertError)?.code, "convert.export_unsupported", "\(e)")
-            XCTAssertTrue("\(e)".contains("network.conv_stack"), "\(e)")
+            XCTAssertTrue("\(e)".contains("network.conv_stack") && "\(e)".contains("x_networks"), "\(e)")
+        }
+    }
+
+    /// The export writes the stack at upstream's module indices with the config in its metadata:
+    /// the export of the converted conv2023 holds exactly PyTorch's stack tensors (the same keys
+    /// and values as the original state dict), and converts back with no option to the same model.
+    func testConv2023ExportsToUpstreamKeysAndConvertsBack() throws {
+        let model = try Converter.convert(path: Fixtures.torchL2HMC("conv2023.pt"), options: convOptions("conv2023", preset: "torch-2023-06")).model
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("convexport-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let path = dir.appendingPathComponent("c.safetensors").path
+        try AtomicFile.write(try TorchExport.encode(model, sourceSHA256: nil), to: path, replaceExisting: false)
+        let exported = try SafetensorsFile(path: path)
+        let original = try TorchCheckpoint(path: Fixtures.torchL2HMC("conv2023.pt"))
+        XCTAssertEqual(Set(exported.tensors.map(\.name)), Set(original.tensors.map(\.path)), "the same keys, both aliases and the stack's module indices included")
+        XCTAssertEqual(original.tensors.filter { $0.path.contains("conv_stack") }.count, 2 * 3 * 8, "3 networks x 8 stack tensors, under both aliases")
+        for t in original.tensors {
+            guard let e = exported.tensors.first(where: { $0.name == t.path }) else { continue }
+            XCTAssertEqual(e.shape, t.shape, t.path)
+            XCTAssertEqual(try exported.values(e).values, t.values, t.path)
+        }
+        XCTAssertEqual(exported.metadata["l2hmc.conv_filters"], "2,3,4")
+        XCTAssertEqual(exported.metadata["l2hmc.conv_sizes"], "3,2,2")
+        XCTAssertEqual(exported.metadata["l2hmc.conv_pool"], "1,2,1")
+        let back = try Converter.convert(path: path, options: ConversionOptions()).model
+        XCTAssertEqual(back.sampler, model.sampler)
+        for (name, array) in model.arrays where !ProbeArrayNames.isProbe(name) {
+            XCTAssertEqual(back.arrays[name]?.doubles(), array.doubles(), name)
         }
     }
 }

@@ -140,6 +140,30 @@ enum TorchConvStack {
         return (out, rows)
     }
 
+    /// The run config that rebuilds `stack` upstream (the export's inverse of ``spec(_:dense:appliesTo:)``),
+    /// or `convert.export_unsupported` saying why upstream's ConvStack (2023-06 on) cannot compute it.
+    static func config(of stack: ConvStackSpec) throws -> Config {
+        func failure(_ why: String) -> ConvertError { .exportUnsupported(field: "network.conv_stack", value: "present", reason: why) }
+        guard stack.appliesTo == .xAndVNetworks else {
+            throw failure("applies_to x_networks: upstream gives every network the stack from 2023-02-08 on")
+        }
+        let layers = stack.layers
+        guard let first = layers.first, !first.activation, first.pool == 1 else {
+            throw failure("upstream's first convolution has no activation and no pool")
+        }
+        for (j, l) in layers.enumerated() {
+            if l.kernelSize == 1 { throw failure("layer \(j) has kernel size 1, which upstream's PeriodicPadding(0) does not compute") }
+            if j > 0 && !l.activation { throw failure("layer \(j) has no activation; upstream activates every convolution after the first") }
+            if l.pool > 1 && j % 2 == 1 { throw failure("layer \(j) pools; upstream pools only after its 3rd, 5th, ... convolution") }
+        }
+        if stack.poolOrder == .activationThenPool && layers.contains(where: { $0.pool > 1 }) {
+            throw failure("pool_order activation_then_pool; upstream pools before the activation")
+        }
+        // pool[i] is read after convolution i + 1 when i + 1 is even; the other entries are unused (1).
+        let pool = (0..<layers.count).map { i in i + 1 < layers.count && (i + 1) % 2 == 0 ? layers[i + 1].pool : 1 }
+        return Config(filters: layers.map(\.filters), sizes: layers.map(\.kernelSize), pool: pool, origin: "the model")
+    }
+
     /// `values` (a permutation of `like`'s) in `like`'s element type: float32 stays float32, exactly.
     private static func same(_ like: NDArray, shape: [Int], _ values: [Double]) throws -> NDArray {
         like.dtype == .float64 ? try NDArray(shape: shape, doubles: values) : try NDArray(shape: shape, floats: values.map { Float($0) })
