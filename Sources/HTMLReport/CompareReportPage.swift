@@ -17,14 +17,23 @@ public enum CompareReportPage {
 
     public static func html(path: String, toolVersion: String) throws -> String {
         let json = try StrictJSONParser.parse(try AtomicFile.read(path, limit: 1 << 28))
+        guard isCompareReport(json), let root = ReportJSON.object(json) else { throw CompareReportError.notACompareReport(path: path) }
+        var page = HTMLPage(title: "l2hmc-run compare report: \(URL(fileURLWithPath: path).lastPathComponent)")
+        page.paragraph("Report \(path); made by \(toolVersion) from the JSON of \(ReportJSON.text(root["tool"] ?? .null)) compare. No script, no network.")
+        try appendSections(to: &page, json: json, path: path)
+        return page.html()
+    }
+
+    /// The compare sections (verdict, facts, settings table, gains over the best HMC, plots) added
+    /// to `page`: the whole compare page, or the comparison section of a run report
+    /// (`l2hmc-run report DIR --compare FILE.json`). Throws when `json` is not a compare JSON.
+    public static func appendSections(to page: inout HTMLPage, json: JSONValue, path: String = "") throws {
         guard isCompareReport(json), let root = ReportJSON.object(json), case let .array(rowValues)? = root["rows"] else {
             throw CompareReportError.notACompareReport(path: path)
         }
         let rows = rowValues.compactMap { ReportJSON.object($0) }
         func text(_ v: JSONValue?) -> String { ReportJSON.text(v ?? .null) }
         func num(_ v: JSONValue?) -> Double? { ReportJSON.number(v) }
-        var page = HTMLPage(title: "l2hmc-run compare report: \(URL(fileURLWithPath: path).lastPathComponent)")
-        page.paragraph("Report \(path); made by \(toolVersion) from the JSON of \(text(root["tool"])) compare. No script, no network.")
         page.heading("Verdict")
         if let v = ReportJSON.object(root["verdict"]) {
             for key in ["model", "networks_off"] { if case let .string(s)? = v[key] { page.paragraph(s, cssClass: s.contains("INCONCLUSIVE") ? "warn" : nil) } }
@@ -94,7 +103,6 @@ public enum CompareReportPage {
                 page.figure(p.svg(), caption: "Each point is one HMC setting (in \(unit)); the horizontal lines are the model and the model with its networks off.")
             }
         }
-        return page.html()
     }
 }
 

@@ -24,7 +24,17 @@ public enum RunReportPage {
     /// Chains drawn in the Q_int(t) panel.
     public static let chainsShown = 6
 
-    public static func html(directory: String, toolVersion: String) throws -> String {
+    /// `compare`: a compare JSON (`l2hmc-run compare --json`) and its path, whose tables and plots
+    /// are added as a last section, "Comparison with tuned HMC" (without it the page is unchanged).
+    public static func html(directory: String, toolVersion: String, compare: (path: String, json: JSONValue)? = nil) throws -> String {
+        func finish(_ page: inout HTMLPage) throws -> String {
+            if let c = compare {
+                page.heading("Comparison with tuned HMC")
+                page.paragraph("From \(c.path) (l2hmc-run compare --json): its own runs of the model, the model with its networks off and plain HMC over a grid of step sizes and trajectory lengths, not this run directory.")
+                try CompareReportPage.appendSections(to: &page, json: c.json, path: c.path)
+            }
+            return page.html()
+        }
         let reader = RunDirectoryReader(path: directory, limits: .init())
         let params = try reader.json("params.json")
         let summary = FileManager.default.fileExists(atPath: directory + "/summary.json") ? try reader.json("summary.json") : nil
@@ -81,7 +91,7 @@ public enum RunReportPage {
 
         guard let accept = try series("accept_prob") else {
             page.paragraph("No per-trajectory series in this directory.", cssClass: "warn")
-            return page.html()
+            return try finish(&page)
         }
         let trajectories = accept.rows
         let thermalization = ReportJSON.number(ReportJSON.object(params)?["thermalization"]) ?? 0
@@ -207,7 +217,7 @@ public enum RunReportPage {
             p.series.append(.init(label: "", points: chainMean(s).enumerated().map { (Double($0.offset + 1), $0.element) }))
             page.figure(p.svg(), caption: "Chain mean of the series \(file).")
         }
-        return page.html()
+        return try finish(&page)
     }
 
     /// Mixtures: the sample cloud of the first two coordinates after thermalization against each

@@ -27,7 +27,8 @@ struct ReportCommand: ParsableCommand {
             setting, the best HMC per measure with the gains over it, and plots of tau_int(Q) and of \
             its cost per force evaluation against the HMC trajectory length; written to FILE.html by default.
             Output: DIR/report.html by default (replaced when it is a report this command wrote); \
-            -o FILE.html elsewhere (an existing FILE is replaced only with --force). Written atomically.
+            -o FILE.html elsewhere (an existing FILE is replaced only with --force). Written atomically. \
+            --compare FILE.json adds a compare JSON's tables and plots to a run directory's report.
             Exit codes: 0 success, 1 unreadable or damaged run directory, 64 usage.
             """)
 
@@ -35,6 +36,8 @@ struct ReportCommand: ParsableCommand {
     var directory: String
     @Option(name: [.short, .customLong("output")], help: "Output HTML file (default: DIR/report.html).")
     var output: String?
+    @Option(name: .customLong("compare"), help: "With a run directory: add the tables and plots of this compare JSON (l2hmc-run compare --json FILE.json) to the run report as a last section.")
+    var compare: String?
     @Flag(help: "Replace an existing output file that this command did not write.")
     var force = false
 
@@ -44,6 +47,7 @@ struct ReportCommand: ParsableCommand {
             throw UsageError("\(directory) does not exist: give a run directory (l2hmc-run --out DIR), a crossval report (crossval --report FILE.json) or a compare JSON (compare --json FILE.json)")
         }
         let crossval = !isDirectory.boolValue
+        if compare != nil && crossval { throw UsageError("--compare adds a compare JSON to a run directory's report; \(directory) is a file") }
         if !crossval && !FileManager.default.fileExists(atPath: directory + "/params.json") {
             throw UsageError("\(directory) holds no params.json: not a run directory (l2hmc-run --out DIR writes one)")
         }
@@ -58,7 +62,13 @@ struct ReportCommand: ParsableCommand {
         let version = "l2hmc-run \(ToolVersion.current)"
         let html: String
         if !crossval {
-            html = try RunReportPage.html(directory: directory, toolVersion: version)
+            var comparison: (path: String, json: JSONValue)?
+            if let c = compare {
+                let json = try StrictJSONParser.parse(AtomicFile.read(c, limit: 1 << 28))
+                guard CompareReportPage.isCompareReport(json) else { throw CompareReportError.notACompareReport(path: c) }
+                comparison = (c, json)
+            }
+            html = try RunReportPage.html(directory: directory, toolVersion: version, compare: comparison)
         } else if let json = try? StrictJSONParser.parse(AtomicFile.read(directory, limit: 1 << 28)), CompareReportPage.isCompareReport(json) {
             html = try CompareReportPage.html(path: directory, toolVersion: version)
         } else {

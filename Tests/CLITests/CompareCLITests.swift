@@ -81,6 +81,34 @@ final class CompareCLITests: XCTestCase {
         XCTAssertEqual(try compare("a.json", ["--force"]).status, 0)
     }
 
+    /// `l2hmc-run report DIR --compare FILE.json`: the run report gains the comparison as a last
+    /// section; without the option the page has none; a JSON that is not a compare JSON is a coded
+    /// error, and --compare with a file instead of a run directory a usage error.
+    func testRunReportWithTheComparisonSection() throws {
+        XCTAssertEqual(try compare("c.json").status, 0)
+        let run = dir.appendingPathComponent("run").path
+        let r = try CLI.run("l2hmc-run", ["--model", model, "--chains", "4", "--trajectories", "10", "--out", run, "-q"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let plain = dir.appendingPathComponent("plain.html").path, with = dir.appendingPathComponent("with.html").path
+        XCTAssertEqual(try CLI.run("l2hmc-run", ["report", run, "-o", plain]).status, 0)
+        let w = try CLI.run("l2hmc-run", ["report", run, "--compare", dir.appendingPathComponent("c.json").path, "-o", with])
+        XCTAssertEqual(w.status, 0, w.stderr)
+        let plainHTML = try String(contentsOfFile: plain, encoding: .utf8), withHTML = try String(contentsOfFile: with, encoding: .utf8)
+        for text in ["Comparison with tuned HMC", "Against the best HMC", "tau_int(Q) per HMC setting"] {
+            XCTAssertTrue(withHTML.contains(text), text)
+            XCTAssertFalse(plainHTML.contains(text), text)
+        }
+        XCTAssertTrue(withHTML.contains("Summary"), "the run report itself is still there")
+        let notCompare = dir.appendingPathComponent("other.json")
+        try Data("{\"kind\": \"something else\", \"rows\": []}".utf8).write(to: notCompare)
+        let bad = try CLI.run("l2hmc-run", ["report", run, "--compare", notCompare.path, "-o", dir.appendingPathComponent("bad.html").path])
+        XCTAssertEqual(bad.status, 1, bad.stderr)
+        XCTAssertTrue(bad.stderr.hasPrefix("error: [report.not_a_report]"), bad.stderr)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: dir.appendingPathComponent("bad.html").path), "nothing written on failure")
+        let onFile = try CLI.run("l2hmc-run", ["report", dir.appendingPathComponent("c.json").path, "--compare", dir.appendingPathComponent("c.json").path])
+        XCTAssertEqual(onFile.status, 64, onFile.stderr)
+    }
+
     func testSameSeedSameNumbersWhateverTheThreads() throws {
         XCTAssertEqual(try compare("t1.json", ["--threads", "1"]).status, 0)
         XCTAssertEqual(try compare("t2.json", ["--threads", "2"]).status, 0)
