@@ -218,6 +218,10 @@ extension KerasNaming {
     /// The dataset this naming would hold a canonical array in (for "missing" messages).
     func sourceHint(for canonical: String) -> String {
         let parts = canonical.split(separator: ".").map(String.init)
+        if parts.count == 5, parts[2] == "conv_stack", self == .tf2021 {
+            let l = parts[3] == "dense" ? "DenseOutput" : "Conv2D-\(parts[3].dropFirst(4))"
+            return "weight \(parts[0])\(parts[1])_\(l)/\(parts[4]), 2022 naming of the convolution stack"
+        }
         guard parts.count == 4 else { return canonical }
         let (net, k, layer, variable) = (parts[0], parts[1], parts[2], parts[3])
         switch self {

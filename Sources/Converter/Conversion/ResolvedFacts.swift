@@ -37,6 +37,7 @@ struct ResolvedFacts {
         case .translationSign: example = "minus (or --translation-sign=-1)"
         case .xUpdate: example = "ncp"
         case .activation: example = "relu"
+        case .convPool: example = "2,2"
         default: example = "VALUE"
         }
         return "give \(key.flag) \(example), or \"\(key.rawValue)\" in a --config sidecar, or a --preset that fixes it (docs/CONVERT.md)"
