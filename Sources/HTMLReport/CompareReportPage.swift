@@ -67,6 +67,9 @@ public enum CompareReportPage {
         }
         page.table(["measure", "best HMC", "model gain", "networks-off gain"], gainRows)
         page.paragraph("A gain above 1 means cheaper than the best HMC per independent sample of Q (tau_int(Q) x cost per trajectory).")
+        if let share = num(ReportJSON.object(root["non_force_cpu_share"])?["model"]) {
+            page.paragraph(String(format: "%.0f %% of the model's CPU time is not force evaluations (networks, their features, the learned updates), pricing a force at HMC's CPU time per force evaluation.", share * 100))
+        }
 
         let hmc = rows.filter { $0["kind"] == .string("hmc") }
         let others = rows.filter { $0["kind"] != .string("hmc") }

@@ -63,6 +63,8 @@ struct CompareCommand: ParsableCommand {
     var hmcLength: String?
     @Option(help: "Jitter F of the HMC step sizes: eps (1 + F u), u uniform in [-1, 1], per chain and trajectory (0 <= F < 1; default 0).")
     var hmcJitter = 0.0
+    @Flag(name: .customLong("cold-start"), help: "Start every run from all links 0 instead of a random configuration (a learned sampler may not leave a random start on a lattice larger than its training one).")
+    var coldStart = false
     @Option(help: "Write the comparison as JSON to this path (created; an existing file is refused unless --force and it is a compare JSON).")
     var json: String?
     @Flag(help: "Replace an existing --json file, only if it is a JSON this command wrote.")
@@ -77,6 +79,7 @@ struct CompareCommand: ParsableCommand {
         settings.thermalization = thermalization
         settings.seed = seed
         settings.hmcJitter = hmcJitter
+        settings.coldStart = coldStart
         settings.hmcStepSizes = try hmcEps.map { try Self.parseList($0, "--hmc-eps") }
         settings.hmcLengths = try hmcLength.map { try Self.parseList($0, "--hmc-length") }
         try settings.validate()

@@ -116,6 +116,44 @@ final class ComparisonTests: XCTestCase {
         XCTAssertNil(r.verdict(.networksOff))
     }
 
+    func testLowerBoundsWhenNoHMCIsUsable() throws {
+        // HMC: tau 300 not converged (5 steps, 6 forces, 1 us), tau 200 frozen (10 steps, 11 forces, 2 us).
+        // Model: tau 20 +- 2 (upper end 24), 6 steps (7 forces), 10 us. Bounds:
+        // per force min(1800, 2200) / (24 * 7) = 10.714..; per trajectory 200 / 24 = 8.333..;
+        // per CPU-second min(300e-6, 400e-6) / (24 * 10e-6) = 1.25.
+        let r = ComparisonResult(rows: [row(.hmc, eps: 0.1, steps: 5, tau: tau(300, 30, converged: false), cpu: 1e-6),
+                                        row(.hmc, eps: 0.1, steps: 10, tau: tau(200, 20, frozen: 12), cpu: 2e-6),
+                                        row(.model, eps: 0.2, steps: 6, tau: tau(20, 2), cpu: 10e-6),
+                                        row(.networksOff, eps: 0.2, steps: 6, tau: tau(900, 90, converged: false), cpu: 9e-6)])
+        XCTAssertTrue(r.best.isEmpty)
+        XCTAssertTrue(r.gains[.model]?.isEmpty ?? true, "no best HMC, no gains")
+        let b = try XCTUnwrap(r.gainBounds[.model])
+        XCTAssertEqual(try XCTUnwrap(b[.forceEvaluation]), 1800.0 / 168.0, accuracy: 1e-12)
+        XCTAssertEqual(try XCTUnwrap(b[.trajectory]), 200.0 / 24.0, accuracy: 1e-12)
+        XCTAssertEqual(try XCTUnwrap(b[.cpuSecond]), 1.25, accuracy: 1e-12)
+        XCTAssertNil(r.gainBounds[.networksOff], "a candidate whose own tau_int is a lower bound gets no bound")
+        let v = try XCTUnwrap(r.verdict(.model))
+        XCTAssertTrue(v.hasPrefix("the model gains at least 10.7x per force evaluation, gains at least 1.25x per CPU-second and gains at least 8.33x per trajectory against HMC"), v)
+        XCTAssertTrue(try XCTUnwrap(r.verdict(.networksOff)).contains("INCONCLUSIVE"))
+        // With a usable HMC row there are gains and no bounds.
+        let usable = ComparisonResult(rows: [row(.hmc, eps: 0.1, steps: 5, tau: tau(300, 30), cpu: 1e-6),
+                                             row(.model, eps: 0.2, steps: 6, tau: tau(20, 2), cpu: 10e-6)])
+        XCTAssertTrue(usable.gainBounds.isEmpty)
+        XCTAssertNotNil(usable.gains[.model])
+    }
+
+    func testNonForceShareUsesTheLongestHMCRowsPricePerForce() throws {
+        // HMC 5 steps: 6 forces, 1.8 us (0.3 us per force); 10 steps: 11 forces, 2.2 us (0.2 us per force, the reference).
+        // Model: 7 forces, 10 us: 1 - 7 * 0.2 / 10 = 0.86. An all-force row at the reference price: 0.
+        let r = ComparisonResult(rows: [row(.hmc, eps: 0.1, steps: 5, tau: tau(30, 3), cpu: 1.8e-6),
+                                        row(.hmc, eps: 0.1, steps: 10, tau: tau(20, 2), cpu: 2.2e-6),
+                                        row(.model, eps: 0.2, steps: 6, tau: tau(20, 2), cpu: 10e-6),
+                                        row(.networksOff, eps: 0.2, steps: 6, tau: tau(20, 2), cpu: 1.4e-6)])
+        XCTAssertEqual(try XCTUnwrap(r.nonForceShare(.model)), 0.86, accuracy: 1e-12)
+        XCTAssertEqual(try XCTUnwrap(r.nonForceShare(.networksOff)), 0, accuracy: 1e-12)
+        XCTAssertNil(ComparisonResult(rows: [row(.model, eps: 0.2, steps: 6, tau: tau(20, 2), cpu: 10e-6)]).nonForceShare(.model))
+    }
+
     // MARK: tau_int error
 
     func testWindowAndCombinedErrors() {

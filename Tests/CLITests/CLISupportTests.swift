@@ -69,7 +69,7 @@ final class CLISupportTests: XCTestCase {
                      "--tile", "5", "--steps", "33", "--seed", "99", "--learning-rate", "0.02", "--learning-rate-decay", "0.5",
                      "--learning-rate-decay-steps", "20", "--clip-norm", "5", "--lambda", "2.5", "--esjd-weight", "0.75",
                      "--plaquette-weight", "0.125", "--lambda-plaquette", "3", "--charge-weight", "0.2", "--lambda-charge", "4",
-                     "--aux-weight", "0.6", "--checkpoint-every", "9", "--checkpoint-seconds", "30", "--log-every", "3",
+                     "--acceptance-weight", "0.25", "--aux-weight", "0.6", "--checkpoint-every", "9", "--checkpoint-seconds", "30", "--log-every", "3",
                      "--threads", "3"]
         XCTAssertEqual(flags.count, 2 * TrainingConfig.keyTable.count, "one flag per key")
         var expected = TrainingConfig()
@@ -82,7 +82,7 @@ final class CLISupportTests: XCTestCase {
         expected.steps = 33; expected.seed = 99; expected.learningRate = 0.02; expected.learningRateDecay = 0.5
         expected.learningRateDecaySteps = 20; expected.clipNorm = 5; expected.loss.lambda = 2.5; expected.loss.esjdWeight = 0.75
         expected.loss.plaquetteWeight = 0.125; expected.loss.lambdaPlaquette = 3; expected.loss.chargeWeight = 0.2; expected.loss.lambdaCharge = 4
-        expected.loss.auxWeight = 0.6; expected.checkpointEvery = 9; expected.checkpointSeconds = 30; expected.logEvery = 3
+        expected.loss.acceptanceWeight = 0.25; expected.loss.auxWeight = 0.6; expected.checkpointEvery = 9; expected.checkpointSeconds = 30; expected.logEvery = 3
         expected.tile = 5; expected.threads = 3
         let want = String(decoding: try CanonicalJSONWriter.encode(expected.json()), as: UTF8.self)
 

@@ -109,6 +109,19 @@ final class CompareCLITests: XCTestCase {
         // HMC: eps 0.2 x 5 steps, 6 forces; the local model (N_LF 2) counted through the wrapper,
         // N_LF + 1 = 3 as for the dense one.
         XCTAssertEqual(rows.map { $0["forces_per_trajectory"] as? Double }, [6, 3, 3])
+        // --cold-start reaches every run: the settings say so and the measured rows change.
+        let coldJSON = dir.appendingPathComponent("cold.json").path
+        let c = try CLI.run("l2hmc-run", ["compare", local, "--lattice", "6x6", "--chains", "8", "--trajectories", "20", "--hmc-eps", "0.2",
+                                          "--hmc-length", "1", "--cold-start", "--json", coldJSON, "-q"])
+        XCTAssertEqual(c.status, 0, c.stderr)
+        XCTAssertTrue(c.stdout.contains("cold start"), c.stdout)
+        let cj = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: coldJSON))) as? [String: Any])
+        XCTAssertEqual((cj["settings"] as? [String: Any])?["cold_start"] as? Bool, true)
+        XCTAssertEqual((j["settings"] as? [String: Any])?["cold_start"] as? Bool, false)
+        let coldRows = try XCTUnwrap(cj["rows"] as? [[String: Any]])
+        for (hot, cold) in zip(rows, coldRows) {
+            XCTAssertNotEqual(hot["acceptance"] as? Double, cold["acceptance"] as? Double, "\(hot["label"] ?? "")")
+        }
     }
 
     func testBadInputIsACodedError() throws {

@@ -83,6 +83,26 @@ final class ExportTorchCLITests: XCTestCase {
         print(r.stdout)
     }
 
+    /// Opt-in like the test above: the conv2023 fixture (upstream's convolution stack) converted and
+    /// exported loads strictly into the PyTorch modules built from the export's metadata (conv
+    /// config included) and reproduces PyTorch's recorded outputs to 1e-10.
+    func testPyTorchLoadsAConvStackExportStrictly() throws {
+        guard let python = ProcessInfo.processInfo.environment["L2HMC_TORCH_PYTHON"] else {
+            throw XCTSkip("set L2HMC_TORCH_PYTHON to a Python with torch, numpy and safetensors to run the PyTorch strict-load check")
+        }
+        let model = dir.appendingPathComponent("c.l2z").path, out = dir.appendingPathComponent("c.safetensors").path
+        let c = try CLI.run("l2hmc-convert", [fixtures.appendingPathComponent("conv2023.pt").path, model, "--preset", "torch-2023-06",
+                                              "--config", fixtures.appendingPathComponent("conv2023-config.yaml").path,
+                                              "--masks", fixtures.appendingPathComponent("conv2023-masks.npy").path])
+        XCTAssertEqual(c.status, 0, c.stderr)
+        let e = try CLI.run("l2hmc-convert", ["export", model, out])
+        XCTAssertEqual(e.status, 0, e.stderr)
+        let r = try CLI.run(executable: URL(fileURLWithPath: python), [fixtures.appendingPathComponent("check_export.py").path, out,
+                                                                       fixtures.appendingPathComponent("conv2023-outputs.npz").path], cwd: fixtures)
+        XCTAssertEqual(r.status, 0, r.stdout + r.stderr)
+        print(r.stdout)
+    }
+
     /// Opt-in like the test above: float64 models trained by l2hmc-train in every layout
     /// upstream has (per step with split x-networks, per step with one x-network, shared), made
     /// exportable (no time input, leaky_relu), exported and loaded into PyTorch strictly; PyTorch

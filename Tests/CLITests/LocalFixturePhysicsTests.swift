@@ -22,26 +22,27 @@ final class LocalFixturePhysicsTests: XCTestCase {
         return try XCTUnwrap(JSONSerialization.jsonObject(with: data) as? [String: Any])
     }
 
-    /// At beta 5 (the model's last training beta) after 200 HMC trajectories: 12x12 with rank 12
-    /// of 16 and 8x12 with N_LF 5 of 6 (acceptance 0.13 and 0.11 there, 0.33 at 8x8), where the
-    /// plaquette and <Q^2> are checked at 3 sigma; 16x16 with N_LF 7 for reversibility only: there
-    /// the model accepts about 2 % of its trajectories, so a bounded run cannot measure <Q^2>
-    /// (it is inconclusive, not biased: see the closing note of issue 14 and docs/RUNTIME.md).
+    /// After 200 HMC trajectories, at three lattices the model never saw: 12x12 with rank 12 of 16
+    /// and 8x12 with N_LF 5 of 6 at beta 5, and 16x16 (four times its volume) with N_LF 7 at
+    /// beta 4, where tau_int(Q) is short enough for a bounded run to converge (at beta 5 on 16x16,
+    /// 300 trajectories leave the Sokal window unconverged and <Q^2> under-sampled: a budget
+    /// problem, not a bias; the longer runs are in docs/RUNTIME.md). The plaquette and <Q^2> are
+    /// checked at 3 sigma and reversibility everywhere.
     func testExactPhysicsAtUnseenLatticesWithFreeStepCountAndLowRank() throws {
-        let cases: [(lattice: String, extra: [String], physics: Bool)] = [
-            ("12x12", ["--nlf", "6", "--lowrank", "12"], true),
-            ("8x12", ["--nlf", "5"], true),
-            ("16x16", ["--nlf", "7"], false),
+        let cases: [(lattice: String, beta: String, extra: [String])] = [
+            ("12x12", "5", ["--nlf", "6", "--lowrank", "12"]),
+            ("8x12", "5", ["--nlf", "5"]),
+            ("16x16", "4", ["--nlf", "7"]),
         ]
         for (i, c) in cases.enumerated() {
             let out = dir.appendingPathComponent("run\(i)").path
-            let r = try CLI.run("l2hmc-run", ["--model", Self.model, "--lattice", c.lattice, "--beta", "5", "--chains", "16",
-                                              "--trajectories", c.physics ? "300" : "210", "--hmc-start", "200", "--hmc-eps", "0.15",
+            let r = try CLI.run("l2hmc-run", ["--model", Self.model, "--lattice", c.lattice, "--beta", c.beta, "--chains", "16",
+                                              "--trajectories", "300", "--hmc-start", "200", "--hmc-eps", "0.15",
                                               "--hmc-nlf", "12", "--seed", "3", "--check-reversibility", "--out", out, "-q"] + c.extra)
             XCTAssertEqual(r.status, 0, "\(c.lattice): \(r.stderr)")
             let s = try summary(out)
             let quantities = try XCTUnwrap(s["quantities"] as? [[String: Any]])
-            for name in ["plaquette", "Q^2"] where c.physics {
+            for name in ["plaquette", "Q^2"] {
                 let q = try XCTUnwrap(quantities.first { $0["name"] as? String == name }, "\(c.lattice) \(name)")
                 let z = try XCTUnwrap(q["z"] as? Double)
                 XCTAssertLessThanOrEqual(abs(z), 3, "\(c.lattice) \(c.extra) \(name): \(q)")

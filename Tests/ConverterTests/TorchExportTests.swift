@@ -78,11 +78,13 @@ final class TorchConversionRefusalTests: XCTestCase {
         try options(preset: preset, [(.masks, Fixtures.torchL2HMC("head2023-masks.npy"))] + facts) { $0.configPath = config.map(Fixtures.torchL2HMC) }
     }
 
-    func testConvolutionStackIsRefusedNamingTheKeys() throws {
-        let e = assertConvertError("convert.unsupported_source") {
+    /// A convolution stack's module indices, pools and activations are not in the weights: without
+    /// the run's conv config the conversion names the missing fact.
+    func testConvolutionStackWithoutItsConfigNamesTheMissingFact() throws {
+        let e = assertConvertError("convert.missing_fact") {
             _ = try Converter.convert(path: Fixtures.torchL2HMC("conv2023.pt"), options: try self.head2023(config: nil))
         }
-        XCTAssertTrue("\(e.map { "\($0)" } ?? "")".contains("input_layer.conv_stack.layers.1.weight"))
+        XCTAssertTrue("\(e.map { "\($0)" } ?? "")".contains("'conv'"), "\(e.map { "\($0)" } ?? "")")
     }
 
     func testAliasesWithDifferentValuesAreRefused() throws {
@@ -160,7 +162,6 @@ final class TorchConversionRefusalTests: XCTestCase {
 
     func testHydraConfigRefusals() throws {
         let cases: [(String, String)] = [
-            ("conv:\n  filters: [8, 16]\ndynamics:\n  group: U1\n", "convolution stack"),
             ("dynamics:\n  group: SU3\n", "only U(1)"),
             ("framework: tensorflow\ndynamics:\n  group: U1\n", "tensorflow"),
             ("network:\n  activation_fn: elu\n", "elu"),
@@ -171,5 +172,11 @@ final class TorchConversionRefusalTests: XCTestCase {
             XCTAssertTrue("\(e.map { "\($0)" } ?? "")".contains(phrase), yaml)
         }
         assertConvertError("convert.invalid_fact") { _ = try HydraConfig.statements(yaml: "- a\n- b\n", name: "c.yaml", path: "c.yaml") }
+        // The conv group is read (checked against the weights later), with upstream's defaults.
+        let conv = try HydraConfig.statements(yaml: "conv:\n  filters: [8, 16]\n  pool: null\ndynamics:\n  group: U1\n", name: "c.yaml", path: "c.yaml")
+        XCTAssertEqual(conv.convStack?.filters, [8, 16])
+        XCTAssertEqual(conv.convStack?.sizes, [2, 2])
+        XCTAssertEqual(conv.convStack?.pool, [2, 2])
+        assertConvertError("convert.invalid_fact") { _ = try HydraConfig.statements(yaml: "conv:\n  filters: [8, 0]\nnetwork: {}\n", name: "c.yaml", path: "c.yaml") }
     }
 }

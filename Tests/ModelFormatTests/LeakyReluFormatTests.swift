@@ -46,7 +46,7 @@ final class LeakyReluFormatTests: XCTestCase {
             XCTAssertEqual(w.version, leaky ? "1.1" : "1.0", "\(activation)")
             XCTAssertEqual(w.features.contains("leaky_relu"), leaky, "\(activation): \(w.features)")
         }
-        XCTAssertEqual(Manifest.currentVersion.description, "1.2")   // 1.2 added local_network
+        XCTAssertEqual(Manifest.currentVersion.description, "1.3")   // 1.2 added local_network, 1.3 conv_stack
         XCTAssertEqual(Manifest.minimumVersion(for: []).description, "1.0")
         XCTAssertEqual(Manifest.minimumVersion(for: ["probe", "batch_norm"]).description, "1.0")
         XCTAssertEqual(Manifest.minimumVersion(for: ["probe", "leaky_relu"]).description, "1.1")
@@ -86,16 +86,16 @@ final class LeakyReluFormatTests: XCTestCase {
             // 1.1 is older than this reader's own version: unknown keys are errors in it, as in 1.0.
             ("1.1 file with an unknown key", try Self.edited(leaky, [(["network", "negative_slope"], .double(0.01))]), "manifest.unknown_key", nil),
             // A newer minor with known features only loads (section 7), leaky_relu included.
-            ("1.3 leaky_relu with an unknown key", try Self.edited(leaky, [(["format_version"], .string("1.3")), (["network", "negative_slope"], .double(0.01))]),
+            ("1.4 leaky_relu with an unknown key", try Self.edited(leaky, [(["format_version"], .string("1.4")), (["network", "negative_slope"], .double(0.01))]),
              nil, nil),
-            ("1.3 file with an unknown feature", try Self.edited(leaky, [(["format_version"], .string("1.3")),
+            ("1.4 file with an unknown feature", try Self.edited(leaky, [(["format_version"], .string("1.4")),
                                                                         (["required_features"], .array([leakyFeature, ncp, .string("gelu")]))]),
-             "manifest.unknown_required_feature", "requires feature \"gelu\", unknown to this reader (format 1.2)"),
+             "manifest.unknown_required_feature", "requires feature \"gelu\", unknown to this reader (format 1.3)"),
             // An older-version model in a newer-version file is fine; listing a known unused feature too (section 4).
             ("1.1 relu file", try Self.edited(relu, [(["format_version"], .string("1.1"))]), nil, nil),
             ("1.1 relu file listing leaky_relu", try Self.edited(relu, [(["format_version"], .string("1.1")),
                                                                        (["required_features"], .array([leakyFeature, ncp]))]), nil, nil),
-            ("2.0 leaky_relu", try Self.edited(leaky, [(["format_version"], .string("2.0"))]), "manifest.unsupported_version", "1.0 to 1.2"),
+            ("2.0 leaky_relu", try Self.edited(leaky, [(["format_version"], .string("2.0"))]), "manifest.unsupported_version", "1.0 to 1.3"),
         ]
         for (label, file, code, text) in cases {
             let got = Self.readError(file)

@@ -88,7 +88,7 @@ final class LocalTrajectoryTests: XCTestCase {
         var config = TrainingConfig()
         config.lattice = [4, 4]; config.networkKind = .local; config.channels = [3, 2]; config.nLF = 2; config.chains = 4
         config.activation = .tanh; config.layout = .perStep; config.xNetworksPerStep = 2; config.epsInit = 0.3
-        config.loss.plaquetteWeight = 0.7; config.loss.chargeWeight = 0.3; config.loss.auxWeight = 0.5; config.loss.lambda = 1.5
+        config.loss.plaquetteWeight = 0.7; config.loss.chargeWeight = 0.3; config.loss.auxWeight = 0.5; config.loss.acceptanceWeight = 0.4; config.loss.lambda = 1.5
         let trainer = try L2HMCTrainer(config: config)
         var rng = SplitMix64(seed: 3)
         for i in 0..<trainer.model.params.values.count { trainer.model.params.values[i] += 0.2 * rng.normal() }

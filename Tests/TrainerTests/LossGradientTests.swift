@@ -9,7 +9,7 @@ final class LossGradientTests: XCTestCase {
     func testLossGradientForEveryTermAndTarget() throws {
         var u1 = TrainingConfig()
         u1.lattice = [2, 3]; u1.nLF = 2; u1.hiddenUnits = [6]; u1.chains = 4; u1.activation = .tanh; u1.layout = .perStep
-        u1.loss.plaquetteWeight = 0.7; u1.loss.chargeWeight = 0.3; u1.loss.auxWeight = 0.5; u1.loss.lambda = 1.5
+        u1.loss.plaquetteWeight = 0.7; u1.loss.chargeWeight = 0.3; u1.loss.auxWeight = 0.5; u1.loss.acceptanceWeight = 0.4; u1.loss.lambda = 1.5
         u1.epsInit = 0.3
         var gmm = TrainingConfig()
         gmm.target = .gmm; gmm.mixtureMeans = [[-0.5, 0], [0.5, 0]]; gmm.mixtureVariance = 0.3

@@ -63,6 +63,7 @@ final class TrainingConfigKeyTests: XCTestCase {
         Case(key: "lambda_plaquette", defaultValue: d(1), example: d(3), flagText: "3", field: { d($0.loss.lambdaPlaquette) }),
         Case(key: "charge_weight", defaultValue: d(0), example: d(0.2), flagText: "0.2", field: { d($0.loss.chargeWeight) }),
         Case(key: "lambda_charge", defaultValue: d(1), example: d(4), flagText: "4", field: { d($0.loss.lambdaCharge) }),
+        Case(key: "acceptance_weight", defaultValue: d(0), example: d(0.25), flagText: "0.25", field: { d($0.loss.acceptanceWeight) }),
         Case(key: "aux_weight", defaultValue: d(0), example: d(0.6), flagText: "0.6", field: { d($0.loss.auxWeight) }),
         Case(key: "checkpoint_every", defaultValue: i(0), example: i(9), flagText: "9", field: { i($0.checkpointEvery) }),
         Case(key: "checkpoint_seconds", defaultValue: d(120), example: d(30), flagText: "30", field: { d($0.checkpointSeconds) }),

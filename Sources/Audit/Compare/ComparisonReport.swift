@@ -65,6 +65,8 @@ public enum ComparisonReport {
         }
         var gains: [String: JSONValue] = [:]
         var verdicts: [String: JSONValue] = [:]
+        var bounds: [String: JSONValue] = [:]
+        var shares: [String: JSONValue] = [:]
         for kind in [ComparisonRow.Kind.model, .networksOff] {
             var g: [String: JSONValue] = [:]
             for m in CostMeasure.allCases {
@@ -73,11 +75,15 @@ public enum ComparisonReport {
                 } else { g[m.rawValue] = .null }
             }
             gains[kind.rawValue] = .object(g)
+            var b: [String: JSONValue] = [:]
+            for m in CostMeasure.allCases { b[m.rawValue] = number(r.gainBounds[kind]?[m]) }
+            bounds[kind.rawValue] = r.gainBounds[kind] == nil ? .null : .object(b)
+            shares[kind.rawValue] = number(r.nonForceShare(kind))
             verdicts[kind.rawValue] = r.verdict(kind).map { .string($0) } ?? .null
         }
         let settings: [String: JSONValue] = [
             "chains": .int(Int64(s.chains)), "trajectories": .int(Int64(s.trajectories)), "thermalization": number(s.thermalization),
-            "seed": .string(String(s.seed)), "hmc_jitter": number(s.hmcJitter),
+            "seed": .string(String(s.seed)), "hmc_jitter": number(s.hmcJitter), "cold_start": .bool(s.coldStart),
             "hmc_eps": s.hmcStepSizes.map { .array($0.map { number($0) }) } ?? .string("default"),
             "hmc_length": s.hmcLengths.map { .array($0.map { number($0) }) } ?? .string("default"),
         ]
@@ -88,6 +94,7 @@ public enum ComparisonReport {
                                "model_beta": number(c.modelBeta)]),
             "model_dynamics": .object(["n_lf": .int(Int64(c.modelSteps)), "mean_step_size": number(c.modelStepSize), "length": number(c.modelLength)]),
             "settings": .object(settings), "rows": .array(rows), "best_hmc": .object(best), "best_hmc_edges": .object(edges), "gains": .object(gains),
+            "gain_lower_bounds": .object(bounds), "non_force_cpu_share": .object(shares),
             "verdict": .object(verdicts), "threads": .int(Int64(c.threads)), "seconds": number(c.seconds),
         ])
     }
@@ -96,7 +103,7 @@ public enum ComparisonReport {
     public static func table(_ r: ComparisonResult, settings s: ComparisonSettings, context c: Context) -> [String] {
         let l = c.lattice
         var lines = ["compare     U(1) \(l.lt)x\(l.lx), beta \(fmt(l.beta))\(l.beta != c.modelBeta ? " (model trained at \(fmt(c.modelBeta)))" : ""); model \(c.modelPath) (N_LF \(c.modelSteps), mean eps_x \(fmt(c.modelStepSize)), length \(fmt(c.modelLength)))",
-                     "budget      \(s.chains) chains x \(s.trajectories) trajectories per setting (first \(fmt(s.thermalization * 100)) % dropped), seed \(s.seed), threads \(c.threads)\(s.hmcJitter != 0 ? ", HMC jitter \(fmt(s.hmcJitter))" : "")"]
+                     "budget      \(s.chains) chains x \(s.trajectories) trajectories per setting (first \(fmt(s.thermalization * 100)) % dropped), seed \(s.seed), threads \(c.threads)\(s.hmcJitter != 0 ? ", HMC jitter \(fmt(s.hmcJitter))" : "")\(s.coldStart ? ", cold start" : "")"]
         let header = ["sampler", "eps", "N_LF", "length", "accept", "tunnel", "tau_int(Q)", "+-", "forces", "CPU us", "tau x forces"]
         var cells: [[String]] = []
         for row in r.rows {
@@ -127,6 +134,9 @@ public enum ComparisonReport {
             })
         }
         if gainCells.count > 1 { lines += columns(gainCells) }
+        if let share = r.nonForceShare(.model) {
+            lines.append(pad("cost", 12) + String(format: "%.0f %% of the model's CPU time is not force evaluations (networks, features, learned updates; forces priced at HMC's CPU per force)", share * 100))
+        }
         for kind in [ComparisonRow.Kind.model, .networksOff] {
             if let v = r.verdict(kind) { lines.append(pad(kind == .model ? "verdict" : "", 12) + v) }
         }

@@ -16,6 +16,13 @@ public struct ComparisonResult: Sendable {
     /// Gain over the best HMC per measure, for the model and networks-off rows whose tau_int is
     /// usable (``CostGain``; absent otherwise: a lower bound of tau_int ranks nothing).
     public let gains: [ComparisonRow.Kind: [CostMeasure: CostGain]]
+    /// When no HMC row is usable (every HMC tau_int(Q) is then only a lower bound: its window
+    /// did not converge or its chains froze), a lower bound of the gain per measure for the
+    /// model and networks-off rows whose own tau_int is usable:
+    /// `min over HMC rows (tau_hmc unit_hmc) / ((tau + 2 error) unit)`, the HMC times taken
+    /// as they are (lower bounds) and the candidate's at its two-sigma upper end. Empty when
+    /// some HMC row is usable (``gains`` applies) or the candidate's tau_int is not usable.
+    public let gainBounds: [ComparisonRow.Kind: [CostMeasure: Double]]
 
     public init(rows: [ComparisonRow]) {
         self.rows = rows
@@ -34,6 +41,33 @@ public struct ComparisonResult: Sendable {
             gains[row.kind] = g
         }
         self.gains = gains
+        var bounds: [ComparisonRow.Kind: [CostMeasure: Double]] = [:]
+        let hmcTimes = rows.filter { $0.kind == .hmc && $0.tau.tau.isFinite && $0.tau.tau > 0 }
+        if best.isEmpty && !hmcTimes.isEmpty {
+            for row in rows where row.kind != .hmc && row.tau.usable {
+                var b: [CostMeasure: Double] = [:]
+                for m in CostMeasure.allCases {
+                    if let cheapest = hmcTimes.map({ $0.cost(m) }).min() {
+                        b[m] = cheapest / ((row.tau.tau + 2 * row.tau.error) * row.unit(m))
+                    }
+                }
+                bounds[row.kind] = b
+            }
+        }
+        self.gainBounds = bounds
+    }
+
+    /// The share of a row's CPU time not spent on its force evaluations (for the model: its
+    /// networks, their features and the learned updates), with the force priced at HMC's CPU
+    /// time per force evaluation in the HMC row with the most forces per trajectory (where the
+    /// per-trajectory measurements weigh least):
+    /// `1 - forces * (cpu_hmc / forces_hmc) / cpu`. Timing noise can make it slightly
+    /// negative for a row that is all force; nil without an HMC row or with zero times.
+    public func nonForceShare(_ kind: ComparisonRow.Kind) -> Double? {
+        guard let row = rows.first(where: { $0.kind == kind }), row.cpuSecondsPerTrajectory > 0,
+              let ref = rows.filter({ $0.kind == .hmc && $0.forcesPerTrajectory > 0 && $0.cpuSecondsPerTrajectory > 0 })
+                .max(by: { $0.forcesPerTrajectory < $1.forcesPerTrajectory }) else { return nil }
+        return 1 - row.forcesPerTrajectory * (ref.cpuSecondsPerTrajectory / ref.forcesPerTrajectory) / row.cpuSecondsPerTrajectory
     }
 
     /// Where the best HMC setting of `measure` lies on the edge of the grid, as phrases
@@ -63,15 +97,22 @@ public struct ComparisonResult: Sendable {
     /// The one-line verdict of the row of `kind` ("the model gains 1.5x +- 0.3 per force
     /// evaluation, loses 11.6x +- 2.1 per CPU-second and ties (1.02x +- 0.2) per trajectory
     /// against the best HMC"), INCONCLUSIVE with the reason when its tau_int or every HMC
-    /// row's is not usable; nil when there is no such row.
+    /// row's is not usable, unless some ``gainBounds`` entry is at least 1: then "gains at
+    /// least ..." per measure from the bounds; nil when there is no such row.
     public func verdict(_ kind: ComparisonRow.Kind) -> String? {
         guard let row = rows.first(where: { $0.kind == kind }) else { return nil }
         let name = kind == .model ? "the model" : "the model with its networks off"
         if let p = row.tau.problem { return "\(name): INCONCLUSIVE: \(p)" }
+        let order: [CostMeasure] = [.forceEvaluation, .cpuSecond, .trajectory]
+        if let b = gainBounds[kind], b.values.contains(where: { $0 >= 1 }) {
+            let parts = order.compactMap { m in b[m].map { x in
+                x >= 1 ? "gains at least \(String(format: "%.3g", x))x \(m.phrase)" : "INCONCLUSIVE \(m.phrase) (bound \(String(format: "%.3g", x))x)" } }
+            let joined = parts.count > 1 ? parts.dropLast().joined(separator: ", ") + " and " + (parts.last ?? "") : parts.joined()
+            return "\(name) \(joined) against HMC (bounds: no HMC setting has a usable tau_int(Q), so each is taken at its lower bound, the model's at its 2-sigma upper end)"
+        }
         guard let g = gains[kind], !g.isEmpty else {
             return "\(name): INCONCLUSIVE: no HMC setting has a usable tau_int(Q) (first HMC row: \(rows.first { $0.kind == .hmc }?.tau.problem ?? "none"))"
         }
-        let order: [CostMeasure] = [.forceEvaluation, .cpuSecond, .trajectory]
         let parts = order.compactMap { m in g[m].map { "\($0.phrase) \(m.phrase)" } }
         let joined = parts.count > 1 ? parts.dropLast().joined(separator: ", ") + " and " + (parts.last ?? "") : parts.joined()
         return "\(name) \(joined) against the best HMC"

@@ -50,6 +50,7 @@ public struct SamplerComparison {
         var s = RunSettings(chains: settings.chains, trajectories: settings.trajectories, seed: settings.seed,
                             schedule: hmc ? .hmcOnly : .l2hmcOnly, hmcStepSize: point?.stepSize ?? 0.1, hmcSteps: point?.steps ?? 1)
         s.thermalization = settings.thermalization
+        s.hotStart = !settings.coldStart
         if hmc { s.hmcJitter = settings.hmcJitter }
         if kind == .networksOff { s.netWeights = NetWeights(values: [Double](repeating: 0, count: 6)) }
         s.tile = TilePolicy.defaultTile(chains: settings.chains, sampler: hmc ? nil : model.sampler)

@@ -164,8 +164,8 @@ struct ResolvedFacts {
         self.table = table
     }
 
-    func sampler(structure: NetworkStructure) throws -> SamplerSpec {
-        let spec = SamplerSpec(
+    func sampler(structure: NetworkStructure, convStack: ConvStackSpec? = nil) throws -> SamplerSpec {
+        var spec = SamplerSpec(
             target: .u1(U1Lattice(lt: lt, lx: lx, beta: beta, linkLayout: outputLinkLayout)),
             dynamics: Dynamics(nLF: nLF, xUpdate: xUpdate, translationSign: translationSign,
                                epsXParametrization: epsXParametrization, epsVParametrization: epsVParametrization),
@@ -175,6 +175,7 @@ struct ResolvedFacts {
                                  transformationHead: structure.transformationCoeff ? .tanhExpCoeff : .tanh,
                                  batchNorm: batchNormEpsilon.map { BatchNormSpec(epsilon: $0) }),
             netWeights: netWeights)
+        spec.network.convStack = convStack
         try SamplerRules.validate(spec)
         return spec
     }

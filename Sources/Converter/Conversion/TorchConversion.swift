@@ -8,7 +8,8 @@ import ModelFormat
 /// Steps: every tensor is mapped (network weight, step size, known and ignored, or unmapped);
 /// aliases of one weight (`networks.xnet...` and `xnet...`) must hold identical values and one is
 /// used; `nn.Linear` weights are transposed to the canonical (in, out); a convolution stack is
-/// refused by name. Facts: preset < sidecar < flags, then what the file states (the stored step
+/// mapped with the run's `conv` config (``TorchConvStack``; the output then keeps upstream's
+/// `mu_t_x` links, which the format's stack requires). Facts: preset < sidecar < flags, then what the file states (the stored step
 /// sizes, a hydra `config.yaml` given with `--config`, the metadata of our own export) is
 /// applied by ``FileStatements`` (a contradiction is `convert.conflicting_fact`). Then the
 /// shared path of the Keras conversion: structure from the names, every shape checked against
@@ -37,7 +38,7 @@ enum TorchConversion {
         var eps: [Bool: [Int: (Double, String)]] = [true: [:], false: [:]]
         var rows: [MappingRow] = []
         var unmapped: [String] = []
-        var convolution: [String] = []
+        var convolution: [TorchConvStack.Key: [(TensorFileSource.TensorEntry, alias: Bool)]] = [:]
         for e in source.entries {
             func row(_ target: String, _ note: String) {
                 rows.append(MappingRow(source: e.location, shape: e.shape, dtype: e.dtype, target: target, note: note))
@@ -57,15 +58,12 @@ enum TorchConversion {
                 eps[x, default: [:]][k] = (v, e.location)
             case let .ignored(reason)?:
                 row("ignored", reason)
-            case .convolution?:
-                convolution.append(e.location)
+            case let .convStack(net, step, index, variable, alias)?:
+                convolution[TorchConvStack.Key(net: net, step: step, index: index, variable: variable), default: []].append((e, alias))
             case nil:
                 unmapped.append(e.location)
                 row("UNMAPPED", "")
             }
-        }
-        if !convolution.isEmpty {
-            throw ConvertError.unsupportedSource(path: path, reason: "its networks have a convolution stack (\(convolution.count) tensors: \(convolution.prefix(3).joined(separator: ", "))\(convolution.count > 3 ? ", ..." : "")); convolutional networks are not in the format yet: convert a model trained with conv: none")
         }
         guard !byRef.isEmpty else {
             let examples = source.entries.prefix(3).map(\.location).joined(separator: ", ")
@@ -132,14 +130,61 @@ enum TorchConversion {
             guard options.allowUnused else { throw ConvertError.unmappedDatasets(names: unmapped) }
             warnings += unmapped.map { "\($0) is not used (--allow-unused)" }
         }
-        let resolved = try ResolvedFacts(facts: facts, structure: structure, outputLinkLayout: options.outputLinkLayout)
-        let spec = try resolved.sampler(structure: structure)
+        // The convolution stack: its layer list from the run's conv config, its tensors checked
+        // against it (aliases as for every weight).
+        var convTensors: [TorchConvStack.Key: (entry: TensorFileSource.TensorEntry, dataset: SourceDataset)] = [:]
+        for (key, copies) in convolution {
+            let ordered = copies.sorted { !$0.alias && $1.alias }
+            let chosen = ordered[0].0
+            for other in ordered.dropFirst() {
+                guard other.0.shape == chosen.shape, other.0.dtype == chosen.dtype, other.0.values?.map(\.bitPattern) == chosen.values?.map(\.bitPattern) else {
+                    throw ConvertError.aliasMismatch(canonical: "\(key.networkName).conv_stack layers.\(key.index).\(key.variable)",
+                                                     sources: [chosen.location, other.0.location], detail: "the two copies differ")
+                }
+                rows.append(MappingRow(source: other.0.location, shape: other.0.shape, dtype: other.0.dtype, target: "ignored",
+                                       note: "alias of \(chosen.location) (values checked identical)"))
+            }
+            convTensors[key] = (chosen, source.dataset(chosen, transpose: false))
+        }
+        var convStack: ConvStackSpec?
+        var convConfig: TorchConvStack.Config?
+        if !convTensors.isEmpty {
+            guard let c = statements.convStack, !c.filters.isEmpty else {
+                if let c = statements.convStack {
+                    throw ConvertError.conflictingFact(fact: "conv", reason: "\(c.origin) has no convolution stack (filters []), but the file has \(convTensors.count) input_layer.conv_stack tensors")
+                }
+                throw ConvertError.missingFact(fact: "conv", needed: "the convolution stack's layer list (conv filters, sizes, pool): which module index is which layer and where it pools",
+                                               how: "give the run's own config with --config RUN/.hydra/config.yaml")
+            }
+            if let o = options.outputLinkLayout, o != .muTX {
+                throw ConvertError.optionNotAccepted(option: "--output-link-layout \(o.rawValue)", reason: "a model with a convolution stack keeps upstream's mu_t_x links (the stack reads the links as an image in that order)")
+            }
+            guard let denseKey = convTensors.keys.first(where: { $0.index == TorchConvStack.indices(count: c.filters.count).dense && $0.variable == "weight" }),
+                  let dense = convTensors[denseKey]?.entry.shape.first else {
+                throw ConvertError.missingArray(canonical: "conv_stack.dense.kernel",
+                                                expectedSource: "input_layer.conv_stack.layers.\(TorchConvStack.indices(count: c.filters.count).dense).weight (the Linear after the flatten, for conv filters \(c.filters), \(c.origin))")
+            }
+            let names = SamplerRules.networkNames(SamplerSpec(target: .u1(U1Lattice(lt: 1, lx: 1, beta: 1)), dynamics: Dynamics(nLF: structure.nLF ?? 1, xUpdate: .ncp),
+                                                              network: NetworkSpec(layout: structure.layout, xNetworksPerStep: structure.xNetworksPerStep, xNetInput: .raw, vNetInput: .raw,
+                                                                                   maskPlacement: nil, timeInput: false, hiddenUnits: [1])))
+            convStack = try TorchConvStack.spec(c, dense: dense, appliesTo: try TorchConvStack.appliesTo(Set(convTensors.keys), networks: names))
+            convConfig = c
+        } else if let c = statements.convStack, !c.filters.isEmpty {
+            throw ConvertError.conflictingFact(fact: "conv", reason: "\(c.origin) has a convolution stack (filters \(c.filters)), but the file has no input_layer.conv_stack tensors")
+        }
+        let resolved = try ResolvedFacts(facts: facts, structure: structure, outputLinkLayout: convStack == nil ? options.outputLinkLayout : .muTX)
+        let spec = try resolved.sampler(structure: structure, convStack: convStack)
         let n = spec.stateSize
         let expected = SamplerRules.expectedArrays(spec, probe: nil)
         try KerasConversion.checkDeclared(mapped: mapped, expected: expected, resolved: resolved, spec: spec, limit: source.maxDatasetElements)
 
         // 4. Arrays.
         var built = try NetworkArrays.build(source: source, mapped: mapped, structure: structure, stateSize: n)
+        if let stack = convStack, let config = convConfig {
+            let conv = try TorchConvStack.arrays(convTensors, stack: stack, spec: spec, source: source, config: config)
+            for (name, a) in conv.arrays { built.arrays[name] = a; built.sources[name] = [name] }
+            rows += conv.rows
+        }
         var generated: [(String, String)] = []
         // ScaledTanh without a bias (upstream 2022-08-16 .. 2023-01-16): the bias is zero. That
         // era has no head bias anywhere; a file where some heads have one and others not is

@@ -10,11 +10,26 @@ enum ExportMetadata {
     static let prefix = "l2hmc."
     /// Keys that carry no fact.
     static let informational: Set<String> = ["l2hmc.naming", "l2hmc.producer", "l2hmc.source_sha256", "l2hmc.note"]
+    /// The convolution stack's config (comma-separated integers each), as a run's `conv` group.
+    static let convKeys = ["l2hmc.conv_filters", "l2hmc.conv_sizes", "l2hmc.conv_pool"]
 
     /// Statements of the file from `metadata` (keys outside `l2hmc.` are ignored; an unknown
     /// `l2hmc.` key is refused, as a newer exporter's fact would be).
     static func state(_ metadata: [String: String], into statements: inout FileStatements) throws {
-        for (key, text) in metadata.sorted(by: { $0.key < $1.key }) where key.hasPrefix(prefix) && !informational.contains(key) {
+        let conv = convKeys.map { metadata[$0] }
+        if conv.contains(where: { $0 != nil }) {
+            let origin = "the file (metadata l2hmc.conv_*)"
+            let lists = try zip(convKeys, conv).map { key, text -> [Int] in
+                guard let text else { throw ConvertError.invalidFact(fact: key, value: "(missing)", expected: "all three of \(convKeys.joined(separator: ", "))") }
+                let values = text.split(separator: ",", omittingEmptySubsequences: false).map { Int($0) }
+                guard !values.isEmpty, values.allSatisfy({ ($0 ?? 0) >= 1 }) else {
+                    throw ConvertError.invalidFact(fact: key, value: text, expected: "comma-separated integers >= 1")
+                }
+                return values.compactMap { $0 }
+            }
+            statements.convStack = TorchConvStack.Config(filters: lists[0], sizes: lists[1], pool: lists[2], origin: origin)
+        }
+        for (key, text) in metadata.sorted(by: { $0.key < $1.key }) where key.hasPrefix(prefix) && !informational.contains(key) && !convKeys.contains(key) {
             let name = String(key.dropFirst(prefix.count))
             let origin = "the file (metadata \(key))"
             if name == "masks" {

@@ -12,7 +12,10 @@ import ModelFormat
 ///   input `cos_sin_blocks` with `before_trig`; v-net input `raw`; translation sign +1; NCP x
 ///   update; activation relu, tanh, swish or leaky_relu; batch norm only with epsilon 1e-5
 ///   (torch's BatchNorm1d default, not configurable upstream; the head-2022 Keras era used
-///   1e-3); shared layout only with one x-network.
+///   1e-3); shared layout only with one x-network; a convolution stack (format 1.3) only in
+///   upstream's form (every network, no activation after the first conv, pools only after the
+///   3rd, 5th, ... conv, pool before activation, no 1x1 kernel). Its tensors go to upstream's
+///   module indices and its config (filters, sizes, pool) to `l2hmc.conv_*` metadata.
 /// - Every network tensor is written twice, under `networks.<net>` and `<net>` (upstream's
 ///   `Dynamics` registers both, and a strict load wants both). Kernels are written (out, in)
 ///   (transposed); coefficients as (1, D) (zeros for a `tanh` head, which is exp(0) = 1);
@@ -37,6 +40,8 @@ public enum TorchExport {
             throw refuse("target.kind", "gaussian_mixture", "upstream's PyTorch L2HMC networks are for U(1) gauge fields")
         }
         let net = spec.network, dyn = spec.dynamics
+        var convConfig: TorchConvStack.Config?
+        if let stack = net.convStack { convConfig = try TorchConvStack.config(of: stack) }
         guard !net.timeInput else { throw refuse("network.time_input", "true", "upstream's PyTorch networks have no time input") }
         guard net.xNetInput == .cosSinBlocks, net.maskPlacement == .beforeTrig else {
             throw refuse("network.x_net_input", "\(net.xNetInput.rawValue)\(net.maskPlacement.map { ", \($0.rawValue)" } ?? "")", "upstream feeds x-networks cos/sin blocks of the masked angles (cos_sin_blocks, before_trig)")
@@ -86,6 +91,32 @@ public enum TorchExport {
                 for r in 0..<rows { for c in 0..<cols { t[c * rows + r] = v[r * cols + c] } }
                 add(try key(role, "kernel"), w.dtype, [cols, rows], t)
                 add(try key(role, "bias"), b.dtype, b.shape, b.doubles())
+            }
+            if let stack = net.convStack, let config = convConfig, case let .u1(l) = spec.target {
+                // upstream's module indices; weights (out, in, k, k) and the Linear (D, F).
+                let prefix = try key(.xLayer, "kernel").replacingOccurrences(of: ".input_layer.xlayer.weight", with: ".input_layer.conv_stack.layers.")
+                let indices = TorchConvStack.indices(count: config.filters.count)
+                let c0 = ConvStackRules.inputChannels(width: net.xNetInput.width(stateSize: n), lt: l.lt, lx: l.lx)
+                let channels = kind == .v ? ConvStackRules.inputChannels(width: net.vNetInput.width(stateSize: n), lt: l.lt, lx: l.lx) : c0
+                let shapes = try ConvStackRules.shapes(stack, channels: channels, lt: l.lt, lx: l.lx)
+                for (j, s) in shapes.enumerated() {
+                    let w = try array("conv_stack.conv\(j).kernel"), b = try array("conv_stack.conv\(j).bias")
+                    let k = s.kernelSize, cin = s.inChannels, cout = s.outChannels
+                    let v = w.doubles()
+                    var t = [Double](repeating: 0, count: v.count)
+                    for o in 0..<cout { for c in 0..<cin { for a in 0..<k { for bb in 0..<k {
+                        t[((o * cin + c) * k + a) * k + bb] = v[((a * k + bb) * cin + c) * cout + o]
+                    } } } }
+                    add("\(prefix)\(indices.convs[j]).weight", w.dtype, [cout, cin, k, k], t)
+                    add("\(prefix)\(indices.convs[j]).bias", b.dtype, b.shape, b.doubles())
+                }
+                let w = try array("conv_stack.dense.kernel"), b = try array("conv_stack.dense.bias")
+                let (rows, cols) = (w.shape[0], w.shape[1])
+                let v = w.doubles()
+                var t = [Double](repeating: 0, count: v.count)
+                for r in 0..<rows { for c in 0..<cols { t[c * rows + r] = v[r * cols + c] } }
+                add("\(prefix)\(indices.dense).weight", w.dtype, [cols, rows], t)
+                add("\(prefix)\(indices.dense).bias", b.dtype, b.shape, b.doubles())
             }
             try linear(.xLayer, "x_layer")
             try linear(.vLayer, "v_layer")
@@ -160,6 +191,9 @@ public enum TorchExport {
             "l2hmc.masks": rows.joined(separator: ";"),
         ]
         if let bn = net.batchNorm { meta["l2hmc.batch_norm_epsilon"] = "\(bn.epsilon)" }
+        if let c = convConfig {
+            for (key, values) in zip(ExportMetadata.convKeys, [c.filters, c.sizes, c.pool]) { meta[key] = values.map(String.init).joined(separator: ",") }
+        }
         if let sourceSHA256 { meta["l2hmc.source_sha256"] = sourceSHA256 }
         return try SafetensorsWriter.encode(tensors, metadata: meta)
     }

@@ -14,6 +14,8 @@ struct FileStatements {
     private(set) var facts = Facts()
     /// Whether the file has batch-norm layers, as stated (checked against the weights).
     var batchNorm: (value: Bool, origin: String)?
+    /// The run's `conv` config (empty filters: no convolution stack), checked against the weights.
+    var convStack: TorchConvStack.Config?
 
     /// Records a statement; a second, different statement of the same fact is a conflict.
     mutating func state(_ key: FactKey, _ text: String, origin: String) throws {

@@ -21,8 +21,10 @@ import Yams
 /// | `annealing_schedule.beta_final` | beta (the coupling training ended at) |
 /// | `net_weights.{x,v}.{s,t,q}` | net_weights |
 ///
-/// Refused (`convert.unsupported_source`): a non-empty `conv.filters` (a convolution stack),
-/// `dynamics.group` other than `U1`, `framework` other than `pytorch`, an activation the
+/// `conv.filters`, `conv.sizes`, `conv.pool` (the convolution stack; absent sizes or pools are
+/// upstream's default 2 each) are kept for ``TorchConvStack`` and checked against the weights.
+///
+/// Refused (`convert.unsupported_source`): `dynamics.group` other than `U1`, `framework` other than `pytorch`, an activation the
 /// format does not have (`elu`), YAML anchors or aliases (a config never uses them; refusing them
 /// rules out alias bombs), nesting deeper than ``maxDepth`` (a config is 3 levels deep; the YAML
 /// library builds nodes recursively, so a nesting bomb would overflow the stack), more than
@@ -80,9 +82,6 @@ enum HydraConfig {
         if let group = value("dynamics.group") as? String, group != "U1" {
             throw refuse("its config says dynamics.group \(group); only U(1) is supported")
         }
-        if let filters = value("conv.filters") as? [Any], !filters.isEmpty {
-            throw refuse("its config has a convolution stack (conv.filters \(filters)); convolutional networks are not in the format yet: convert a model trained with conv: none")
-        }
         var s = FileStatements()
         func origin(_ key: String) -> String { "the file (\(name): \(key))" }
         /// The value at `key` converted by `read`; nil when absent (or null); a value present
@@ -125,6 +124,19 @@ enum HydraConfig {
             try s.state(.hiddenUnits, widths.map(String.init).joined(separator: ","), origin: origin("network.units"))
         }
         if let bn = try bool("network.use_batch_norm") { s.batchNorm = (bn, origin("network.use_batch_norm")) }
+        // conv: filters (a list, possibly empty); sizes and pool as long, or absent for 2 each.
+        func list(_ key: String) throws -> [Int]? {
+            try typed(key, "a list of integers >= 1", { v in
+                guard let l = v as? [Any] else { return nil }
+                let values = l.compactMap { $0 as? Int }
+                return values.count == l.count && values.allSatisfy({ $0 >= 1 }) ? values : nil
+            })
+        }
+        if let filters = try list("conv.filters") {
+            let sizes = try list("conv.sizes") ?? [Int](repeating: 2, count: filters.count)
+            let pool = try list("conv.pool") ?? [Int](repeating: 2, count: filters.count)
+            s.convStack = TorchConvStack.Config(filters: filters, sizes: filters.isEmpty ? [] : sizes, pool: filters.isEmpty ? [] : pool, origin: origin("conv"))
+        }
         if let beta = try number("annealing_schedule.beta_final") {
             try s.state(.beta, "\(beta)", origin: origin("annealing_schedule.beta_final"))
         }

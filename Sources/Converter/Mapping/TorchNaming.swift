@@ -59,8 +59,9 @@ public enum TorchNaming {
         case stepSize(x: Bool, step: Int)
         /// Known, not needed (the reason).
         case ignored(String)
-        /// A key of upstream's convolution stack (not in the format yet).
-        case convolution
+        /// `input_layer.conv_stack.layers.{index}.weight|bias` of upstream's convolution stack
+        /// (``TorchConvStack`` maps it, with the run's `conv` config).
+        case convStack(net: NetworkKind, step: Int?, index: Int, variable: String, alias: Bool)
     }
 
     /// The match of `key`, or nil when it is not this naming's.
@@ -85,7 +86,10 @@ public enum TorchNaming {
             }
         }
         let layerKey = rest.joined(separator: ".")
-        if layerKey.hasPrefix("input_layer.conv_stack.") { return .convolution }
+        if rest.count == 5, rest[0] == "input_layer", rest[1] == "conv_stack", rest[2] == "layers", let j = index(rest[3]),
+           rest[4] == "weight" || rest[4] == "bias" {
+            return .convStack(net: kind, step: step, index: j, variable: rest[4], alias: alias)
+        }
         if let reason = ignoredLayerKeys[layerKey] { return .ignored(reason) }
         if let l = layers.first(where: { $0.key == layerKey }) {
             return .weight(WeightRef(net: kind, step: step, layer: l.role, variable: l.variable), transposed: l.transposed, alias: alias)
@@ -109,7 +113,8 @@ public enum TorchNaming {
             return ref.canonicalName + (transposed ? " (transposed)" : "") + (alias ? " [networks. alias]" : "")
         case let .stepSize(x, k)?: return "\(x ? "eps_x" : "eps_v")[\(k)] (parameter)"
         case .ignored?: return "ignored"
-        case .convolution?: return "convolution stack (not supported yet)"
+        case let .convStack(net, step, j, variable, alias)?:
+            return "\(net.rawValue).\(step ?? 0).conv_stack: module \(j) \(variable) (which layer: the run's conv config)" + (alias ? " [networks. alias]" : "")
         case nil: return nil
         }
     }

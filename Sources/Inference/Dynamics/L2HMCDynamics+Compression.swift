@@ -2,7 +2,8 @@
 /// K [in, out] is replaced by its truncated SVD U_r S_r V_r^T, evaluated as two GEMMs. The
 /// proposal changes; the kernel stays exactly reversible, because forward and backward use the
 /// same compressed networks. A local network's conv kernels are compressed as the matrices
-/// [k k C_in, C_out] (rows in (p, q, c) order), its heads and time layer like dense layers.
+/// [k k C_in, C_out] (rows in (p, q, c) order), its heads and time layer like dense layers; a
+/// convolution stack's dense layer like a dense layer, its conv kernels not at all.
 extension L2HMCDynamics {
     /// What compression did to one layer.
     public struct LayerCompression: Sendable {
@@ -48,10 +49,12 @@ extension L2HMCDynamics {
         return report
     }
 
-    /// Every network's layers (dense or local), by network name.
+    /// Every network's layers (dense or local), by network name. A convolution stack adds its
+    /// dense layer [F, D] (rows held in (t, x, c) order: a row permutation of the stored matrix,
+    /// with the same singular values); its conv kernels stay full rank.
     private var layerGroups: [(String, [(String, DenseLayer)])] {
         if let local { return local.networks.map { ($0.name, $0.layers) } }
-        return networks.map { ($0.name, $0.layers) }
+        return networks.map { net in (net.name, net.layers + (net.convStack.map { [("conv_stack.dense", $0.dense)] } ?? [])) }
     }
 
     /// Singular values of every dense layer (for `l2hmc-run svd`).

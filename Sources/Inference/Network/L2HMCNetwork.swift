@@ -11,6 +11,9 @@ import ModelFormat
 public final class L2HMCNetwork {
     public let name: String
     public let stateSize: Int
+    /// The convolution stack in front of `x_layer` (format 1.3), or nil: `x_layer` then reads
+    /// h_conv ([rows, D]) instead of the encoded input.
+    public let convStack: ConvStack?
     public let xLayer: DenseLayer
     public let vLayer: DenseLayer
     public let tLayer: DenseLayer?
@@ -44,7 +47,12 @@ public final class L2HMCNetwork {
         let xWidth = (name.hasPrefix("vnet") ? spec.vNetInput : spec.xNetInput).width(stateSize: n)
         self.name = name
         self.stateSize = n
-        xLayer = try layer("x_layer", xWidth, units[0])
+        if let stack = spec.convStack, stack.applies(toNetwork: name) {
+            convStack = try ConvStack(model: model, name: name, stack: stack, inputWidth: xWidth)
+        } else {
+            convStack = nil
+        }
+        xLayer = try layer("x_layer", convStack?.outputWidth ?? xWidth, units[0])
         vLayer = try layer("v_layer", n, units[0])
         tLayer = spec.timeInput ? try layer("t_layer", 2, units[0]) : nil
         hidden = try (1..<units.count).map { try layer("hidden\($0)", units[$0 - 1], units[$0]) }
@@ -129,7 +137,7 @@ public final class L2HMCNetwork {
 
     /// Multiply-adds per chain of one evaluation (the benchmark's FLOP model / 2).
     public var multiplyAddsPerRow: Int {
-        layers.filter { $0.0 != "t_layer" }.reduce(0) { $0 + $1.1.multiplyAddsPerRow }
+        layers.filter { $0.0 != "t_layer" }.reduce(convStack?.multiplyAddsPerRow ?? 0) { $0 + $1.1.multiplyAddsPerRow }
     }
 
     /// Evaluates the network for `rows` chains.
@@ -153,6 +161,13 @@ public final class L2HMCNetwork {
     func evaluateRaw(xIn: UnsafePointer<Double>, vIn: UnsafePointer<Double>, tau: (Double, Double)?, rows: Int,
                      out: UnsafeMutablePointer<Double>, workspace ws: NetworkWorkspace, permuted: PermutedHeads? = nil,
                      factoredHeads: Bool = false) -> HeadFactors? {
+        var xIn = xIn
+        if let stack = convStack {
+            // The stack runs in float64 for both precisions; x_layer then reads h_conv.
+            guard let cw = ws.convStack else { preconditionFailure("a network with a conv stack needs a workspace built with it") }
+            stack.evaluate(xIn, ldx: stack.inputWidth, rows: rows, into: cw.output.pointer, workspace: cw)
+            xIn = UnsafePointer(cw.output.pointer)
+        }
         if let twin = float32Twin {
             return twin.evaluateRaw(xIn: xIn, vIn: vIn, tau: tau, rows: rows, out: out, workspace: ws, permuted: permuted, factoredHeads: factoredHeads)
         }
@@ -412,6 +427,8 @@ final class PermutedHeads {
 /// Scratch buffers shared by the networks of one sampler (used one network at a time).
 final class NetworkWorkspace {
     let hiddenA: Buffer, hiddenB: Buffer, scratch: Buffer, row: Buffer
+    /// Scratch of the networks' convolution stacks (nil when none has one).
+    let convStack: ConvStackWorkspace?
     private let rows: Int, width: Int, rank: Int, inputWidth: Int, stateSize: Int
     /// Float scratch for float32 networks, allocated on first use.
     private(set) lazy var float32 = Float32Workspace(rows: rows, inputWidth: inputWidth, stateSize: stateSize, width: width, rank: rank)
@@ -426,6 +443,8 @@ final class NetworkWorkspace {
         self.rows = rows; self.width = width; self.rank = rank
         inputWidth = networks.map(\.xLayer.inputs).max() ?? 1
         stateSize = networks.map(\.stateSize).max() ?? 1
+        let stacks = networks.compactMap(\.convStack)
+        convStack = stacks.isEmpty ? nil : ConvStackWorkspace(rows: rows, stacks: stacks)
     }
 }
 

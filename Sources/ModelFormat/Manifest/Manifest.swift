@@ -1,11 +1,11 @@
-/// The parsed `manifest.json` of a `.l2z` file (formats 1.0, 1.1 and 1.2). docs/FORMAT.md is the
+/// The parsed `manifest.json` of a `.l2z` file (formats 1.0 to 1.3). docs/FORMAT.md is the
 /// contract; this type is its exact image: ``ManifestCodec`` reads and writes it strictly.
 public struct Manifest: Equatable, Sendable {
     /// The only accepted value of `format`.
     public static let formatName = "l2z"
     /// The newest format version this library reads. It writes the oldest version that holds the
     /// model (``minimumVersion(for:)``), so files without newer features stay 1.0, byte for byte.
-    public static let currentVersion = FormatVersion(major: 1, minor: 2)
+    public static let currentVersion = FormatVersion(major: 1, minor: 3)
     /// Every feature this reader implements, with the format version that introduced it: a file
     /// may list a feature only if its `format_version` is at least that version.
     public static let featureVersions: [String: FormatVersion] = [
@@ -13,6 +13,7 @@ public struct Manifest: Equatable, Sendable {
         "split_x_networks": FormatVersion(major: 1, minor: 0), "cos_sin_input": FormatVersion(major: 1, minor: 0),
         "batch_norm": FormatVersion(major: 1, minor: 0), "probe": FormatVersion(major: 1, minor: 0),
         "leaky_relu": FormatVersion(major: 1, minor: 1), "local_network": FormatVersion(major: 1, minor: 2),
+        "conv_stack": FormatVersion(major: 1, minor: 3),
     ]
     /// Features a file may list in `required_features` that this reader implements.
     public static let knownFeatures: Set<String> = Set(featureVersions.keys)

@@ -181,10 +181,32 @@ public enum ManifestCodec {
         let scale = try n.choice("scale_head", SquashedHead.self)
         let transformation = try n.choice("transformation_head", SquashedHead.self)
         let batchNorm = try decodeBatchNorm(&n)
+        var convStack: ConvStackSpec?
+        if n.optional("conv_stack") != nil { convStack = try decodeConvStack(try n.object("conv_stack")) }
         try n.finish()
-        return NetworkSpec(layout: layout, xNetworksPerStep: xPerStep, xNetInput: xIn, vNetInput: vIn, maskPlacement: placement,
-                           timeInput: time, hiddenUnits: units, activation: act, scaleHead: scale,
-                           transformationHead: transformation, batchNorm: batchNorm)
+        var spec = NetworkSpec(layout: layout, xNetworksPerStep: xPerStep, xNetInput: xIn, vNetInput: vIn, maskPlacement: placement,
+                               timeInput: time, hiddenUnits: units, activation: act, scaleHead: scale,
+                               transformationHead: transformation, batchNorm: batchNorm)
+        spec.convStack = convStack
+        return spec
+    }
+
+    /// The `network.conv_stack` object (format 1.3; docs/FORMAT.md, "Convolution stack"). Ranges
+    /// and the fit to the lattice are ``ConvStackRules/validate(_:_:)``'s.
+    private static func decodeConvStack(_ reader: JSONObjectReader) throws -> ConvStackSpec {
+        var c = reader
+        let applies = try c.choice("applies_to", ConvStackSpec.AppliesTo.self)
+        let layers: [ConvStackSpec.Layer] = try c.array("layers").enumerated().map { j, value in
+            var l = try JSONObjectReader(value, path: "\(c.childPath("layers"))[\(j)]", tolerateUnknownKeys: c.tolerateUnknownKeys)
+            let layer = ConvStackSpec.Layer(filters: try l.int("filters"), kernelSize: try l.int("kernel_size"), pool: try l.int("pool"),
+                                            activation: try l.bool("activation"))
+            try l.finish()
+            return layer
+        }
+        let order = try c.choice("pool_order", ConvStackSpec.PoolOrder.self)
+        let dense = try c.int("dense_units")
+        try c.finish()
+        return ConvStackSpec(appliesTo: applies, layers: layers, poolOrder: order, denseUnits: dense)
     }
 
     /// A `"kind": "local"` network object (docs/FORMAT.md, "Local networks"): the dense keys that
@@ -349,11 +371,22 @@ public enum ManifestCodec {
             o["x_net_input"] = .string(n.xNetInput.rawValue); o["v_net_input"] = .string(n.vNetInput.rawValue)
             o["hidden_units"] = .array(n.hiddenUnits.map { .int(Int64($0)) })
             if let p = n.maskPlacement { o["mask_placement"] = .string(p.rawValue) }
+            if let c = n.convStack { o["conv_stack"] = encodeConvStack(c) }
         case let .local(l):
             o["kind"] = .string("local"); o["channels"] = .array(n.hiddenUnits.map { .int(Int64($0)) })
             o["kernel_size"] = .int(Int64(l.kernelSize)); o["mask_rule"] = .string(l.maskRule.rawValue)
         }
         return .object(o)
+    }
+
+    /// Written only when present, so files without a stack keep their bytes.
+    private static func encodeConvStack(_ c: ConvStackSpec) -> JSONValue {
+        .object(["applies_to": .string(c.appliesTo.rawValue), "pool_order": .string(c.poolOrder.rawValue),
+                 "dense_units": .int(Int64(c.denseUnits)),
+                 "layers": .array(c.layers.map { l in
+                     .object(["filters": .int(Int64(l.filters)), "kernel_size": .int(Int64(l.kernelSize)), "pool": .int(Int64(l.pool)),
+                              "activation": .bool(l.activation)])
+                 })])
     }
 
     private static func encodeTolerance(_ t: Tolerance) -> JSONValue { .object(["abs": .double(t.abs), "rel": .double(t.rel)]) }

@@ -13,6 +13,8 @@
 public struct NetworkSpec: Equatable, Sendable {
     /// Dense (the default) or local.
     public var kind: NetworkKind = .dense
+    /// The upstream convolution stack in front of `x_layer` (dense networks only, format 1.3), or nil.
+    public var convStack: ConvStackSpec?
     public var layout: NetworkLayout
     /// 1: one x-network per step used for both x sub-updates; 2: `xnet_first` and `xnet_second`.
     public var xNetworksPerStep: Int

@@ -30,6 +30,7 @@ public enum SamplerRules {
     public static func validate(_ s: SamplerSpec) throws {
         let n = s.network
         if let local = n.kind.local { try LocalNetworkRules.validate(s, local) }
+        if let stack = n.convStack { try ConvStackRules.validate(s, stack) }
         switch s.target {
         case let .u1(l):
             if s.dynamics.xUpdate == .linear && s.netWeights.xScale != 0 {
@@ -143,6 +144,7 @@ public enum SamplerRules {
             f.append("cos_sin_input")
         }
         if s.network.batchNorm != nil { f.append("batch_norm") }
+        if s.network.convStack != nil { f.append("conv_stack") }
         if s.network.activation == .leakyRelu { f.append("leaky_relu") }
         if probe != nil { f.append("probe") }
         return f.sorted()
@@ -222,24 +224,30 @@ public enum SamplerRules {
         }
         func xWidth(_ name: String) -> Int { (name.hasPrefix("vnet") ? net.vNetInput : net.xNetInput).width(stateSize: n) }
         visitor.add("masks", entry([s.dynamics.nLF, n], .mask, [.uint8]))
-        visitor.group(networkNames(s)) { v, name in
-            let h0 = net.hiddenUnits.first ?? 0  // validate() requires at least one layer
-            v.add("\(name).x_layer.kernel", entry([xWidth(name), h0], .weight)); v.add("\(name).x_layer.bias", entry([h0], .bias))
-            v.add("\(name).v_layer.kernel", entry([n, h0], .weight)); v.add("\(name).v_layer.bias", entry([h0], .bias))
-            if net.timeInput { v.add("\(name).t_layer.kernel", entry([2, h0], .weight)); v.add("\(name).t_layer.bias", entry([h0], .bias)) }
-            for i in net.hiddenUnits.indices.dropFirst() {
-                v.add("\(name).hidden\(i).kernel", entry([net.hiddenUnits[i - 1], net.hiddenUnits[i]], .weight))
-                v.add("\(name).hidden\(i).bias", entry([net.hiddenUnits[i]], .bias))
+        // v- and x-networks in separate groups: with a conv stack on the x-networks only, their
+        // counts differ (a group's body must emit the same count for every name).
+        let names = networkNames(s)
+        for group in [names.filter { $0.hasPrefix("vnet") }, names.filter { !$0.hasPrefix("vnet") }] {
+            visitor.group(group) { v, name in
+                let h0 = net.hiddenUnits.first ?? 0  // validate() requires at least one layer
+                let xIn = ConvStackRules.walkNetwork(name, s, xWidth: xWidth(name), into: &v, entry: { entry($0, $1) })
+                v.add("\(name).x_layer.kernel", entry([xIn, h0], .weight)); v.add("\(name).x_layer.bias", entry([h0], .bias))
+                v.add("\(name).v_layer.kernel", entry([n, h0], .weight)); v.add("\(name).v_layer.bias", entry([h0], .bias))
+                if net.timeInput { v.add("\(name).t_layer.kernel", entry([2, h0], .weight)); v.add("\(name).t_layer.bias", entry([h0], .bias)) }
+                for i in net.hiddenUnits.indices.dropFirst() {
+                    v.add("\(name).hidden\(i).kernel", entry([net.hiddenUnits[i - 1], net.hiddenUnits[i]], .weight))
+                    v.add("\(name).hidden\(i).bias", entry([net.hiddenUnits[i]], .bias))
+                }
+                let hl = net.hiddenUnits.last ?? 0  // validate() requires at least one layer
+                if net.batchNorm != nil {
+                    for p in ["gamma", "beta", "moving_mean", "moving_variance"] { v.add("\(name).batch_norm.\(p)", entry([hl], .weight)) }
+                }
+                for head in ["scale", "translation", "transformation"] {
+                    v.add("\(name).\(head).kernel", entry([hl, n], .weight)); v.add("\(name).\(head).bias", entry([n], .bias))
+                }
+                if net.scaleHead == .tanhExpCoeff { v.add("\(name).scale.coeff", entry([n], .bias)) }
+                if net.transformationHead == .tanhExpCoeff { v.add("\(name).transformation.coeff", entry([n], .bias)) }
             }
-            let hl = net.hiddenUnits.last ?? 0  // validate() requires at least one layer
-            if net.batchNorm != nil {
-                for p in ["gamma", "beta", "moving_mean", "moving_variance"] { v.add("\(name).batch_norm.\(p)", entry([hl], .weight)) }
-            }
-            for head in ["scale", "translation", "transformation"] {
-                v.add("\(name).\(head).kernel", entry([hl, n], .weight)); v.add("\(name).\(head).bias", entry([n], .bias))
-            }
-            if net.scaleHead == .tanhExpCoeff { v.add("\(name).scale.coeff", entry([n], .bias)) }
-            if net.transformationHead == .tanhExpCoeff { v.add("\(name).transformation.coeff", entry([n], .bias)) }
         }
     }
 

@@ -21,6 +21,10 @@ public enum ModelDescription {
             out.append("networks    \(nets), \(n.xNetworksPerStep) x-network(s) per step, hidden \(n.hiddenUnits), \(n.activation.rawValue)")
             let placement = n.maskPlacement.map { ", mask \($0.rawValue)" } ?? ""
             out.append("inputs      x-net \(n.xNetInput.rawValue)\(placement), v-net \(n.vNetInput.rawValue), time input \(n.timeInput ? "on" : "off")")
+            if let c = n.convStack {
+                let layers = c.layers.map { "\($0.filters)x\($0.kernelSize)\($0.pool > 1 ? "/pool \($0.pool)" : "")\($0.activation ? "+act" : "")" }
+                out.append("conv stack  \(c.appliesTo == .xNetworks ? "x-networks" : "x- and v-networks"): periodic conv \(layers.joined(separator: ", ")) (\(c.poolOrder.rawValue)), dense \(c.denseUnits); runs only at its lattice")
+            }
         }
         out.append("heads       S \(n.scaleHead.rawValue), T linear, Q \(n.transformationHead.rawValue)\(n.batchNorm.map { ", batch norm eps \($0.epsilon)" } ?? "")")
         let w = s.netWeights.values.map { formatNumber($0) }

@@ -3,14 +3,15 @@ import ModelFormat
 
 extension TrainerModel {
     /// Loads any `.l2z` model whose architecture the trainer implements (everything the format
-    /// expresses except batch norm of dense networks), so the trainer's independent forward pass
-    /// can recompute what the runtime computes. Step sizes become `log_eps = log(step size)`
-    /// whatever the stored parametrization, so the trainer uses exactly the model's effective
-    /// step sizes. Dense models take their `masks` array; local models (no `masks` array) the
+    /// expresses except batch norm of dense networks and the convolution stack, both refused with
+    /// `train.unsupported`), so the trainer's independent forward pass can recompute what the
+    /// runtime computes. Step sizes become `log_eps = log(step size)` whatever the stored
+    /// parametrization, so the trainer uses exactly the model's effective step sizes. Dense models take their `masks` array; local models (no `masks` array) the
     /// masks of their rule at the manifest's lattice (``resized(lt:lx:)`` moves them to another).
     public init(l2z model: L2ZModel) throws {
         let spec = model.sampler
         let local = spec.network.kind.local != nil
+        guard spec.network.convStack == nil else { throw Failure.unsupported(Self.convStackRefusal) }
         guard local || spec.network.batchNorm == nil else { throw Failure.unsupported("the trainer does not implement batch norm of dense networks") }
         let n = spec.stateSize
         let masks: [[Double]]

@@ -20,6 +20,7 @@ public struct TrainerModel: Sendable, Equatable {
     /// step, local networks the masks of their rule at the target's lattice.
     public init(spec: SamplerSpec, eps: Double, seed: UInt64, kernelScale: Double = 1) throws {
         guard spec.network.batchNorm == nil else { throw Failure.unsupported("the trainer does not train batch norm; set network.batch_norm to null") }
+        guard spec.network.convStack == nil else { throw Failure.unsupported(Self.convStackRefusal) }
         if case .u1 = spec.target, spec.dynamics.xUpdate == .linear, spec.netWeights.xScale != 0 {
             throw Failure.unsupported("a linear x update on U(1) needs the x-scale net weight 0 (or use the ncp x update)")
         }
@@ -49,6 +50,10 @@ public struct TrainerModel: Sendable, Equatable {
         store.add("log_eps_v", shape: [spec.dynamics.nLF], values: [Double](repeating: log(eps), count: spec.dynamics.nLF))
         params = store
     }
+
+    /// Why the trainer refuses a network with a convolution stack (format 1.3): it has no forward
+    /// pass or gradients for it; the runtime runs such (converted) models.
+    static let convStackRefusal = "the trainer does not implement the convolution stack (network.conv_stack, format 1.3); l2hmc-run runs such models, the trainer cannot train, resume or recompute them"
 
     /// The masks of a local network's rule at the spec's U(1) lattice, one row per stored step
     /// (``LocalNetworkRules/updateMask(_:step:lt:lx:layout:)``); `train.unsupported` for a local

@@ -4,7 +4,7 @@ import ModelFormat
 /// The per-chain loss and its gradient with respect to the trajectory's end point.
 ///
 /// With dH = U(x') + |v'|^2/2 - U(x) - |v|^2/2 and A = min(1, exp(-dH + logdet)):
-/// l = w_E l_lambda(delta A) plus the target's own terms (U(1): ``U1LossTerms``), with
+/// l = w_E l_lambda(delta A) - w_A A plus the target's own terms (U(1): ``U1LossTerms``), with
 /// l_lambda(y) = lambda^2 / (y + floor) - y / lambda^2. Gradients flow through A (zero where it
 /// is clipped at 1), the distances, and the log-det. Every target-specific quantity (energies,
 /// kinetic energy, jump metric, the U(1) plaquette and charge terms) comes from the target.
@@ -47,6 +47,9 @@ struct TrainingLoss {
             target.addJumpGradient(from: x0, to: x1, row: r, times: weight * dLdDelta, into: &e.gx)
             // The target's own terms (U(1): plaquette and charge).
             let chargeChange = terms?.add(row: r, acceptance: a, weight: weight, loss: &loss, dLdA: &dLdA) ?? 0
+            // The acceptance reward -w_A A.
+            loss -= settings.acceptanceWeight * a
+            dLdA -= settings.acceptanceWeight
             // Through A = exp(arg) when not clipped: dA/dx' = -A F(x'), dA/dv' = -A v', dA/dlogdet = A.
             let gA = clipped ? 0 : weight * dLdA * a
             for i in 0..<n {

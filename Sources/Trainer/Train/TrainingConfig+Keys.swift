@@ -83,6 +83,8 @@ extension TrainingConfig {
         .number("lambda_plaquette", \.loss.lambdaPlaquette, range: "> 0", meaning: "scale of the plaquette term"),
         .number("charge_weight", \.loss.chargeWeight, range: "U(1) only", meaning: "weight of the topological-charge term (eq. 80-81)"),
         .number("lambda_charge", \.loss.lambdaCharge, range: "> 0", meaning: "scale of the charge term"),
+        .number("acceptance_weight", \.loss.acceptanceWeight, range: "any number",
+                meaning: "weight w_A of the acceptance reward -w_A A per chain (keeps acceptance up against the charge term)"),
         .number("aux_weight", \.loss.auxWeight, range: ">= 0", meaning: "lambda_b (eq. 37): weight of chains drawn fresh from the initial distribution"),
         .integer("checkpoint_every", \.checkpointEvery, range: ">= 0", meaning: "checkpoint every this many steps (0: none by step count)"),
         .number("checkpoint_seconds", \.checkpointSeconds, range: ">= 0",
