@@ -1,5 +1,6 @@
 import Converter
 import Foundation
+import HDF5Kit
 import Inference
 import ModelFormat
 import XCTest
@@ -31,5 +32,118 @@ final class KerasConvStackTests: XCTestCase {
             assertConvertError("convert.invalid_fact") { try f.set(.convPool, text: bad, origin: "--conv-pool") }
         }
         XCTAssertEqual(FactKey.convPool.flag, "--conv-pool")
+    }
+
+    // MARK: - Conversion (format 1.3 conv_stack)
+
+    /// Tolerance: |ours - keras| <= 1e-5 + 1e-5 |keras|.
+    ///
+    /// Keras computes in float32, we evaluate the same float32 weights in float64, so the
+    /// difference is Keras's rounding. A float32 sum of K products is off by at most about
+    /// K u sum|a_i b_i| (u = 2^-24 = 6e-8); the widest sums here are K = 64 (x_layer and v_layer,
+    /// 32 inputs each), 36 (conv0: 3 x 3 x 4) and 27 (the stack's dense), with sum|a_i b_i| of a
+    /// few units, so each layer contributes at most ~1e-5 in the worst case and typically ~1e-7;
+    /// swish (slope <= 1.1), max-pool (slope 1) and tanh (slope <= 1) do not amplify it. The
+    /// generator measured 2.9e-7 between Keras and a float64 evaluation. Every wrong convention the
+    /// fixture tells apart is far outside: pool before the activation 4.4e-3, no activation on the
+    /// first convolution 1.1, unpermuted dense rows 0.24 (make_keras_conv_fixture.py).
+    static let tolerance = (abs: 1e-5, rel: 1e-5)
+    static let lattice4x4: [(FactKey, String)] = [(.lattice, "4x4"), (.beta, "1.0"), (.eps, "0.1"), (.masks, "checkerboard")]
+    static let expectedStack = ConvStackSpec(appliesTo: .xNetworks,
+                                             layers: [.init(filters: 2, kernelSize: 3, pool: 1, activation: true),
+                                                      .init(filters: 3, kernelSize: 2, pool: 2, activation: true)],
+                                             poolOrder: .activationThenPool, denseUnits: 32)
+
+    func testEveryLayoutMatchesKerasThroughTheConvolutionStack() throws {
+        let cases: [(String, [(FactKey, String)])] = [
+            ("conv2022_tfkeras_model.h5", []),          // activation and pools stated by model_config
+            ("conv2022_keras3.keras", []),              // ... by config.json
+            ("conv2022_tfkeras_weights.h5", [(.activation, "swish"), (.convPool, "2,2")]),   // weights only: facts
+        ]
+        for (file, extra) in cases {
+            let result = try Converter.convert(path: Fixtures.keras(file), options: options(preset: "head-2022", Self.lattice4x4 + extra))
+            let spec = result.model.sampler
+            XCTAssertEqual(spec.network.convStack, Self.expectedStack, file)
+            XCTAssertEqual(spec.network.activation, .swish, file)
+            guard case let .u1(l) = spec.target else { return XCTFail("not U(1)") }
+            XCTAssertEqual(l.linkLayout, .muTX, "\(file): a stack keeps the (mu, t, x) order")
+            XCTAssertEqual(result.model.arrays["xnet_first.0.conv_stack.conv0.kernel"]?.shape, [3, 3, 4, 2], file)
+            XCTAssertEqual(result.model.arrays["xnet_first.0.conv_stack.dense.kernel"]?.shape, [27, 32], file)
+            XCTAssertEqual(result.model.arrays["xnet_first.0.x_layer.kernel"]?.shape, [32, 8], file)
+            XCTAssertNil(result.model.arrays["vnet.0.conv_stack.dense.kernel"], "\(file): upstream TF v-networks have no stack")
+            XCTAssertTrue(result.report.facts.contains { $0.0 == "conv_pool" }, file)
+            try compareWithKeras(result.model, label: file)
+        }
+    }
+
+    /// The dense kernel's rows are Keras's, permuted: format row (c h + t) w + x is Keras row
+    /// (t w + x) C + c (C = 3, h = w = 3), the same values bit for bit.
+    func testDenseRowsArePermutedFromNHWCToChannelMajor() throws {
+        let a = try Converter.convert(path: Fixtures.keras("conv2022_tfkeras_model.h5"), options: options(preset: "head-2022", Self.lattice4x4)).model
+        let ours = a.arrays["xnet_first.0.conv_stack.dense.kernel"]!.doubles()
+        let h5 = try HDF5File.open(Fixtures.keras("conv2022_tfkeras_model.h5"))
+        defer { try? h5.close() }
+        let file = try h5.readDataset("/model_weights/xnet_first0/xnet_first0_DenseOutput/kernel:0")
+        XCTAssertEqual(file.shape, [27, 32])
+        let theirs = file.doubles
+        for c in 0..<3 { for t in 0..<3 { for x in 0..<3 {
+            let o = (c * 3 + t) * 3 + x, k = (t * 3 + x) * 3 + c
+            XCTAssertEqual(Array(ours[(o * 32)..<((o + 1) * 32)]), Array(theirs[(k * 32)..<((k + 1) * 32)]), "row \(o)")
+        } } }
+        XCTAssertNotEqual(ours, theirs, "the permutation is not the identity here")
+    }
+
+    func testRefusals() throws {
+        let weights = Fixtures.keras("conv2022_tfkeras_weights.h5"), model = Fixtures.keras("conv2022_tfkeras_model.h5")
+        // Weights only: the pools are nowhere in the file.
+        var e = assertConvertError("convert.missing_fact") {
+            _ = try Converter.convert(path: weights, options: options(preset: "head-2022", Self.lattice4x4 + [(.activation, "swish")]))
+        }
+        XCTAssertTrue("\(e!)".contains("'conv_pool'"), "\(e!)")
+        // Wrong pools: the flattened image is 3 x 2 x 2 = 12 wide, the file's dense kernel has 27 rows.
+        e = assertConvertError("convert.shape_mismatch") {
+            _ = try Converter.convert(path: weights, options: options(preset: "head-2022", Self.lattice4x4 + [(.activation, "swish"), (.convPool, "3,3")]))
+        }
+        XCTAssertTrue("\(e!)".contains("DenseOutput") && "\(e!)".contains("27"), "\(e!)")
+        // A configuration states pool 2: a different fact is a conflict, as is a list of the wrong length.
+        assertConvertError("convert.conflicting_fact") {
+            _ = try Converter.convert(path: model, options: options(preset: "head-2022", Self.lattice4x4 + [(.convPool, "3,3")]))
+        }
+        assertConvertError("convert.conflicting_fact") {
+            _ = try Converter.convert(path: model, options: options(preset: "head-2022", Self.lattice4x4 + [(.convPool, "2")]))
+        }
+        // 1 x 16 has the same n = 32 links, but the 3 x 3 kernel's padding 2 exceeds the single
+        // row: upstream's slice padding is not periodic padding there (refused before any shape).
+        e = assertConvertError("convert.unsupported_source") {
+            _ = try Converter.convert(path: model, options: options(preset: "head-2022", [(.lattice, "1x16"), (.beta, "1"), (.eps, "0.1"), (.masks, "checkerboard")]))
+        }
+        XCTAssertTrue("\(e!)".contains("periodic padding"), "\(e!)")
+        // The stack reads (mu, t, x): neither another output layout nor a t_x_mu source.
+        assertConvertError("convert.option_not_accepted") {
+            _ = try Converter.convert(path: model, options: options(preset: "head-2022", Self.lattice4x4) { $0.outputLinkLayout = .tXMu })
+        }
+        assertConvertError("convert.conflicting_fact") {
+            _ = try Converter.convert(path: model, options: options(preset: "head-2022", Self.lattice4x4 + [(.linkLayout, "t_x_mu")]))
+        }
+    }
+
+    /// Evaluates every network in conv2022_outputs.npz with our runtime and compares the heads.
+    private func compareWithKeras(_ model: L2ZModel, label: String) throws {
+        let npz = try readNPZ(Fixtures.keras("conv2022_outputs.npz"))
+        let nets = Set(npz.keys.map { $0.components(separatedBy: ".").prefix(2).joined(separator: ".") }).sorted()
+        XCTAssertEqual(nets, SamplerRules.networkNames(model.sampler).sorted(), "\(label): every network has recorded outputs")
+        var worst = 0.0
+        for net in nets {
+            let rows = npz["\(net).in_v"]!.shape[0]
+            let ours = try evaluate(model, net, inX: npz["\(net).in_x"]!.doubles(), inV: npz["\(net).in_v"]!.doubles(), inT: nil, rows: rows)
+            for (head, actual) in [("out_scale", ours.s), ("out_translation", ours.t), ("out_transformation", ours.q)] {
+                let keras = npz["\(net).\(head)"]!.doubles()
+                let w = worstRatio(actual, keras, abs: Self.tolerance.abs, rel: Self.tolerance.rel)
+                worst = max(worst, w.diff)
+                XCTAssertLessThanOrEqual(w.ratio, 1, "\(label) \(net).\(head): element \(w.index) differs by \(w.diff)")
+                XCTAssertGreaterThan(keras.map(abs).max() ?? 0, 1e-2, "\(label) \(net).\(head) is not trivial")
+            }
+        }
+        print("\(label): largest |ours - keras| = \(worst)")
     }
 }
