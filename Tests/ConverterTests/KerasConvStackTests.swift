@@ -1,9 +1,9 @@
-import Converter
 import Foundation
 import HDF5Kit
 import Inference
 import ModelFormat
 import XCTest
+@testable import Converter
 
 /// The upstream TensorFlow convolution stack in Keras files (fixtures/keras/conv2022_*, made by
 /// real Keras with make_keras_conv_fixture.py): its names, the `conv_pool` fact, and the
@@ -21,6 +21,42 @@ final class KerasConvStackTests: XCTestCase {
         for name in ["xnet_first0_Conv2D-/kernel", "xnet_first0_Conv2D-a/kernel", "qnet0_Conv2D-0/kernel", "xnet_first0_Conv2D-0/gamma",
                      "xnet_first0_Conv2D-123/kernel"] {
             XCTAssertNil(KerasNaming.tf2021.match(name), name)
+        }
+    }
+
+    /// A model configuration's stack: what it states, and each form the format cannot hold refused.
+    func testModelConfigurationOfAStack() throws {
+        func config(_ layers: [String]) -> [UInt8] {
+            Array(#"{"class_name": "Functional", "config": {"name": "outer", "layers": [{"class_name": "Functional", "config": {"name": "xnet_first0", "layers": ["#
+                  .utf8) + Array(layers.joined(separator: ", ").utf8) + Array("]}}]}}".utf8)
+        }
+        func pad(_ size: Int) -> String { #"{"class_name": "PeriodicPadding", "config": {"name": "periodic_padding", "size": \#(size)}}"# }
+        func conv(_ j: Int, k: String = "[3, 3]", padding: String = "valid", strides: String = "[1, 1]", act: String = "swish", name: String? = nil) -> String {
+            #"{"class_name": "Conv2D", "config": {"name": "\#(name ?? "xnet_first0_Conv2D-\(j)")", "kernel_size": \#(k), "padding": "\#(padding)", "strides": \#(strides), "dilation_rate": [1, 1], "use_bias": true, "activation": "\#(act)"}}"#
+        }
+        func pool(_ p: Int, strides: String = "null") -> String {
+            #"{"class_name": "MaxPooling2D", "config": {"name": "max_pooling2d", "pool_size": [\#(p), \#(p)], "strides": \#(strides), "padding": "valid"}}"#
+        }
+        let dense = #"{"class_name": "Dense", "config": {"name": "xnet_first0_DenseOutput", "units": 32, "activation": "swish"}}"#
+        let good = [pad(2), conv(0), pad(1), conv(1, k: "[2, 2]", act: "linear"), pool(2), dense]
+        let stated = try StatedFacts.parse(config(good), origin: "model_config", path: "m.h5")
+        XCTAssertEqual(stated.convStacks["xnet_first.0"], [0: .init(activation: true, pool: 1), 1: .init(activation: false, pool: 2)])
+        XCTAssertEqual(stated.activation?.value, .swish)
+        let bad: [(String, [String])] = [
+            ("padding \"same\"", [pad(2), conv(0, padding: "same"), dense]),
+            ("strides (2, 2)", [conv(0, strides: "[2, 2]"), dense]),
+            ("kernel_size", [conv(0, k: "[3, 2]"), dense]),
+            ("pads by 1", [pad(1), conv(0), dense]),
+            ("stride = window", [conv(0), pool(2, strides: "[1, 1]"), dense]),
+            ("does not follow a convolution", [pool(2), conv(0), dense]),
+            ("at most one pool", [conv(0), pool(2), pool(2), dense]),
+            ("no activation", [conv(0), #"{"class_name": "Dense", "config": {"name": "xnet_first0_DenseOutput", "units": 32, "activation": "linear"}}"#]),
+            ("not named {net}{k}_Conv2D-{j}", [conv(0, name: "conv2d"), dense]),
+            ("different hidden activations", [conv(0, act: "relu"), dense]),
+        ]
+        for (reason, layers) in bad {   // each refused for its own reason (named in the message)
+            let e = assertConvertError("convert.unsupported_source") { _ = try StatedFacts.parse(config(layers), origin: "model_config", path: "m.h5") }
+            XCTAssertTrue("\(e.map { "\($0)" } ?? "")".contains(reason), "\(reason): \(e.map { "\($0)" } ?? "nothing thrown")")
         }
     }
 

@@ -22,7 +22,8 @@ import ModelFormat
 ///   follows it before the next Conv2D (``convStacks``). Only what the format can hold is
 ///   accepted: square kernels, `valid` padding, stride and dilation 1, a bias, channels last;
 ///   square pools with stride = pool and `valid` padding, each after a convolution; and an
-///   activation on the `_DenseOutput` layer. Anything else is `convert.unsupported_source`.
+///   activation on the `_DenseOutput` layer; a `PeriodicPadding` layer (upstream's class) before
+///   a Conv2D must pad by k - 1. Anything else is `convert.unsupported_source`.
 /// - Files without a configuration (weights-only saves) state nothing.
 struct StatedFacts {
     /// Value and the layer that states it (for messages).
@@ -41,6 +42,9 @@ struct StatedFacts {
     var convStacks: [String: [Int: StatedConv]] = [:]
     /// Network -> the convolution last seen in its sub-model (a MaxPooling2D pools its output).
     private var lastConv: [String: Int] = [:]
+    /// Sub-model -> the `size` of a `PeriodicPadding` layer (upstream's custom class) waiting
+    /// for the Conv2D it pads for.
+    private var pendingPadding: [String: (size: Int, layer: String)] = [:]
     /// `model_config` or `config.json`.
     let origin: String
 
@@ -111,6 +115,8 @@ struct StatedFacts {
             try conv2D(config, model: model, name: name, where_: where_, activations: &activations, path: path)
         case "MaxPooling2D":
             try maxPooling(config, model: model, where_: where_, path: path)
+        case "PeriodicPadding":
+            if case let .int(size)? = config["size"] { pendingPadding[model] = (Int(size), where_) }
         case "Activation":
             guard case let .string(a)? = config["activation"] else {
                 throw ConvertError.unsupportedSource(path: path, reason: "its \(origin) gives layer \(where_) an activation that is not a named Keras activation")
@@ -156,6 +162,9 @@ struct StatedFacts {
         if case let .bool(b)? = config["use_bias"], !b { throw refuse("no bias") }
         if case let .string(f)? = config["data_format"], f != "channels_last" { throw refuse("data_format \"\(f)\"") }
         if case let .int(g)? = config["groups"], g != 1 { throw refuse("groups \(g)") }
+        if let pad = pendingPadding.removeValue(forKey: model), pad.size != k.0 - 1 {
+            throw ConvertError.unsupportedSource(path: path, reason: "its \(origin) pads by \(pad.size) (\(pad.layer)) before the \(k.0) x \(k.0) Conv2D \(where_); the format's conv_stack pads by k - 1 = \(k.0 - 1)")
+        }
         var act = false
         if case let .string(a)? = config["activation"], a != "linear", !a.isEmpty {
             activations.append((try Self.activation(a, layer: where_, path: path, origin: origin), "\(where_), a convolution"))
