@@ -80,6 +80,9 @@ struct KerasConvStack {
 
         // Activations and pools: the configuration, else upstream's rule with conv_pool.
         let statedConvs = stated?.convStacks[first]
+        if let stated, let other = stated.convStacks.first(where: { $0.value != statedConvs }) {
+            throw ConvertError.unsupportedSource(path: path, reason: "its \(stated.origin) gives \(other.key) a different convolution stack (activations or pools) from \(first)'s; the format has one stack for every network")
+        }
         if let statedConvs {
             for (j, c) in statedConvs where j < layers.count { layers[j].activation = c.activation }
         }
