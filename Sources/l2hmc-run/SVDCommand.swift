@@ -27,6 +27,8 @@ struct SVDCommand: ParsableCommand {
             return
         }
         print("model \(path): singular values of every dense kernel; rank for 90/99/99.9 % of sum s_i^2")
+        // Names are never cut: the column is as wide as the longest (conv_stack names run past 28).
+        let width = max(28, spectra.map { "\($0.network).\($0.layer)".count + 1 }.max() ?? 0)
         for s in spectra {
             let total = s.values.reduce(0) { $0 + $1 * $1 }
             func rank(_ f: Double) -> Int {
@@ -35,7 +37,7 @@ struct SVDCommand: ParsableCommand {
                 return s.values.count
             }
             let head = s.values.prefix(8).map { String(format: "%.3g", $0) }.joined(separator: " ")
-            let name = "\(s.network).\(s.layer)".padding(toLength: 28, withPad: " ", startingAt: 0)
+            let name = "\(s.network).\(s.layer)".padding(toLength: width, withPad: " ", startingAt: 0)
             print(name + String(format: " [%4d x %4d]  ranks %3d/%3d/%3d of %3d   s: ", s.rows, s.cols, rank(0.9), rank(0.99), rank(0.999), s.values.count)
                   + head + (s.values.count > 8 ? " ..." : ""))
         }
