@@ -62,6 +62,7 @@ struct Convert: ParsableCommand {
     @Option(name: .customLong("units"), help: .hidden) var unitsAlias: String?   // init-random's older spelling
     @Option(help: "Fact: what a 1 in --masks means: changed_first (changed by the first x update; the .l2z meaning) or kept_first (upstream PyTorch's dynamics.masks).") var maskMeaning: String?
     @Option(help: "Fact: stored head coefficient c multiplies tanh as exp (exp(c)) or linear (c; upstream PyTorch 2022-08-14..2022-12-12).") var headCoefficient: String?
+    @Option(help: "Fact: max-pool sizes of a Keras convolution stack, upstream's conv.pool (one per convolution, e.g. 2,2).") var convPool: String?
 
     @Option(help: "Link layout of the written model (default t_x_mu); arrays are permuted when the source's differs.")
     var outputLinkLayout: String?
@@ -107,7 +108,7 @@ struct Convert: ParsableCommand {
                 (.translationSign, translationSign), (.xUpdate, xUpdate), (.xNetInput, xNetInput), (.vNetInput, vNetInput),
                 (.maskPlacement, maskPlacement), (.timeInput, timeInput), (.activation, activation), (.batchNormEpsilon, batchNormEpsilon),
                 (.netWeights, netWeights), (.layout, layout), (.xNetworksPerStep, xNetworksPerStep), (.hiddenUnits, hiddenUnits ?? unitsAlias),
-                (.maskMeaning, maskMeaning), (.headCoefficient, headCoefficient),
+                (.maskMeaning, maskMeaning), (.headCoefficient, headCoefficient), (.convPool, convPool),
             ]
             for (key, value) in flags {
                 if let value { try options.flagFacts.set(key, text: value, origin: key.flag) }

@@ -18,8 +18,24 @@ enum KerasConversion {
             warnings += mapping.unmapped.map { "\($0.location) is not used (--allow-unused)" }
         }
         let structure = try NetworkStructure(mapped: mapping.mapped, facts: facts)
-        let resolved = try ResolvedFacts(facts: facts, structure: structure, outputLinkLayout: options.outputLinkLayout)
-        let spec = try resolved.sampler(structure: structure)
+        // A convolution stack reads the links in (mu, t, x) order: the model keeps that layout.
+        let hasStack = mapping.mapped.contains { (_, r) in
+            switch r.layer { case .convStack, .convStackDense: return true; default: return false }
+        }
+        if hasStack, let o = options.outputLinkLayout, o != .muTX {
+            throw ConvertError.optionNotAccepted(option: "--output-link-layout \(o.rawValue)",
+                                                 reason: "the file has a convolution stack, which reads the links in the mu_t_x order; such a model is written in mu_t_x")
+        }
+        let resolved = try ResolvedFacts(facts: facts, structure: structure, outputLinkLayout: options.outputLinkLayout ?? (hasStack ? .muTX : nil))
+        var stack: KerasConvStack?
+        if hasStack {
+            guard resolved.sourceLinkLayout == .muTX else {
+                throw ConvertError.conflictingFact(fact: FactKey.linkLayout.rawValue,
+                                                   reason: "the file has a convolution stack (upstream TensorFlow, 2022-08 on), whose image is the (mu, t, x) link order, but \(facts.linkLayout?.origin ?? "the facts") give \(resolved.sourceLinkLayout.rawValue)")
+            }
+            stack = try KerasConvStack.read(mapped: mapping.mapped, stated: source.stated, facts: facts, lt: resolved.lt, lx: resolved.lx, path: source.path)
+        }
+        let spec = try resolved.sampler(structure: structure, convStack: stack?.spec)
         let n = spec.stateSize
 
         // Every declared shape against the architecture, before any data is read or allocated.
@@ -41,6 +57,16 @@ enum KerasConversion {
         for name in built.arrays.keys.sorted() where expected[name] == nil {
             throw ConvertError.conflictingFact(fact: resolved.factBehind(name),
                                                reason: "the file has \(built.sources[name]?.joined(separator: ", ") ?? name) (-> \(name)), which the architecture the facts describe does not use")
+        }
+        // The stack's dense kernel: Keras's NHWC flatten rows (t, x, c) -> channel-major (c, t, x).
+        if let stack {
+            for name in built.arrays.keys.sorted() where name.hasSuffix(".conv_stack.dense.kernel") {
+                guard let a = built.arrays[name] else { continue }
+                built.arrays[name] = try LinkPermutation.permute(a, rows: stack.denseRows, cols: nil)
+                for location in built.sources[name] ?? [] {
+                    built.notes[location] = "rows permuted from Keras's NHWC flatten (t, x, c) to channel-major (c, t, x)"
+                }
+            }
         }
         built.arrays["eps_x"] = try NDArray(shape: [spec.dynamics.nLF], doubles: resolved.epsX)
         built.arrays["eps_v"] = try NDArray(shape: [spec.dynamics.nLF], doubles: resolved.epsV)
@@ -64,7 +90,7 @@ enum KerasConversion {
 
         let rows = mapping.rows(notes: built.notes, permuted: resolved.sourceLinkLayout != resolved.outputLinkLayout)
         let report = ConversionReport(sourcePath: source.path, sourceKind: source.kind, naming: mapping.naming.rawValue,
-                                      facts: resolved.table, rows: rows, generated: generated, warnings: warnings, sampler: spec)
+                                      facts: resolved.table + (stack?.table ?? []), rows: rows, generated: generated, warnings: warnings, sampler: spec)
         return ConversionResult(model: model, report: report)
     }
 
@@ -218,6 +244,10 @@ extension KerasNaming {
     /// The dataset this naming would hold a canonical array in (for "missing" messages).
     func sourceHint(for canonical: String) -> String {
         let parts = canonical.split(separator: ".").map(String.init)
+        if parts.count == 5, parts[2] == "conv_stack", self == .tf2021 {
+            let l = parts[3] == "dense" ? "DenseOutput" : "Conv2D-\(parts[3].dropFirst(4))"
+            return "weight \(parts[0])\(parts[1])_\(l)/\(parts[4]), 2022 naming of the convolution stack"
+        }
         guard parts.count == 4 else { return canonical }
         let (net, k, layer, variable) = (parts[0], parts[1], parts[2], parts[3])
         switch self {

@@ -37,6 +37,7 @@ struct ResolvedFacts {
         case .translationSign: example = "minus (or --translation-sign=-1)"
         case .xUpdate: example = "ncp"
         case .activation: example = "relu"
+        case .convPool: example = "2,2"
         default: example = "VALUE"
         }
         return "give \(key.flag) \(example), or \"\(key.rawValue)\" in a --config sidecar, or a --preset that fixes it (docs/CONVERT.md)"
@@ -184,6 +185,12 @@ struct ResolvedFacts {
         let n = spec.stateSize
         let lattice = "n = 2 x \(lt) x \(lx) = \(n) links (lattice from \(facts.lattice?.origin ?? "?"))"
         let parts = name.split(separator: ".").map(String.init)
+        if let stack = spec.network.convStack, parts.count == 5, parts[2] == "conv_stack" {
+            return "the convolution stack \(stack.layers.map { "\($0.kernelSize)x\($0.kernelSize)x\($0.filters) pool \($0.pool)" }) on the \(lt)x\(lx) lattice (kernels of the file's first network, pools from conv_pool or the file's configuration), dense width \(stack.denseUnits)"
+        }
+        if let stack = spec.network.convStack, parts.count == 4, parts[2] == "x_layer", parts[3] == "kernel", stack.applies(toNetwork: "\(parts[0]).\(parts[1])") {
+            return "rows = the convolution stack's dense width \(stack.denseUnits)"
+        }
         guard parts.count == 4 else { return lattice }
         let isV = parts[0] == "vnet"
         switch (parts[2], parts[3]) {

@@ -68,6 +68,10 @@ public struct Facts: Equatable, Sendable {
     public var maskMeaning: Sourced<MaskMeaning>?
     /// Form of stored head coefficients (absent: `exp`).
     public var headCoefficient: Sourced<HeadCoefficient>?
+    /// Upstream TensorFlow's `conv.pool` list (one entry per convolution; the pool follows
+    /// convolution j when j + 1 is even, with size entry j): only for files with a
+    /// convolution stack, whose weights do not carry it.
+    public var convPool: Sourced<[Int]>?
 
     public init() {}
 
@@ -86,6 +90,7 @@ public struct Facts: Equatable, Sendable {
         r.netWeights = pick(netWeights, other.netWeights); r.layout = pick(layout, other.layout)
         r.xNetworksPerStep = pick(xNetworksPerStep, other.xNetworksPerStep); r.hiddenUnits = pick(hiddenUnits, other.hiddenUnits)
         r.maskMeaning = pick(maskMeaning, other.maskMeaning); r.headCoefficient = pick(headCoefficient, other.headCoefficient)
+        r.convPool = pick(convPool, other.convPool)
         return r
     }
 
@@ -99,7 +104,7 @@ public struct Facts: Equatable, Sendable {
         note(maskPlacement, .maskPlacement); note(timeInput, .timeInput); note(activation, .activation)
         note(batchNormEpsilon, .batchNormEpsilon); note(netWeights, .netWeights); note(layout, .layout)
         note(xNetworksPerStep, .xNetworksPerStep); note(hiddenUnits, .hiddenUnits)
-        note(maskMeaning, .maskMeaning); note(headCoefficient, .headCoefficient)
+        note(maskMeaning, .maskMeaning); note(headCoefficient, .headCoefficient); note(convPool, .convPool)
         return keys
     }
 
@@ -179,6 +184,11 @@ public struct Facts: Equatable, Sendable {
             hiddenUnits = Sourced(values, origin)
         case .maskMeaning: maskMeaning = Sourced(try choice(MaskMeaning.self), origin)
         case .headCoefficient: headCoefficient = Sourced(try choice(HeadCoefficient.self), origin)
+        case .convPool:
+            let parts = t.split(separator: ",", omittingEmptySubsequences: false)
+            let values = parts.compactMap { Int($0.trimmingCharacters(in: .whitespaces)) }.filter { (1...64).contains($0) }
+            guard !values.isEmpty, values.count == parts.count, values.count <= 64 else { throw bad("pool sizes 1..64, one per convolution, comma separated (upstream's conv.pool)") }
+            convPool = Sourced(values, origin)
         }
     }
 }
@@ -208,6 +218,7 @@ public enum FactKey: String, CaseIterable, Sendable {
     case hiddenUnits = "hidden_units"
     case maskMeaning = "mask_meaning"
     case headCoefficient = "head_coefficient"
+    case convPool = "conv_pool"
 
     /// The command-line flag giving this fact.
     /// The command-line spelling: the name with `-` for `_`, except `--nlf` (one spelling across the tools; `--n-lf` is a hidden alias).
@@ -240,6 +251,7 @@ public enum FactKey: String, CaseIterable, Sendable {
         case .hiddenUnits: return "the hidden widths"
         case .maskMeaning: return "what a 1 in a masks row means: changed_first (the .l2z meaning) or kept_first (upstream PyTorch)"
         case .headCoefficient: return "how a stored head coefficient c multiplies tanh: exp (exp(c)) or linear (c)"
+        case .convPool: return "the max-pool sizes of the convolution stack, upstream's conv.pool (one per convolution; TensorFlow pools after convolutions 1, 3, ... with that convolution's entry)"
         }
     }
 }

@@ -16,6 +16,14 @@ import ModelFormat
 ///   "the file (model_config)"); a given fact that differs is `convert.conflicting_fact`, naming
 ///   both values, whether it came from a preset or a flag.
 /// - ``checkUnits(_:)``: a Dense layer's `units` must equal its kernel's columns in the file.
+/// - The convolution stack (2022 naming `{net}{k}_Conv2D-{j}`): per network, in the
+///   configuration's layer order, each Conv2D's activation (a named one joins the hidden
+///   activation's agreement check; `linear` means none) and the size of a MaxPooling2D that
+///   follows it before the next Conv2D (``convStacks``). Only what the format can hold is
+///   accepted: square kernels, `valid` padding, stride and dilation 1, a bias, channels last;
+///   square pools with stride = pool and `valid` padding, each after a convolution; and an
+///   activation on the `_DenseOutput` layer; a `PeriodicPadding` layer (upstream's class) before
+///   a Conv2D must pad by k - 1. Anything else is `convert.unsupported_source`.
 /// - Files without a configuration (weights-only saves) state nothing.
 struct StatedFacts {
     /// Value and the layer that states it (for messages).
@@ -23,6 +31,20 @@ struct StatedFacts {
     var batchNormEpsilon: (value: Double, evidence: String)?
     /// (sub-model, layer name, units) of every Dense layer.
     var denseUnits: [(model: String, layer: String, units: Int)] = []
+    /// One convolution of a stack as the configuration states it.
+    struct StatedConv: Equatable {
+        /// Whether the network's activation follows the convolution (false: `linear`).
+        var activation: Bool
+        /// The max-pool that follows it (1: none).
+        var pool: Int
+    }
+    /// Network (`xnet_first.0`) -> convolution index -> what the configuration states.
+    var convStacks: [String: [Int: StatedConv]] = [:]
+    /// Network -> the convolution last seen in its sub-model (a MaxPooling2D pools its output).
+    private var lastConv: [String: Int] = [:]
+    /// Sub-model -> the `size` of a `PeriodicPadding` layer (upstream's custom class) waiting
+    /// for the Conv2D it pads for.
+    private var pendingPadding: [String: (size: Int, layer: String)] = [:]
     /// `model_config` or `config.json`.
     let origin: String
 
@@ -83,6 +105,18 @@ struct StatedFacts {
             if case let .string(a)? = config["activation"], !a.isEmpty, let ref = hiddenLayer(model: model, layer: name) {
                 activations.append((try Self.activation(a, layer: where_, path: path, origin: origin), "\(where_), \(ref)"))
             }
+            if let r = Self.convRef(model: model, layer: name), r.layer == .convStackDense {
+                guard case let .string(a)? = config["activation"], a != "linear", !a.isEmpty else {
+                    throw ConvertError.unsupportedSource(path: path, reason: "its \(origin) gives the convolution stack's dense layer \(where_) no activation; the format's conv_stack always applies the network's activation after it")
+                }
+                activations.append((try Self.activation(a, layer: where_, path: path, origin: origin), "\(where_), the convolution stack's dense layer"))
+            }
+        case "Conv2D":
+            try conv2D(config, model: model, name: name, where_: where_, activations: &activations, path: path)
+        case "MaxPooling2D":
+            try maxPooling(config, model: model, where_: where_, path: path)
+        case "PeriodicPadding":
+            if case let .int(size)? = config["size"] { pendingPadding[model] = (Int(size), where_) }
         case "Activation":
             guard case let .string(a)? = config["activation"] else {
                 throw ConvertError.unsupportedSource(path: path, reason: "its \(origin) gives layer \(where_) an activation that is not a named Keras activation")
@@ -108,6 +142,77 @@ struct StatedFacts {
             }
         default:
             break
+        }
+    }
+
+    /// A Conv2D of a convolution stack: only the form the format holds.
+    private mutating func conv2D(_ config: [String: JSONValue], model: String, name: String, where_: String,
+                                 activations: inout [(Activation, String)], path: String) throws {
+        func refuse(_ what: String) -> ConvertError {
+            .unsupportedSource(path: path, reason: "its \(origin) gives the Conv2D layer \(where_) \(what); the format's conv_stack holds square kernels with valid padding (after periodic padding), stride 1, dilation 1, a bias and channels-last data")
+        }
+        guard let r = Self.convRef(model: model, layer: name), case let .convStack(j) = r.layer else {
+            throw ConvertError.unsupportedSource(path: path, reason: "its \(origin) has a Conv2D layer \(where_) that is not named {net}{k}_Conv2D-{j}, the 2022 naming of the convolution stack")
+        }
+        let k = Self.pair(config["kernel_size"])
+        guard let k, k.0 == k.1 else { throw refuse("kernel_size \(config["kernel_size"].map { "\($0)" } ?? "(none)")") }
+        if case let .string(p)? = config["padding"], p != "valid" { throw refuse("padding \"\(p)\"") }
+        if let s = Self.pair(config["strides"]), s != (1, 1) { throw refuse("strides \(s)") }
+        if let d = Self.pair(config["dilation_rate"]), d != (1, 1) { throw refuse("dilation_rate \(d)") }
+        if case let .bool(b)? = config["use_bias"], !b { throw refuse("no bias") }
+        if case let .string(f)? = config["data_format"], f != "channels_last" { throw refuse("data_format \"\(f)\"") }
+        if case let .int(g)? = config["groups"], g != 1 { throw refuse("groups \(g)") }
+        if let pad = pendingPadding.removeValue(forKey: model), pad.size != k.0 - 1 {
+            throw ConvertError.unsupportedSource(path: path, reason: "its \(origin) pads by \(pad.size) (\(pad.layer)) before the \(k.0) x \(k.0) Conv2D \(where_); the format's conv_stack pads by k - 1 = \(k.0 - 1)")
+        }
+        var act = false
+        if case let .string(a)? = config["activation"], a != "linear", !a.isEmpty {
+            activations.append((try Self.activation(a, layer: where_, path: path, origin: origin), "\(where_), a convolution"))
+            act = true
+        }
+        convStacks[r.networkName, default: [:]][j] = StatedConv(activation: act, pool: 1)
+        lastConv[r.networkName] = j
+    }
+
+    /// A MaxPooling2D after a Conv2D of a stack: square, stride = pool, valid padding.
+    private mutating func maxPooling(_ config: [String: JSONValue], model: String, where_: String, path: String) throws {
+        let p = Self.pair(config["pool_size"])
+        let s = Self.pair(config["strides"])
+        let padding: String
+        if case let .string(v)? = config["padding"] { padding = v } else { padding = "valid" }
+        guard let p, p.0 == p.1, p.0 >= 1, s == nil || s.map({ $0 == p }) == true, padding == "valid" else {
+            throw ConvertError.unsupportedSource(path: path, reason: "its \(origin) gives the MaxPooling2D layer \(where_) pool_size \(config["pool_size"].map { "\($0)" } ?? "(none)"), strides \(config["strides"].map { "\($0)" } ?? "(none)"), padding \(padding); the format's conv_stack pools square windows with stride = window and no padding")
+        }
+        let net = convStacks.keys.first { Self.subModel($0, is: model) }
+        guard let net, let j = lastConv[net], convStacks[net]?[j]?.pool == 1 else {
+            throw ConvertError.unsupportedSource(path: path, reason: "its \(origin) has the MaxPooling2D layer \(where_) that does not follow a convolution of a stack (at most one pool after each Conv2D)")
+        }
+        convStacks[net]?[j]?.pool = p.0
+    }
+
+    /// The convolution-stack reference of a layer name, if it is one (2022 naming).
+    static func convRef(model: String, layer: String) -> WeightRef? {
+        guard let r = KerasNaming.tf2021.match("\(model)/\(layer)/kernel") ?? KerasNaming.tf2021.match("\(layer)/kernel") else { return nil }
+        switch r.layer {
+        case .convStack, .convStackDense: return r
+        default: return nil
+        }
+    }
+
+    /// Whether network `net` (`xnet_first.0`) is the one sub-model `model` (`xnet_first0`) holds.
+    private static func subModel(_ net: String, is model: String) -> Bool {
+        guard let r = KerasNaming.tf2021.match("\(model)_x_layer/kernel") else { return false }
+        return r.networkName == net
+    }
+
+    /// `[a, b]` (or a single number, Keras's shorthand) as a pair.
+    private static func pair(_ v: JSONValue?) -> (Int, Int)? {
+        switch v {
+        case let .array(items)?:
+            guard items.count == 2, case let .int(a) = items[0], case let .int(b) = items[1] else { return nil }
+            return (Int(a), Int(b))
+        case let .int(a)?: return (Int(a), Int(a))
+        default: return nil
         }
     }
 

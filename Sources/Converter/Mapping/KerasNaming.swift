@@ -4,7 +4,9 @@
 public enum KerasNaming: String, Sendable, CaseIterable {
     /// 2021 functional: `{net}{k}_x_layer`, `_v_layer`, `_t_layer`, `_h{i}_layer`, `_batch_norm1`,
     /// `_scale_layer`, `_transl_layer`, `_transf_layer`; `{net}` is `vnet`, `xnet`,
-    /// `xnet_first`, `xnet_second`; `{k}` the step (absent for shared networks).
+    /// `xnet_first`, `xnet_second`; `{k}` the step (absent for shared networks). The 2022 "HEAD"
+    /// files use it too, and name the upstream convolution stack's layers `{net}{k}_Conv2D-{j}`
+    /// (the j-th Conv2D) and `{net}{k}_DenseOutput` (the dense layer after its flatten).
     case tf2021
     /// September 2020: `xnet/x_layer`, `v_layer`, `t_layer`, `h_layer1`, `h_layer2`,
     /// `scale_layer/coeff` + `scale_layer/<dense>/kernel`, `transl_layer`,
@@ -46,6 +48,13 @@ public enum KerasNaming: String, Sendable, CaseIterable {
         if found == nil, let r = layer.range(of: "_batch_norm", options: .backwards) {
             let tail = layer[r.upperBound...]
             if tail.allSatisfy({ $0.isASCII && $0.isNumber }) { found = (String(layer[..<r.lowerBound]), .batchNorm) }
+        }
+        if found == nil, layer.hasSuffix("_DenseOutput") { found = (String(layer.dropLast("_DenseOutput".count)), .convStackDense) }
+        if found == nil, let r = layer.range(of: "_Conv2D-", options: .backwards) {
+            let digits = layer[r.upperBound...]
+            if !digits.isEmpty, digits.count <= 2, digits.allSatisfy({ $0.isASCII && $0.isNumber }), let j = Int(digits) {
+                found = (String(layer[..<r.lowerBound]), .convStack(j))
+            }
         }
         if found == nil, layer.hasSuffix("_layer"), let r = layer.range(of: "_h", options: .backwards) {
             let digits = layer[r.upperBound..<layer.index(layer.endIndex, offsetBy: -6)]
@@ -113,6 +122,11 @@ enum OrderMatching {
             let dense = Set(items.map(layerName).filter { Keras3Layers.className(ofAutoName: $0) == "dense" })
                 .sorted { Keras3Layers.autoIndex($0) < Keras3Layers.autoIndex($1) }
             let norms = Set(items.map(layerName).filter { Keras3Layers.className(ofAutoName: $0) == "batch_normalization" }).sorted()
+            // A convolution stack's dense layer comes first among the dense layers: the documented
+            // order does not cover it, so such files need their layer names.
+            if let conv = items.map(layerName).first(where: { Keras3Layers.className(ofAutoName: $0) == "conv2d" }) {
+                throw ConvertError.unrecognizedNaming(reason: "sub-model \(model) has a convolution layer (\(conv)); order matching covers dense networks only, a convolution stack needs the layer names (the 2022 naming {net}{k}_Conv2D-{j}, {net}{k}_DenseOutput)")
+            }
             var roles: [LayerRole] = [.xLayer, .vLayer]
             if timeInput { roles.append(.tLayer) }
             let hiddenCount = dense.count - roles.count - 3

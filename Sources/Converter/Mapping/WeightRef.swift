@@ -17,6 +17,10 @@ public enum LayerRole: Hashable, Sendable {
     /// Sep 2020 `h_layer1` / `h_layer2`: dense layers without activation between the input sum's
     /// activation and the heads; folded exactly into each head (docs/CONVERT.md).
     case linear(Int)
+    /// Convolution `j` (0-based) of the network's convolution stack (`conv_stack.conv<j>`).
+    case convStack(Int)
+    /// The dense layer after the convolution stack's flatten (`conv_stack.dense`).
+    case convStackDense
 
     /// Canonical layer name (`x_layer`, `hidden2`, `batch_norm`, `scale`, ...).
     public var canonicalName: String {
@@ -30,6 +34,8 @@ public enum LayerRole: Hashable, Sendable {
         case .translation: return "translation"
         case .transformation: return "transformation"
         case let .linear(i): return "h_layer\(i)"
+        case let .convStack(j): return "conv_stack.conv\(j)"
+        case .convStackDense: return "conv_stack.dense"
         }
     }
 

@@ -374,12 +374,12 @@ enum Keras3Layers {
         return i
     }
 
-    /// Variables of a layer class in Keras's order (Dense: kernel, bias; BatchNormalization:
-    /// gamma, beta, moving_mean, moving_variance); `var<i>` for anything else.
+    /// Variables of a layer class in Keras's order (Dense and Conv2D: kernel, bias;
+    /// BatchNormalization: gamma, beta, moving_mean, moving_variance); `var<i>` for anything else.
     static func variableRole(className: String, index: Int, count: Int) -> String {
         switch (className, count) {
-        case ("dense", 2): return ["kernel", "bias"][index]
-        case ("dense", 1): return "kernel"
+        case ("dense", 2), ("conv2d", 2): return ["kernel", "bias"][index]
+        case ("dense", 1), ("conv2d", 1): return "kernel"
         case ("batch_normalization", 4): return ["gamma", "beta", "moving_mean", "moving_variance"][index]
         default: return "var\(index)"
         }
