@@ -58,6 +58,18 @@ final class LocalFixturePhysicsTests: XCTestCase {
         }
     }
 
+    /// From a random start on 16x16 at beta 5 the model accepts nothing (its step sizes were
+    /// learned at equilibrium on 8x8); the summary says how to start it, and a cold start moves.
+    func testAStuckStartIsExplainedAndAColdStartMoves() throws {
+        let args = ["--model", Self.model, "--lattice", "16x16", "--beta", "5", "--chains", "4", "--trajectories", "8", "--seed", "3", "-q"]
+        let hot = try CLI.run("l2hmc-run", args)
+        XCTAssertEqual(hot.status, 0, hot.stderr)
+        XCTAssertTrue(hot.stdout.contains("the learned sampler accepted almost nothing"), hot.stdout)
+        let cold = try CLI.run("l2hmc-run", args + ["--cold-start"])
+        XCTAssertEqual(cold.status, 0, cold.stderr)
+        XCTAssertFalse(cold.stdout.contains("accepted almost nothing"), cold.stdout)
+    }
+
     /// crossval at a small transferred lattice (4x6: a 48 x 48 numerical Jacobian): the trainer's
     /// recomputation, reversibility and the log-det against the numerical Jacobian pass.
     func testCrossvalLogDetAndRecomputationAtASmallTransferredLattice() throws {

@@ -83,6 +83,9 @@ public enum RunReport {
         for kind in Schedule.Kind.allCases {
             if let a = s.acceptance[kind] { lines.append("acceptance  \(kind.rawValue): \(fmt(a)) over \(s.trajectoriesBySampler[kind] ?? 0) trajectories") }
         }
+        if let a = s.acceptance[.l2hmc], a < stuckAcceptance {
+            lines.append("(the learned sampler accepted almost nothing: its step sizes were learned at equilibrium; from a random start on a lattice larger than its own, or at a beta far from its training, start it with --cold-start or --hmc-start N)")
+        }
         if let t = s.tunneling {
             lines.append("tunneling   rate \(fmt(t.rate)) per trajectory and chain (\(t.events) events); tau_int(Q) \(s.tauQ.map(fmt) ?? "-"), tau_int(plaquette) \(s.tauPlaquette.map(fmt) ?? "-")")
         }
@@ -92,6 +95,11 @@ public enum RunReport {
         lines.append("exactness   <exp(-dH + logdet)> = \(fmt(s.meanBoltzmannFactor)) (1 for an exact kernel)")
         return lines.joined(separator: "\n")
     }
+
+    /// Mean L2HMC acceptance below which the text summary explains how to start a learned sampler
+    /// that does not move (the shipped local model accepts 3e-12 from a random start on 16x16 at
+    /// beta 5, and 0.72 from a cold one).
+    public static let stuckAcceptance = 0.01
 
     /// The summary as JSON; `z_threshold`, `z_flagged` (names, in table order) and, when any is
     /// flagged, `z_warning` (``zWarning(_:zThreshold:cause:)`` with `cause`).
