@@ -94,18 +94,7 @@ struct CompareCommand: ParsableCommand {
             throw ComparisonError.unsupportedTarget("compare ranks samplers by tau_int of the topological charge, which only U(1) models have; \(path) is a Gaussian-mixture model")
         }
         _ = try ProbeVerifier.verify(model: loaded, target: makeTarget(loaded.sampler.target))
-        var lattice = trained
-        if let text = self.lattice {
-            // As l2hmc-run: a local model runs at any size (its link layout stays), a dense one only at its own.
-            let size = try LatticeSize.option(text)
-            if loaded.sampler.network.kind.local != nil {
-                lattice.lt = size.lt; lattice.lx = size.lx
-            } else {
-                guard size.lt == trained.lt && size.lx == trained.lx else {
-                    throw InferenceError.modelTargetMismatch("--lattice \(text) does not match the model's \(trained.lt)x\(trained.lx) lattice (its networks have a fixed input size)")
-                }
-            }
-        }
+        var lattice = try self.lattice.map { try loaded.runLattice(LatticeSize.option($0)) } ?? trained
         if let b = beta {
             guard b > 0 && b.isFinite else { throw UsageError("--beta must be > 0 (got \(b))") }
             lattice.beta = b

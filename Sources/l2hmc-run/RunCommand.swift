@@ -513,17 +513,7 @@ struct RunCommand: ParsableCommand {
                 if mixtureMeans != nil || mixtureVariance != nil || mixtureWeights != nil {
                     throw InferenceError.modelTargetMismatch("mixture options given, but the model's target is a U(1) lattice")
                 }
-                if let text = lattice {
-                    let (lt, lx) = try parseLattice(text)
-                    if model.sampler.network.kind.local != nil {
-                        // Local networks run at any lattice size (the link layout stays the model's).
-                        l.lt = lt; l.lx = lx
-                    } else {
-                        guard lt == l.lt && lx == l.lx else {
-                            throw InferenceError.modelTargetMismatch("--lattice \(text) does not match the model's \(l.lt)x\(l.lx) lattice (its networks have a fixed input size)")
-                        }
-                    }
-                }
+                if let text = lattice { l = try model.runLattice(LatticeSize.option(text)) }
                 if let b = beta {
                     guard b > 0 && b.isFinite else { throw UsageError("--beta must be > 0 (got \(b))") }
                     l.beta = b

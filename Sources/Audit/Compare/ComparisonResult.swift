@@ -84,6 +84,11 @@ public struct ComparisonResult: Sendable {
         return out
     }
 
+    /// "a", "a and b", "a, b and c".
+    static func listed(_ parts: [String]) -> String {
+        parts.count > 1 ? parts.dropLast().joined(separator: ", ") + " and " + (parts.last ?? "") : parts.joined()
+    }
+
     /// The index of the smallest finite cost among the eligible entries (the first on a tie).
     public static func bestIndex(_ entries: [(eligible: Bool, cost: Double)]) -> Int? {
         var best: Int?
@@ -107,14 +112,12 @@ public struct ComparisonResult: Sendable {
         if let b = gainBounds[kind], b.values.contains(where: { $0 >= 1 }) {
             let parts = order.compactMap { m in b[m].map { x in
                 x >= 1 ? "gains at least \(String(format: "%.3g", x))x \(m.phrase)" : "INCONCLUSIVE \(m.phrase) (bound \(String(format: "%.3g", x))x)" } }
-            let joined = parts.count > 1 ? parts.dropLast().joined(separator: ", ") + " and " + (parts.last ?? "") : parts.joined()
-            return "\(name) \(joined) against HMC (bounds: no HMC setting has a usable tau_int(Q), so each is taken at its lower bound, the model's at its 2-sigma upper end)"
+            return "\(name) \(Self.listed(parts)) against HMC (bounds: no HMC setting has a usable tau_int(Q), so each is taken at its lower bound, the model's at its 2-sigma upper end)"
         }
         guard let g = gains[kind], !g.isEmpty else {
             return "\(name): INCONCLUSIVE: no HMC setting has a usable tau_int(Q) (first HMC row: \(rows.first { $0.kind == .hmc }?.tau.problem ?? "none"))"
         }
         let parts = order.compactMap { m in g[m].map { "\($0.phrase) \(m.phrase)" } }
-        let joined = parts.count > 1 ? parts.dropLast().joined(separator: ", ") + " and " + (parts.last ?? "") : parts.joined()
-        return "\(name) \(joined) against the best HMC"
+        return "\(name) \(Self.listed(parts)) against the best HMC"
     }
 }

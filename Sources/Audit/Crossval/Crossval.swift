@@ -83,15 +83,10 @@ public struct Crossval {
     /// holds states of the trained size). Every later check then runs at that size, the trainer's
     /// recomputation included. A dense model only at its own lattice (`run.model_target_mismatch`).
     static func transferred(_ model: L2ZModel, to size: LatticeSize) throws -> L2ZModel {
-        guard case let .u1(trained) = model.sampler.target else {
-            throw InferenceError.modelTargetMismatch("--lattice applies to U(1) models")
-        }
-        if trained.lt == size.lt && trained.lx == size.lx { return model }
-        guard model.sampler.network.kind.local != nil else {
-            throw InferenceError.modelTargetMismatch("--lattice \(size) does not match the model's \(trained.lt)x\(trained.lx) lattice (its networks have a fixed input size; only local models run at any size)")
-        }
+        let lattice = try model.runLattice(size)
+        guard case let .u1(trained) = model.sampler.target, trained != lattice else { return model }
         var moved = model
-        moved.sampler.target = .u1(U1Lattice(lt: size.lt, lx: size.lx, beta: trained.beta, linkLayout: trained.linkLayout))
+        moved.sampler.target = .u1(lattice)
         moved.probe = nil
         moved.arrays = model.arrays.filter { !$0.key.hasPrefix("probe.") }
         return moved
