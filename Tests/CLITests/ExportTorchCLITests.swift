@@ -15,11 +15,15 @@ final class ExportTorchCLITests: XCTestCase {
     var fixtures: URL { CLI.repositoryRoot.appendingPathComponent("fixtures/torch-l2hmc") }
 
     /// Converts shared2022.pt and exports it; returns the export's path.
-    func exportShared() throws -> String {
-        let model = dir.appendingPathComponent("s.l2z").path, out = dir.appendingPathComponent("s.safetensors").path
-        let c = try CLI.run("l2hmc-convert", [fixtures.appendingPathComponent("shared2022.pt").path, model, "--preset", "torch-2022-12",
-                                              "--config", fixtures.appendingPathComponent("shared2022-config.yaml").path,
-                                              "--masks", fixtures.appendingPathComponent("shared2022-masks.npy").path])
+    func exportShared() throws -> String { try export("shared2022", checkpoint: "shared2022.pt", preset: "torch-2022-12") }
+
+    /// Converts fixture `name` (checkpoint, `NAME-config.yaml`, `NAME-masks.npy`) with `preset`
+    /// and exports it to NAME.safetensors; returns the export's path.
+    func export(_ name: String, checkpoint: String, preset: String) throws -> String {
+        let model = dir.appendingPathComponent("\(name).l2z").path, out = dir.appendingPathComponent("\(name).safetensors").path
+        let c = try CLI.run("l2hmc-convert", [fixtures.appendingPathComponent(checkpoint).path, model, "--preset", preset,
+                                              "--config", fixtures.appendingPathComponent("\(name)-config.yaml").path,
+                                              "--masks", fixtures.appendingPathComponent("\(name)-masks.npy").path])
         XCTAssertEqual(c.status, 0, c.stderr)
         let e = try CLI.run("l2hmc-convert", ["export", model, out])
         XCTAssertEqual(e.status, 0, e.stderr)
@@ -55,7 +59,7 @@ final class ExportTorchCLITests: XCTestCase {
     func testExistingOutputIsKeptWithoutForceAndUnexportableModelsWriteNothing() throws {
         let out = try exportShared()
         let before = try Data(contentsOf: URL(fileURLWithPath: out))
-        let model = dir.appendingPathComponent("s.l2z").path
+        let model = dir.appendingPathComponent("shared2022.l2z").path
         let again = try CLI.run("l2hmc-convert", ["export", model, out])
         XCTAssertEqual(again.status, 1, again.stderr)
         XCTAssertTrue(again.stderr.hasPrefix("error: ["), again.stderr)
@@ -90,13 +94,7 @@ final class ExportTorchCLITests: XCTestCase {
         guard let python = ProcessInfo.processInfo.environment["L2HMC_TORCH_PYTHON"] else {
             throw XCTSkip("set L2HMC_TORCH_PYTHON to a Python with torch, numpy and safetensors to run the PyTorch strict-load check")
         }
-        let model = dir.appendingPathComponent("c.l2z").path, out = dir.appendingPathComponent("c.safetensors").path
-        let c = try CLI.run("l2hmc-convert", [fixtures.appendingPathComponent("conv2023.pt").path, model, "--preset", "torch-2023-06",
-                                              "--config", fixtures.appendingPathComponent("conv2023-config.yaml").path,
-                                              "--masks", fixtures.appendingPathComponent("conv2023-masks.npy").path])
-        XCTAssertEqual(c.status, 0, c.stderr)
-        let e = try CLI.run("l2hmc-convert", ["export", model, out])
-        XCTAssertEqual(e.status, 0, e.stderr)
+        let out = try export("conv2023", checkpoint: "conv2023.pt", preset: "torch-2023-06")
         let r = try CLI.run(executable: URL(fileURLWithPath: python), [fixtures.appendingPathComponent("check_export.py").path, out,
                                                                        fixtures.appendingPathComponent("conv2023-outputs.npz").path], cwd: fixtures)
         XCTAssertEqual(r.status, 0, r.stdout + r.stderr)
