@@ -74,20 +74,8 @@ enum TorchConversion {
         var mapped: [(SourceDataset, WeightRef)] = []
         for ref in refOrder {
             guard let copies = byRef[ref] else { continue }
-            let ordered = copies.sorted { !$0.alias && $1.alias }
-            let (chosen, transposed, _) = ordered[0]
-            for other in ordered.dropFirst() {
-                guard other.0.shape == chosen.shape, other.0.dtype == chosen.dtype else {
-                    throw ConvertError.aliasMismatch(canonical: ref.canonicalName, sources: [chosen.location, other.0.location],
-                                                     detail: "\(chosen.dtype) \(chosen.shape) versus \(other.0.dtype) \(other.0.shape)")
-                }
-                if let a = chosen.values, let b = other.0.values, let i = a.indices.first(where: { a[$0].bitPattern != b[$0].bitPattern }) {
-                    throw ConvertError.aliasMismatch(canonical: ref.canonicalName, sources: [chosen.location, other.0.location],
-                                                     detail: "element \(i): \(a[i]) versus \(b[i])")
-                }
-                rows.append(MappingRow(source: other.0.location, shape: other.0.shape, dtype: other.0.dtype, target: "ignored",
-                                       note: "alias of \(chosen.location) (values checked identical)"))
-            }
+            let chosen = try Self.resolveAliases(copies.map { ($0.0, $0.alias) }, canonical: ref.canonicalName, rows: &rows)
+            let transposed = copies.first { $0.0.location == chosen.location }?.transposed ?? false
             if transposed { source.transposed.insert(chosen.key) }
             mapped.append((source.dataset(chosen, transpose: transposed), ref))
         }
@@ -134,16 +122,7 @@ enum TorchConversion {
         // against it (aliases as for every weight).
         var convTensors: [TorchConvStack.Key: (entry: TensorFileSource.TensorEntry, dataset: SourceDataset)] = [:]
         for (key, copies) in convolution {
-            let ordered = copies.sorted { !$0.alias && $1.alias }
-            let chosen = ordered[0].0
-            for other in ordered.dropFirst() {
-                guard other.0.shape == chosen.shape, other.0.dtype == chosen.dtype, other.0.values?.map(\.bitPattern) == chosen.values?.map(\.bitPattern) else {
-                    throw ConvertError.aliasMismatch(canonical: "\(key.networkName).conv_stack layers.\(key.index).\(key.variable)",
-                                                     sources: [chosen.location, other.0.location], detail: "the two copies differ")
-                }
-                rows.append(MappingRow(source: other.0.location, shape: other.0.shape, dtype: other.0.dtype, target: "ignored",
-                                       note: "alias of \(chosen.location) (values checked identical)"))
-            }
+            let chosen = try Self.resolveAliases(copies, canonical: "\(key.networkName).conv_stack layers.\(key.index).\(key.variable)", rows: &rows)
             convTensors[key] = (chosen, source.dataset(chosen, transpose: false))
         }
         var convStack: ConvStackSpec?
@@ -159,10 +138,11 @@ enum TorchConversion {
             if let o = options.outputLinkLayout, o != .muTX {
                 throw ConvertError.optionNotAccepted(option: "--output-link-layout \(o.rawValue)", reason: "a model with a convolution stack keeps upstream's mu_t_x links (the stack reads the links as an image in that order)")
             }
-            guard let denseKey = convTensors.keys.first(where: { $0.index == TorchConvStack.indices(count: c.filters.count).dense && $0.variable == "weight" }),
+            let denseIndex = TorchConvStack.indices(count: c.filters.count).dense
+            guard let denseKey = convTensors.keys.first(where: { $0.index == denseIndex && $0.variable == "weight" }),
                   let dense = convTensors[denseKey]?.entry.shape.first else {
                 throw ConvertError.missingArray(canonical: "conv_stack.dense.kernel",
-                                                expectedSource: "input_layer.conv_stack.layers.\(TorchConvStack.indices(count: c.filters.count).dense).weight (the Linear after the flatten, for conv filters \(c.filters), \(c.origin))")
+                                                expectedSource: "input_layer.conv_stack.layers.\(denseIndex).weight (the Linear after the flatten, for conv filters \(c.filters), \(c.origin))")
             }
             let names = SamplerRules.networkNames(SamplerSpec(target: .u1(U1Lattice(lt: 1, lx: 1, beta: 1)), dynamics: Dynamics(nLF: structure.nLF ?? 1, xUpdate: .ncp),
                                                               network: NetworkSpec(layout: structure.layout, xNetworksPerStep: structure.xNetworksPerStep, xNetInput: .raw, vNetInput: .raw,
@@ -263,6 +243,27 @@ enum TorchConversion {
 
     /// Preset < sidecar (a JSON one; a YAML `--config` is the run's own config, read as the
     /// file's statements) < flags.
+    /// The copy of one weight to use among its aliases (the direct attribute's before an alias's):
+    /// every other copy must have the same shape, dtype and bit patterns (else
+    /// `convert.alias_mismatch` naming the first differing element) and gets an "ignored" row.
+    static func resolveAliases(_ copies: [(TensorFileSource.TensorEntry, alias: Bool)], canonical: String,
+                               rows: inout [MappingRow]) throws -> TensorFileSource.TensorEntry {
+        let ordered = copies.sorted { !$0.alias && $1.alias }
+        let chosen = ordered[0].0
+        for (other, _) in ordered.dropFirst() {
+            guard other.shape == chosen.shape, other.dtype == chosen.dtype else {
+                throw ConvertError.aliasMismatch(canonical: canonical, sources: [chosen.location, other.location],
+                                                 detail: "\(chosen.dtype) \(chosen.shape) versus \(other.dtype) \(other.shape)")
+            }
+            if let a = chosen.values, let b = other.values, let i = a.indices.first(where: { a[$0].bitPattern != b[$0].bitPattern }) {
+                throw ConvertError.aliasMismatch(canonical: canonical, sources: [chosen.location, other.location], detail: "element \(i): \(a[i]) versus \(b[i])")
+            }
+            rows.append(MappingRow(source: other.location, shape: other.shape, dtype: other.dtype, target: "ignored",
+                                   note: "alias of \(chosen.location) (values checked identical)"))
+        }
+        return chosen
+    }
+
     static func mergedFacts(_ o: ConversionOptions) throws -> (Facts, String?) {
         var sidecar = Facts()
         var presetName = o.preset

@@ -83,21 +83,25 @@ public enum TorchExport {
                 guard let a = arrays["\(network).\(suffix)"] else { throw ConvertError.missingArray(canonical: "\(network).\(suffix)", expectedSource: "the model") }
                 return a
             }
-            func linear(_ role: LayerRole, _ layer: String) throws {
+            // A canonical dense layer [in, out] as a torch Linear (weight (out, in)) under the given keys.
+            func linearAs(_ layer: String, weight weightKey: String, bias biasKey: String) throws {
                 let w = try array("\(layer).kernel"), b = try array("\(layer).bias")
                 let (rows, cols) = (w.shape[0], w.shape[1])
                 let v = w.doubles()
                 var t = [Double](repeating: 0, count: v.count)
                 for r in 0..<rows { for c in 0..<cols { t[c * rows + r] = v[r * cols + c] } }
-                add(try key(role, "kernel"), w.dtype, [cols, rows], t)
-                add(try key(role, "bias"), b.dtype, b.shape, b.doubles())
+                add(weightKey, w.dtype, [cols, rows], t)
+                add(biasKey, b.dtype, b.shape, b.doubles())
+            }
+            func linear(_ role: LayerRole, _ layer: String) throws {
+                try linearAs(layer, weight: try key(role, "kernel"), bias: try key(role, "bias"))
             }
             if let stack = net.convStack, let config = convConfig, case let .u1(l) = spec.target {
                 // upstream's module indices; weights (out, in, k, k) and the Linear (D, F).
                 let prefix = try key(.xLayer, "kernel").replacingOccurrences(of: ".input_layer.xlayer.weight", with: ".input_layer.conv_stack.layers.")
                 let indices = TorchConvStack.indices(count: config.filters.count)
-                let c0 = ConvStackRules.inputChannels(width: net.xNetInput.width(stateSize: n), lt: l.lt, lx: l.lx)
-                let channels = kind == .v ? ConvStackRules.inputChannels(width: net.vNetInput.width(stateSize: n), lt: l.lt, lx: l.lx) : c0
+                let encoding = kind == .v ? net.vNetInput : net.xNetInput
+                let channels = ConvStackRules.inputChannels(width: encoding.width(stateSize: n), lt: l.lt, lx: l.lx)
                 let shapes = try ConvStackRules.shapes(stack, channels: channels, lt: l.lt, lx: l.lx)
                 for (j, s) in shapes.enumerated() {
                     let w = try array("conv_stack.conv\(j).kernel"), b = try array("conv_stack.conv\(j).bias")
@@ -110,13 +114,7 @@ public enum TorchExport {
                     add("\(prefix)\(indices.convs[j]).weight", w.dtype, [cout, cin, k, k], t)
                     add("\(prefix)\(indices.convs[j]).bias", b.dtype, b.shape, b.doubles())
                 }
-                let w = try array("conv_stack.dense.kernel"), b = try array("conv_stack.dense.bias")
-                let (rows, cols) = (w.shape[0], w.shape[1])
-                let v = w.doubles()
-                var t = [Double](repeating: 0, count: v.count)
-                for r in 0..<rows { for c in 0..<cols { t[c * rows + r] = v[r * cols + c] } }
-                add("\(prefix)\(indices.dense).weight", w.dtype, [cols, rows], t)
-                add("\(prefix)\(indices.dense).bias", b.dtype, b.shape, b.doubles())
+                try linearAs("conv_stack.dense", weight: "\(prefix)\(indices.dense).weight", bias: "\(prefix)\(indices.dense).bias")
             }
             try linear(.xLayer, "x_layer")
             try linear(.vLayer, "v_layer")

@@ -186,7 +186,8 @@ final class ConvStackWorkspace {
     init(rows: Int, stacks: [ConvStack], chunkBudget: Int = ConvStackWorkspace.chunkBudget) {
         let d = stacks.map(\.outputWidth).max() ?? 1
         let patch = stacks.map(\.patchPerChain).max() ?? 1, image = stacks.map(\.imagePerChain).max() ?? 1
-        // The dense layer's scratch (a compressed kernel) is never used: the stack is never compressed.
+        // The compressed dense layer's scratch (chains x rank <= chains x D) is `patches`, free by
+        // then; the conv kernels are never compressed.
         let perChain = max(patch, d) + 2 * image
         chainsPerChunk = max(1, min(rows, chunkBudget / max(perChain, 1)))
         output = Buffer(rows * d)

@@ -66,16 +66,15 @@ public enum ConvStackRules {
     static func walkNetwork<V: ArrayTableVisitor>(_ name: String, _ s: SamplerSpec, xWidth: Int, into v: inout V,
                                                    entry: ([Int], SamplerRules.Role) -> SamplerRules.ExpectedArray) -> Int {
         guard let stack = s.network.convStack, let img = image(s, network: name) else { return xWidth }
-        // validate() guarantees the stack fits; a table for a description that failed validation
-        // lists the kernels with F = 0 rather than throwing.
-        let shapes = (try? ConvStackRules.shapes(stack, channels: img.channels, lt: img.lt, lx: img.lx)) ?? []
         var c = img.channels
         for (j, l) in stack.layers.enumerated() {
             v.add("\(name).conv_stack.conv\(j).kernel", entry([l.kernelSize, l.kernelSize, c, l.filters], .weight))
             v.add("\(name).conv_stack.conv\(j).bias", entry([l.filters], .bias))
             c = l.filters
         }
-        let f = shapes.last.map { $0.outChannels * $0.outH * $0.outW } ?? 0
+        // validate() guarantees the stack fits; a table for a description that failed validation
+        // lists the kernels with F = 0 rather than throwing.
+        let f = flattenedWidth(stack, channels: img.channels, lt: img.lt, lx: img.lx) ?? 0
         v.add("\(name).conv_stack.dense.kernel", entry([f, stack.denseUnits], .weight))
         v.add("\(name).conv_stack.dense.bias", entry([stack.denseUnits], .bias))
         return stack.denseUnits
