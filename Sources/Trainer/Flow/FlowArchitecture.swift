@@ -1,0 +1,39 @@
+import ModelFormat
+
+/// The shape of a U(1) plaquette-coupling flow (issue 15, /work/flow-contract.md): `layers`
+/// coupling layers with masks from the rule `plaquette_stripes_4`, each with an inner
+/// convolutional network of `hiddenChannels.count + 1` circular k x k convolutions
+/// (channels 2 -> hidden... -> nMix + 1, `activation` after every convolution but the last)
+/// whose outputs are the mixture scales s_0..s_{nMix-1} and the shift t of the NCP transform.
+/// Nothing here depends on the lattice size: the same weights run on any lt x lx with
+/// lt, lx divisible by 4 (``FlowLattice``).
+public struct FlowArchitecture: Sendable, Equatable {
+    public var layers: Int
+    public var hiddenChannels: [Int]
+    /// Odd side of every kernel.
+    public var kernelSize: Int
+    /// Components of the NCP mixture (at least 1).
+    public var nMix: Int
+    public var activation: Activation
+
+    public init(layers: Int = 16, hiddenChannels: [Int] = [8, 8], kernelSize: Int = 3, nMix: Int = 2, activation: Activation = .leakyRelu) {
+        self.layers = layers; self.hiddenChannels = hiddenChannels; self.kernelSize = kernelSize; self.nMix = nMix; self.activation = activation
+    }
+
+    /// Channels of the inner network's activations: [2] + hidden + [nMix + 1].
+    public var channels: [Int] { [2] + hiddenChannels + [nMix + 1] }
+
+    /// The canonical array names of layer i's convolution j (kernel [k, k, c_in, c_out], bias [c_out]).
+    public static func kernelName(layer i: Int, conv j: Int) -> String { "layer\(i).conv\(j).kernel" }
+    public static func biasName(layer i: Int, conv j: Int) -> String { "layer\(i).conv\(j).bias" }
+
+    /// Nil when the architecture is usable, else the reason.
+    public var problem: String? {
+        if layers < 1 { return "layers must be at least 1 (got \(layers))" }
+        if kernelSize < 1 || kernelSize % 2 == 0 { return "kernel_size must be odd and positive (got \(kernelSize))" }
+        if nMix < 1 { return "n_mix must be at least 1 (got \(nMix))" }
+        if let bad = hiddenChannels.first(where: { $0 < 1 }) { return "hidden_channels must be positive (got \(bad))" }
+        if activation == .linear { return "activation linear is not a flow activation (leaky_relu, swish, relu, tanh)" }
+        return nil
+    }
+}
