@@ -17,11 +17,13 @@ import CounterRandom
 /// - `momentum`: n standard normals; `direction`: block 0, word 0, bit 0 (0: forward);
 ///   `accept`: the first uniform of block 0;
 /// - `auxState`, `auxMomentum`, `auxDirection`: the same for the auxiliary batch's chain with
-///   the same global id.
+///   the same global id;
+/// - `flowPrior` (flows, ``FlowTrainer``): n uniforms per chain of the step's batch (z = 2 pi u - pi).
 struct TrainerRandom: Sendable {
     enum Purpose: UInt32, CaseIterable, Sendable {
         case initialState = 0x11, momentum = 0x12, direction = 0x13, accept = 0x14
         case auxState = 0x15, auxMomentum = 0x16, auxDirection = 0x17
+        case flowPrior = 0x18
     }
 
     let generator: CounterRandom
