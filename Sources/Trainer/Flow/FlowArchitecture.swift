@@ -24,8 +24,21 @@ public struct FlowArchitecture: Sendable, Equatable {
     public var channels: [Int] { [2] + hiddenChannels + [nMix + 1] }
 
     /// The canonical array names of layer i's convolution j (kernel [k, k, c_in, c_out], bias [c_out]).
-    public static func kernelName(layer i: Int, conv j: Int) -> String { "layer\(i).conv\(j).kernel" }
-    public static func biasName(layer i: Int, conv j: Int) -> String { "layer\(i).conv\(j).bias" }
+    public static func kernelName(layer i: Int, conv j: Int) -> String { FlowRules.kernelName(layer: i, conv: j) }
+    public static func biasName(layer i: Int, conv j: Int) -> String { FlowRules.biasName(layer: i, conv: j) }
+
+    /// The architecture of a flow file's coupling description (mask rule `plaquette_stripes_4`
+    /// and the uniform prior are the only ones of family version 1; the angle convention
+    /// does not change the map modulo 2 pi).
+    public init(_ c: FlowCoupling) {
+        self.init(layers: c.layers, hiddenChannels: c.hiddenChannels, kernelSize: c.kernelSize, nMix: c.nMix, activation: c.activation)
+    }
+
+    /// The format's coupling description of this architecture (angles in [-pi, pi), as the trainer produces them).
+    public var coupling: FlowCoupling {
+        FlowCoupling(layers: layers, maskRule: .plaquetteStripes4, nMix: nMix, kernelSize: kernelSize, hiddenChannels: hiddenChannels,
+                     activation: activation, prior: .uniform, angleConvention: .minusPiToPi)
+    }
 
     /// Nil when the architecture is usable, else the reason.
     public var problem: String? {
@@ -33,7 +46,6 @@ public struct FlowArchitecture: Sendable, Equatable {
         if kernelSize < 1 || kernelSize % 2 == 0 { return "kernel_size must be odd and positive (got \(kernelSize))" }
         if nMix < 1 { return "n_mix must be at least 1 (got \(nMix))" }
         if let bad = hiddenChannels.first(where: { $0 < 1 }) { return "hidden_channels must be positive (got \(bad))" }
-        if activation == .linear { return "activation linear is not a flow activation (leaky_relu, swish, relu, tanh)" }
         return nil
     }
 }
