@@ -39,13 +39,4 @@ public struct FlowArchitecture: Sendable, Equatable {
         FlowCoupling(layers: layers, maskRule: .plaquetteStripes4, nMix: nMix, kernelSize: kernelSize, hiddenChannels: hiddenChannels,
                      activation: activation, prior: .uniform, angleConvention: .minusPiToPi)
     }
-
-    /// Nil when the architecture is usable, else the reason.
-    public var problem: String? {
-        if layers < 1 { return "layers must be at least 1 (got \(layers))" }
-        if kernelSize < 1 || kernelSize % 2 == 0 { return "kernel_size must be odd and positive (got \(kernelSize))" }
-        if nMix < 1 { return "n_mix must be at least 1 (got \(nMix))" }
-        if let bad = hiddenChannels.first(where: { $0 < 1 }) { return "hidden_channels must be positive (got \(bad))" }
-        return nil
-    }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import ModelFormat
 
 /// Reverse-KL training of a ``TrainableFlow`` (seed 004 eqs. 3-4) with the trainer's Adam:
 /// each step draws a fresh batch z uniform on [-pi, pi)^n from the counter-based
@@ -23,6 +24,13 @@ public final class FlowTrainer {
         public var seed: UInt64 = 1
         /// Scale of the initial weights (1: PyTorch's Conv2d default).
         public var initScale = 1.0
+        /// The FT-HMC defaults written to the exported model (`hmc.step_size`, `hmc.n_lf`).
+        public var hmcStepSize = 0.1
+        public var hmcNLF = 10
+        /// Checkpoint every this many steps (0: only at the start and the end).
+        public var checkpointEvery = 0
+        /// Print a progress line every this many steps.
+        public var logEvery = 50
         public init() {}
 
         public func beta(atStep n: Int) -> Double {
@@ -49,18 +57,29 @@ public final class FlowTrainer {
     let lattice: FlowLattice
     let random: TrainerRandom
 
-    public init(settings: Settings) throws {
-        if let problem = settings.architecture.problem { throw FlowTrainerError.invalid(problem) }
-        guard settings.batch >= 1, settings.steps >= 0, settings.betaInit > 0, settings.betaFinal > 0, settings.learningRate > 0 else {
-            throw FlowTrainerError.invalid("batch, beta and learning rate must be positive")
+    /// A fresh flow (``TrainableFlow/init(architecture:seed:scale:)`` with the settings' seed and
+    /// init scale); `TrainingConfig.Invalid` (naming the key) for settings that cannot train.
+    public convenience init(settings: Settings) throws {
+        try settings.validate()
+        let flow = TrainableFlow(architecture: settings.architecture, seed: settings.seed, scale: settings.initScale)
+        try self.init(settings: settings, flow: flow, adam: Adam(count: flow.params.values.count), step: 0)
+    }
+
+    /// A trainer at a given state (a checkpoint's, or a loaded flow at step 0).
+    init(settings: Settings, flow: TrainableFlow, adam: Adam, step: Int) throws {
+        try settings.validate()
+        guard flow.architecture == settings.architecture else {
+            throw TrainingConfig.Invalid(key: "layers/hidden_channels/kernel_size/n_mix/activation", reason: "the flow's architecture differs from the settings'")
         }
-        do { lattice = try FlowLattice(lt: settings.lt, lx: settings.lx, kernelSize: settings.architecture.kernelSize) } catch {
-            throw FlowTrainerError.invalid("lattice \(settings.lt)x\(settings.lx): both sides must be positive multiples of 4 (the stripe masks)")
-        }
-        self.settings = settings
-        flow = TrainableFlow(architecture: settings.architecture, seed: settings.seed, scale: settings.initScale)
-        adam = Adam(count: flow.params.values.count)
+        lattice = try FlowLattice(lt: settings.lt, lx: settings.lx, kernelSize: settings.architecture.kernelSize)
+        self.settings = settings; self.flow = flow; self.adam = adam; self.step = step
         random = TrainerRandom(seed: settings.seed)
+    }
+
+    /// The trained flow as a `.l2z` model of family `flow` at the settings' lattice and final beta.
+    public func export(provenance: Provenance) throws -> L2ZModel {
+        try FlowExporter.export(flow, lt: settings.lt, lx: settings.lx, beta: settings.beta(atStep: step),
+                                hmc: FlowHMCSettings(stepSize: settings.hmcStepSize, nLF: settings.hmcNLF), provenance: provenance)
     }
 
     /// Batch `step` of prior draws, [batch, n] uniform on (-pi, pi).
