@@ -25,7 +25,7 @@ struct L2HMCTrain: ParsableCommand {
             signal stops at once).
             """,
         version: ToolVersion.current,
-        subcommands: [TrainCommand.self, ReportCommand.self, ExportCommand.self, BenchCommand.self],
+        subcommands: [TrainCommand.self, FlowCommand.self, ReportCommand.self, ExportCommand.self, BenchCommand.self],
         defaultSubcommand: TrainCommand.self)
 
     /// Every failure is one line on stderr, `error: [code] message` (CLISupport's ToolFailure).

@@ -46,7 +46,7 @@ enum OutputGuard {
     private static func marker(_ kind: Kind) -> String {
         switch kind {
         case .model: return "no .l2z model with producer l2hmc-train"
-        case .checkpoint: return "no \(Checkpoint.format) format attribute"
+        case .checkpoint: return "no \(Checkpoint.format) or \(FlowCheckpoint.format) format attribute"
         case .log: return "no training-log header"
         }
     }
@@ -56,7 +56,7 @@ enum OutputGuard {
         var st = stat()
         guard lstat(path, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG else { return false }
         switch kind {
-        case .checkpoint: return Checkpoint.isCheckpoint(path)
+        case .checkpoint: return Checkpoint.isCheckpoint(path) || FlowCheckpoint.isCheckpoint(path)
         case .model: return (try? L2ZReader.read(path: path))?.model.provenance.producer == "l2hmc-train"
         case .log:
             // Any of the headers l2hmc-train has written (TrainingLog.Columns).
