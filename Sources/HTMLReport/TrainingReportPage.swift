@@ -50,7 +50,7 @@ public enum TrainingReportPage {
         page.paragraph("Training log \(logPath)\(modelPath.map { " and model \($0)" } ?? ""); made by \(toolVersion). No script, no network.")
         if let modelPath, let model = try? L2ZReader.read(path: modelPath).model {
             page.heading("Model")
-            page.table(["", "description"], ModelDescription.lines(model.sampler).map { line in
+            page.table(["", "description"], ModelDescription.lines(model.spec).map { line in
                 let parts = line.split(separator: " ", maxSplits: 1).map(String.init)
                 return [parts.first ?? "", parts.count > 1 ? parts[1].trimmingCharacters(in: .whitespaces) : ""]
             })

@@ -53,6 +53,9 @@ public enum L2ZError: Error, Equatable, Sendable {
     case unsupportedFormatVersion(found: String, supported: String)
     case unknownRequiredFeature(feature: String, fileVersion: String, readerVersion: String)
     case unsupportedArchitecture(found: String, supported: String)
+    /// A valid model of another family than the command handles (an l2hmc-only command given a
+    /// flow, or the reverse).
+    case wrongFamily(found: String, expected: String)
 
     // MARK: Arrays (npy members and their agreement with the manifest)
     case npyBadMagic(member: String)
@@ -116,6 +119,7 @@ public enum L2ZError: Error, Equatable, Sendable {
         case .unsupportedFormatVersion: return "manifest.unsupported_version"
         case .unknownRequiredFeature: return "manifest.unknown_required_feature"
         case .unsupportedArchitecture: return "manifest.unsupported_architecture"
+        case .wrongFamily: return "model.wrong_family"
         case .npyBadMagic: return "array.bad_magic"
         case .npyUnsupportedVersion: return "array.unsupported_npy_version"
         case .npyHeaderTooLarge: return "array.header_too_large"
@@ -187,6 +191,7 @@ public enum L2ZError: Error, Equatable, Sendable {
         case let .unknownRequiredFeature(feature, fileVersion, readerVersion):
             return "file (format \(fileVersion)) requires feature \(quoted(feature)), unknown to this reader (format \(readerVersion))"
         case let .unsupportedArchitecture(found, supported): return "architecture \(found) is not supported (supported: \(supported))"
+        case let .wrongFamily(found, expected): return "the model is a \(found) model; this command needs a \(expected) model"
         case let .npyBadMagic(member): return "member \(member) is not a .npy array (bad magic)"
         case let .npyUnsupportedVersion(member, found): return "member \(member): .npy version \(found) is not supported (expected 1.0)"
         case let .npyHeaderTooLarge(member, size, limit): return "member \(member): .npy header is \(size) bytes, more than the limit of \(limit)"

@@ -113,7 +113,7 @@ enum InspectReport {
                    "features    \(m.requiredFeatures.isEmpty ? "(none)" : m.requiredFeatures.joined(separator: ", "))",
                    UntrustedText.escaped("producer    \(m.provenance.producer) \(m.provenance.producerVersion)\(m.provenance.source.map { " (\($0))" } ?? "")")]
         if let sha = m.provenance.sourceSHA256 { out.append(UntrustedText.escaped("source      sha256 \(sha)")) }
-        out += ModelDescription.lines(m.sampler)
+        out += ModelDescription.lines(m.model)
         if let p = m.probe {
             out.append("probe       batch \(p.batch), networks \(p.networks.joined(separator: ", "))\(p.trajectory ? ", one trajectory" : "") (re-run by the runtime)")
         } else {
@@ -154,7 +154,7 @@ enum InspectReport {
             "format_version": .string(result.manifest.formatVersion.description),
             "reader_format_version": .string(Manifest.currentVersion.description),
             "architecture": .string(result.manifest.architecture.description),
-            "description": .array(ModelDescription.lines(result.manifest.sampler).map { .string($0) }),
+            "description": .array(ModelDescription.lines(result.manifest.model).map { .string($0) }),
             "manifest": ManifestCodec.encode(result.manifest),
             "arrays": .array(arrays),
             "warnings": .array(inspection.warnings.map { .string($0) }),

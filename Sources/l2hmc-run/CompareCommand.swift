@@ -90,7 +90,7 @@ struct CompareCommand: ParsableCommand {
         guard let path = model ?? DefaultModel.locate() else { throw UsageError("no model given and \(DefaultModel.relativePath) was not found; run from the repository root or give MODEL") }
         let bytes = try AtomicFile.read(path, limit: ReadLimits().maxFileBytes)
         let loaded = try L2ZReader.read(bytes: bytes).model
-        guard case let .u1(trained) = loaded.sampler.target else {
+        guard case let .u1(trained) = try loaded.sampler.target else {
             throw ComparisonError.unsupportedTarget("compare ranks samplers by tau_int of the topological charge, which only U(1) models have; \(path) is a Gaussian-mixture model")
         }
         _ = try ProbeVerifier.verify(model: loaded, target: makeTarget(loaded.sampler.target))

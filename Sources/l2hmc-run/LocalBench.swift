@@ -30,7 +30,7 @@ enum LocalBench {
     }
 
     static func run(model: L2ZModel, lattices: [(Int, Int)], chains: Int, seconds: Double, progress: (String) -> Void) throws -> [Row] {
-        guard case let .u1(built) = model.sampler.target, model.sampler.network.kind.local != nil else {
+        guard case let .u1(built) = try model.sampler.target, try model.sampler.network.kind.local != nil else {
             throw InferenceError.invalidOption(name: "--local", reason: "needs a local model (network kind local)")
         }
         let before = BLAS.threads

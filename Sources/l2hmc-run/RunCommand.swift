@@ -479,7 +479,7 @@ struct RunCommand: ParsableCommand {
         } else {
             if eps != nil { throw UsageError("--eps sets the step size of --sampler hmc; for HMC trajectories in a mixed schedule use --hmc-eps (L2HMC step sizes come from the model)") }
             guard let m = loaded else { throw UsageError("the schedule uses L2HMC, which needs a model (--model)") }
-            let l2hmcSteps = nlf ?? m.sampler.dynamics.nLF
+            let l2hmcSteps = try nlf ?? m.sampler.dynamics.nLF
             settings = RunSettings(chains: chainCount, trajectories: total, seed: seedValue, schedule: scheduleValue,
                                    hmcStepSize: hmcEps ?? 0.1, hmcSteps: hmcNlf ?? l2hmcSteps)
             settings.l2hmcSteps = nlf
@@ -496,7 +496,7 @@ struct RunCommand: ParsableCommand {
         }
         settings.thermalization = thermalization ?? 0.25
         settings.hotStart = !coldStart
-        settings.tile = tile ?? TilePolicy.defaultTile(chains: chainCount, sampler: loaded?.sampler)
+        settings.tile = try tile ?? TilePolicy.defaultTile(chains: chainCount, sampler: loaded?.sampler)
         try settings.validate()
         if saveConfigs != nil, case .gaussianMixture = targetValue {
             throw UsageError("--save-configs saves U(1) link configurations; for a Gaussian mixture the positions are already recorded per trajectory in DIR/position.npy")
@@ -507,7 +507,7 @@ struct RunCommand: ParsableCommand {
 
     private func resolveTarget(model: L2ZModel?) throws -> Target {
         if let model {
-            switch model.sampler.target {
+            switch try model.sampler.target {
             case var .u1(l):
                 if let t = target, t != "u1" { throw InferenceError.modelTargetMismatch("--target \(t) does not match the model, a U(1) lattice") }
                 if mixtureMeans != nil || mixtureVariance != nil || mixtureWeights != nil {
@@ -585,7 +585,7 @@ struct RunCommand: ParsableCommand {
         switch p.target {
         case let .u1(l):
             let trained = model.map { m -> String in
-                guard case let .u1(ml) = m.sampler.target else { return "" }
+                guard case let .u1(ml) = m.spec.target else { return "" }
                 let size = ml.lt != l.lt || ml.lx != l.lx ? "\(ml.lt)x\(ml.lx)" : nil, beta = ml.beta != l.beta ? "\(ml.beta)" : nil
                 switch (size, beta) {
                 case let (s?, b?): return " (local model trained on \(s) at \(b))"

@@ -30,7 +30,7 @@ final class LeakyReluCLITests: XCTestCase {
         XCTAssertEqual(train.status, 0, train.stderr)
         let model = try L2ZReader.read(path: out)
         XCTAssertEqual(model.manifest.formatVersion.description, "1.1")
-        XCTAssertEqual(model.model.sampler.network.activation, .leakyRelu)
+        XCTAssertEqual(try model.model.sampler.network.activation, .leakyRelu)
         XCTAssertTrue(model.manifest.requiredFeatures.contains("leaky_relu"), "\(model.manifest.requiredFeatures)")
 
         let run = try CLI.run("l2hmc-run", ["--model", out, "--trajectories", "5", "--chains", "4", "-q"])

@@ -22,7 +22,7 @@ final class CheckpointConversionTests: XCTestCase {
     }
 
     private func assertSameArrays(_ converted: L2ZModel, _ exported: L2ZModel, file: StaticString = #filePath, line: UInt = #line) {
-        XCTAssertEqual(converted.sampler, exported.sampler, file: file, line: line)
+        XCTAssertEqual(try converted.sampler, try exported.sampler, file: file, line: line)
         let a = converted.arrays.filter { !$0.key.hasPrefix("probe.") }, b = exported.arrays.filter { !$0.key.hasPrefix("probe.") }
         XCTAssertEqual(Set(a.keys), Set(b.keys), file: file, line: line)
         for name in b.keys.sorted() {

@@ -102,7 +102,7 @@ func kerasLayers2021(_ model: L2ZModel) -> [(String, [(String, [Int], [Double])]
 /// Evaluates network `net` of `model` row by row on explicit inputs: S, T, Q ([rows * n] each).
 func evaluate(_ model: L2ZModel, _ net: String, inX: [Double], inV: [Double], inT: [Double]?, rows: Int) throws -> (s: [Double], t: [Double], q: [Double]) {
     let dyn = try L2HMCDynamics(model: model, target: makeTarget(model.sampler.target), capacity: rows)
-    let n = model.sampler.stateSize, width = inX.count / rows
+    let n = try model.sampler.stateSize, width = inX.count / rows
     var s: [Double] = [], t: [Double] = [], q: [Double] = []
     for r in 0..<rows {
         let o = try dyn.evaluateNetwork(net, xIn: Array(inX[(r * width)..<((r + 1) * width)]), vIn: Array(inV[(r * n)..<((r + 1) * n)]),

@@ -50,7 +50,7 @@ final class FactsTests: XCTestCase {
                 XCTAssertTrue("\(e!)".contains("'\(drop.rawValue)'"), "\(preset.name) without \(drop): \(e!)")
             }
             let r = try Converter.convert(path: path, options: try options(preset: preset.name, given))
-            XCTAssertEqual(r.model.sampler.network.xNetInput, xInput, preset.name)
+            XCTAssertEqual(try r.model.sampler.network.xNetInput, xInput, preset.name)
             XCTAssertTrue(r.model.arrays["eps_x"] != nil, preset.name)
         }
     }
@@ -97,9 +97,9 @@ final class FactsTests: XCTestCase {
              "x_update": "ncp", "translation_sign": 1, "time_input": true, "activation": "relu"}
             """.utf8).write(to: URL(fileURLWithPath: sidecar))
         let r = try Converter.convert(path: Fixtures.keras("tf2021_tfkeras_weights.h5"), options: try options([(.beta, "4")]) { $0.configPath = sidecar })
-        guard case let .u1(l) = r.model.sampler.target else { return XCTFail() }
+        guard case let .u1(l) = try r.model.sampler.target else { return XCTFail() }
         XCTAssertEqual(l.beta, 4, "the flag wins over the sidecar")
-        XCTAssertEqual(r.model.sampler.dynamics.translationSign, .plus, "the sidecar wins over the preset")
+        XCTAssertEqual(try r.model.sampler.dynamics.translationSign, .plus, "the sidecar wins over the preset")
         XCTAssertEqual(try r.model.doubles("eps_x"), [0.2])
         XCTAssertEqual(try r.model.doubles("eps_v"), [0.3])
         let origins = Dictionary(uniqueKeysWithValues: r.report.facts.map { ($0.0, $0.2) })

@@ -98,7 +98,7 @@ final class KerasConvStackTests: XCTestCase {
         ]
         for (file, extra) in cases {
             let result = try Converter.convert(path: Fixtures.keras(file), options: options(preset: "head-2022", Self.lattice4x4 + extra))
-            let spec = result.model.sampler
+            let spec = try result.model.sampler
             XCTAssertEqual(spec.network.convStack, Self.expectedStack, file)
             XCTAssertEqual(spec.network.activation, .swish, file)
             guard case let .u1(l) = spec.target else { return XCTFail("not U(1)") }
@@ -167,7 +167,7 @@ final class KerasConvStackTests: XCTestCase {
     private func compareWithKeras(_ model: L2ZModel, label: String) throws {
         let npz = try readNPZ(Fixtures.keras("conv2022_outputs.npz"))
         let nets = Set(npz.keys.map { $0.components(separatedBy: ".").prefix(2).joined(separator: ".") }).sorted()
-        XCTAssertEqual(nets, SamplerRules.networkNames(model.sampler).sorted(), "\(label): every network has recorded outputs")
+        XCTAssertEqual(nets, SamplerRules.networkNames(try model.sampler).sorted(), "\(label): every network has recorded outputs")
         var worst = 0.0
         for net in nets {
             let rows = npz["\(net).in_v"]!.shape[0]

@@ -25,7 +25,7 @@ final class KerasFixtureTests: XCTestCase {
         for file in ["tf2021_tfkeras_weights.h5", "tf2021_tfkeras_model.h5", "tf2021_keras3.weights.h5"] {
             let result = try Converter.convert(path: Fixtures.keras(file),
                                                options: options(preset: "tf2-functional-2021", Self.lattice2x2 + [(.xUpdate, "ncp")]))
-            let spec = result.model.sampler
+            let spec = try result.model.sampler
             XCTAssertEqual(result.report.naming, "tf2021", file)
             XCTAssertEqual(spec.network.layout, .perStep, file)
             XCTAssertEqual(spec.network.xNetworksPerStep, 2, file)
@@ -54,7 +54,7 @@ final class KerasFixtureTests: XCTestCase {
     func testSep2020LayoutMatchesKerasAfterFoldingTheLinearLayers() throws {
         let result = try Converter.convert(path: Fixtures.keras("sep2020_tfkeras_weights.h5"),
                                            options: options(preset: "tf2-functional-2020", Self.lattice2x2 + [(.xUpdate, "ncp"), (.nLF, "2")]))
-        let spec = result.model.sampler
+        let spec = try result.model.sampler
         XCTAssertEqual(result.report.naming, "sep2020")
         XCTAssertEqual(spec.network.layout, .shared)
         XCTAssertEqual(spec.network.hiddenUnits, [8], "h_layer1 and h_layer2 are folded into the heads")
@@ -80,8 +80,8 @@ final class KerasFixtureTests: XCTestCase {
         for file in ["head2022_keras3.keras", "head2022_keras3_model.h5"] {
             let result = try Converter.convert(path: Fixtures.keras(file),
                                                options: options(preset: "head-2022", Self.lattice2x2 + [(.masks, "checkerboard")]))
-            XCTAssertEqual(result.model.sampler.network.timeInput, false)
-            guard case let .u1(l) = result.model.sampler.target else { return XCTFail("not U(1)") }
+            XCTAssertEqual(try result.model.sampler.network.timeInput, false)
+            guard case let .u1(l) = try result.model.sampler.target else { return XCTFail("not U(1)") }
             XCTAssertEqual(l.linkLayout, .tXMu)
             XCTAssertTrue(result.report.generated.contains { $0.0 == "(links)" })
             try compareWithKeras(result.model, outputs: Fixtures.keras("head2022_outputs.npz"), permutation: perm, label: file)
@@ -117,9 +117,9 @@ final class KerasFixtureTests: XCTestCase {
     /// Evaluates every network in the npz with our runtime and compares all three heads.
     private func compareWithKeras(_ model: L2ZModel, outputs path: String, permutation perm: [Int]?, label: String) throws {
         let npz = try readNPZ(path)
-        let n = model.sampler.stateSize
+        let n = try model.sampler.stateSize
         let nets = Set(npz.keys.map { $0.components(separatedBy: ".").prefix(2).joined(separator: ".") }).sorted()
-        XCTAssertEqual(nets, SamplerRules.networkNames(model.sampler).sorted(), "\(label): every network has recorded outputs")
+        XCTAssertEqual(nets, SamplerRules.networkNames(try model.sampler).sorted(), "\(label): every network has recorded outputs")
         var worst = 0.0
         for net in nets {
             var inX = npz["\(net).in_x"]!.doubles(), inV = npz["\(net).in_v"]!.doubles()
@@ -127,7 +127,7 @@ final class KerasFixtureTests: XCTestCase {
             let rows = npz["\(net).in_v"]!.shape[0]
             let width = inX.count / rows
             if let perm {
-                let encoding = net.hasPrefix("vnet") ? model.sampler.network.vNetInput : model.sampler.network.xNetInput
+                let encoding = net.hasPrefix("vnet") ? try model.sampler.network.vNetInput : try model.sampler.network.xNetInput
                 let rowMap: [Int]
                 switch encoding {
                 case .raw: rowMap = perm

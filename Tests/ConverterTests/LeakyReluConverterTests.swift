@@ -17,7 +17,7 @@ final class LeakyReluConverterTests: XCTestCase {
         let result = try Converter.convert(path: Fixtures.keras("tf2021_tfkeras_weights.h5"),
                                            options: try options(preset: "tf2-functional-2021", Self.facts + [(.activation, "leaky_relu")]))
         let model = result.model
-        XCTAssertEqual(model.sampler.network.activation, .leakyRelu)
+        XCTAssertEqual(try model.sampler.network.activation, .leakyRelu)
         let back = try L2ZReader.read(bytes: try L2ZWriter.encode(model))
         XCTAssertEqual(back.manifest.formatVersion.description, "1.1")
         XCTAssertTrue(back.manifest.requiredFeatures.contains("leaky_relu"))

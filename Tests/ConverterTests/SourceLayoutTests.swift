@@ -56,8 +56,8 @@ final class SourceLayoutTests: XCTestCase {
         XCTAssertTrue("\(e!)".contains("'n_lf'"), "\(e!)")
         f.append((.nLF, "2"))
         let r = try Converter.convert(path: path, options: try options(preset: "tf2-functional-2021", f))
-        XCTAssertEqual(r.model.sampler.network.layout, .shared)
-        XCTAssertEqual(r.model.sampler.dynamics.nLF, 2)
+        XCTAssertEqual(try r.model.sampler.network.layout, .shared)
+        XCTAssertEqual(try r.model.sampler.dynamics.nLF, 2)
         for (name, a) in m.arrays where !["eps_x", "eps_v", "masks"].contains(name) { XCTAssertEqual(r.model.arrays[name], a, name) }
         // The preset says per_step; the file says shared: refused unless the fact is overridden.
         assertConvertError("convert.conflicting_fact") { _ = try Converter.convert(path: path, options: try options(preset: "tf2-functional-2021", self.facts + [(.nLF, "2")])) }

@@ -35,18 +35,18 @@ final class StatedFactsTests: XCTestCase {
 
         // The 2021 preset leaves the activation open: the file's swish is used, and said so.
         let swish = try Converter.convert(path: Self.swishModel, options: try options(preset: "tf2-functional-2021", Self.open2021))
-        XCTAssertEqual(swish.model.sampler.network.activation, .swish)
+        XCTAssertEqual(try swish.model.sampler.network.activation, .swish)
         XCTAssertTrue(swish.report.facts.contains { $0.0 == "activation" && $0.1 == "swish" && $0.2 == "the file (model_config)" }, "\(swish.report.facts)")
         // The right fact given explicitly converts the same.
         let given = try Converter.convert(path: Self.swishModel, options: try options(preset: "tf2-functional-2021", Self.open2021 + [(.activation, "swish")]))
-        XCTAssertEqual(given.model.sampler, swish.model.sampler)
+        XCTAssertEqual(try given.model.sampler, try swish.model.sampler)
 
         // Only the activation differs from the relu file (same weights): nothing else was read differently.
         let relu = try Converter.convert(path: Fixtures.keras("tf2021_tfkeras_model.h5"), options: try options(preset: "tf2-functional-2021", Self.open2021))
-        XCTAssertEqual(relu.model.sampler.network.activation, .relu)
-        var expected = relu.model.sampler
+        XCTAssertEqual(try relu.model.sampler.network.activation, .relu)
+        var expected = try relu.model.sampler
         expected.network.activation = .swish
-        XCTAssertEqual(swish.model.sampler, expected)
+        XCTAssertEqual(try swish.model.sampler, expected)
         XCTAssertEqual(swish.model.arrays.filter { !$0.key.hasPrefix("probe.") }, relu.model.arrays.filter { !$0.key.hasPrefix("probe.") })
     }
 
@@ -123,7 +123,7 @@ final class StatedFactsTests: XCTestCase {
         XCTAssertEqual("\(eps!)", "[convert.conflicting_fact] fact 'batch_norm_epsilon': the file's model_config states 0.001 (vnet0/vnet0_batch_norm1), but --batch-norm-epsilon gives 1e-05")
         let keras = try Converter.convert(path: Fixtures.keras("head2022_keras3.keras"),
                                           options: try options(preset: "head-2022", [(.lattice, "2x2"), (.beta, "1"), (.eps, "0.1"), (.masks, "checkerboard")]))
-        XCTAssertEqual(keras.model.sampler.network.activation, .relu)
+        XCTAssertEqual(try keras.model.sampler.network.activation, .relu)
         XCTAssertTrue(keras.report.facts.contains { $0.0 == "activation" && $0.2 == "the file (config.json)" }, "\(keras.report.facts)")
         // A weights-only save states nothing: the activation is then a required fact.
         let missing = assertConvertError("convert.missing_fact") {

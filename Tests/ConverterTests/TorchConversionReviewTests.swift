@@ -188,7 +188,7 @@ final class TorchConversionReviewTests: XCTestCase {
     func testBatchNormEpsilonOtherThanTorchsIsNotExported() throws {
         var model = try convert(try head2023(), options: try head2023Options()).model
         XCTAssertNoThrow(try TorchExport.encode(model, sourceSHA256: nil))
-        model.sampler.network.batchNorm = BatchNormSpec(epsilon: 1e-3)
+        try model.updateSampler { $0.network.batchNorm = BatchNormSpec(epsilon: 1e-3) }
         let error = assertConvertError("convert.export_unsupported") { _ = try TorchExport.encode(model, sourceSHA256: nil) }
         XCTAssertTrue("\(error.map { "\($0)" } ?? "")".contains("network.batch_norm.epsilon"), "\(String(describing: error))")
     }
@@ -241,8 +241,8 @@ final class TorchConversionReviewTests: XCTestCase {
             }
             XCTAssertTrue(export.tensors.filter { $0.name.contains("net") }.allSatisfy { $0.dtype.rawValue == "F64" || $0.name.hasSuffix("num_batches_tracked") }, label)
             let back = try Converter.convert(path: file, options: ConversionOptions()).model
-            XCTAssertEqual(back.sampler.network, model.sampler.network, label)
-            XCTAssertEqual(back.sampler.target, model.sampler.target, label)
+            XCTAssertEqual(try back.sampler.network, try model.sampler.network, label)
+            XCTAssertEqual(try back.sampler.target, try model.sampler.target, label)
             for (name, a) in model.arrays where !name.hasPrefix("probe.") && !name.hasPrefix("eps_") {
                 XCTAssertEqual(back.arrays[name], a, "\(label): \(name)")
             }
@@ -269,11 +269,10 @@ final class TorchConversionReviewTests: XCTestCase {
         let trainer = try L2HMCTrainer(config: config)
         while trainer.step < config.steps { _ = trainer.trainStep() }
         var model = try ModelExporter.export(trainer.model, provenance: Provenance(producer: "test", producerVersion: "0"))
-        model.sampler.network.scaleHead = .tanh
-        model.sampler.network.transformationHead = .tanh
+        try model.updateSampler { $0.network.scaleHead = .tanh; $0.network.transformationHead = .tanh }
         for name in model.arrays.keys where name.hasSuffix(".coeff") { model.arrays[name] = nil }
-        model.sampler.netWeights = NetWeights(xScale: 0.5, xTranslation: 1, xTransformation: 0.25, vScale: 1, vTranslation: 0.75, vTransformation: 2)
-        let n = model.sampler.stateSize
+        try model.updateSampler { $0.netWeights = NetWeights(xScale: 0.5, xTranslation: 1, xTransformation: 0.25, vScale: 1, vTranslation: 0.75, vTransformation: 2) }
+        let n = try model.sampler.stateSize
 
         let bytes = try TorchExport.encode(model, sourceSHA256: nil)
         let export = try SafetensorsFile(bytes: bytes, path: "e")
@@ -286,7 +285,7 @@ final class TorchConversionReviewTests: XCTestCase {
         var statements = FileStatements()
         try ExportMetadata.state(export.metadata, into: &statements)
         let facts = try statements.apply(to: Facts())
-        XCTAssertEqual(facts.netWeights?.value, model.sampler.netWeights)
+        XCTAssertEqual(facts.netWeights?.value, try model.sampler.netWeights)
         XCTAssertEqual(facts.beta?.value, 3.5)
         XCTAssertEqual(facts.lattice?.value, [4, 2])
         XCTAssertEqual(facts.nLF?.value, 2)
@@ -299,12 +298,12 @@ final class TorchConversionReviewTests: XCTestCase {
         let file = scratch.file("e.safetensors")
         try AtomicFile.write(bytes, to: file)
         let back = try Converter.convert(path: file, options: ConversionOptions()).model
-        XCTAssertEqual(back.sampler.netWeights, model.sampler.netWeights)
-        XCTAssertEqual(back.sampler.target, model.sampler.target)
-        XCTAssertEqual(back.sampler.dynamics.nLF, 2)
-        XCTAssertEqual(back.sampler.network.scaleHead, .tanhExpCoeff)
+        XCTAssertEqual(try back.sampler.netWeights, try model.sampler.netWeights)
+        XCTAssertEqual(try back.sampler.target, try model.sampler.target)
+        XCTAssertEqual(try back.sampler.dynamics.nLF, 2)
+        XCTAssertEqual(try back.sampler.network.scaleHead, .tanhExpCoeff)
         var rng = SplitMix64(seed: 12)
-        for net in SamplerRules.networkNames(model.sampler) {
+        for net in SamplerRules.networkNames(try model.sampler) {
             let width = net.hasPrefix("x") ? 2 * n : n, rows = 3
             let inX = (0..<(rows * width)).map { _ in 2 * rng.uniform() - 1 }, inV = (0..<(rows * n)).map { _ in rng.normal() }
             let a = try evaluate(model, net, inX: inX, inV: inV, inT: nil, rows: rows), b = try evaluate(back, net, inX: inX, inV: inV, inT: nil, rows: rows)

@@ -46,14 +46,14 @@ final class TorchExportTests: XCTestCase {
         let path = scratch.path + "/m.safetensors"
         try AtomicFile.write(try TorchExport.encode(model, sourceSHA256: nil), to: path)
         let back = try Converter.convert(path: path, options: ConversionOptions()).model
-        XCTAssertEqual(back.sampler.network, model.sampler.network)
-        XCTAssertEqual(back.sampler.netWeights, model.sampler.netWeights)
+        XCTAssertEqual(try back.sampler.network, try model.sampler.network)
+        XCTAssertEqual(try back.sampler.netWeights, try model.sampler.netWeights)
         XCTAssertEqual(back.arrays["masks"], model.arrays["masks"])
         for (name, a) in model.arrays where !name.hasPrefix("probe.") && !name.hasPrefix("eps_") {
             XCTAssertEqual(back.arrays[name], a, name)
         }
         // Step sizes: raw e -> p = e / (1 - e) -> p / (1 + p): equal to rounding.
-        XCTAssertEqual(back.sampler.dynamics.epsXParametrization, .epsOverOnePlusEps)
+        XCTAssertEqual(try back.sampler.dynamics.epsXParametrization, .epsOverOnePlusEps)
         for name in ["eps_x", "eps_v"] {
             let p = back.arrays[name]?.doubles() ?? [], e = model.arrays[name]?.doubles() ?? []
             XCTAssertEqual(p.count, e.count)

@@ -38,7 +38,7 @@ final class TorchL2HMCFixtureTests: XCTestCase {
 
     func testHead2023MatchesPyTorch() throws {
         let result = try convertHead2023("ckpt-1-0-5-2026-11-26-120000.tar")
-        let spec = result.model.sampler
+        let spec = try result.model.sampler
         XCTAssertEqual(spec.network.layout, .perStep)
         XCTAssertEqual(spec.network.xNetworksPerStep, 2)
         XCTAssertEqual(spec.network.hiddenUnits, [8, 8])
@@ -53,8 +53,8 @@ final class TorchL2HMCFixtureTests: XCTestCase {
             $0.configPath = Fixtures.torchL2HMC("shared2022-config.yaml")
             $0.outputLinkLayout = .muTX
         })
-        XCTAssertEqual(result.model.sampler.network.layout, .shared)
-        XCTAssertEqual(result.model.sampler.dynamics.nLF, 3, "n_lf from the number of xeps/veps parameters")
+        XCTAssertEqual(try result.model.sampler.network.layout, .shared)
+        XCTAssertEqual(try result.model.sampler.dynamics.nLF, 3, "n_lf from the number of xeps/veps parameters")
         try compare(result.model, outputs: "shared2022-outputs.npz", label: "shared2022")
     }
 
@@ -71,7 +71,7 @@ final class TorchL2HMCFixtureTests: XCTestCase {
     func testPermutedOutputLayoutGivesTheSameTrajectory() throws {
         let direct = try convertHead2023("head2023.safetensors")
         let permuted = try Converter.convert(path: Fixtures.torchL2HMC("head2023.safetensors"), options: head2023Options(layout: nil))
-        XCTAssertEqual(permuted.model.sampler.u1LinkLayout, .tXMu)
+        XCTAssertEqual(try permuted.model.sampler.u1LinkLayout, .tXMu)
         let npz = try readNPZ(Fixtures.torchL2HMC("head2023-outputs.npz"))
         let n = 32, perm = LinkPermutationForTests.perm(lt: 4, lx: 4)   // perm[j] = mu_t_x index of t_x_mu link j
         let x0 = Array(npz["traj.x0"]!.doubles()[0..<n]), v0 = Array(npz["traj.v0"]!.doubles()[0..<n])
@@ -101,8 +101,8 @@ final class TorchL2HMCFixtureTests: XCTestCase {
     /// upstream's backward trajectory is measured against our exact inverse.
     func compare(_ model: L2ZModel, outputs file: String, label: String) throws {
         let npz = try readNPZ(Fixtures.torchL2HMC(file))
-        let n = model.sampler.stateSize
-        let nets = SamplerRules.networkNames(model.sampler)
+        let n = try model.sampler.stateSize
+        let nets = SamplerRules.networkNames(try model.sampler)
         var worst64 = 0.0, worst32 = 0.0
         func check(_ ours: [Double], _ key: String, angles: Bool = false) {
             let t64 = npz[key]!.doubles(), t32 = npz["f32." + key]!.doubles()

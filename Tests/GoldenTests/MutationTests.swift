@@ -49,9 +49,9 @@ final class MutationTests: XCTestCase {
                     let a = m.arrays[name]; m.arrays[name] = m.arrays[other]; m.arrays[other] = a
                 }
             }),
-            ("the T sign flipped", { m in m.sampler.dynamics.translationSign = .minus }),
+            ("the T sign flipped", { m in try m.updateSampler { $0.dynamics.translationSign = .minus } }),
             ("masks swapped", { m in
-                let masks = m.arrays["masks"]!.bytes, n = m.sampler.stateSize
+                let masks = m.arrays["masks"]!.bytes, n = try m.sampler.stateSize
                 let swapped = Array(masks[n..<(2 * n)]) + Array(masks[0..<n]) + Array(masks[(2 * n)...])
                 m.arrays["masks"] = try NDArray(shape: [3, n], uint8s: swapped)
             }),

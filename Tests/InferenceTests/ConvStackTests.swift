@@ -47,8 +47,8 @@ final class ConvStackTests: XCTestCase {
 
     /// h_conv of one encoded input row, straight from docs/FORMAT.md section 5.6.
     static func naiveStack(_ model: L2ZModel, _ name: String, xIn: [Double]) throws -> [Double] {
-        let net = model.sampler.network
-        guard let stack = net.convStack, case let .u1(l) = model.sampler.target else { throw XCTSkip("conv stack only") }
+        let net = try model.sampler.network
+        guard let stack = net.convStack, case let .u1(l) = try model.sampler.target else { throw XCTSkip("conv stack only") }
         var c = xIn.count / (l.lt * l.lx), h = l.lt, w = l.lx
         // img[c][t][x]
         var img = (0..<c).map { ch in (0..<h).map { t in (0..<w).map { x in xIn[(ch * h + t) * w + x] } } }
@@ -89,7 +89,7 @@ final class ConvStackTests: XCTestCase {
 
     /// S, T, Q of one row through the stack (when the network has it) and the dense layers.
     static func naiveHeads(_ model: L2ZModel, _ name: String, xIn: [Double], vIn: [Double], tau: [Double]) throws -> [Double] {
-        let net = model.sampler.network
+        let net = try model.sampler.network
         let xl = (net.convStack?.applies(toNetwork: name) ?? false) ? try naiveStack(model, name, xIn: xIn) : xIn
         func dense(_ layer: String, _ input: [Double]) throws -> [Double] {
             let k = try model.doubles("\(name).\(layer).kernel"), b = try model.doubles("\(name).\(layer).bias")

@@ -19,19 +19,19 @@ final class Float32NetworkTests: XCTestCase {
     /// Returns the largest difference seen (so a caller can check the float path really ran).
     @discardableResult
     private func assertNetworksAgree(_ model: L2ZModel, label: String, compress: Int? = nil, rows: Int = 8) throws -> Double {
-        let target = makeTarget(model.sampler.target)
+        let target = makeTarget(try model.sampler.target)
         let d64 = try L2HMCDynamics(model: model, target: target, capacity: rows)
         let d32 = try L2HMCDynamics(model: model, target: target, capacity: rows)
         if let r = compress { try d64.compress(.rank(r)); try d32.compress(.rank(r)) }
         d32.setPrecision(.float32)
         XCTAssertEqual(d32.precision, .float32)
         XCTAssertEqual(d64.precision, .float64)
-        let n = model.sampler.stateSize
+        let n = try model.sampler.stateSize
         var worst = 0.0
         for net in d64.networks {
             let width = net.xLayer.inputs
             let xIn = Fixtures.normals(rows * width, seed: 31), vIn = Fixtures.normals(rows * n, seed: 32, scale: 2)
-            let tau: [Double]? = model.sampler.network.timeInput ? [0.6, -0.8] : nil
+            let tau: [Double]? = try model.sampler.network.timeInput ? [0.6, -0.8] : nil
             let a = try d64.evaluateNetwork(net.name, xIn: xIn, vIn: vIn, tau: tau, rows: rows)
             let b = try d32.evaluateNetwork(net.name, xIn: xIn, vIn: vIn, tau: tau, rows: rows)
             let bound = NetworkPrecision.float32.unitRoundoff * Double(net.float32RoundingGrowth)
@@ -92,10 +92,10 @@ final class Float32NetworkTests: XCTestCase {
         let w2 = Fixtures.u1Sampler(lt: 8, lx: 8, nLF: 4, layout: .perStep, units: [256, 256])
         for (label, model) in [("default.l2z", try Self.shipped("default.l2z")), ("gmm2-trained.l2z", try Self.shipped("gmm2-trained.l2z")),
                                ("W2-like random [256, 256]", try RandomModel.make(sampler: w2, seed: 3, epsX: 0.1, epsV: 0.1, weightScale: 0.3))] {
-            let target = makeTarget(model.sampler.target)
+            let target = makeTarget(try model.sampler.target)
             let dyn = try L2HMCDynamics(model: model, target: target, capacity: 16)
             dyn.setPrecision(.float32)
-            let n = model.sampler.stateSize
+            let n = try model.sampler.stateSize
             let states = target.isCompact ? Fixtures.angles(16 * n, seed: 51) : Fixtures.normals(16 * n, seed: 51)
             let r = ReversibilityCheck.run(l2hmc: dyn, hmc: nil, target: target, states: states, count: 16, random: ChainRandom(seed: 9))
             XCTAssertEqual(r.precision, .float32)
@@ -113,18 +113,18 @@ final class Float32NetworkTests: XCTestCase {
     func testProbeVerifiesInFloat32AtItsToleranceAndStillCatchesAMismatch() throws {
         for file in ["default.l2z", "gmm2-trained.l2z"] {
             let model = try Self.shipped(file)
-            let target = makeTarget(model.sampler.target)
+            let target = makeTarget(try model.sampler.target)
             XCTAssertNoThrow(try ProbeVerifier.verify(model: model, target: target, precision: .float32), file)
         }
         var model = try Self.shipped("gmm2-trained.l2z")
-        let target = makeTarget(model.sampler.target)
+        let target = makeTarget(try model.sampler.target)
         let report = try XCTUnwrap(try ProbeVerifier.verify(model: model, target: target, precision: .float32))
         let x1 = try XCTUnwrap(report.maxDifferences[ProbeArrayNames.Trajectory.x1])
         XCTAssertGreaterThan(x1, 1e-9, "float32 x1 within the float64 producer's tolerance: the widening would not be needed")
         var stored = try model.doubles(ProbeArrayNames.Trajectory.x1)
         let dyn = try L2HMCDynamics(model: model, target: target, capacity: 1)
         let widening = ProbeVerifier.float32Widening(growth: Double(dyn.networks.map(\.float32RoundingGrowth).max() ?? 0),
-                                                     factor: Double(4 * model.sampler.dynamics.nLF), expected: stored)
+                                                     factor: try Double(4 * model.sampler.dynamics.nLF), expected: stored)
         stored[0] += 10 * widening
         model.arrays[ProbeArrayNames.Trajectory.x1] = try NDArray(shape: [stored.count / model.sampler.stateSize, model.sampler.stateSize], doubles: stored)
         XCTAssertThrowsError(try ProbeVerifier.verify(model: model, target: target, precision: .float32)) { error in
@@ -135,11 +135,11 @@ final class Float32NetworkTests: XCTestCase {
     /// Switching back to float64 gives the double path bit for bit (the float twin is gone).
     func testSwitchingBackToFloat64IsBitIdenticalToNeverSwitching() throws {
         let model = try Self.shipped("default.l2z")
-        let target = makeTarget(model.sampler.target)
+        let target = makeTarget(try model.sampler.target)
         let fresh = try L2HMCDynamics(model: model, target: target, capacity: 4), toggled = try L2HMCDynamics(model: model, target: target, capacity: 4)
         toggled.setPrecision(.float32)
         toggled.setPrecision(.float64)
-        let n = model.sampler.stateSize
+        let n = try model.sampler.stateSize
         let x0 = Fixtures.angles(4 * n, seed: 61), v0 = Fixtures.normals(4 * n, seed: 62)
         let a = fresh.run(x: x0, v: v0, rows: 4, forward: true), b = toggled.run(x: x0, v: v0, rows: 4, forward: true)
         XCTAssertEqual(a.x, b.x)
@@ -206,11 +206,11 @@ final class Float32NetworkTests: XCTestCase {
         let w2 = Benchmark.Workload.w2.spec
         for (label, model) in [("default.l2z", try Self.shipped("default.l2z")),
                                ("W2 random weights", try RandomModel.make(sampler: w2, seed: 1, epsX: 0.1, epsV: 0.1, weightScale: 0.3))] {
-            let target = makeTarget(model.sampler.target)
+            let target = makeTarget(try model.sampler.target)
             for p in NetworkPrecision.allCases {
                 let dyn = try L2HMCDynamics(model: model, target: target, capacity: 256)
                 dyn.setPrecision(p)
-                let n = model.sampler.stateSize
+                let n = try model.sampler.stateSize
                 let r = ReversibilityCheck.run(l2hmc: dyn, hmc: nil, target: target, states: Fixtures.angles(256 * n, seed: 71), count: 256,
                                                random: ChainRandom(seed: 1))
                 print(String(format: "REPORT %@ %@: per-chain max |dx| 50%% %.2e 90%% %.2e 99%% %.2e max %.2e; max |dv| %.2e; max |logdet sum| %.2e",

@@ -111,7 +111,7 @@ final class FreedomsTests: XCTestCase {
             let x = m.arrays["eps_x"]!; m.arrays["eps_x"] = m.arrays["eps_v"]; m.arrays["eps_v"] = x
             m.arrays["eps_x"] = try NDArray(shape: [3], doubles: [0.25, 0.2, 0.2])
         }, naming: "probe.trajectory")
-        try expectMismatch("T sign flipped", { m in m.sampler.dynamics.translationSign = .minus }, naming: "probe.trajectory")
+        try expectMismatch("T sign flipped", { m in try m.updateSampler { $0.dynamics.translationSign = .minus } }, naming: "probe.trajectory")
     }
 
     private func multiply(_ p: [Double], _ q: [Double], _ m: Int, _ k: Int, _ n: Int) -> [Double] {

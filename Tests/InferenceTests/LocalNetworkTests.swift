@@ -25,7 +25,7 @@ final class LocalNetworkTests: XCTestCase {
 
     static func dynamics(_ model: L2ZModel, lt: Int, lx: Int, beta: Double = 2, nLF: Int? = nil, mapping: StepMapping? = nil,
                          capacity: Int = 8) throws -> L2HMCDynamics {
-        guard case let .u1(l) = model.sampler.target else { throw XCTSkip("U(1) only") }
+        guard case let .u1(l) = try model.sampler.target else { throw XCTSkip("U(1) only") }
         let target = U1Action(lattice: U1Lattice(lt: lt, lx: lx, beta: beta, linkLayout: l.linkLayout))
         return try L2HMCDynamics(model: model, target: target, nLF: nLF, mapping: mapping, capacity: capacity)
     }
@@ -36,8 +36,8 @@ final class LocalNetworkTests: XCTestCase {
     /// `features(t, x)` gives the 8 input channels of site (t, x).
     static func naiveHeads(model: L2ZModel, name: String, lt: Int, lx: Int, tau: (Double, Double)?,
                            features: (Int, Int) -> [Double]) throws -> (s: [Double], t: [Double], q: [Double]) {
-        let spec = model.sampler.network
-        guard let local = spec.kind.local, case let .u1(lattice) = model.sampler.target else { throw XCTSkip("local U(1) only") }
+        let spec = try model.sampler.network
+        guard let local = spec.kind.local, case let .u1(lattice) = try model.sampler.target else { throw XCTSkip("local U(1) only") }
         let k = local.kernelSize, r = (k - 1) / 2
         let ch = [8] + spec.hiddenUnits
         func act(_ a: Double) -> Double {

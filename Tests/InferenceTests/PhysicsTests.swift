@@ -65,7 +65,7 @@ final class PhysicsTests: XCTestCase {
         let model = try Self.scaledModel(spec)
         spec.dynamics.xUpdate = .linear  // same weights, wrong (non-bijective) x update
         var biased = model
-        biased.sampler = spec
+        biased.spec = .l2hmc(spec)
         let target = makeTarget(spec.target)
         let dyn = try L2HMCDynamics(model: biased, target: target, nLF: nil, mapping: nil, capacity: 64, refuseBiasedWeights: false)
         let hmc = LeapfrogDynamics(target: target, stepSize: 0.25, stepCount: 6, capacity: 64)

@@ -103,7 +103,7 @@ final class ConvStackFormatTests: XCTestCase {
         XCTAssertEqual(written.features, ["conv_stack", "cos_sin_input", "leaky_relu", "ncp_x_update"])
         let back = try L2ZReader.read(bytes: bytes)
         XCTAssertEqual(back.model, model)
-        XCTAssertEqual(back.model.sampler.network.convStack, Self.stack())
+        XCTAssertEqual(try back.model.sampler.network.convStack, Self.stack())
         XCTAssertEqual(try L2ZWriter.encode(back.model), bytes)
         guard case let .object(root) = try ZipSurgery.Parts(bytes: bytes).manifest, case let .object(network)? = root["network"],
               case let .object(stack)? = network["conv_stack"] else {

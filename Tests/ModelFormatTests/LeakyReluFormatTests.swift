@@ -58,7 +58,7 @@ final class LeakyReluFormatTests: XCTestCase {
         let a = try L2ZWriter.encode(model)
         let back = try L2ZReader.read(bytes: a)
         XCTAssertEqual(back.model, model)
-        XCTAssertEqual(back.model.sampler.network.activation, .leakyRelu)
+        XCTAssertEqual(try back.model.sampler.network.activation, .leakyRelu)
         XCTAssertEqual(back.manifest.formatVersion, FormatVersion(major: 1, minor: 1))
         XCTAssertEqual(back.manifest.requiredFeatures, ["leaky_relu", "ncp_x_update", "probe"])
         XCTAssertEqual(try L2ZWriter.encode(back.model), a, "re-encoding must reproduce the file byte for byte")

@@ -64,7 +64,7 @@ final class LocalNetworkFormatTests: XCTestCase {
         XCTAssertEqual(written.features, ["batch_norm", "local_network", "ncp_x_update"])
         let back = try L2ZReader.read(bytes: bytes)
         XCTAssertEqual(back.model, model)
-        XCTAssertEqual(back.model.sampler.network.kind, .local(LocalNetworkSpec(kernelSize: 3, maskRule: .checkerboard)))
+        XCTAssertEqual(try back.model.sampler.network.kind, .local(LocalNetworkSpec(kernelSize: 3, maskRule: .checkerboard)))
         XCTAssertEqual(try L2ZWriter.encode(back.model), bytes)
         guard case let .object(root) = try ZipSurgery.Parts(bytes: bytes).manifest, case let .object(network)? = root["network"] else {
             return XCTFail("no network object")

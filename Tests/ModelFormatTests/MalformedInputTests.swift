@@ -102,7 +102,7 @@ final class MalformedInputTests: XCTestCase {
                               logDetTolerance: Tolerance(abs: 1e-10, rel: 1e-9))
         m.probe = probe
         var rng = SplitMix64(seed: 11)
-        let expected = SamplerRules.expectedArrays(m.sampler, probe: probe)
+        let expected = SamplerRules.expectedArrays(try m.sampler, probe: probe)
         for name in expected.keys.sorted() where expected[name]!.role == .probe {
             let shape = expected[name]!.shape
             let count = shape.reduce(1, *)
@@ -810,11 +810,11 @@ final class MalformedInputTests: XCTestCase {
         assertEncodeFails(m, "array.invalid_values", "negative step size")
 
         m = base
-        m.sampler.dynamics.xUpdate = .linear
+        try m.updateSampler { $0.dynamics.xUpdate = .linear }
         assertEncodeFails(m, "manifest.invalid_value", "linear x update with x scale on U(1)")
 
         m = base
-        m.sampler.netWeights.vScale = .infinity
+        try m.updateSampler { $0.netWeights.vScale = .infinity }
         assertEncodeFails(m, "manifest.invalid_value", "infinite net weight")
 
         m = base

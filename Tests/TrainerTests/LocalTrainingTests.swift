@@ -81,7 +81,7 @@ final class LocalTrainingTests: XCTestCase {
         XCTAssertNil(back.arrays["masks"], "a local model's masks are a rule")
         XCTAssertTrue(read.manifest.requiredFeatures.contains("local_network"))
         XCTAssertEqual(read.manifest.formatVersion, FormatVersion(major: 1, minor: 2))
-        XCTAssertEqual(back.sampler, resumed.model.spec)
+        XCTAssertEqual(try back.sampler, resumed.model.spec)
         XCTAssertEqual(back.probe?.networks, [])
         XCTAssertEqual(back.probe?.trajectory, true)
         XCTAssertEqual(try back.doubles("xnet_second.1.conv1.kernel"), Array(resumed.model.params["xnet_second.1.conv1.kernel"]))
@@ -98,7 +98,7 @@ final class LocalTrainingTests: XCTestCase {
         // The reloaded model recomputes the probe trajectory the exporter wrote.
         let x0 = try back.doubles(ProbeArrayNames.Trajectory.x0), v0 = try back.doubles(ProbeArrayNames.Trajectory.v0)
         let x1 = try back.doubles(ProbeArrayNames.Trajectory.x1), direction = try back.doubles(ProbeArrayNames.Trajectory.direction)
-        let n = back.sampler.stateSize
+        let n = try back.sampler.stateSize
         for (r, d) in direction.enumerated() {
             let t = TrainerRecompute.trajectory(reloaded, x0: Array(x0[(r * n)..<((r + 1) * n)]), v0: Array(v0[(r * n)..<((r + 1) * n)]),
                                                 rows: 1, forward: d > 0, scale: 4)

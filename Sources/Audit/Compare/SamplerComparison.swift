@@ -22,7 +22,7 @@ public struct SamplerComparison {
     /// and invalid settings (`compare.invalid_option`).
     public init(settings: ComparisonSettings, model: L2ZModel, lattice: U1Lattice) throws {
         try settings.validate()
-        guard case .u1 = model.sampler.target else {
+        guard case .u1 = try model.sampler.target else {
             throw ComparisonError.unsupportedTarget("compare ranks samplers by tau_int of the topological charge, which only U(1) models have; this model's target is a Gaussian mixture")
         }
         self.settings = settings; self.model = model; self.lattice = lattice
@@ -53,7 +53,7 @@ public struct SamplerComparison {
         s.hotStart = !settings.coldStart
         if hmc { s.hmcJitter = settings.hmcJitter }
         if kind == .networksOff { s.netWeights = NetWeights(values: [Double](repeating: 0, count: 6)) }
-        s.tile = TilePolicy.defaultTile(chains: settings.chains, sampler: hmc ? nil : model.sampler)
+        s.tile = TilePolicy.defaultTile(chains: settings.chains, sampler: hmc ? nil : try? model.sampler)
         return s
     }
 

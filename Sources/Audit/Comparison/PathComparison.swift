@@ -56,7 +56,7 @@ public struct PathComparison: Sendable {
     /// momenta drawn with `seed`: every sub-update's state and log-det, every network
     /// evaluation, and the acceptance.
     public static func run(trainerModel: TrainerModel, inferenceModel: L2ZModel, rows: Int, forward: Bool, seed: UInt64) throws -> PathComparison {
-        let spec = inferenceModel.sampler
+        let spec = try inferenceModel.sampler
         let n = spec.stateSize
         let target = makeTarget(spec.target)
         var rng = SplitMix64(seed: seed)

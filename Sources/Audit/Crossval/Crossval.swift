@@ -37,9 +37,9 @@ public struct Crossval {
             return checks
         }
         add(CrossvalCheck(name: "format", verdict: .pass, detail: "checksums, manifest and arrays verified", data: [:]))
-        add(Self.probe(loaded, target: makeTarget(loaded.sampler.target)))   // the probe was stored at the trained lattice
+        add(Self.probe(loaded, target: makeTarget(try loaded.sampler.target)))   // the probe was stored at the trained lattice
         if let size = settings.lattice { loaded = try Self.transferred(loaded, to: size) }
-        let target = makeTarget(loaded.sampler.target)
+        let target = makeTarget(try loaded.sampler.target)
 
         // 2. Independent recomputation by the trainer's forward pass.
         // Thermalized HMC states, the starting points of the recomputation and reversibility checks.
@@ -52,7 +52,7 @@ public struct Crossval {
         add(jacobianCheck(dyn, target: target, state: Array(start.prefix(target.stateSize))))
 
         // 4. Exactness in practice: HMC and the model.
-        let baseSteps = loaded.sampler.dynamics.nLF
+        let baseSteps = try loaded.sampler.dynamics.nLF
         add(try statisticsRun("exactness: HMC", loaded, target: target, schedule: .hmcOnly, hmcSteps: 2 * baseSteps))
         add(try statisticsRun("exactness: model", loaded, target: target, schedule: .l2hmcOnly, hmcSteps: 2 * baseSteps))
 
@@ -61,7 +61,7 @@ public struct Crossval {
             var values = [Double](repeating: 0, count: 6)
             values[i] = 1
             let w = NetWeights(values: values)
-            if target.isCompact && loaded.sampler.dynamics.xUpdate == .linear && w.xScale != 0 {
+            if try target.isCompact && loaded.sampler.dynamics.xUpdate == .linear && w.xScale != 0 {
                 add(CrossvalCheck(name: "ablation: \(key) only", verdict: .skipped("a linear x update cannot take an x-scale on U(1)"),
                                   detail: "skipped: a linear x update cannot take an x-scale on U(1)", data: [:]))
                 continue
@@ -70,7 +70,7 @@ public struct Crossval {
         }
         // 6. Sensitivity to N_LF and rank.
         for n in settings.nLFValues {
-            let mapping: StepMapping? = loaded.sampler.network.layout == .perStep && n != baseSteps ? .cyclic : nil
+            let mapping: StepMapping? = try loaded.sampler.network.layout == .perStep && n != baseSteps ? .cyclic : nil
             add(try statisticsRun("sensitivity: N_LF \(n)", loaded, target: target, schedule: .l2hmcOnly, hmcSteps: baseSteps, nLF: n, mapping: mapping))
         }
         for r in settings.ranks {
@@ -84,9 +84,9 @@ public struct Crossval {
     /// recomputation included. A dense model only at its own lattice (`run.model_target_mismatch`).
     static func transferred(_ model: L2ZModel, to size: LatticeSize) throws -> L2ZModel {
         let lattice = try model.runLattice(size)
-        guard case let .u1(trained) = model.sampler.target, trained != lattice else { return model }
+        guard case let .u1(trained) = try model.sampler.target, trained != lattice else { return model }
         var moved = model
-        moved.sampler.target = .u1(lattice)
+        try moved.updateSampler { $0.target = .u1(lattice) }
         moved.probe = nil
         moved.arrays = model.arrays.filter { !$0.key.hasPrefix("probe.") }
         return moved
@@ -123,14 +123,14 @@ public struct Crossval {
         do { trainerModel = try TrainerModel(l2z: m) } catch {
             return CrossvalCheck(name: "recomputation", verdict: .skipped("the trainer cannot rebuild this model: \(error)"), detail: "skipped: \(error)", data: [:])
         }
-        let rows = 8, n = m.sampler.stateSize
+        let rows = 8, n = try m.sampler.stateSize
         let x0 = start.prefix(rows * n)
         let dyn = try L2HMCDynamics(model: m, target: target, capacity: rows)
         var worst = (x: 0.0, v: 0.0, logDet: 0.0)
         var random = SplitMix64(seed: settings.seed ^ 0xABC)
         let v0 = (0..<(rows * n)).map { _ in random.normal() }
         let scale: Double
-        if case let .u1(l) = m.sampler.target { scale = l.beta } else { scale = 1 }
+        if case let .u1(l) = try m.sampler.target { scale = l.beta } else { scale = 1 }
         for forward in [true, false] {
             let reference = TrainerRecompute.trajectory(trainerModel, x0: Array(x0), v0: v0, rows: rows, forward: forward, scale: scale)
             let x = Buffer(Array(x0)), v = Buffer(v0), ld = Buffer(rows)
@@ -213,7 +213,7 @@ public struct Crossval {
         run.hmcJitter = settings.hmcJitter
         // A resonant trajectory length is the cause to name (and more trajectories cannot help).
         var resonance: String?
-        if schedule.usesHMC, case let .gaussianMixture(g) = m.sampler.target {
+        if schedule.usesHMC, case let .gaussianMixture(g) = try m.sampler.target {
             resonance = HMCResonance.sentence(HMCResonance.find(mixture: g, stepSize: settings.hmcEps, steps: hmcSteps, jitter: settings.hmcJitter),
                                               options: "--hmc-eps")
         }

@@ -104,7 +104,7 @@ public enum Converter {
 
     /// Stores the runtime's probe and re-runs it (the converted model must reproduce itself).
     static func addProbe(to model: inout L2ZModel, batch: Int) throws {
-        let target = makeTarget(model.sampler.target)
+        let target = makeTarget(try model.sampler.target)
         try ProbeBuilder.addProbe(to: &model, target: target, batch: batch)
         do { _ = try ProbeVerifier.verify(model: model, target: target) } catch {
             throw ConvertError.probeFailed(reason: "\(error)")

@@ -32,7 +32,7 @@ public enum TorchExport {
 
     /// The file's bytes (nothing is written).
     public static func encode(_ model: L2ZModel, sourceSHA256: String?) throws -> [UInt8] {
-        let spec = model.sampler
+        let spec = try model.sampler
         func refuse(_ field: String, _ value: String, _ why: String) -> ConvertError {
             .exportUnsupported(field: field, value: value, reason: why)
         }

@@ -57,7 +57,7 @@ public final class L2HMCDynamics {
     /// `refuseBiasedWeights: false` exists only so tests can build the known-biased sampler as a
     /// control; the public initializer always refuses it.
     init(model: L2ZModel, target: TargetAction, nLF: Int?, mapping: StepMapping?, capacity: Int, refuseBiasedWeights: Bool) throws {
-        let spec = model.sampler
+        let spec = try model.sampler
         self.spec = spec
         self.target = target
         let n = target.stateSize

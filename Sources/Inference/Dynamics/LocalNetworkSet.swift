@@ -38,7 +38,7 @@ final class LocalNetworkSet {
     static let patchBudget = 1 << 20
 
     init(model: L2ZModel, local: LocalNetworkSpec, geometry: LocalGeometry, maskOrders: [[Int32]], capacity: Int) throws {
-        let spec = model.sampler
+        let spec = try model.sampler
         self.geometry = geometry
         let steps = spec.network.layout == .shared ? 1 : spec.dynamics.nLF
         func load(_ prefix: String) throws -> [LocalNetwork] { try (0..<steps).map { try LocalNetwork(model: model, name: "\(prefix).\($0)", local: local) } }

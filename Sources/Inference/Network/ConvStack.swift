@@ -34,7 +34,7 @@ public final class ConvStack {
 
     /// Loads network `name`'s stack. `inputWidth` is the width X of its encoded `in_x`.
     init(model: L2ZModel, name: String, stack: ConvStackSpec, inputWidth: Int) throws {
-        guard case let .u1(lattice) = model.sampler.target else {
+        guard case let .u1(lattice) = try model.sampler.target else {
             throw L2ZError.manifestInvalidValue(path: "network.conv_stack", expected: "a U(1) target", actual: "another target")
         }
         lt = lattice.lt; lx = lattice.lx
@@ -43,7 +43,7 @@ public final class ConvStack {
         shapes = try ConvStackRules.shapes(stack, channels: inputChannels, lt: lt, lx: lx)
         layers = stack.layers
         poolOrder = stack.poolOrder
-        activation = model.sampler.network.activation
+        activation = try model.sampler.network.activation
         func load(_ array: String, inputs: Int, outputs: Int) throws -> (kernel: [Double], bias: [Double]) {
             let kernel = try model.doubles("\(name).conv_stack.\(array).kernel"), bias = try model.doubles("\(name).conv_stack.\(array).bias")
             guard kernel.count == inputs * outputs, bias.count == outputs else {

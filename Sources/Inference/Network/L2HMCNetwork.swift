@@ -38,8 +38,8 @@ public final class L2HMCNetwork {
 
     /// Loads network `name` (e.g. `vnet.0`) from a model.
     public init(model: L2ZModel, name: String) throws {
-        let spec = model.sampler.network
-        let n = model.sampler.stateSize
+        let spec = try model.sampler.network
+        let n = try model.sampler.stateSize
         func layer(_ l: String, _ inputs: Int, _ outputs: Int) throws -> DenseLayer {
             DenseLayer(kernel: try model.doubles("\(name).\(l).kernel"), bias: try model.doubles("\(name).\(l).bias"), inputs: inputs, outputs: outputs)
         }

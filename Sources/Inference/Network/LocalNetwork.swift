@@ -33,7 +33,7 @@ public final class LocalNetwork {
     let scaleFactor: [Double], transformationFactor: [Double]
 
     public init(model: L2ZModel, name: String, local: LocalNetworkSpec) throws {
-        let spec = model.sampler.network
+        let spec = try model.sampler.network
         let k = local.kernelSize
         self.name = name
         kernelSize = k

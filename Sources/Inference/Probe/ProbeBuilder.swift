@@ -13,7 +13,7 @@ public enum ProbeBuilder {
     public static func addProbe(to model: inout L2ZModel, target: TargetAction, batch: Int = 4, seed: UInt64 = 0x9E0B) throws {
         model.probe = nil
         for name in model.arrays.keys where ProbeArrayNames.isProbe(name) { model.arrays[name] = nil }
-        let spec = model.sampler
+        let spec = try model.sampler
         let n = spec.stateSize
         let dyn = try L2HMCDynamics(model: model, target: target, capacity: batch)
         let random = ChainRandom(seed: seed)

@@ -30,16 +30,16 @@ public enum ProbeVerifier {
         guard let probe = model.probe else { return nil }
         let dyn = try L2HMCDynamics(model: model, target: target, capacity: probe.batch)
         if precision != .float64 { dyn.setPrecision(precision) }
-        let n = model.sampler.stateSize, b = probe.batch
+        let n = try model.sampler.stateSize, b = probe.batch
         let growth = Double(dyn.networks.map(\.float32RoundingGrowth).max() ?? 0)
-        let calls = Double(4 * model.sampler.dynamics.nLF)
+        let calls = try Double(4 * model.sampler.dynamics.nLF)
         func widened(_ t: Tolerance, _ expected: [Double], factor: Double) -> Tolerance {
             guard precision != .float64 else { return t }
             return Tolerance(abs: t.abs + float32Widening(growth: growth, factor: factor, expected: expected), rel: t.rel)
         }
         var diffs: [String: Double] = [:]
         for net in probe.networks {
-            let tau = model.sampler.network.timeInput ? try model.doubles(ProbeArrayNames.inT(net)) : nil
+            let tau = try model.sampler.network.timeInput ? try model.doubles(ProbeArrayNames.inT(net)) : nil
             let inX = try model.doubles(ProbeArrayNames.inX(net)), inV = try model.doubles(ProbeArrayNames.inV(net))
             // Evaluate row by row when the time input differs between rows.
             var s = [Double](), t = [Double](), q = [Double]()

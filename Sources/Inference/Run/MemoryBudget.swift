@@ -30,10 +30,10 @@ public enum MemoryBudget {
         var parts: [(String, Double)] = [("process", processBaseline)]
         parts.append(("chain buffers", (6 * c * n + 6 * c) * 8))
         if s.schedule.usesHMC { parts.append(("HMC integrator", c * n * 8)) }
-        if s.schedule.usesL2HMC, let model {
-            let width = Double(model.sampler.network.hiddenUnits.max() ?? 0)
+        if s.schedule.usesL2HMC, let model, case let .l2hmc(sampler) = model.spec {
+            let width = Double(sampler.network.hiddenUnits.max() ?? 0)
             let parameters = model.arrays.values.reduce(0.0) { $0 + Double($1.elementCount) }
-            if let local = model.sampler.network.kind.local {
+            if let local = sampler.network.kind.local {
                 // Chain buffers plus the local networks' scratch (``LocalNetworkSet``): at most
                 // its im2col budget plus features, two hidden layers and heads per (chain, site) row.
                 let sites = n / 2, patch = Double(local.kernelSize * local.kernelSize) * max(width, 8)

@@ -64,14 +64,9 @@ public struct Manifest: Equatable, Sendable {
     /// The manifest's `architecture` (the model family's name and version).
     public var architecture: ModelArchitecture { model.architecture }
 
-    /// The l2hmc payload (today the only family). Setting it makes the manifest an l2hmc one.
+    /// The l2hmc payload; `model.wrong_family` for a manifest of another family.
     public var sampler: SamplerSpec {
-        get {
-            switch model {
-            case let .l2hmc(s): return s
-            }
-        }
-        set { model = .l2hmc(newValue) }
+        get throws { try model.l2hmc() }
     }
 }
 

@@ -10,7 +10,7 @@ protocol ModelFamilyDecoder {
 
 /// The registry of model families this reader implements: one line per family.
 enum ModelFamilies {
-    static var decoders: [any ModelFamilyDecoder.Type] { [L2HMCFamily.self] }
+    static var decoders: [any ModelFamilyDecoder.Type] { [L2HMCFamily.self, FlowFamily.self] }
 
     /// The decoder for `architecture`, or nil (an unsupported architecture).
     static func decoder(for architecture: ModelArchitecture) -> (any ModelFamilyDecoder.Type)? {

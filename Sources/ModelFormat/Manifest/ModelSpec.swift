@@ -8,11 +8,14 @@
 public enum ModelSpec: Equatable, Sendable {
     /// An L2HMC sampler (architecture `l2hmc` version 1).
     case l2hmc(SamplerSpec)
+    /// A U(1) normalizing flow (architecture `flow` version 1).
+    case flow(FlowSpec)
 
     /// The name and version written to the manifest's `architecture` object.
     public var architecture: ModelArchitecture {
         switch self {
         case .l2hmc: return L2HMCFamily.architecture
+        case .flow: return FlowFamily.architecture
         }
     }
 
@@ -20,6 +23,7 @@ public enum ModelSpec: Equatable, Sendable {
     public var target: Target {
         switch self {
         case let .l2hmc(s): return s.target
+        case let .flow(f): return .u1(f.target)
         }
     }
 
@@ -30,6 +34,7 @@ public enum ModelSpec: Equatable, Sendable {
     public func validate() throws {
         switch self {
         case let .l2hmc(s): try SamplerRules.validate(s)
+        case let .flow(f): try FlowRules.validate(f)
         }
     }
 
@@ -37,6 +42,7 @@ public enum ModelSpec: Equatable, Sendable {
     public func validate(probe: ProbeSpec) throws {
         switch self {
         case let .l2hmc(s): try SamplerRules.validate(probe: probe, for: s)
+        case let .flow(f): try FlowRules.validate(probe: probe, for: f)
         }
     }
 
@@ -44,6 +50,7 @@ public enum ModelSpec: Equatable, Sendable {
     public func requiredFeatures(probe: ProbeSpec?) -> [String] {
         switch self {
         case let .l2hmc(s): return SamplerRules.requiredFeatures(of: s, probe: probe)
+        case let .flow(f): return FlowRules.requiredFeatures(of: f, probe: probe)
         }
     }
 
@@ -51,6 +58,7 @@ public enum ModelSpec: Equatable, Sendable {
     public func walkArrays<V: ArrayTableVisitor>(probe: ProbeSpec?, into visitor: inout V) {
         switch self {
         case let .l2hmc(s): SamplerRules.walkArrays(s, probe: probe, into: &visitor)
+        case let .flow(f): FlowRules.walkArrays(f, probe: probe, into: &visitor)
         }
     }
 
@@ -70,9 +78,26 @@ public enum ModelSpec: Equatable, Sendable {
 
     /// The manifest's root keys that belong to the family (l2hmc: `target`, `dynamics`,
     /// `network`, `net_weights`).
+    /// The l2hmc payload, or ``L2ZError/wrongFamily(found:expected:)`` for another family.
+    public func l2hmc() throws -> SamplerSpec {
+        switch self {
+        case let .l2hmc(s): return s
+        case .flow: throw L2ZError.wrongFamily(found: architecture.description, expected: L2HMCFamily.architecture.description)
+        }
+    }
+
+    /// The flow payload, or ``L2ZError/wrongFamily(found:expected:)`` for another family.
+    public func flow() throws -> FlowSpec {
+        switch self {
+        case let .flow(f): return f
+        case .l2hmc: throw L2ZError.wrongFamily(found: architecture.description, expected: FlowFamily.architecture.description)
+        }
+    }
+
     func manifestFields() -> [String: JSONValue] {
         switch self {
         case let .l2hmc(s): return L2HMCFamily.encode(s)
+        case let .flow(f): return FlowFamily.encode(f)
         }
     }
 }

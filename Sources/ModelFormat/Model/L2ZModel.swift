@@ -22,14 +22,17 @@ public struct L2ZModel: Equatable, Sendable {
         self.init(spec: .l2hmc(sampler), arrays: arrays, probe: probe, provenance: provenance, extensions: extensions)
     }
 
-    /// The l2hmc payload (today the only family). Setting it makes the model an l2hmc one.
+    /// The l2hmc payload; ``L2ZError/wrongFamily(found:expected:)`` (`model.wrong_family`) for a
+    /// model of another family, so an l2hmc-only command refuses a flow with a coded error.
     public var sampler: SamplerSpec {
-        get {
-            switch spec {
-            case let .l2hmc(s): return s
-            }
-        }
-        set { spec = .l2hmc(newValue) }
+        get throws { try spec.l2hmc() }
+    }
+
+    /// Changes the l2hmc payload in place (`model.wrong_family` for another family).
+    public mutating func updateSampler(_ change: (inout SamplerSpec) throws -> Void) throws {
+        var s = try spec.l2hmc()
+        try change(&s)
+        spec = .l2hmc(s)
     }
 
     /// The array `name` as Double values; throws ``L2ZError/arrayMissing(name:reason:)`` if absent.

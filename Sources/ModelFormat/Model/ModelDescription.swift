@@ -47,3 +47,25 @@ public enum ModelDescription {
 }
 
 import Foundation
+
+extension ModelDescription {
+    /// The description of a model of any family.
+    public static func lines(_ spec: ModelSpec) -> [String] {
+        switch spec {
+        case let .l2hmc(s): return lines(s)
+        case let .flow(f): return lines(f)
+        }
+    }
+
+    /// A flow: its lattice, coupling layers, inner networks and FT-HMC defaults.
+    public static func lines(_ f: FlowSpec) -> [String] {
+        let l = f.target, c = f.coupling
+        return [
+            "target      2D U(1) Wilson action, trained on \(l.lt) x \(l.lx) (\(2 * l.lt * l.lx) links), beta \(l.beta), link layout \(l.linkLayout.rawValue)",
+            "flow        \(c.layers) U(1) plaquette coupling layers, masks by rule \(c.maskRule.rawValue), NCP mixture of \(c.nMix); runs at any lattice size with both sides multiples of 4",
+            "networks    \(c.kernelSize)x\(c.kernelSize) circular convolutions, channels [2, \(c.hiddenChannels.map(String.init).joined(separator: ", "))\(c.hiddenChannels.isEmpty ? "" : ", ")\(c.nMix + 1)], \(c.activation.rawValue)",
+            "prior       \(c.prior.rawValue) on every link; source angles \(c.angleConvention == .zeroToTwoPi ? "[0, 2pi)" : "[-pi, pi)")",
+            "ft-hmc      step size \(formatNumber(f.hmc.stepSize)) in z, N_LF \(f.hmc.nLF) (defaults of l2hmc-run)",
+        ]
+    }
+}

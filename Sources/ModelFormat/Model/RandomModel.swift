@@ -49,6 +49,26 @@ public enum RandomModel {
     }
 }
 
+extension RandomModel {
+    /// A flow with every kernel and bias uniform in +-weightScale/sqrt(fan_in), fan_in = k*k*c_in
+    /// (PyTorch's default Conv2d initialization at weightScale 1). Not a trained flow.
+    public static func make(flow: FlowSpec, seed: UInt64, weightScale: Double = 1, provenance: Provenance? = nil) throws -> L2ZModel {
+        var rng = SplitMix64(seed: seed)
+        var arrays: [String: NDArray] = [:]
+        let k = flow.coupling.kernelSize
+        for layer in 0..<flow.coupling.layers {
+            for (j, ch) in flow.coupling.convolutionChannels.enumerated() {
+                let limit = weightScale / Double(k * k * ch.cIn).squareRoot()
+                arrays[FlowRules.kernelName(layer: layer, conv: j)] = try NDArray(shape: [k, k, ch.cIn, ch.cOut], doubles: (0..<(k * k * ch.cIn * ch.cOut)).map { _ in limit * (2 * rng.uniform() - 1) })
+                arrays[FlowRules.biasName(layer: layer, conv: j)] = try NDArray(shape: [ch.cOut], doubles: (0..<ch.cOut).map { _ in limit * (2 * rng.uniform() - 1) })
+            }
+        }
+        let prov = provenance ?? Provenance(producer: "l2hmc-swift", producerVersion: ModelFormatInfo.version,
+                                            source: "random initialization, seed \(seed)")
+        return L2ZModel(spec: .flow(flow), arrays: arrays, provenance: prov)
+    }
+}
+
 /// Version information of this library.
 public enum ModelFormatInfo {
     /// The version of the package: written in provenance and checkpoints, printed by every

@@ -9,7 +9,7 @@ extension TrainerModel {
     /// parametrization, so the trainer uses exactly the model's effective step sizes. Dense models take their `masks` array; local models (no `masks` array) the
     /// masks of their rule at the manifest's lattice (``resized(lt:lx:)`` moves them to another).
     public init(l2z model: L2ZModel) throws {
-        let spec = model.sampler
+        let spec = try model.sampler
         let local = spec.network.kind.local != nil
         guard spec.network.convStack == nil else { throw Failure.unsupported(Self.convStackRefusal) }
         guard local || spec.network.batchNorm == nil else { throw Failure.unsupported("the trainer does not implement batch norm of dense networks") }
