@@ -72,6 +72,9 @@ public struct Facts: Equatable, Sendable {
     /// convolution j when j + 1 is even, with size entry j): only for files with a
     /// convolution stack, whose weights do not carry it.
     public var convPool: Sourced<[Int]>?
+    /// The interval a flow source represents angles in (U(1) flows only; the map is the same
+    /// modulo 2 pi, the manifest records it).
+    public var angleConvention: Sourced<AngleConvention>?
 
     public init() {}
 
@@ -90,7 +93,7 @@ public struct Facts: Equatable, Sendable {
         r.netWeights = pick(netWeights, other.netWeights); r.layout = pick(layout, other.layout)
         r.xNetworksPerStep = pick(xNetworksPerStep, other.xNetworksPerStep); r.hiddenUnits = pick(hiddenUnits, other.hiddenUnits)
         r.maskMeaning = pick(maskMeaning, other.maskMeaning); r.headCoefficient = pick(headCoefficient, other.headCoefficient)
-        r.convPool = pick(convPool, other.convPool)
+        r.convPool = pick(convPool, other.convPool); r.angleConvention = pick(angleConvention, other.angleConvention)
         return r
     }
 
@@ -105,6 +108,7 @@ public struct Facts: Equatable, Sendable {
         note(batchNormEpsilon, .batchNormEpsilon); note(netWeights, .netWeights); note(layout, .layout)
         note(xNetworksPerStep, .xNetworksPerStep); note(hiddenUnits, .hiddenUnits)
         note(maskMeaning, .maskMeaning); note(headCoefficient, .headCoefficient); note(convPool, .convPool)
+        note(angleConvention, .angleConvention)
         return keys
     }
 
@@ -189,6 +193,7 @@ public struct Facts: Equatable, Sendable {
             let values = parts.compactMap { Int($0.trimmingCharacters(in: .whitespaces)) }.filter { (1...64).contains($0) }
             guard !values.isEmpty, values.count == parts.count, values.count <= 64 else { throw bad("pool sizes 1..64, one per convolution, comma separated (upstream's conv.pool)") }
             convPool = Sourced(values, origin)
+        case .angleConvention: angleConvention = Sourced(try choice(AngleConvention.self), origin)
         }
     }
 }
@@ -219,6 +224,7 @@ public enum FactKey: String, CaseIterable, Sendable {
     case maskMeaning = "mask_meaning"
     case headCoefficient = "head_coefficient"
     case convPool = "conv_pool"
+    case angleConvention = "angle_convention"
 
     /// The command-line flag giving this fact.
     /// The command-line spelling: the name with `-` for `_`, except `--nlf` (one spelling across the tools; `--n-lf` is a hidden alias).
@@ -251,6 +257,7 @@ public enum FactKey: String, CaseIterable, Sendable {
         case .hiddenUnits: return "the hidden widths"
         case .maskMeaning: return "what a 1 in a masks row means: changed_first (the .l2z meaning) or kept_first (upstream PyTorch)"
         case .headCoefficient: return "how a stored head coefficient c multiplies tanh: exp (exp(c)) or linear (c)"
+        case .angleConvention: return "the interval a U(1) flow source represents angles in: zero_to_two_pi (the 2021 tutorial) or minus_pi_to_pi (fthmc)"
         case .convPool: return "the max-pool sizes of the convolution stack, upstream's conv.pool (one per convolution; TensorFlow pools after convolutions 1, 3, ... with that convolution's entry)"
         }
     }

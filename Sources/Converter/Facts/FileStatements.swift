@@ -76,6 +76,7 @@ struct FileStatements {
         try check(\.hiddenUnits, .hiddenUnits, show: { $0.map(String.init).joined(separator: ",") })
         try check(\.maskMeaning, .maskMeaning, show: raw)
         try check(\.headCoefficient, .headCoefficient, show: raw)
+        try check(\.angleConvention, .angleConvention, show: raw)
         return stated
     }
 }
