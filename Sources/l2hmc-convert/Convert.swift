@@ -69,6 +69,8 @@ struct Convert: ParsableCommand {
     @Option(help: "Fact: stored head coefficient c multiplies tanh as exp (exp(c)) or linear (c; upstream PyTorch 2022-08-14..2022-12-12).") var headCoefficient: String?
     @Option(help: "Fact: max-pool sizes of a Keras convolution stack, upstream's conv.pool (one per convolution, e.g. 2,2).") var convPool: String?
     @Option(help: "Fact: the angle interval of a U(1) flow source, zero_to_two_pi (the 2021 tutorial) or minus_pi_to_pi (fthmc).") var angleConvention: String?
+    @Option(help: "Fact: mixture components of a U(1) flow (checked against its last convolution).") var nMix: String?
+    @Option(help: "Fact: kernel size of a U(1) flow's convolutions (checked against the kernels).") var kernelSize: String?
 
     @Option(help: "Link layout of the written model (default t_x_mu); arrays are permuted when the source's differs.")
     var outputLinkLayout: String?
@@ -115,6 +117,7 @@ struct Convert: ParsableCommand {
                 (.maskPlacement, maskPlacement), (.timeInput, timeInput), (.activation, activation), (.batchNormEpsilon, batchNormEpsilon),
                 (.netWeights, netWeights), (.layout, layout), (.xNetworksPerStep, xNetworksPerStep), (.hiddenUnits, hiddenUnits ?? unitsAlias),
                 (.maskMeaning, maskMeaning), (.headCoefficient, headCoefficient), (.convPool, convPool), (.angleConvention, angleConvention),
+                (.nMix, nMix), (.kernelSize, kernelSize),
             ]
             for (key, value) in flags {
                 if let value { try options.flagFacts.set(key, text: value, origin: key.flag) }

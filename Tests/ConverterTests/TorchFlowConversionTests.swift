@@ -59,7 +59,7 @@ final class TorchFlowConversionTests: XCTestCase {
     }
 
     func testFthmcCheckpointDictWithNumpyHistory() throws {
-        let result = try Converter.convert(path: Fixtures.torchFlow("fthmc-4x4.tar"), options: options(preset: "fthmc", [(.lattice, "4x4"), (.beta, "3"), (.eps, "0.05"), (.nLF, "8")]))
+        let result = try Converter.convert(path: Fixtures.torchFlow("fthmc-4x4.tar"), options: options(preset: "fthmc", [(.lattice, "4x4"), (.beta, "3"), (.eps, "0.05"), (.nLF, "8"), (.nMix, "2"), (.kernelSize, "3"), (.hiddenUnits, "4,4")]))
         let spec = try result.model.spec.flow()
         XCTAssertEqual(spec.target, U1Lattice(lt: 4, lx: 4, beta: 3, linkLayout: .muTX))
         XCTAssertEqual(spec.coupling, FlowCoupling(layers: 6, nMix: 2, kernelSize: 3, hiddenChannels: [4, 4], activation: .swish, angleConvention: .minusPiToPi))
@@ -154,6 +154,10 @@ final class TorchFlowConversionTests: XCTestCase {
             ("another L2HMC fact", "convert.option_not_accepted", tutorial, try options(preset: "tutorial-2021", [(.xUpdate, "ncp")])),
             ("t_x_mu links", "convert.conflicting_fact", tutorial, try options(preset: "tutorial-2021", [(.linkLayout, "t_x_mu")])),
             ("hidden channels differ from the kernels", "convert.conflicting_fact", tutorial, try options(preset: "tutorial-2021", [(.hiddenUnits, "4,4")])),
+            ("n_mix differs from the last convolution", "convert.conflicting_fact", tutorial, try options(preset: "tutorial-2021", [(.nMix, "3")])),
+            ("kernel size differs from the kernels", "convert.conflicting_fact", tutorial, try options(preset: "tutorial-2021", [(.kernelSize, "5")])),
+            ("a flow fact for an L2HMC file", "convert.option_not_accepted", Fixtures.torchL2HMC("shared2022.pt"), try options(preset: "torch-2022-12", [(.angleConvention, "zero_to_two_pi")])),
+            ("a flow fact for a Keras file", "convert.option_not_accepted", Fixtures.keras("tf2021_tfkeras_weights.h5"), try options(preset: "tf2-functional-2021", [(.nMix, "2")])),
             ("an L2HMC preset on a flow file", "convert.conflicting_fact", tutorial, try options(preset: "torch-2023-06")),
             ("a flow preset on an L2HMC file", "convert.unrecognized_naming", Fixtures.torchL2HMC("shared2022.pt"), try options(preset: "tutorial-2021")),
             ("a flow preset on a Keras file", "convert.option_not_accepted", Fixtures.keras("tf2021_tfkeras_weights.h5"), try options(preset: "fthmc")),

@@ -99,11 +99,13 @@ public enum Converter {
         try SourcePath.requireRegularFile(path)
         if TensorFileSource.handles(path: path) {
             if let flow = try TorchFlowConversion.convertIfFlow(path: path, options: options) { return flow }
+            try TorchFlowConversion.refuseFlowFacts(options.flagFacts)
             return try TorchConversion.convert(path: path, options: options)
         }
         if let p = options.preset, FlowPreset.named(p) != nil {
             throw ConvertError.optionNotAccepted(option: "--preset \(p)", reason: "it is for PyTorch U(1) flow files (torch.save .pt/.tar, safetensors); this source is not one")
         }
+        try TorchFlowConversion.refuseFlowFacts(options.flagFacts)
         let source = try SourceFile(path: path, maxDatasetElements: options.maxDatasetElements)
         if source.kind == .l2hmcCheckpoint {
             return try CheckpointConversion.convert(source, options: options)

@@ -22,7 +22,17 @@ enum TorchFlowConversion {
     static let defaultStepSize = 0.1
     static let defaultNLF = 5
     /// The facts a flow conversion uses; any other given fact is refused.
-    static let usedFacts: Set<FactKey> = [.lattice, .beta, .activation, .angleConvention, .eps, .epsX, .epsV, .nLF, .hiddenUnits, .linkLayout]
+    static let usedFacts: Set<FactKey> = [.lattice, .beta, .activation, .angleConvention, .eps, .epsX, .epsV, .nLF, .hiddenUnits, .nMix, .kernelSize, .linkLayout]
+    /// The facts only a flow has: refused for the other sources (``refuseFlowFacts(_:)``).
+    static let flowOnlyFacts: [FactKey] = [.angleConvention, .nMix, .kernelSize]
+
+    /// An L2HMC or Keras conversion given a flow-only fact: `convert.option_not_accepted`.
+    static func refuseFlowFacts(_ facts: Facts) throws {
+        let given = Set(facts.givenKeys)
+        if let key = flowOnlyFacts.first(where: { given.contains($0.rawValue) }) {
+            throw ConvertError.optionNotAccepted(option: key.flag, reason: "it is a fact of U(1) flow files (\(key.meaning)); this source is not one")
+        }
+    }
 
     /// Converts `path` when it is meant as a flow: a flow preset (flag or sidecar) is given, or
     /// no preset is and the file's keys are in the flow naming. Returns nil otherwise (the
@@ -112,6 +122,11 @@ enum TorchFlowConversion {
         }
         if let h = facts.hiddenUnits, h.value != structure.hiddenChannels {
             throw ConvertError.conflictingFact(fact: "hidden_units", reason: "\(h.origin) gives \(h.value.map(String.init).joined(separator: ",")), but the file's convolutions have hidden channels \(structure.hiddenChannels.map(String.init).joined(separator: ","))")
+        }
+        for (key, fact, found) in [(FactKey.nMix, facts.nMix, structure.nMix), (.kernelSize, facts.kernelSize, structure.kernelSize)] {
+            if let f = fact, f.value != found {
+                throw ConvertError.conflictingFact(fact: key.rawValue, reason: "\(f.origin) gives \(f.value), but the file's convolutions have \(key.rawValue) \(found)")
+            }
         }
         let step: Sourced<Double>
         if let e = facts.epsX {
