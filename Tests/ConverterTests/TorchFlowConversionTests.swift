@@ -44,6 +44,10 @@ final class TorchFlowConversionTests: XCTestCase {
     }
 
     func testTutorialStateDictWithCudaStorages() throws {
+        // The fixture really carries the tutorial blob's device tag (and no "cpu").
+        let pickle = try ZipArchive(path: Fixtures.torchFlow("tutorial-8x8.pt")).read("archive/data.pkl")
+        let text = String(decoding: pickle, as: UTF8.self)
+        XCTAssertTrue(text.contains("cuda:0") && !text.contains("cpu"), "the storages are tagged cuda:0")
         let result = try convertTutorial()
         let spec = try result.model.spec.flow()
         XCTAssertEqual(spec.target, U1Lattice(lt: 8, lx: 8, beta: 2, linkLayout: .muTX))
