@@ -17,6 +17,11 @@ struct Convert: ParsableCommand {
             the head coefficient and the step-size parametrization), --config RUN/.hydra/config.yaml \
             (the run's own config: lattice, beta, activation, units, ...) and --masks masks.npy \
             (upstream never saves them; kept_first meaning under those presets).
+            U(1) normalizing flows (the 2021 tutorial's state dict, nftqcd/fthmc's ckpt-*.tar; tensors \
+            {i}.plaq_coupling.net.{2j}.weight) convert to the flow family: give --preset tutorial-2021 \
+            (LeakyReLU, [0, 2pi), 8x8, beta 2) or fthmc (SiLU, [-pi, pi); --lattice and --beta unless \
+            the file sits in fthmc's logs/models/lat{L}x{L}/beta{b}/ tree), optionally --eps and --nlf \
+            (the FT-HMC defaults written into the model).
             A Keras file does not carry the conventions: give them with --preset NAME \
             (\(Preset.all.map(\.name).joined(separator: ", "))), --config sidecar.json and the \
             fact flags below (flags win over the sidecar, which wins over the preset). A missing \
@@ -31,7 +36,7 @@ struct Convert: ParsableCommand {
     @Argument(help: "Output .l2z path.")
     var destination: String?
 
-    @Option(help: "Preset of an upstream era's conventions (\(Preset.all.map(\.name).joined(separator: ", "))).")
+    @Option(help: "Preset of an upstream era's conventions (\((Preset.all.map(\.name) + FlowPreset.all.map(\.name)).joined(separator: ", "))).")
     var preset: String?
     @Option(help: "JSON sidecar of facts (keys as the flags with _ for -, plus \"preset\"), or a PyTorch run's hydra config.yaml (its facts are the file's own).")
     var config: String?
@@ -63,6 +68,9 @@ struct Convert: ParsableCommand {
     @Option(help: "Fact: what a 1 in --masks means: changed_first (changed by the first x update; the .l2z meaning) or kept_first (upstream PyTorch's dynamics.masks).") var maskMeaning: String?
     @Option(help: "Fact: stored head coefficient c multiplies tanh as exp (exp(c)) or linear (c; upstream PyTorch 2022-08-14..2022-12-12).") var headCoefficient: String?
     @Option(help: "Fact: max-pool sizes of a Keras convolution stack, upstream's conv.pool (one per convolution, e.g. 2,2).") var convPool: String?
+    @Option(help: "Fact: the angle interval of a U(1) flow source, zero_to_two_pi (the 2021 tutorial) or minus_pi_to_pi (fthmc).") var angleConvention: String?
+    @Option(help: "Fact: mixture components of a U(1) flow (checked against its last convolution).") var nMix: String?
+    @Option(help: "Fact: kernel size of a U(1) flow's convolutions (checked against the kernels).") var kernelSize: String?
 
     @Option(help: "Link layout of the written model (default t_x_mu); arrays are permuted when the source's differs.")
     var outputLinkLayout: String?
@@ -108,7 +116,8 @@ struct Convert: ParsableCommand {
                 (.translationSign, translationSign), (.xUpdate, xUpdate), (.xNetInput, xNetInput), (.vNetInput, vNetInput),
                 (.maskPlacement, maskPlacement), (.timeInput, timeInput), (.activation, activation), (.batchNormEpsilon, batchNormEpsilon),
                 (.netWeights, netWeights), (.layout, layout), (.xNetworksPerStep, xNetworksPerStep), (.hiddenUnits, hiddenUnits ?? unitsAlias),
-                (.maskMeaning, maskMeaning), (.headCoefficient, headCoefficient), (.convPool, convPool),
+                (.maskMeaning, maskMeaning), (.headCoefficient, headCoefficient), (.convPool, convPool), (.angleConvention, angleConvention),
+                (.nMix, nMix), (.kernelSize, kernelSize),
             ]
             for (key, value) in flags {
                 if let value { try options.flagFacts.set(key, text: value, origin: key.flag) }

@@ -22,6 +22,14 @@ struct InitRandom: ParsableCommand {
 
     @Option(help: "Target: u1 (2D U(1) lattice) or gmm (the seed's two-mode Gaussian mixture).")
     var target: TargetKind = .u1
+    @Option(help: "Write a U(1) normalizing flow (family flow, docs/FORMAT.md section 13) with this many coupling layers instead of an L2HMC model (--lattice sides multiples of 4; --hidden-units are its channels; --nlf and --eps its FT-HMC defaults).")
+    var flowLayers: Int?
+    @Option(help: "Flow: mixture components (default 2).")
+    var nMix = 2
+    @Option(help: "Flow: odd convolution kernel size (default 3).")
+    var kernelSize = 3
+    @Option(help: "Flow: activation leaky_relu, swish, relu, tanh or linear (default leaky_relu).")
+    var activation = "leaky_relu"
     @Option(help: "U(1) lattice as LTxLX.")
     var lattice = "4x4"
     @Option(help: "U(1) inverse coupling beta (> 0).")
@@ -65,6 +73,7 @@ struct InitRandom: ParsableCommand {
     }
 
     func run() throws {
+        if let layers = flowLayers { return try writeFlow(layers: layers) }
         let hidden = units.split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) }
         guard !hidden.isEmpty, hidden.count == units.split(separator: ",").count, hidden.allSatisfy({ $0 >= 1 }) else {
             throw ValidationError("--hidden-units must be a comma-separated list of positive integers (got \(units))")
@@ -104,6 +113,35 @@ struct InitRandom: ParsableCommand {
         do {
             var model = try RandomModel.make(sampler: sampler, seed: seed, epsX: eps, epsV: eps, weightScale: weightScale)
             if probe { try ProbeBuilder.addProbe(to: &model, target: makeTarget(sampler.target)) }
+            try L2ZWriter.write(model, to: out, replaceExisting: force)
+        } catch {
+            fail(error)
+        }
+        print("wrote \(out)")
+    }
+
+    /// A flow with weights uniform in +-weightScale/sqrt(fan_in) and a probe of three rows.
+    private func writeFlow(layers: Int) throws {
+        guard target == .u1 else { throw ValidationError("--flow-layers needs --target u1") }
+        let hidden = units.split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) }
+        guard hidden.count == units.split(separator: ",").count, hidden.allSatisfy({ $0 >= 1 }) else {
+            throw ValidationError("--hidden-units must be a comma-separated list of positive integers (got \(units))")
+        }
+        guard let act = Activation(rawValue: activation) else {
+            throw ValidationError("--activation must be one of \(Activation.allCases.map(\.rawValue).joined(separator: ", ")) (got \(activation))")
+        }
+        let size = try LatticeSize.option(lattice, limited: false)
+        let spec = FlowSpec(target: U1Lattice(lt: size.lt, lx: size.lx, beta: beta, linkLayout: .muTX),
+                            coupling: FlowCoupling(layers: layers, nMix: nMix, kernelSize: kernelSize, hiddenChannels: hidden,
+                                                   activation: act, angleConvention: .minusPiToPi),
+                            hmc: FlowHMCSettings(stepSize: eps, nLF: steps))
+        do {
+            try FlowRules.validate(spec)
+            var model = try RandomModel.make(flow: spec, seed: seed, weightScale: weightScale)
+            if probe {
+                var rng = SplitMix64(seed: seed ^ 0x9E37_79B9)
+                try FlowProbe.attach(to: &model, z: (0..<(3 * spec.stateSize)).map { _ in 2 * .pi * rng.uniform() - .pi })
+            }
             try L2ZWriter.write(model, to: out, replaceExisting: force)
         } catch {
             fail(error)

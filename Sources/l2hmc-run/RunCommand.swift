@@ -248,7 +248,8 @@ struct RunCommand: ParsableCommand {
             o["interrupted"] = .bool(interrupted)
             o["seconds"] = seconds.isFinite ? .double(seconds) : .null
             if checkReversibility {
-                let r = ReversibilityCheck.run(l2hmc: engine.l2hmc, hmc: engine.sampler.hmc, target: targetAction, states: finalStates,
+                let fthmc = engine.sampler.proposals[.fthmc] as? FieldTransformedHMC
+                let r = ReversibilityCheck.run(l2hmc: engine.l2hmc, hmc: engine.sampler.hmc, fthmc: fthmc, target: targetAction, states: finalStates,
                                                count: 16, random: ChainRandom(seed: s.seed))
                 var rev: [String: JSONValue] = ["chains": .int(Int64(r.chains)), "max_dx": .double(r.maxDx), "max_dv": .double(r.maxDv),
                                                 "max_logdet_sum": .double(r.maxLogDetSum)]
@@ -260,7 +261,7 @@ struct RunCommand: ParsableCommand {
                 // A diverging model can give NaN or infinite deviations: null, listed in `non_finite`.
                 o["reversibility"] = JSONValue.objectReplacingNonFiniteNumbers(rev)
                 extraLines.append(String(format: "reversible  F L F L on %d chains (%@): max |dx| %.2e, max |dv| %.2e, max |logdet sum| %.2e",
-                                         r.chains, engine.l2hmc.map { $0.precision == .float64 ? "L2HMC" : "L2HMC, \($0.precision.rawValue) networks" } ?? "HMC", r.maxDx, r.maxDv, r.maxLogDetSum))
+                                         r.chains, engine.l2hmc.map { $0.precision == .float64 ? "L2HMC" : "L2HMC, \($0.precision.rawValue) networks" } ?? (fthmc != nil ? "FT-HMC" : "HMC"), r.maxDx, r.maxDv, r.maxLogDetSum))
                 if let p = r.precision, p != .float64 {
                     extraLines.append(String(format: "            per-chain max |dx| quantiles: 50%% %.2e, 90%% %.2e, max %.2e",
                                              r.dxQuantile(0.5), r.dxQuantile(0.9), r.dxQuantile(1)))
@@ -431,33 +432,52 @@ struct RunCommand: ParsableCommand {
             return Resolved(params: params, model: loaded, resumed: saved, output: output, modelBytes: modelBytes)
         }
 
-        let main = sampler ?? .l2hmc
+        // The model: needed for L2HMC and the flow samplers; optional for plain HMC (then its
+        // target is used). A given model is read first: a flow model makes fthmc the default sampler.
+        var loaded: L2ZModel?
+        var modelSHA: String?
+        var modelBytes: [UInt8]?
+        func load(_ path: String) throws {
+            let bytes = try AtomicFile.read(path, limit: ReadLimits().maxFileBytes)
+            modelBytes = bytes
+            modelSHA = SHA256Digest.hex(bytes)
+            let m = try L2ZReader.read(bytes: bytes).model
+            _ = try ProbeVerifier.verify(model: m, target: makeTarget(m.spec.target))
+            if let p = precision, p != .float64, case .l2hmc = m.spec {
+                // Also with the networks this run uses, at the float32 tolerance (ProbeVerifier).
+                _ = try ProbeVerifier.verify(model: m, target: makeTarget(m.spec.target), precision: p)
+            }
+            loaded = m
+        }
+        if let path = model { try load(path) }
+        let isFlow: Bool
+        if case .flow? = loaded?.spec { isFlow = true } else { isFlow = false }
+        let main = sampler ?? (isFlow ? .fthmc : .l2hmc)
         let scheduleValue = try Schedule(parsing: schedule ?? "\(main.rawValue):1", hmcStart: hmcStart ?? 0)
         if let text = schedule, sampler != nil, !scheduleValue.pattern.contains(where: { $0.kind == main }) {
             throw UsageError("--sampler \(main.rawValue) does not appear in --schedule \(text)")
         }
-        // The model: needed for L2HMC; optional for plain HMC (then its target is used).
+        if scheduleValue.usesFlow && scheduleValue.usesL2HMC {
+            throw UsageError("a schedule cannot mix l2hmc with fthmc or flow: one model file holds one family")
+        }
         var modelPath = model
+        if modelPath == nil && scheduleValue.usesFlow {
+            throw UsageError("the \(scheduleValue.kinds.filter(\.usesFlow).map(\.rawValue).joined(separator: " and ")) sampler needs a flow model: --model FLOW.l2z (l2hmc-convert makes one from a PyTorch flow; l2hmc-train trains one)")
+        }
         if modelPath == nil && scheduleValue.usesL2HMC {
             guard let found = DefaultModel.locate() else {
                 throw UsageError("no --model given and \(DefaultModel.relativePath) was not found; run from the repository root, pass --model PATH, or use --sampler hmc")
             }
             modelPath = found
+            try load(found)
         }
-        var loaded: L2ZModel?
-        var modelSHA: String?
-        var modelBytes: [UInt8]?
-        if let path = modelPath {
-            let bytes = try AtomicFile.read(path, limit: ReadLimits().maxFileBytes)
-            modelBytes = bytes
-            modelSHA = SHA256Digest.hex(bytes)
-            let m = try L2ZReader.read(bytes: bytes).model
-            _ = try ProbeVerifier.verify(model: m, target: makeTarget(m.sampler.target))
-            if let p = precision, p != .float64 {
-                // Also with the networks this run uses, at the float32 tolerance (ProbeVerifier).
-                _ = try ProbeVerifier.verify(model: m, target: makeTarget(m.sampler.target), precision: p)
+        if let m = loaded {
+            if isFlow && scheduleValue.usesL2HMC {
+                throw UsageError("\(modelPath ?? "the model") is a flow model: run it with --sampler fthmc (HMC in the flow's latent field) or --sampler flow (independence Metropolis), not l2hmc")
             }
-            loaded = m
+            if !isFlow && scheduleValue.usesFlow {
+                throw UsageError("--sampler fthmc and flow need a flow model; \(modelPath ?? "the model") is a \(m.spec.architecture) model")
+            }
         }
         let targetValue = try resolveTarget(model: loaded)
 
@@ -467,7 +487,19 @@ struct RunCommand: ParsableCommand {
         let chainCount = chains ?? 64
         let total = trajectories ?? 1000
         let seedValue = seed ?? 1
-        if !scheduleValue.usesL2HMC {
+        if scheduleValue.usesFlow {
+            for (flag, given) in [("--lowrank", lowrank != nil), ("--lowrank-energy", lowrankEnergy != nil), ("--net-weights", netWeights != nil), ("--step-mapping", stepMapping != nil),
+                                  ("--precision", precision != nil)] where given {
+                throw UsageError("\(flag) applies to L2HMC models; this run samples a flow")
+            }
+            settings = RunSettings(chains: chainCount, trajectories: total, seed: seedValue, schedule: scheduleValue,
+                                   hmcStepSize: hmcEps ?? 0.1, hmcSteps: hmcNlf ?? nlf ?? 10)
+            if eps != nil || nlf != nil {
+                guard scheduleValue.kinds.contains(.fthmc) else { throw UsageError("--eps and --nlf set the FT-HMC trajectory; this schedule has no fthmc trajectories (use --hmc-eps, --hmc-nlf for HMC ones)") }
+            }
+            settings.flowStepSize = eps
+            settings.flowSteps = nlf
+        } else if !scheduleValue.usesL2HMC {
             if let e = eps, let h = hmcEps, e != h { throw UsageError("--eps and --hmc-eps disagree; give one") }
             if let n = nlf, let h = hmcNlf, n != h { throw UsageError("--nlf and --hmc-nlf disagree; give one") }
             for (flag, given) in [("--lowrank", lowrank != nil), ("--lowrank-energy", lowrankEnergy != nil), ("--net-weights", netWeights != nil), ("--step-mapping", stepMapping != nil),
@@ -496,7 +528,7 @@ struct RunCommand: ParsableCommand {
         }
         settings.thermalization = thermalization ?? 0.25
         settings.hotStart = !coldStart
-        settings.tile = try tile ?? TilePolicy.defaultTile(chains: chainCount, sampler: loaded?.sampler)
+        settings.tile = tile ?? TilePolicy.defaultTile(chains: chainCount, sampler: loaded.flatMap { try? $0.sampler })
         try settings.validate()
         if saveConfigs != nil, case .gaussianMixture = targetValue {
             throw UsageError("--save-configs saves U(1) link configurations; for a Gaussian mixture the positions are already recorded per trajectory in DIR/position.npy")
@@ -507,7 +539,7 @@ struct RunCommand: ParsableCommand {
 
     private func resolveTarget(model: L2ZModel?) throws -> Target {
         if let model {
-            switch try model.sampler.target {
+            switch model.spec.target {
             case var .u1(l):
                 if let t = target, t != "u1" { throw InferenceError.modelTargetMismatch("--target \(t) does not match the model, a U(1) lattice") }
                 if mixtureMeans != nil || mixtureVariance != nil || mixtureWeights != nil {
@@ -588,8 +620,8 @@ struct RunCommand: ParsableCommand {
                 guard case let .u1(ml) = m.spec.target else { return "" }
                 let size = ml.lt != l.lt || ml.lx != l.lx ? "\(ml.lt)x\(ml.lx)" : nil, beta = ml.beta != l.beta ? "\(ml.beta)" : nil
                 switch (size, beta) {
-                case let (s?, b?): return " (local model trained on \(s) at \(b))"
-                case let (s?, nil): return " (local model trained on \(s))"
+                case let (s?, b?): return " (model trained on \(s) at \(b))"
+                case let (s?, nil): return " (model trained on \(s))"
                 case let (nil, b?): return " (model trained at \(b))"
                 case (nil, nil): return ""
                 }
@@ -606,6 +638,10 @@ struct RunCommand: ParsableCommand {
                     lines.append(String(format: "            %@.%@ [%d x %d]: rank %d, variance retained %.4f", c.network, c.layer, c.rows, c.cols, c.rank, c.energyRetained))
                 }
             }
+        }
+        if s.schedule.usesFlow, let m = model, let f = try? m.spec.flow() {
+            let runs = s.schedule.kinds.filter(\.usesFlow).map(\.rawValue).joined(separator: ", ")
+            lines.append("flow        \(f.coupling.layers) coupling layers (\(runs))\(s.schedule.kinds.contains(.fthmc) ? "; FT-HMC eps \(s.flowStepSize ?? f.hmc.stepSize), N_LF \(s.flowSteps ?? f.hmc.nLF) in z" : "")")
         }
         if s.schedule.usesHMC { lines.append("hmc         eps \(s.hmcStepSize), N_LF \(s.hmcSteps)\(s.hmcJitter != 0 ? ", jitter \(s.hmcJitter) (eps x [\(1 - s.hmcJitter), \(1 + s.hmcJitter)])" : "")") }
         lines.append("chains      \(s.chains), trajectories \(s.trajectories), seed \(s.seed), thermalization \(s.thermalization), \(s.hotStart ? "random" : "cold") start")

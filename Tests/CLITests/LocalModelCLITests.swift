@@ -27,7 +27,7 @@ final class LocalModelCLITests: XCTestCase {
         let r = try CLI.run("l2hmc-run", ["--model", model, "--lattice", "6x10", "--beta", "1.5", "--trajectories", "12", "--chains", "4", "--seed", "2",
                                           "--nlf", "3", "--lowrank", "2", "--check-reversibility", "--out", out])
         XCTAssertEqual(r.status, 0, r.stderr)
-        XCTAssertTrue(r.stdout.contains("target      U(1) 6x10, beta 1.5 (local model trained on 4x4 at 2.0)"), r.stdout)
+        XCTAssertTrue(r.stdout.contains("target      U(1) 6x10, beta 1.5 (model trained on 4x4 at 2.0)"), r.stdout)
         let params = String(decoding: try Data(contentsOf: URL(fileURLWithPath: "\(out)/params.json")), as: UTF8.self)
         XCTAssertTrue(params.contains("\"lt\": 6") || params.contains("\"lt\":6"), params)
         XCTAssertTrue(params.contains("\"lx\": 10") || params.contains("\"lx\":10"), params)

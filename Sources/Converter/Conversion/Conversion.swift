@@ -49,12 +49,13 @@ public struct ConversionReport: Sendable {
     /// Canonical arrays written that come from no source dataset (step sizes, masks, probe).
     public let generated: [(String, String)]
     public let warnings: [String]
-    public let sampler: SamplerSpec
+    /// The written model's description (an l2hmc sampler or a flow).
+    public let spec: ModelSpec
 
     /// The report as text lines (the CLI's `--dry-run` output).
     public func lines() -> [String] {
         var out = [UntrustedText.escaped("source      \(sourcePath)"), "layout      \(sourceKind.rawValue)\(naming.map { ", \($0) naming" } ?? "")"]
-        out += ModelDescription.lines(sampler)
+        out += ModelDescription.lines(spec)
         if !facts.isEmpty {
             out.append("")
             out.append(table(["fact", "value", "from"], facts.map { [$0.0, $0.1, $0.2] }))
@@ -74,6 +75,15 @@ public struct ConversionReport: Sendable {
     }
 }
 
+extension ConversionReport {
+    /// The report of an L2HMC conversion.
+    init(sourcePath: String, sourceKind: SourceKind, naming: String?, facts: [(String, String, String)], rows: [MappingRow],
+         generated: [(String, String)], warnings: [String], sampler: SamplerSpec) {
+        self.init(sourcePath: sourcePath, sourceKind: sourceKind, naming: naming, facts: facts, rows: rows, generated: generated,
+                  warnings: warnings, spec: .l2hmc(sampler))
+    }
+}
+
 /// A converted model (with its probe) and the report of how it was made.
 public struct ConversionResult {
     public let model: L2ZModel
@@ -88,8 +98,14 @@ public enum Converter {
         try UpstreamArtifact.check(path)
         try SourcePath.requireRegularFile(path)
         if TensorFileSource.handles(path: path) {
+            if let flow = try TorchFlowConversion.convertIfFlow(path: path, options: options) { return flow }
+            try TorchFlowConversion.refuseFlowFacts(options.flagFacts)
             return try TorchConversion.convert(path: path, options: options)
         }
+        if let p = options.preset, FlowPreset.named(p) != nil {
+            throw ConvertError.optionNotAccepted(option: "--preset \(p)", reason: "it is for PyTorch U(1) flow files (torch.save .pt/.tar, safetensors); this source is not one")
+        }
+        try TorchFlowConversion.refuseFlowFacts(options.flagFacts)
         let source = try SourceFile(path: path, maxDatasetElements: options.maxDatasetElements)
         if source.kind == .l2hmcCheckpoint {
             return try CheckpointConversion.convert(source, options: options)

@@ -72,6 +72,13 @@ public struct Facts: Equatable, Sendable {
     /// convolution j when j + 1 is even, with size entry j): only for files with a
     /// convolution stack, whose weights do not carry it.
     public var convPool: Sourced<[Int]>?
+    /// The interval a flow source represents angles in (U(1) flows only; the map is the same
+    /// modulo 2 pi, the manifest records it).
+    public var angleConvention: Sourced<AngleConvention>?
+    /// A flow's mixture components and kernel size: read from the tensors' shapes, a given value
+    /// is checked against them (U(1) flows only).
+    public var nMix: Sourced<Int>?
+    public var kernelSize: Sourced<Int>?
 
     public init() {}
 
@@ -90,7 +97,8 @@ public struct Facts: Equatable, Sendable {
         r.netWeights = pick(netWeights, other.netWeights); r.layout = pick(layout, other.layout)
         r.xNetworksPerStep = pick(xNetworksPerStep, other.xNetworksPerStep); r.hiddenUnits = pick(hiddenUnits, other.hiddenUnits)
         r.maskMeaning = pick(maskMeaning, other.maskMeaning); r.headCoefficient = pick(headCoefficient, other.headCoefficient)
-        r.convPool = pick(convPool, other.convPool)
+        r.convPool = pick(convPool, other.convPool); r.angleConvention = pick(angleConvention, other.angleConvention)
+        r.nMix = pick(nMix, other.nMix); r.kernelSize = pick(kernelSize, other.kernelSize)
         return r
     }
 
@@ -105,6 +113,7 @@ public struct Facts: Equatable, Sendable {
         note(batchNormEpsilon, .batchNormEpsilon); note(netWeights, .netWeights); note(layout, .layout)
         note(xNetworksPerStep, .xNetworksPerStep); note(hiddenUnits, .hiddenUnits)
         note(maskMeaning, .maskMeaning); note(headCoefficient, .headCoefficient); note(convPool, .convPool)
+        note(angleConvention, .angleConvention); note(nMix, .nMix); note(kernelSize, .kernelSize)
         return keys
     }
 
@@ -189,6 +198,13 @@ public struct Facts: Equatable, Sendable {
             let values = parts.compactMap { Int($0.trimmingCharacters(in: .whitespaces)) }.filter { (1...64).contains($0) }
             guard !values.isEmpty, values.count == parts.count, values.count <= 64 else { throw bad("pool sizes 1..64, one per convolution, comma separated (upstream's conv.pool)") }
             convPool = Sourced(values, origin)
+        case .angleConvention: angleConvention = Sourced(try choice(AngleConvention.self), origin)
+        case .nMix:
+            guard let n = Int(t), (1...64).contains(n) else { throw bad("an integer 1..64") }
+            nMix = Sourced(n, origin)
+        case .kernelSize:
+            guard let k = Int(t), (1...31).contains(k), k % 2 == 1 else { throw bad("an odd integer 1..31") }
+            kernelSize = Sourced(k, origin)
         }
     }
 }
@@ -219,6 +235,9 @@ public enum FactKey: String, CaseIterable, Sendable {
     case maskMeaning = "mask_meaning"
     case headCoefficient = "head_coefficient"
     case convPool = "conv_pool"
+    case angleConvention = "angle_convention"
+    case nMix = "n_mix"
+    case kernelSize = "kernel_size"
 
     /// The command-line flag giving this fact.
     /// The command-line spelling: the name with `-` for `_`, except `--nlf` (one spelling across the tools; `--n-lf` is a hidden alias).
@@ -251,6 +270,9 @@ public enum FactKey: String, CaseIterable, Sendable {
         case .hiddenUnits: return "the hidden widths"
         case .maskMeaning: return "what a 1 in a masks row means: changed_first (the .l2z meaning) or kept_first (upstream PyTorch)"
         case .headCoefficient: return "how a stored head coefficient c multiplies tanh: exp (exp(c)) or linear (c)"
+        case .nMix: return "the mixture components of a U(1) flow's plaquette transform (checked against the last convolution's n_mix + 1 outputs)"
+        case .kernelSize: return "the convolution kernel size of a U(1) flow (checked against the kernels)"
+        case .angleConvention: return "the interval a U(1) flow source represents angles in: zero_to_two_pi (the 2021 tutorial) or minus_pi_to_pi (fthmc)"
         case .convPool: return "the max-pool sizes of the convolution stack, upstream's conv.pool (one per convolution; TensorFlow pools after convolutions 1, 3, ... with that convolution's entry)"
         }
     }

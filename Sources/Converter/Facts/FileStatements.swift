@@ -76,6 +76,9 @@ struct FileStatements {
         try check(\.hiddenUnits, .hiddenUnits, show: { $0.map(String.init).joined(separator: ",") })
         try check(\.maskMeaning, .maskMeaning, show: raw)
         try check(\.headCoefficient, .headCoefficient, show: raw)
+        try check(\.angleConvention, .angleConvention, show: raw)
+        try check(\.nMix, .nMix, show: { "\($0)" })
+        try check(\.kernelSize, .kernelSize, show: { "\($0)" })
         return stated
     }
 }

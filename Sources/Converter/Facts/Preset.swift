@@ -20,7 +20,7 @@ public struct Preset: Sendable {
     public static let torch: [Preset] = [torch2022_08, torch2022_12, torch2023_06]
 
     public static func named(_ name: String) throws -> Preset {
-        guard let p = all.first(where: { $0.name == name }) else { throw ConvertError.unknownPreset(name: name, known: all.map(\.name)) }
+        guard let p = all.first(where: { $0.name == name }) else { throw ConvertError.unknownPreset(name: name, known: all.map(\.name) + FlowPreset.all.map(\.name)) }
         return p
     }
 

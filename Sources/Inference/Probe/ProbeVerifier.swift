@@ -28,6 +28,7 @@ public enum ProbeVerifier {
 
     public static func verify(model: L2ZModel, target: TargetAction, precision: NetworkPrecision = .float64) throws -> Report? {
         guard let probe = model.probe else { return nil }
+        if case .flow = model.spec { return try FlowProbe.verify(model: model, probe: probe) }
         let dyn = try L2HMCDynamics(model: model, target: target, capacity: probe.batch)
         if precision != .float64 { dyn.setPrecision(precision) }
         let n = try model.sampler.stateSize, b = probe.batch
@@ -85,7 +86,7 @@ public enum ProbeVerifier {
         NetworkPrecision.float32.unitRoundoff * growth * factor * max(1, expected.map { Swift.abs($0) }.max() ?? 0)
     }
 
-    private static func compare(_ name: String, actual: [Double], expected: [Double], tolerance: Tolerance, compact: Bool) throws -> Double {
+    static func compare(_ name: String, actual: [Double], expected: [Double], tolerance: Tolerance, compact: Bool) throws -> Double {
         var worst = 0.0
         for (i, (a, e)) in zip(actual, expected).enumerated() {
             let diff = compact ? abs(Angles.wrap(a - e)) : abs(a - e)

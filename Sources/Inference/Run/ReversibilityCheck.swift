@@ -30,9 +30,12 @@ public enum ReversibilityCheck {
 
     /// Uses the first `count` rows of `states` with fresh momenta from `random` (trajectory stream
     /// UInt32.max - 1, so the run's own streams are untouched).
-    public static func run(l2hmc: L2HMCDynamics?, hmc: LeapfrogDynamics?, target: TargetAction, states: [Double], count: Int, random: ChainRandom) -> Result {
+    /// The first of `l2hmc`, `fthmc`, `hmc` given is checked (FT-HMC backward is the same
+    /// trajectory with -eps, including the flow's inverse and forward).
+    public static func run(l2hmc: L2HMCDynamics?, hmc: LeapfrogDynamics?, fthmc: FieldTransformedHMC? = nil, target: TargetAction,
+                           states: [Double], count: Int, random: ChainRandom) -> Result {
         let n = target.stateSize
-        let rows = min(count, states.count / n, l2hmc?.capacity ?? Int.max, hmc?.capacity ?? Int.max)
+        let rows = min(count, states.count / n, l2hmc?.capacity ?? Int.max, hmc?.capacity ?? Int.max, fthmc?.capacity ?? Int.max)
         let x0 = Array(states.prefix(rows * n))
         let v0 = Buffer(rows * n)
         for c in 0..<rows { random.normals(trajectory: UInt32.max - 1, chain: UInt32(c), purpose: .momentum, count: n, into: v0.pointer + c * n) }
@@ -40,6 +43,9 @@ public enum ReversibilityCheck {
         if let l2hmc {
             l2hmc.forward(x: x.pointer, v: v.pointer, rows: rows, logDet: forwardLD.pointer)
             l2hmc.backward(x: x.pointer, v: v.pointer, rows: rows, logDet: backwardLD.pointer)
+        } else if let fthmc {
+            fthmc.propose(x: x.pointer, v: v.pointer, rows: rows, forward: true, logDet: forwardLD.pointer)
+            fthmc.propose(x: x.pointer, v: v.pointer, rows: rows, forward: false, logDet: backwardLD.pointer)
         } else if let hmc {
             hmc.integrate(x: x.pointer, v: v.pointer, rows: rows)
             hmc.integrate(x: x.pointer, v: v.pointer, rows: rows, direction: -1)

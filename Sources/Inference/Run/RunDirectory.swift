@@ -170,7 +170,7 @@ public enum RunDirectory {
         }
         for t in range {
             switch column.name {
-            case "sampler": out.append(r.sampler[t] == .l2hmc ? 0 : 1)
+            case "sampler": out.append(r.sampler[t].code)
             case "accept_prob": doubles(r.acceptProbability[t])
             case "accepted": out += r.accepted[t].map { $0 ? 1 : 0 }
             case "energy_change": doubles(r.energyChange[t])

@@ -149,8 +149,10 @@ public struct RunDirectoryReader {
         }
         switch column.name {
         case "sampler":
-            if let t = bytes.firstIndex(where: { $0 > 1 }) { throw fail(file, "trajectory \(t) has sampler code \(bytes[t]) (0 l2hmc, 1 hmc)") }
-            r.sampler = bytes.map { $0 == 0 ? .l2hmc : .hmc }
+            if let t = bytes.firstIndex(where: { Schedule.Kind(code: $0) == nil }) {
+                throw fail(file, "trajectory \(t) has sampler code \(bytes[t]) (0 l2hmc, 1 hmc, 2 fthmc, 3 flow)")
+            }
+            r.sampler = bytes.compactMap { Schedule.Kind(code: $0) }
         case "accepted":
             if let i = bytes.firstIndex(where: { $0 > 1 }) { throw fail(file, "element \(i) has byte \(bytes[i]) (a bool is 0 or 1)") }
             r.accepted = (0..<rows).map { t in bytes[(t * width)..<((t + 1) * width)].map { $0 != 0 } }

@@ -64,6 +64,17 @@ public final class RunEngine {
             table[p.kind] = p
         }
         var compression: [L2HMCDynamics.LayerCompression] = []
+        var flow: FlowMap?
+        func flowMap() throws -> FlowMap {
+            if let flow { return flow }
+            guard let model else { throw InferenceError.invalidOption(name: "--model", reason: "the fthmc and flow samplers need a flow model") }
+            guard let lattice = target.u1Lattice, lattice.linkLayout == .muTX else {
+                throw InferenceError.modelTargetMismatch("a flow samples a U(1) lattice with link layout mu_t_x")
+            }
+            let made = try FlowMap(model: model, lattice: lattice, capacity: tile)
+            flow = made
+            return made
+        }
         for kind in settings.schedule.kinds where table[kind] == nil {
             switch kind {
             case .l2hmc:
@@ -78,6 +89,12 @@ public final class RunEngine {
                     dyn.setPrecision(settings.precision)
                 }
                 table[.l2hmc] = dyn
+            case .fthmc:
+                let map = try flowMap()
+                table[.fthmc] = FieldTransformedHMC(flow: map, stepSize: settings.flowStepSize ?? map.spec.hmc.stepSize,
+                                                    stepCount: settings.flowSteps ?? map.spec.hmc.nLF)
+            case .flow:
+                table[.flow] = FlowIndependenceProposal(flow: try flowMap())
             case .hmc:
                 let hmc = LeapfrogDynamics(target: target, stepSize: settings.hmcStepSize, stepCount: settings.hmcSteps, capacity: tile)
                 hmc.jitter = settings.hmcJitter

@@ -45,6 +45,9 @@ public struct RunParameters: Sendable, Equatable {
         if s.precision != .float64 { o["precision"] = .string(s.precision.rawValue) }
         // Written only when set, so runs without a jitter keep their params.json byte for byte.
         if s.hmcJitter != 0 { o["hmc_jitter"] = .double(s.hmcJitter) }
+        // Written only when set (flow runs), so other runs keep their params.json byte for byte.
+        if let e = s.flowStepSize { o["flow_eps"] = .double(e) }
+        if let k = s.flowSteps { o["flow_nlf"] = .int(Int64(k)) }
         o["model"] = modelPath.map { .string($0) } ?? .null
         o["model_sha256"] = modelSHA256.map { .string($0) } ?? .null
         if let k = saveConfigs { o["save_configs"] = .int(Int64(k)) }
@@ -55,7 +58,7 @@ public struct RunParameters: Sendable, Equatable {
     /// Keys of `params.json` (``json(extra:)``), plus the provenance keys l2hmc-run adds.
     static let keys: Set<String> = ["format", "chains", "trajectories", "seed", "thermalization", "schedule", "hmc_start", "hmc_eps", "hmc_nlf",
                                     "hot_start", "target", "l2hmc_nlf", "step_mapping", "net_weights", "compression", "model", "model_sha256",
-                                    "tool", "threads", "tile", "processes", "precision", "save_configs", "hmc_jitter"]
+                                    "tool", "threads", "tile", "processes", "precision", "save_configs", "hmc_jitter", "flow_eps", "flow_nlf"]
 
     /// Reads parameters written by ``json(extra:)``, strictly: unknown keys, wrong types,
     /// non-finite or out-of-range numbers are refused (a run directory is untrusted input), and
@@ -110,6 +113,8 @@ public struct RunParameters: Sendable, Equatable {
         }
         // Absent in directories written before --hmc-jitter, and when it is 0.
         if let v = optional("hmc_jitter") { s.hmcJitter = try double(v, "hmc_jitter") }
+        if let v = optional("flow_eps") { s.flowStepSize = try double(v, "flow_eps") }
+        if let v = optional("flow_nlf") { s.flowSteps = try int(v, "flow_nlf", 1...4096) }
         do { try s.validate() } catch { throw InferenceError.io(path: "params.json", reason: "invalid settings: \(error)") }
         settings = s
         guard let t = o["target"] else { throw fail("target") }
@@ -124,7 +129,7 @@ public struct RunParameters: Sendable, Equatable {
         case let (.string(p)?, .string(h)?) where h.count == 64 && h.allSatisfy(\.isHexDigit): modelPath = p; modelSHA256 = h
         default: throw fail("model and model_sha256 (both strings, or both null)")
         }
-        if schedule.usesL2HMC && modelPath == nil { throw fail("model (the schedule uses L2HMC)") }
+        if schedule.needsModel && modelPath == nil { throw fail("model (the schedule uses a model)") }
         if let v = optional("save_configs") {
             saveConfigs = try int(v, "save_configs", 1...(1 << 40))
             guard case .u1 = target else { throw fail("save_configs (saved ensembles are U(1) only)") }

@@ -20,6 +20,9 @@ public struct RunSettings: Sendable, Equatable {
     /// chain's trajectory uses eps * (1 + F u), u uniform in [-1, 1] (``LeapfrogDynamics/jitter``).
     /// 0 (the default) is the fixed step size, number for number.
     public var hmcJitter: Double = 0
+    /// FT-HMC step size in z and steps per trajectory (nil: the flow model's `hmc` defaults).
+    public var flowStepSize: Double?
+    public var flowSteps: Int?
     /// Random start (hot) or all zeros (cold).
     public var hotStart: Bool = true
     /// Arithmetic of the L2HMC networks (`--precision`; float64 unless asked).
@@ -44,7 +47,7 @@ public struct RunSettings: Sendable, Equatable {
         a.chains == b.chains && a.trajectories == b.trajectories && a.seed == b.seed && a.thermalization == b.thermalization
             && a.schedule == b.schedule && a.l2hmcSteps == b.l2hmcSteps && a.stepMapping == b.stepMapping && a.netWeights == b.netWeights
             && a.compressionText == b.compressionText && a.hmcStepSize == b.hmcStepSize && a.hmcSteps == b.hmcSteps && a.hmcJitter == b.hmcJitter && a.hotStart == b.hotStart && a.tile == b.tile
-            && a.precision == b.precision
+            && a.precision == b.precision && a.flowStepSize == b.flowStepSize && a.flowSteps == b.flowSteps
     }
 
     public var compressionText: String {
@@ -69,6 +72,8 @@ public struct RunSettings: Sendable, Equatable {
             guard hmcSteps >= 1 else { throw InferenceError.invalidOption(name: "--hmc-nlf", reason: "must be >= 1 (got \(hmcSteps))") }
         }
         try Self.validate(hmcJitter: hmcJitter)
+        if let e = flowStepSize, !(e > 0 && e.isFinite) { throw InferenceError.invalidOption(name: "--eps", reason: "the FT-HMC step size must be > 0 (got \(e))") }
+        if let k = flowSteps, !(1...4096).contains(k) { throw InferenceError.invalidOption(name: "--nlf", reason: "FT-HMC steps must be in 1...4096 (got \(k))") }
     }
 
     /// `--hmc-jitter` must be in [0, 1) (a factor 1 + F u stays positive); NaN is refused.

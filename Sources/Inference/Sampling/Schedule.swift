@@ -1,7 +1,31 @@
 /// Which sampler produces each trajectory: an optional HMC warm-up of `hmcStart` trajectories,
 /// then a repeating pattern such as `l2hmc:1,hmc:4`.
 public struct Schedule: Equatable, Sendable, CustomStringConvertible {
-    public enum Kind: String, CaseIterable, Sendable { case l2hmc, hmc }
+    /// The samplers: `l2hmc` (an L2HMC model), `hmc` (plain leapfrog), `fthmc` (HMC in the
+    /// latent field z of a flow model, ``FieldTransformedHMC``), `flow` (independence Metropolis
+    /// with flow proposals, ``FlowIndependenceProposal``).
+    public enum Kind: String, CaseIterable, Sendable {
+        case l2hmc, hmc, fthmc, flow
+
+        /// The code of this kind in a run directory's `sampler.npy` (0 l2hmc, 1 hmc, 2 fthmc, 3 flow).
+        public var code: UInt8 {
+            switch self {
+            case .l2hmc: return 0
+            case .hmc: return 1
+            case .fthmc: return 2
+            case .flow: return 3
+            }
+        }
+
+        /// The kind of a `sampler.npy` code, nil for an unknown code.
+        public init?(code: UInt8) {
+            guard let k = Kind.allCases.first(where: { $0.code == code }) else { return nil }
+            self = k
+        }
+
+        /// True for the kinds that run a flow model.
+        public var usesFlow: Bool { self == .fthmc || self == .flow }
+    }
 
     public let pattern: [(kind: Kind, count: Int)]
     public let hmcStart: Int
@@ -22,7 +46,7 @@ public struct Schedule: Equatable, Sendable, CustomStringConvertible {
         for part in text.split(separator: ",", omittingEmptySubsequences: false) {
             let fields = part.split(separator: ":", omittingEmptySubsequences: false)
             guard let kind = Kind(rawValue: String(fields[0]).trimmingCharacters(in: .whitespaces)), fields.count <= 2 else {
-                throw InferenceError.invalidOption(name: "--schedule", reason: "\"\(part)\" is not kind:count with kind l2hmc or hmc (example: l2hmc:1,hmc:4)")
+                throw InferenceError.invalidOption(name: "--schedule", reason: "\"\(part)\" is not kind:count with kind l2hmc, hmc, fthmc or flow (example: l2hmc:1,hmc:4)")
             }
             var count = 1
             if fields.count == 2 {
@@ -56,6 +80,10 @@ public struct Schedule: Equatable, Sendable, CustomStringConvertible {
     public var kinds: [Kind] { Kind.allCases.filter { kind in kind == .hmc ? usesHMC : pattern.contains { $0.kind == kind } } }
 
     public var usesL2HMC: Bool { pattern.contains { $0.kind == .l2hmc } }
+    /// True when a trajectory uses a flow model (fthmc or flow).
+    public var usesFlow: Bool { pattern.contains { $0.kind.usesFlow } }
+    /// True when the schedule needs a model (L2HMC or a flow).
+    public var needsModel: Bool { usesL2HMC || usesFlow }
     public var usesHMC: Bool { hmcStart > 0 || pattern.contains { $0.kind == .hmc } }
 
     public var description: String {
