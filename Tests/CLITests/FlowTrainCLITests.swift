@@ -3,7 +3,8 @@ import XCTest
 import ModelFormat
 @testable import Trainer
 
-/// `l2hmc-train flow`: a small run writes a flow model (with its probe) and a checkpoint; an
+/// `l2hmc-train flow`: a small run writes a flow model (with its probe, which the runtime
+/// reproduces) and a checkpoint; an
 /// interrupted-and-resumed run ends with the same model bytes as an uninterrupted one; bad
 /// configurations and existing outputs are refused with their codes.
 final class FlowTrainCLITests: XCTestCase {
@@ -31,6 +32,20 @@ final class FlowTrainCLITests: XCTestCase {
         XCTAssertEqual(model.provenance.producer, "l2hmc-train")
         XCTAssertNotNil(model.probe)
         XCTAssertEqual(try FlowCheckpoint.read(dir.appendingPathComponent("a.ckpt.h5").path).step, 6)
+        // The runtime's independent flow reproduces the trainer's probe (x, log-det, force).
+        let run = try CLI.run("l2hmc-run", ["--model", out, "--sampler", "flow", "--trajectories", "10", "--chains", "4", "-q"])
+        XCTAssertEqual(run.status, 0, run.stderr)
+        XCTAssertTrue(run.stdout.contains("probe reproduced"), run.stdout)
+        // ... and a model whose manifest names another activation than the one trained does not.
+        var wrong = model
+        var wrongSpec = spec
+        wrongSpec.coupling.activation = .swish
+        wrong.spec = .flow(wrongSpec)
+        let wrongPath = dir.appendingPathComponent("wrong.l2z").path
+        try Data(try L2ZWriter.encode(wrong)).write(to: URL(fileURLWithPath: wrongPath))
+        let refused = try CLI.run("l2hmc-run", ["--model", wrongPath, "--sampler", "flow", "--trajectories", "10", "--chains", "4", "-q"])
+        XCTAssertNotEqual(refused.status, 0, refused.stdout)
+        XCTAssertTrue(refused.stderr.contains("probe"), refused.stderr)
 
         // At one beta (an annealed schedule depends on the run's length), 6 steps, and 3 steps
         // then --resume extending to 6: the same model, byte for byte.

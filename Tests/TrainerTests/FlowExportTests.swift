@@ -68,3 +68,30 @@ final class FlowExportTests: XCTestCase {
         XCTAssertThrowsError(try TrainableFlow(l2z: l2hmc)) { guard case .model = $0 as? FlowTrainerError else { return XCTFail("\($0)") } }
     }
 }
+
+/// The public layer-by-layer recompute (for Audit and the golden tests) against the batched pass.
+final class TrainerFlowRecomputeTests: XCTestCase {
+    func testLayersComposeToTheFlowAndTheirLogJSumToTheLogDet() throws {
+        let flow = FlowFixtures.flow(layers: 5, hidden: [4, 3], nMix: 2, activation: .tanh, seed: 37)
+        let model = try FlowExporter.export(flow, lt: 4, lx: 4, beta: 1.2, hmc: FlowHMCSettings(stepSize: 0.1, nLF: 4),
+                                            provenance: FlowExportTests.provenance, probeBatch: 0)
+        let z = FlowFixtures.uniformState(2, 32, seed: 3)
+        let r = try TrainerFlowRecompute.run(model: model, z: z.data, rows: 2, lt: 4, lx: 4, beta: 1.2)
+        let lattice = try FlowLattice(lt: 4, lx: 4, kernelSize: 3)
+        let f = flow.forward(z, lattice: lattice)
+        XCTAssertEqual(r.layers.count, 5)
+        XCTAssertEqual(r.x, f.x.data)
+        XCTAssertEqual(r.layers[4].x, f.x.data)
+        XCTAssertEqual(r.force, flow.force(z, action: FlowGaugeAction(beta: 1.2, lattice: lattice)).data)
+        for row in 0..<2 {
+            // Summed in a different order than the batched pass: equal to rounding.
+            XCTAssertEqual(r.layers.reduce(0) { $0 + $1.logJ[row] }, f.logDet[row], accuracy: 1e-12)
+            XCTAssertEqual(r.logDet[row], f.logDet[row], accuracy: 1e-12)
+        }
+        XCTAssertEqual(r.layers[0].network.count, 2 * 16 * 3)
+        // Layer 0 changes only its active links z0(t, 0).
+        for i in 0..<64 where ![0, 4, 8, 12, 32, 36, 40, 44].contains(i) { XCTAssertEqual(r.layers[0].x[i], z.data[i]) }
+        XCTAssertThrowsError(try TrainerFlowRecompute.run(model: model, z: z.data, rows: 2, lt: 6, lx: 4, beta: nil))
+        XCTAssertThrowsError(try TrainerFlowRecompute.run(model: model, z: z.data, rows: 3, lt: 4, lx: 4, beta: nil))
+    }
+}
