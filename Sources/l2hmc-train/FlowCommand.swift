@@ -30,6 +30,8 @@ struct FlowCommand: ParsableCommand {
     var checkpoint: String?
     @Option(help: "Continue from this flow checkpoint (its configuration is used; --steps may extend the run).")
     var resume: String?
+    @Option(help: "Start from this .l2z flow (its architecture replaces the configuration's; e.g. a converted PyTorch flow, or a flow trained on a smaller lattice).")
+    var initModel: String?
     @Option(help: "Training steps (overrides the configuration; with --resume, extends the run).")
     var steps: Int?
     @Flag(help: "Replace existing output files, but only files l2hmc-train wrote.")
@@ -42,7 +44,9 @@ struct FlowCommand: ParsableCommand {
         Interrupt.install(abortMessage: "error: [interrupted] second signal: stopped at once, temporary files removed; resume from the last checkpoint\n")
         var fresh: FlowTrainer?
         if resume != nil {
-            if config != nil || showConfig { throw ValidationError("--resume uses the checkpoint's configuration; drop --config (only --steps may extend the run)") }
+            if config != nil || showConfig || initModel != nil {
+                throw ValidationError("--resume uses the checkpoint's configuration and weights; drop --config and --init-model (only --steps may extend the run)")
+            }
         } else {
             var settings = FlowTrainer.Settings()
             if let config {
@@ -53,13 +57,19 @@ struct FlowCommand: ParsableCommand {
                 settings = try FlowTrainer.Settings(jsonBytes: bytes)
             }
             if let steps { settings.steps = steps }
+            var start: TrainableFlow?
+            if let initModel {
+                let flow = try TrainableFlow(l2z: try L2ZReader.read(path: initModel).model)
+                settings.architecture = flow.architecture
+                start = flow
+            }
             try settings.validate()
             if showConfig {
                 Console.out(try CanonicalJSONWriter.encode(settings.json()))
                 fflush(stdout)
                 return
             }
-            fresh = try FlowTrainer(settings: settings)
+            fresh = try start.map { try FlowTrainer(settings: settings, initialFlow: $0) } ?? FlowTrainer(settings: settings)
         }
         guard let out = out ?? resume.map({ $0.replacingOccurrences(of: ".ckpt.h5", with: "") + ".l2z" }) else {
             throw ValidationError("--out model.l2z is required")
@@ -97,6 +107,7 @@ struct FlowCommand: ParsableCommand {
         print("training    U(1) \(s.lt)x\(s.lx), beta \(s.betaInit) -> \(s.betaFinal), batch \(s.batch), \(s.steps) steps, learning rate \(s.learningRate), seed \(s.seed)")
         print("outputs     out \(out), checkpoint \(ckptPath)")
         if let resume, trainer.step > 0 { print("resume      from \(resume) at step \(trainer.step)") }
+        if let initModel { print("init        weights of \(initModel)") }
 
         func commit() throws {
             try locks.verify()

@@ -58,6 +58,28 @@ final class FlowTrainCLITests: XCTestCase {
         XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: outB)), try Data(contentsOf: URL(fileURLWithPath: out)))
     }
 
+    /// --init-model starts from a flow's weights (its architecture replaces the configuration's),
+    /// here a 4x4 flow continued at 8x4: the first logged loss is that of the given weights.
+    func testInitModelContinuesFromAFlowOnAnotherLattice() throws {
+        let first = dir.appendingPathComponent("small.l2z").path
+        XCTAssertEqual(try CLI.run("l2hmc-train", ["flow", "--config", try config(small), "--out", first, "-q"]).status, 0)
+        let bigger = try config(#"{"layers": 2, "lattice": [8, 4], "batch": 8, "steps": 2, "seed": 5, "log_every": 1}"#)
+        let out = dir.appendingPathComponent("big.l2z").path
+        let r = try CLI.run("l2hmc-train", ["flow", "--config", bigger, "--init-model", first, "--out", out])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertTrue(r.stdout.contains("flow        4 layers, hidden [4]"), r.stdout)
+        let spec = try L2ZReader.read(path: out).model.spec.flow()
+        XCTAssertEqual(spec.coupling.layers, 4); XCTAssertEqual(spec.target.lt, 8); XCTAssertEqual(spec.target.lx, 4)
+        // The loss of step 1 is the given weights' loss on that step's draws.
+        var s = try FlowTrainer.Settings(jsonBytes: Array(#"{"layers": 4, "hidden_channels": [4], "lattice": [8, 4], "batch": 8, "steps": 2, "seed": 5}"#.utf8))
+        s.logEvery = 1
+        let trainer = try FlowTrainer(settings: s, initialFlow: try TrainableFlow(l2z: try L2ZReader.read(path: first).model))
+        let expected = String(format: "loss %.6g", trainer.trainStep().loss)
+        XCTAssertTrue(r.stdout.contains("step 1/2  beta 2  \(expected)"), "\(expected) in \(r.stdout)")
+        let refused = try CLI.run("l2hmc-train", ["flow", "--resume", dir.appendingPathComponent("small.ckpt.h5").path, "--init-model", first, "--out", out])
+        XCTAssertEqual(refused.status, 64)
+    }
+
     func testRefusals() throws {
         let out = dir.appendingPathComponent("m.l2z").path
         let bad = try CLI.run("l2hmc-train", ["flow", "--config", try config(#"{"lattice": [6, 8]}"#), "--out", out])

@@ -65,6 +65,12 @@ public final class FlowTrainer {
         try self.init(settings: settings, flow: flow, adam: Adam(count: flow.params.values.count), step: 0)
     }
 
+    /// A trainer at step 0 starting from the given weights (fine-tuning, volume transfer); the
+    /// settings' architecture must be the flow's.
+    public convenience init(settings: Settings, initialFlow: TrainableFlow) throws {
+        try self.init(settings: settings, flow: initialFlow, adam: Adam(count: initialFlow.params.values.count), step: 0)
+    }
+
     /// A trainer at a given state (a checkpoint's, or a loaded flow at step 0).
     init(settings: Settings, flow: TrainableFlow, adam: Adam, step: Int) throws {
         try settings.validate()
