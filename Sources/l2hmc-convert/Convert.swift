@@ -144,7 +144,10 @@ struct Convert: ParsableCommand {
                 try Converter.write(result, to: destination ?? "", force: force)
             }
             for w in result.report.warnings { Console.error("warning: \(UntrustedText.escaped(w))\n") }
-            let probe = result.model.probe.map { "probe of \($0.networks.count) network(s) and \($0.batch) trajectories" } ?? "no probe"
+            let probe = result.model.probe.map { p in
+                if case .flow = result.model.spec { return "probe of \(p.batch) rows of z, x, log-det and force" }
+                return "probe of \(p.networks.count) network(s) and \(p.batch) trajectories"
+            } ?? "no probe"
             print(UntrustedText.escaped("wrote \(destination ?? "") from \(source) (\(result.report.sourceKind.rawValue)\(result.report.naming.map { ", \($0) naming" } ?? ""); \(result.model.arrays.count) arrays, \(probe))"))
         } catch let e as ValidationError {
             throw e

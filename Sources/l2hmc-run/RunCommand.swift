@@ -247,7 +247,9 @@ struct RunCommand: ParsableCommand {
             o["trajectories_done"] = .int(Int64(engine.record.count))
             o["interrupted"] = .bool(interrupted)
             o["seconds"] = seconds.isFinite ? .double(seconds) : .null
-            if checkReversibility {
+            if checkReversibility && engine.l2hmc == nil && engine.sampler.hmc == nil && engine.sampler.proposals[.fthmc] == nil {
+                extraLines.append("reversible  not applicable: the flow independence sampler draws each proposal afresh (no trajectory to reverse)")
+            } else if checkReversibility {
                 let fthmc = engine.sampler.proposals[.fthmc] as? FieldTransformedHMC
                 let r = ReversibilityCheck.run(l2hmc: engine.l2hmc, hmc: engine.sampler.hmc, fthmc: fthmc, target: targetAction, states: finalStates,
                                                count: 16, random: ChainRandom(seed: s.seed))

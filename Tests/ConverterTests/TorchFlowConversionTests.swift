@@ -21,7 +21,8 @@ final class TorchFlowConversionTests: XCTestCase {
     /// bit for bit (float32 kept), bias copied; nothing else is written.
     func assertArraysMatchTorch(_ model: L2ZModel, reference: String, layers: Int, convs: Int, file: StaticString = #filePath, line: UInt = #line) throws {
         let ref = try readNPZ(Fixtures.torchFlow(reference))
-        XCTAssertEqual(model.arrays.count, 2 * layers * convs, file: file, line: line)
+        XCTAssertEqual(model.arrays.filter { !$0.key.hasPrefix("probe.") }.count, 2 * layers * convs, file: file, line: line)
+        XCTAssertEqual(model.arrays.filter { $0.key.hasPrefix("probe.flow.") }.count, 4, "the runtime's probe (z, x, log-det, force)", file: file, line: line)
         for i in 0..<layers {
             for j in 0..<convs {
                 let w = try XCTUnwrap(ref["weights.\(i).plaq_coupling.net.\(2 * j).weight"], file: file, line: line)

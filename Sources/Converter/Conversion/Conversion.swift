@@ -119,9 +119,16 @@ public enum Converter {
     }
 
     /// Stores the runtime's probe and re-runs it (the converted model must reproduce itself).
+    /// A flow's probe holds `batch` rows of z uniform on [-pi, pi) (seeded, so the file is
+    /// reproducible) with x, the log-det and the FT-HMC force (``FlowProbe``).
     static func addProbe(to model: inout L2ZModel, batch: Int) throws {
-        let target = makeTarget(try model.sampler.target)
-        try ProbeBuilder.addProbe(to: &model, target: target, batch: batch)
+        let target = makeTarget(model.spec.target)
+        if case let .flow(f) = model.spec {
+            var rng = SplitMix64(seed: 0x464C_4F57)
+            try FlowProbe.attach(to: &model, z: (0..<(batch * f.stateSize)).map { _ in 2 * .pi * rng.uniform() - .pi })
+        } else {
+            try ProbeBuilder.addProbe(to: &model, target: target, batch: batch)
+        }
         do { _ = try ProbeVerifier.verify(model: model, target: target) } catch {
             throw ConvertError.probeFailed(reason: "\(error)")
         }

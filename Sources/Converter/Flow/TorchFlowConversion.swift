@@ -172,10 +172,11 @@ enum TorchFlowConversion {
             ("hmc.step_size", "\(step.value)", step.origin), ("hmc.n_lf", "\(nLF.value)", nLF.origin),
         ]
         let description = "\(source.kind.rawValue), \(TorchFlowNaming.name) naming" + (preset.map { ", preset \($0.name)" } ?? "")
-        let model = L2ZModel(spec: .flow(spec), arrays: arrays,
+        var model = L2ZModel(spec: .flow(spec), arrays: arrays,
                              provenance: Provenance(producer: "l2hmc-convert", producerVersion: ModelFormatInfo.version, sourceSHA256: source.sha256,
                                                     source: "\(URL(fileURLWithPath: source.path).lastPathComponent) (\(description))",
                                                     training: source.training.isEmpty ? nil : ["checkpoint": .object(source.training)]))
+        try Converter.addProbe(to: &model, batch: options.probeBatch)
         let report = ConversionReport(sourcePath: source.path, sourceKind: source.kind, naming: TorchFlowNaming.name, facts: table, rows: rows,
                                       generated: [], warnings: warnings, spec: .flow(spec))
         return ConversionResult(model: model, report: report)

@@ -244,3 +244,14 @@ public final class FlowMap {
         }
     }
 }
+
+extension FlowMap {
+    /// log w = log p(x) - log q(x) + const = -S(f(z)) + log|det df/dz| per row of z (the prior is
+    /// uniform, so log r(z) is a constant): the importance weights of flow samples.
+    public func logWeights(z: UnsafePointer<Double>, rows: Int) -> [Double] {
+        var x = [Double](repeating: 0, count: rows * stateSize), logDet = [Double](repeating: 0, count: rows), s = logDet
+        forward(z: z, rows: rows, x: &x, logDet: &logDet)
+        target.action(x, rows: rows, into: &s)
+        return (0..<rows).map { logDet[$0] - s[$0] }
+    }
+}

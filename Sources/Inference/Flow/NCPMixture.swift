@@ -10,34 +10,51 @@ import Foundation
 /// d log J_k/dtheta = -sin(theta)(e - 1/e)/(2 D_k), d log J_k/ds_k = -(e h^2 - c^2/e)/D_k; the
 /// mixture's log J = log(mean J_k), whose derivatives weigh each component by w_k = J_k / sum J.
 enum NCPMixture {
+    /// One component at theta: g_k, log D_k = -log J_k, and the two ratios the derivatives need,
+    /// (e - 1/e) / D_k and (e h^2 - c^2/e) / D_k, all evaluated with e^{-2|s|} <= 1 so that no
+    /// intermediate overflows for any finite s (a diverging network gives J_k -> 0 or a large
+    /// finite value, never NaN).
+    @inline(__always)
+    static func component(sinHalf h: Double, cosHalf c: Double, s: Double) -> (g: Double, logD: Double, spread: Double, balance: Double) {
+        let a = abs(s), u = exp(-2 * a), q = exp(-a)
+        if s >= 0 {
+            let big = h * h + c * c * u
+            return (2 * atan2(h, c * q), a + log(big), (1 - u) / big, (h * h - c * c * u) / big)
+        } else {
+            let big = c * c + h * h * u
+            return (2 * atan2(h * q, c), a + log(big), (u - 1) / big, (h * h * u - c * c) / big)
+        }
+    }
+
     /// g(theta) for the scales s (theta in [-pi, pi]).
     static func value(_ theta: Double, s: UnsafePointer<Double>, count: Int) -> Double {
-        let h = 0.5 * theta, sh = sin(h), ch = cos(h)
+        let h = sin(0.5 * theta), c = cos(0.5 * theta)
         var sum = 0.0
-        for k in 0..<count { sum += 2 * atan2(exp(s[k]) * sh, ch) }
+        for k in 0..<count { sum += component(sinHalf: h, cosHalf: c, s: s[k]).g }
         return sum / Double(count)
     }
 
     /// g(theta) and dg/dtheta = mean J_k.
     static func valueAndSlope(_ theta: Double, s: UnsafePointer<Double>, count: Int) -> (Double, Double) {
-        let h = 0.5 * theta, sh = sin(h), ch = cos(h)
+        let h = sin(0.5 * theta), c = cos(0.5 * theta)
         var sum = 0.0, slope = 0.0
         for k in 0..<count {
-            let e = exp(s[k])
-            sum += 2 * atan2(e * sh, ch)
-            slope += 1 / (ch * ch / e + e * sh * sh)
+            let p = component(sinHalf: h, cosHalf: c, s: s[k])
+            sum += p.g
+            slope += exp(-p.logD)
         }
         let n = Double(count)
         return (sum / n, slope / n)
     }
 
-    /// log(mean_k J_k) at theta, evaluated as a log-sum-exp of log J_k = -log D_k.
+    /// log(mean_k J_k) at theta, a log-sum-exp of log J_k = -log D_k.
     static func logJacobian(_ theta: Double, s: UnsafePointer<Double>, count: Int) -> Double {
-        let h = 0.5 * theta, sh = sin(h), ch = cos(h)
+        let h = sin(0.5 * theta), c = cos(0.5 * theta)
+        if count == 1 { return -component(sinHalf: h, cosHalf: c, s: s[0]).logD }
         var top = -Double.infinity
-        for k in 0..<count { let e = exp(s[k]); top = max(top, -log(ch * ch / e + e * sh * sh)) }
+        for k in 0..<count { top = max(top, -component(sinHalf: h, cosHalf: c, s: s[k]).logD) }
         var sum = 0.0
-        for k in 0..<count { let e = exp(s[k]); sum += exp(-log(ch * ch / e + e * sh * sh) - top) }
+        for k in 0..<count { sum += exp(-component(sinHalf: h, cosHalf: c, s: s[k]).logD - top) }
         return top + log(sum / Double(count))
     }
 
@@ -45,25 +62,22 @@ enum NCPMixture {
     /// per component dg/ds_k (into `dgds`) and d log J/ds_k (into `dlds`).
     static func derivatives(_ theta: Double, s: UnsafePointer<Double>, count: Int,
                             dgds: UnsafeMutablePointer<Double>, dlds: UnsafeMutablePointer<Double>) -> (slope: Double, dLogJdTheta: Double) {
-        let h = 0.5 * theta, sh = sin(h), ch = cos(h), sinTheta = sin(theta)
+        let h = sin(0.5 * theta), c = cos(0.5 * theta), sinTheta = sin(theta)
         let n = Double(count)
-        var total = 0.0
+        var top = -Double.infinity
+        for k in 0..<count { top = max(top, -component(sinHalf: h, cosHalf: c, s: s[k]).logD) }
+        var total = 0.0   // sum_k J_k e^{-top}
+        for k in 0..<count { total += exp(-component(sinHalf: h, cosHalf: c, s: s[k]).logD - top) }
+        var dTheta = 0.0, slope = 0.0
         for k in 0..<count {
-            let e = exp(s[k])
-            let d = ch * ch / e + e * sh * sh
-            dgds[k] = 1 / d  // J_k for now
-            total += 1 / d
-        }
-        var dTheta = 0.0
-        for k in 0..<count {
-            let e = exp(s[k])
-            let d = ch * ch / e + e * sh * sh
-            let j = dgds[k], w = j / total
-            dTheta += w * (-0.5 * sinTheta * (e - 1 / e) / d)
-            dlds[k] = w * (-(e * sh * sh - ch * ch / e) / d)
+            let p = component(sinHalf: h, cosHalf: c, s: s[k])
+            let j = exp(-p.logD), w = exp(-p.logD - top) / total
+            dTheta += w * (-0.5 * sinTheta * p.spread)
+            dlds[k] = -w * p.balance
             dgds[k] = sinTheta * j / n
+            slope += j
         }
-        return (total / n, dTheta)
+        return (slope / n, dTheta)
     }
 
     /// The theta in [-pi, pi] with g(theta) = y: Newton steps kept inside a bisection bracket,
