@@ -90,10 +90,10 @@ struct CompareCommand: ParsableCommand {
         guard let path = model ?? DefaultModel.locate() else { throw UsageError("no model given and \(DefaultModel.relativePath) was not found; run from the repository root or give MODEL") }
         let bytes = try AtomicFile.read(path, limit: ReadLimits().maxFileBytes)
         let loaded = try L2ZReader.read(bytes: bytes).model
-        guard case let .u1(trained) = try loaded.sampler.target else {
+        guard case let .u1(trained) = loaded.spec.target else {
             throw ComparisonError.unsupportedTarget("compare ranks samplers by tau_int of the topological charge, which only U(1) models have; \(path) is a Gaussian-mixture model")
         }
-        _ = try ProbeVerifier.verify(model: loaded, target: makeTarget(loaded.sampler.target))
+        _ = try ProbeVerifier.verify(model: loaded, target: makeTarget(loaded.spec.target))
         var lattice = try self.lattice.map { try loaded.runLattice(LatticeSize.option($0)) } ?? trained
         if let b = beta {
             guard b > 0 && b.isFinite else { throw UsageError("--beta must be > 0 (got \(b))") }
@@ -108,7 +108,7 @@ struct CompareCommand: ParsableCommand {
 
         let quiet = quietOption.quiet
         if !quiet {
-            Console.error("compare     \(plan.count) runs of \(chains) chains x \(trajectories) trajectories: \(plan.count - 2) HMC settings, the model, networks off\n")
+            Console.error("compare     \(plan.count) runs of \(chains) chains x \(trajectories) trajectories: \(plan.count - (comparison.isFlow ? 1 : 2)) HMC settings, \(comparison.isFlow ? "the flow (FT-HMC)" : "the model, networks off")\n")
         }
         let started = Date()
         let bar = ProgressBar(label: "trajectories", quiet: quiet)

@@ -20,6 +20,7 @@ struct RunCommand: ParsableCommand {
               l2hmc-run --model m.l2z --nlf 4 --lowrank 16 --trajectories 2000
               l2hmc-run --model m.l2z --schedule l2hmc:1,hmc:4 --hmc-eps 0.1 --hmc-nlf 10
               l2hmc-run --sampler hmc --lattice 6x10 --beta 2 --eps 0.2 --nlf 10
+              l2hmc-run --model flow.l2z --lattice 16x16 --eps 0.1 --nlf 8          # FT-HMC with a flow model (fthmc is its default)
               l2hmc-run --sampler hmc --target gmm --mixture-means="-2,0;2,0" --mixture-variance 0.1 --eps 0.1 --nlf 5
               l2hmc-run --sampler hmc --target gmm --mixture-variance 0.1 --eps 0.1 --nlf 10 --hmc-jitter 0.3   # a resonant length, jittered
               l2hmc-run --model m.l2z --out run1 --trajectories 500; l2hmc-run --resume run1 --trajectories 1000
@@ -30,7 +31,7 @@ struct RunCommand: ParsableCommand {
 
     @Option(help: "Model (.l2z). Default: fixtures/default.l2z when the schedule uses L2HMC.")
     var model: String?
-    @Option(help: "Main sampler: l2hmc or hmc (default l2hmc; hmc needs no model).")
+    @Option(help: "Main sampler: l2hmc, hmc, fthmc (HMC in a flow model's latent field) or flow (independence Metropolis with flow proposals). Default l2hmc, or fthmc for a flow model; hmc needs no model.")
     var sampler: Schedule.Kind?
     @Option(help: "Target without a model: u1 or gmm (default u1).")
     var target: String?
@@ -48,9 +49,9 @@ struct RunCommand: ParsableCommand {
     var chains: Int?
     @Option(help: "Number of trajectories (default 1000; with --resume, the new total).")
     var trajectories: Int?
-    @Option(help: "Leapfrog steps: L2HMC N_LF (default the model's), or HMC steps with --sampler hmc (default 10).")
+    @Option(help: "Leapfrog steps: L2HMC N_LF (default the model's), FT-HMC steps (default the flow model's), or HMC steps with --sampler hmc (default 10).")
     var nlf: Int?
-    @Option(help: "HMC step size with --sampler hmc (default 0.1).")
+    @Option(help: "HMC step size with --sampler hmc (default 0.1), or the FT-HMC step size in z with a flow model (default the model's).")
     var eps: Double?
     @Option(help: "Step size of HMC trajectories in a mixed schedule (default 0.1).")
     var hmcEps: Double?
@@ -269,6 +270,10 @@ struct RunCommand: ParsableCommand {
                                              r.dxQuantile(0.5), r.dxQuantile(0.9), r.dxQuantile(1)))
                 }
             }
+            if let flow = try Self.flowESS(model: model, params: params) {
+                o["flow_ess"] = .object(["per_sample": flow.ess.isFinite ? .double(flow.ess) : .null, "samples": .int(Int64(flow.samples))])
+                extraLines.append(String(format: "flow ESS    %.4g per sample (%d prior draws at this lattice; 1 for a perfect flow; independence acceptance grows with it)", flow.ess, flow.samples))
+            }
             summaryJSON = .object(o)
         }
         if json {
@@ -289,6 +294,21 @@ struct RunCommand: ParsableCommand {
             Console.error("interrupted by \(by) after \(engine.record.count) trajectories\(output.map { "; the output is complete up to there: continue with --resume \($0.path)" } ?? "")\n")
         }
         try finish(processes, interrupted: interrupted)
+    }
+
+    /// The ESS per sample of a flow model's importance weights on `FlowESSSamples` fresh prior
+    /// draws at the run lattice (seeded by the run's seed), nil for other models.
+    static func flowESS(model: L2ZModel?, params: RunParameters) throws -> (ess: Double, samples: Int)? {
+        guard let model, case .flow = model.spec, case let .u1(lattice) = params.target else { return nil }
+        let batch = 128, samples = 1024
+        let flow = try FlowMap(model: model, lattice: lattice, capacity: batch)
+        var rng = SplitMix64(seed: params.settings.seed ^ 0x4553_5321)
+        var logW: [Double] = []
+        for _ in 0..<(samples / batch) {
+            let z = (0..<(batch * flow.stateSize)).map { _ in 2 * .pi * rng.uniform() - .pi }
+            logW += flow.logWeights(z: z, rows: batch)
+        }
+        return (ImportanceWeights.effectiveSampleSizeFraction(logWeights: logW) ?? .nan, samples)
     }
 
     /// The resonance sentence (``HMCResonance``) of a run's plain-HMC trajectories on a Gaussian

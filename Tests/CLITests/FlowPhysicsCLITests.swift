@@ -73,3 +73,21 @@ final class FlowPhysicsCLITests: XCTestCase {
         }
     }
 }
+
+extension FlowPhysicsCLITests {
+    /// crossval of a flow: every deterministic check passes with its documented bound, and the
+    /// statistics runs of HMC, FT-HMC and the independence sampler are run.
+    func testCrossvalOfAFlow() throws {
+        let model = try flowModel()
+        let report = dir.appendingPathComponent("cv.json").path
+        let r = try CLI.run("l2hmc-run", ["crossval", model, "--chains", "16", "--trajectories", "150", "--report", report])
+        XCTAssertTrue(r.status == 0 || r.status == 1, r.stderr)
+        for check in ["probe", "inverse", "log-det", "force", "reversibility"] {
+            let line = r.stdout.split(separator: "\n").first { $0.hasPrefix(check + " ") }
+            XCTAssertTrue(line?.contains(" pass ") == true, "\(check): \(line ?? "missing")\n\(r.stdout)")
+        }
+        for run in ["exactness: HMC", "exactness: fthmc", "exactness: flow (independence)"] {
+            XCTAssertTrue(r.stdout.contains(run), "\(run) missing: \(r.stdout)")
+        }
+    }
+}

@@ -22,33 +22,39 @@ public struct SamplerComparison {
     /// and invalid settings (`compare.invalid_option`).
     public init(settings: ComparisonSettings, model: L2ZModel, lattice: U1Lattice) throws {
         try settings.validate()
-        guard case .u1 = try model.sampler.target else {
+        guard case .u1 = model.spec.target else {
             throw ComparisonError.unsupportedTarget("compare ranks samplers by tau_int of the topological charge, which only U(1) models have; this model's target is a Gaussian mixture")
         }
         self.settings = settings; self.model = model; self.lattice = lattice
     }
 
+    /// True for a flow model, whose row runs FT-HMC (`fthmc`) with the model's step size and
+    /// N_LF in z, and which has no networks-off row (a flow with zero weights is the identity, so
+    /// that row would be HMC again).
+    public var isFlow: Bool { if case .flow = model.spec { return true } else { return false } }
+
     /// The model's mean x step size and trajectory length (the sum of its x step sizes) at its
-    /// trained N_LF.
+    /// trained N_LF; for a flow, its FT-HMC step size in z, eps N_LF and N_LF.
     public func modelStep() throws -> (stepSize: Double, length: Double, steps: Int) {
+        if case let .flow(f) = model.spec { return (f.hmc.stepSize, f.hmc.stepSize * Double(f.hmc.nLF), f.hmc.nLF) }
         let dyn = try L2HMCDynamics(model: model, target: makeTarget(.u1(lattice)), capacity: 1)
         let eps = dyn.plan.steps.map(\.epsX)
         let sum = eps.reduce(0, +)
         return (sum / Double(max(1, eps.count)), sum, eps.count)
     }
 
-    /// The runs in order: the HMC grid, then the model, then networks off.
+    /// The runs in order: the HMC grid, then the model, then networks off (not for a flow).
     public func plan() throws -> [(kind: ComparisonRow.Kind, point: ComparisonSettings.HMCPoint?)] {
         let m = try modelStep()
         let grid = try settings.grid(modelStepSize: m.stepSize, modelLength: m.length)
-        return grid.map { (ComparisonRow.Kind.hmc, $0) } + [(.model, nil), (.networksOff, nil)]
+        return grid.map { (ComparisonRow.Kind.hmc, $0) } + [(.model, nil)] + (isFlow ? [] : [(.networksOff, nil)])
     }
 
     /// The `RunSettings` of one run (what `l2hmc-run` would use for the same options).
     public func runSettings(kind: ComparisonRow.Kind, point: ComparisonSettings.HMCPoint?) -> RunSettings {
         let hmc = kind == .hmc
         var s = RunSettings(chains: settings.chains, trajectories: settings.trajectories, seed: settings.seed,
-                            schedule: hmc ? .hmcOnly : .l2hmcOnly, hmcStepSize: point?.stepSize ?? 0.1, hmcSteps: point?.steps ?? 1)
+                            schedule: hmc ? .hmcOnly : isFlow ? Schedule(pattern: [(.fthmc, 1)]) : .l2hmcOnly, hmcStepSize: point?.stepSize ?? 0.1, hmcSteps: point?.steps ?? 1)
         s.thermalization = settings.thermalization
         s.hotStart = !settings.coldStart
         if hmc { s.hmcJitter = settings.hmcJitter }

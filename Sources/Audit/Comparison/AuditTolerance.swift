@@ -73,7 +73,27 @@ public enum AuditTolerances {
         quantity: "numerical Jacobian log|det| vs accumulated log-det", bound: 1e-5, relative: true,
         reason: "central differences (h = 1e-6) give each entry to ~1e-9, the log-det of a 2n x 2n well-conditioned matrix to ~1e-6")
 
+    // MARK: flows (family `flow`)
+
+    /// f^-1(f(z)) = z per link (angle-aware), and the log-dets of the two directions: each
+    /// layer's mixture is solved by Newton in a bracket to a few ulp, so only the rounding of a
+    /// forward and an inverse pass (~1e-14 observed on 16 layers) separates them.
+    public static let flowInverse = AuditTolerance(
+        quantity: "flow inverse: |f^-1(f(z)) - z|, log-det difference", bound: 1e-10, relative: false,
+        reason: "forward then Newton-solved inverse: rounding of two passes, ~1e-14 observed")
+    /// The reverse-mode FT-HMC force against central differences of S~ (h = 1e-5): truncation
+    /// h^2 |S~'''| / 6 ~ 1e-9 and rounding 1e-16 |S~| / h ~ 1e-9 for |S~| ~ 100, per component,
+    /// relative to max(1, |F|).
+    public static let flowForce = AuditTolerance(
+        quantity: "flow force dS~/dz vs central differences", bound: 1e-6, relative: true,
+        reason: "central differences with h = 1e-5 are accurate to ~1e-8 for actions of size ~100")
+    /// The trainer's flow (its own forward and reverse pass) against the runtime's: x, the
+    /// log-det and the force, relative to max(1, |reference|).
+    public static let flowRecomputation = AuditTolerance(
+        quantity: "flow recomputation: x, log-det and force, trainer vs runtime", bound: 1e-10, relative: true,
+        reason: "the same formulas with different summation orders through every layer, ~1e-13 observed")
+
     /// Every bound, in the order documented above.
     public static let all: [AuditTolerance] = [heads, state, logDet, acceptance, recomputationState, recomputationLogDet,
-                                               reversibility, numericalJacobian]
+                                               reversibility, numericalJacobian, flowInverse, flowForce, flowRecomputation]
 }

@@ -37,6 +37,10 @@ public struct Crossval {
             return checks
         }
         add(CrossvalCheck(name: "format", verdict: .pass, detail: "checksums, manifest and arrays verified", data: [:]))
+        if case .flow = loaded.spec {
+            try flowChecks(loaded, add: add)
+            return checks
+        }
         add(Self.probe(loaded, target: makeTarget(try loaded.sampler.target)))   // the probe was stored at the trained lattice
         if let size = settings.lattice { loaded = try Self.transferred(loaded, to: size) }
         let target = makeTarget(try loaded.sampler.target)
@@ -107,7 +111,7 @@ public struct Crossval {
     }
 
     /// Chain states after a short HMC thermalization (start points for the deterministic checks).
-    private func thermalizedStates(target: TargetAction) throws -> [Double] {
+    func thermalizedStates(target: TargetAction) throws -> [Double] {
         var run = RunSettings(chains: 16, trajectories: 20, seed: settings.seed, schedule: .hmcOnly, hmcStepSize: settings.hmcEps, hmcSteps: 10)
         run.hmcJitter = settings.hmcJitter
         let engine = try RunEngine(settings: run, target: target, model: nil)
@@ -199,7 +203,7 @@ public struct Crossval {
     /// A run of `chains` x `trajectories` (first 25 % dropped) whose observables with exact
     /// values must lie within |z| <= zThreshold. Inconclusive when the run is not equilibrated,
     /// or when a large |z| comes with an unconverged autocorrelation window.
-    private mutating func statisticsRun(_ name: String, _ m: L2ZModel, target: TargetAction, schedule: Schedule, hmcSteps: Int,
+    mutating func statisticsRun(_ name: String, _ m: L2ZModel, target: TargetAction, schedule: Schedule, hmcSteps: Int,
                                         weights: NetWeights? = nil, nLF: Int? = nil, mapping: StepMapping? = nil,
                                         compression: L2HMCDynamics.CompressionTarget? = nil) throws -> CrossvalCheck {
         // Each statistics run gets its own seed so the verdicts are independent tests.
@@ -213,11 +217,12 @@ public struct Crossval {
         run.hmcJitter = settings.hmcJitter
         // A resonant trajectory length is the cause to name (and more trajectories cannot help).
         var resonance: String?
-        if schedule.usesHMC, case let .gaussianMixture(g) = try m.sampler.target {
+        if schedule.usesHMC, case let .gaussianMixture(g) = m.spec.target {
             resonance = HMCResonance.sentence(HMCResonance.find(mixture: g, stepSize: settings.hmcEps, steps: hmcSteps, jitter: settings.hmcJitter),
                                               options: "--hmc-eps")
         }
-        let engine = try RunEngine(settings: run, target: target, model: schedule.usesL2HMC ? m : nil)
+        if schedule.usesFlow { run.flowSteps = nLF; run.l2hmcSteps = nil }
+        let engine = try RunEngine(settings: run, target: target, model: schedule.needsModel ? m : nil)
         try engine.run()
         let summary = RunSummary(record: engine.record, target: target, thermalization: 0.25)
         let tested = summary.quantities.filter { $0.exact != nil && !$0.name.hasPrefix("weight") && $0.name != "Q" }

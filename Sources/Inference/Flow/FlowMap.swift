@@ -20,7 +20,7 @@ public final class FlowMap {
     public let stateSize: Int
     private let masks: [FlowLayerMasks]
     private let networks: [FlowConvNetwork]
-    private let action: U1Action
+    private let action: TargetAction
     private let nMix: Int
     /// Per-layer input links of the last forward pass kept for the backward one [layers][capacity n].
     private let layerInputs: [Buffer]
@@ -30,8 +30,10 @@ public final class FlowMap {
 
     /// Builds the flow of `model` (family `flow`) on `lattice` (nil: the trained one) for up to
     /// `capacity` chains per call. Throws `model.wrong_family` for another family and
-    /// `run.model_target_mismatch` for a lattice the mask rule does not allow.
-    public convenience init(model: L2ZModel, lattice: U1Lattice? = nil, capacity: Int) throws {
+    /// `run.model_target_mismatch` for a lattice the mask rule does not allow. `action`, when
+    /// given, is the Wilson action S used for S~ (a run's target, so its force evaluations are
+    /// counted); it must be that of `lattice` in link layout `mu_t_x`.
+    public convenience init(model: L2ZModel, lattice: U1Lattice? = nil, capacity: Int, action: TargetAction? = nil) throws {
         let spec = try model.spec.flow()
         var l = lattice ?? spec.target
         l.linkLayout = .muTX
@@ -52,16 +54,19 @@ public final class FlowMap {
             }
             nets.append(FlowConvNetwork(convolutions: convs, activation: c.activation, kernelSize: k, lt: l.lt, lx: l.lx, capacity: capacity))
         }
-        self.init(spec: spec, lattice: l, capacity: capacity, networks: nets)
+        if let a = action, a.u1Lattice != l {
+            throw InferenceError.modelTargetMismatch("the flow's action must be the Wilson action of its \(l.lt)x\(l.lx) lattice in link layout mu_t_x")
+        }
+        self.init(spec: spec, lattice: l, capacity: capacity, networks: nets, action: action ?? U1Action(lattice: l))
     }
 
-    private init(spec: FlowSpec, lattice: U1Lattice, capacity: Int, networks: [FlowConvNetwork]) {
+    private init(spec: FlowSpec, lattice: U1Lattice, capacity: Int, networks: [FlowConvNetwork], action: TargetAction) {
         self.spec = spec; self.lattice = lattice; self.capacity = capacity; self.networks = networks
         nMix = spec.coupling.nMix
         let n = 2 * lattice.lt * lattice.lx
         stateSize = n
         masks = (0..<spec.coupling.layers).map { FlowLayerMasks(layer: $0, lt: lattice.lt, lx: lattice.lx) }
-        action = U1Action(lattice: lattice)
+        self.action = action
         let v = lattice.lt * lattice.lx
         layerInputs = (0..<spec.coupling.layers).map { _ in Buffer(capacity * n) }
         plaquettes = Buffer(capacity * v)
@@ -72,11 +77,11 @@ public final class FlowMap {
 
     /// The same flow (weights shared, read-only) with its own workspace for `capacity` chains.
     public func replica(capacity: Int) -> FlowMap {
-        FlowMap(spec: spec, lattice: lattice, capacity: capacity, networks: networks.map { $0.replica(capacity: capacity) })
+        FlowMap(spec: spec, lattice: lattice, capacity: capacity, networks: networks.map { $0.replica(capacity: capacity) }, action: action)
     }
 
     /// The Wilson action of this lattice (link layout `mu_t_x`).
-    public var target: U1Action { action }
+    public var target: TargetAction { action }
 
     // MARK: Forward
 

@@ -71,7 +71,7 @@ public final class RunEngine {
             guard let lattice = target.u1Lattice, lattice.linkLayout == .muTX else {
                 throw InferenceError.modelTargetMismatch("a flow samples a U(1) lattice with link layout mu_t_x")
             }
-            let made = try FlowMap(model: model, lattice: lattice, capacity: tile)
+            let made = try FlowMap(model: model, lattice: lattice, capacity: tile, action: target)
             flow = made
             return made
         }
