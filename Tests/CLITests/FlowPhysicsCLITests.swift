@@ -82,7 +82,7 @@ extension FlowPhysicsCLITests {
         let report = dir.appendingPathComponent("cv.json").path
         let r = try CLI.run("l2hmc-run", ["crossval", model, "--chains", "16", "--trajectories", "150", "--report", report])
         XCTAssertTrue(r.status == 0 || r.status == 1, r.stderr)
-        for check in ["probe", "inverse", "log-det", "force", "reversibility"] {
+        for check in ["probe", "recomputation", "inverse", "log-det", "force", "reversibility"] {
             let line = r.stdout.split(separator: "\n").first { $0.hasPrefix(check + " ") }
             XCTAssertTrue(line?.contains(" pass ") == true, "\(check): \(line ?? "missing")\n\(r.stdout)")
         }

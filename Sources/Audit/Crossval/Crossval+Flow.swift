@@ -1,6 +1,7 @@
 import Foundation
 import Inference
 import ModelFormat
+import Trainer
 
 /// `crossval` of a flow model (family `flow`): the probe at the trained lattice, then at the run
 /// lattice (`--lattice`, default the trained one) the inverse, the log-det against the numerical
@@ -17,6 +18,7 @@ extension Crossval {
         let n = flow.stateSize
         var rng = SplitMix64(seed: settings.seed ^ 0xF10)
         let z = (0..<(16 * n)).map { _ in 2 * .pi * rng.uniform() - .pi }
+        add(Self.flowRecomputation(model, flow: flow, z: Array(z.prefix(4 * n))))
         add(Self.flowInverse(flow, z: z))
         add(Self.flowJacobian(flow, z: Array(z.prefix(n))))
         add(Self.flowForce(flow, z: Array(z.prefix(n))))
@@ -32,6 +34,30 @@ extension Crossval {
         for r in settings.ranks {
             add(CrossvalCheck(name: "sensitivity: rank \(r)", verdict: .skipped("flows have no dense kernels to compress"), detail: "skipped: flows have no dense kernels to compress", data: [:]))
         }
+    }
+
+    /// The trainer's flow (``TrainerFlowRecompute``) against the runtime's on 4 random z: x, the
+    /// log-det and the force within ``AuditTolerances/flowRecomputation``.
+    static func flowRecomputation(_ model: L2ZModel, flow: FlowMap, z: [Double]) -> CrossvalCheck {
+        let rows = z.count / flow.stateSize, l = flow.lattice
+        let reference: TrainerFlowRecompute.Result
+        do { reference = try TrainerFlowRecompute.run(model: model, z: z, rows: rows, lt: l.lt, lx: l.lx, beta: l.beta) } catch {
+            return CrossvalCheck(name: "recomputation", verdict: .skipped("the trainer cannot rebuild this flow: \(error)"), detail: "skipped: \(error)", data: [:])
+        }
+        var x = [Double](repeating: 0, count: z.count), ld = [Double](repeating: 0, count: rows), force = x, action = ld
+        flow.forward(z: z, rows: rows, x: &x, logDet: &ld)
+        flow.tildeAction(z: z, rows: rows, force: &force, action: &action)
+        var dx = 0.0, dl = 0.0, df = 0.0
+        for i in z.indices {
+            dx = maxKeepingNaN(dx, abs(Angles.wrap(x[i] - reference.x[i])))
+            if let f = reference.force { df = maxKeepingNaN(df, abs(force[i] - f[i]) / max(1, abs(f[i]))) }
+        }
+        for r in 0..<rows { dl = maxKeepingNaN(dl, abs(ld[r] - reference.logDet[r]) / max(1, abs(reference.logDet[r]))) }
+        let limit = AuditTolerances.flowRecomputation
+        let ok = dx < limit.bound && dl < limit.bound && df < limit.bound
+        return CrossvalCheck(name: "recomputation", verdict: ok ? .pass : .fail(dx.isFinite && dl.isFinite && df.isFinite ? "the trainer and the runtime disagree beyond \(limit.text)" : "a deviation is not finite"),
+                             detail: String(format: "trainer vs runtime flow on %d configurations: max deviation x %.1e, log-det %.1e, force %.1e (limit %@)", rows, dx, dl, df, limit.text),
+                             data: ["max_dx": .double(dx), "max_dlogdet": .double(dl), "max_dforce": .double(df)])
     }
 
     /// f^-1(f(z)) = z on 16 random configurations, and the log-dets of both directions agree.
