@@ -18,16 +18,7 @@ final class FlowFixturePhysicsTests: XCTestCase {
         let r = try CLI.run("l2hmc-run", ["--model", Self.model] + args + ["--seed", "3", "--out", out, "-q"])
         XCTAssertEqual(r.status, 0, "\(label): \(r.stderr)")
         XCTAssertTrue(r.stdout.contains("probe reproduced"), r.stdout)
-        let data = try Data(contentsOf: URL(fileURLWithPath: "\(out)/summary.json"))
-        let s = try XCTUnwrap(JSONSerialization.jsonObject(with: data) as? [String: Any])
-        let quantities = try XCTUnwrap(s["quantities"] as? [[String: Any]])
-        for name in ["plaquette", "Q^2"] {
-            let q = try XCTUnwrap(quantities.first { $0["name"] as? String == name }, "\(label) \(name)")
-            XCTAssertLessThanOrEqual(abs(try XCTUnwrap(q["z"] as? Double)), 3, "\(label) \(name): \(q)")
-        }
-        print("flow fixture \(label): acceptance \(s["acceptance"] ?? ""), ESS \(s["flow_ess"] ?? ""), " +
-              quantities.prefix(2).map { "\($0["name"] ?? "") z \($0["z"] ?? "")" }.joined(separator: ", "))
-        return s
+        return try FlowPhysicsCLITests.exactSummary(out, label: label)
     }
 
     func testIndependenceSamplerAtTheTrainedLattice() throws {

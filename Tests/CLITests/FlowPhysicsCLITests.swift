@@ -25,14 +25,21 @@ final class FlowPhysicsCLITests: XCTestCase {
         let out = dir.appendingPathComponent(label).path
         let r = try CLI.run("l2hmc-run", args + ["--seed", "5", "--out", out, "-q"])
         XCTAssertEqual(r.status, 0, "\(label): \(r.stderr)")
+        return try Self.exactSummary(out, label: label)
+    }
+
+    /// The run directory's summary.json, after asserting that its plaquette and <Q^2> lie within
+    /// 3 error bars of their exact values (printed for the log).
+    static func exactSummary(_ out: String, label: String, file: StaticString = #filePath, line: UInt = #line) throws -> [String: Any] {
         let data = try Data(contentsOf: URL(fileURLWithPath: "\(out)/summary.json"))
         let s = try XCTUnwrap(JSONSerialization.jsonObject(with: data) as? [String: Any])
         let quantities = try XCTUnwrap(s["quantities"] as? [[String: Any]])
         for name in ["plaquette", "Q^2"] {
-            let q = try XCTUnwrap(quantities.first { $0["name"] as? String == name }, "\(label) \(name)")
-            XCTAssertLessThanOrEqual(abs(try XCTUnwrap(q["z"] as? Double)), 3, "\(label) \(name): \(q)")
+            let q = try XCTUnwrap(quantities.first { $0["name"] as? String == name }, "\(label) \(name)", file: file, line: line)
+            XCTAssertLessThanOrEqual(abs(try XCTUnwrap(q["z"] as? Double)), 3, "\(label) \(name): \(q)", file: file, line: line)
         }
-        print("flow physics \(label): acceptance \(s["acceptance"] ?? ""), " + quantities.prefix(2).map { "\($0["name"] ?? "") z \($0["z"] ?? "")" }.joined(separator: ", "))
+        print("flow physics \(label): acceptance \(s["acceptance"] ?? ""), ESS \(s["flow_ess"] ?? "-"), " +
+              quantities.prefix(2).map { "\($0["name"] ?? "") z \($0["z"] ?? "")" }.joined(separator: ", "))
         return s
     }
 

@@ -16,7 +16,7 @@ final class FixtureGoldenTests: XCTestCase {
         for file in files {
             let model = try L2ZReader.read(path: Self.fixtures.appendingPathComponent(file).path).model
             XCTAssertNotNil(model.probe, "\(file) ships without a probe")
-            let report = try XCTUnwrap(try ProbeVerifier.verify(model: model, target: makeTarget(model.sampler.target)), file)
+            let report = try XCTUnwrap(try ProbeVerifier.verify(model: model, target: makeTarget(model.spec.target)), file)
             XCTAssertFalse(report.maxDifferences.isEmpty, file)
             XCTAssertTrue(ModelInspection(model: model).warnings.isEmpty, "\(file): \(ModelInspection(model: model).warnings)")
         }

@@ -59,48 +59,13 @@ struct FlowConvNet {
         return da
     }
 
-    /// [rows * sites, c] to [rows * sites, k^2 c]: column (a k + b) c + ch of row (r, s) holds
-    /// channel ch at tap (a, b) of s in chain r.
+    /// [rows * sites, c] to [rows * sites, k^2 c] (``PeriodicPatches``).
     private func im2col(_ h: Matrix, lattice: FlowLattice) -> Matrix {
-        let sites = lattice.sites, kk = kernelSize * kernelSize, c = h.cols, width = kk * c, chains = h.rows / sites
-        var col = Matrix(zeros: h.rows, width)
-        lattice.taps.withUnsafeBufferPointer { taps in
-            h.data.withUnsafeBufferPointer { src in
-                col.data.withUnsafeMutableBufferPointer { dst in
-                    for r in 0..<chains {
-                        for s in 0..<sites {
-                            let d = (r * sites + s) * width
-                            for j in 0..<kk {
-                                let from = (r * sites + taps[s * kk + j]) * c
-                                for ch in 0..<c { dst[d + j * c + ch] = src[from + ch] }
-                            }
-                        }
-                    }
-                }
-            }
-        }
-        return col
+        PeriodicPatches.im2col(h, taps: lattice.taps, sites: lattice.sites, tapCount: kernelSize * kernelSize)
     }
 
-    /// The adjoint of ``im2col(_:lattice:)``: every column entry summed back onto its site and channel.
+    /// The adjoint of ``im2col(_:lattice:)``.
     private func col2im(_ col: Matrix, lattice: FlowLattice, channels c: Int) -> Matrix {
-        let sites = lattice.sites, kk = kernelSize * kernelSize, width = kk * c, chains = col.rows / sites
-        var h = Matrix(zeros: col.rows, c)
-        lattice.taps.withUnsafeBufferPointer { taps in
-            col.data.withUnsafeBufferPointer { src in
-                h.data.withUnsafeMutableBufferPointer { dst in
-                    for r in 0..<chains {
-                        for s in 0..<sites {
-                            let from = (r * sites + s) * width
-                            for j in 0..<kk {
-                                let d = (r * sites + taps[s * kk + j]) * c
-                                for ch in 0..<c { dst[d + ch] += src[from + j * c + ch] }
-                            }
-                        }
-                    }
-                }
-            }
-        }
-        return h
+        PeriodicPatches.col2im(col, taps: lattice.taps, sites: lattice.sites, tapCount: kernelSize * kernelSize, channels: c)
     }
 }

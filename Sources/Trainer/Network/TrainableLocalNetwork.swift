@@ -274,44 +274,13 @@ struct TrainableLocalNetwork {
         return dh
     }
 
-    /// [rows * sites, C] to [rows * sites, k^2 C]: column (p k + q) C + c of row (r, s) holds
-    /// channel c at the site of tap (p, q) around s.
+    /// [rows * sites, C] to [rows * sites, k^2 C] (``PeriodicPatches``).
     private func im2col(_ h: Matrix, rows: Int) -> Matrix {
-        let sites = lattice.sites, kk = kernelSize * kernelSize, c = h.cols, width = kk * c
-        var col = Matrix(zeros: rows * sites, width)
-        h.data.withUnsafeBufferPointer { src in
-            col.data.withUnsafeMutableBufferPointer { dst in
-                for r in 0..<rows {
-                    for s in 0..<sites {
-                        let d = (r * sites + s) * width
-                        for j in 0..<kk {
-                            let from = (r * sites + taps[s * kk + j]) * c
-                            for ch in 0..<c { dst[d + j * c + ch] = src[from + ch] }
-                        }
-                    }
-                }
-            }
-        }
-        return col
+        PeriodicPatches.im2col(h, taps: taps, sites: lattice.sites, tapCount: kernelSize * kernelSize)
     }
 
-    /// The adjoint of ``im2col(_:rows:)``: sums every column entry back onto its site and channel.
+    /// The adjoint of ``im2col(_:rows:)``.
     private func col2im(_ col: Matrix, rows: Int, channels c: Int) -> Matrix {
-        let sites = lattice.sites, kk = kernelSize * kernelSize, width = kk * c
-        var h = Matrix(zeros: rows * sites, c)
-        col.data.withUnsafeBufferPointer { src in
-            h.data.withUnsafeMutableBufferPointer { dst in
-                for r in 0..<rows {
-                    for s in 0..<sites {
-                        let from = (r * sites + s) * width
-                        for j in 0..<kk {
-                            let d = (r * sites + taps[s * kk + j]) * c
-                            for ch in 0..<c { dst[d + ch] += src[from + j * c + ch] }
-                        }
-                    }
-                }
-            }
-        }
-        return h
+        PeriodicPatches.col2im(col, taps: taps, sites: lattice.sites, tapCount: kernelSize * kernelSize, channels: c)
     }
 }
