@@ -59,6 +59,12 @@ final class FlowPhysicsCLITests: XCTestCase {
         // Independence Metropolis: at beta 0.5 the random flow is a usable proposal (acceptance ~0.2).
         let s = try run(["--model", model, "--sampler", "flow", "--beta", "0.5", "--chains", "32", "--trajectories", "600"], label: "flow")
         XCTAssertGreaterThan((s["acceptance"] as? [String: Double])?["flow"] ?? 0, 0.1)
+        // At twice the size in each direction the random flow's ESS is 0.008 and the independence
+        // sampler alone mixes too slowly for a bounded run; mixed with HMC it must still keep the
+        // exact distribution (it accepts about 1 %: some 18 accepted proposals in this run).
+        let m = try run(["--model", model, "--schedule", "flow:1,hmc:1", "--hmc-eps", "0.3", "--hmc-nlf", "5", "--lattice", "8x8", "--beta", "0.5",
+                         "--chains", "16", "--trajectories", "300"], label: "flow-8x8-mixed")
+        XCTAssertGreaterThan((m["acceptance"] as? [String: Double])?["flow"] ?? 0, 0.003)
     }
 
     func testFlowOptionsAreCheckedWithTheirCodes() throws {
