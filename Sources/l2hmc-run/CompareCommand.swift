@@ -121,9 +121,10 @@ struct CompareCommand: ParsableCommand {
             Console.error(Interrupt.stoppedMessage)
             Foundation.exit(Interrupt.exitStatus)
         }
-        let context = ComparisonReport.Context(modelPath: path, modelSHA256: SHA256Digest.hex(bytes), lattice: lattice, modelBeta: trained.beta,
+        var context = ComparisonReport.Context(modelPath: path, modelSHA256: SHA256Digest.hex(bytes), lattice: lattice, modelBeta: trained.beta,
                                                modelStepSize: step.stepSize, modelLength: step.length, modelSteps: step.steps,
                                                threads: threadCount, toolVersion: "l2hmc-run \(Inference.version)", seconds: Date().timeIntervalSince(started))
+        context.modelIsFlow = comparison.isFlow
         if let out = json {
             let bytes = try CanonicalJSONWriter.encode(ComparisonReport.json(result, settings: settings, context: context))
             try Interrupt.critical { try AtomicFile.write(bytes, to: out, replaceExisting: force) }

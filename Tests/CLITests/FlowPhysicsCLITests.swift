@@ -104,3 +104,22 @@ extension FlowPhysicsCLITests {
         }
     }
 }
+
+extension FlowPhysicsCLITests {
+    /// compare of a flow: the HMC grid and one FT-HMC row (no networks-off row), forces counted
+    /// (N_LF + 1 Wilson forces per FT-HMC trajectory), the header naming FT-HMC in z.
+    func testCompareOfAFlow() throws {
+        let model = try flowModel()
+        let json = dir.appendingPathComponent("compare.json").path
+        let r = try CLI.run("l2hmc-run", ["compare", model, "--chains", "4", "--trajectories", "20", "--hmc-eps", "0.2", "--hmc-length", "0.6",
+                                          "--threads", "1", "--json", json, "-q"])
+        XCTAssertTrue(r.status == 0, r.stderr)
+        XCTAssertTrue(r.stdout.contains("(FT-HMC in z: N_LF 6, eps 0.15, length 0.9)"), r.stdout)
+        let data = try Data(contentsOf: URL(fileURLWithPath: json))
+        let o = try XCTUnwrap(JSONSerialization.jsonObject(with: data) as? [String: Any])
+        let rows = try XCTUnwrap(o["rows"] as? [[String: Any]])
+        XCTAssertEqual(rows.compactMap { $0["kind"] as? String }, ["hmc", "model"], "one HMC setting, the flow, no networks-off row")
+        let flowRow = try XCTUnwrap(rows.last)
+        XCTAssertEqual(try XCTUnwrap(flowRow["forces_per_trajectory"] as? Double), 7, accuracy: 1e-12, "N_LF + 1 S~ forces, each one Wilson force")
+    }
+}

@@ -23,6 +23,8 @@ public enum ComparisonReport {
         public var threads: Int
         public var toolVersion: String
         public var seconds: Double
+        /// True when the model is a flow: its row is FT-HMC, its step size is in z.
+        public var modelIsFlow = false
         public init(modelPath: String, modelSHA256: String, lattice: U1Lattice, modelBeta: Double, modelStepSize: Double, modelLength: Double,
                     modelSteps: Int, threads: Int, toolVersion: String, seconds: Double) {
             self.modelPath = modelPath; self.modelSHA256 = modelSHA256; self.lattice = lattice; self.modelBeta = modelBeta
@@ -102,7 +104,7 @@ public enum ComparisonReport {
     /// The table `compare` prints on stdout.
     public static func table(_ r: ComparisonResult, settings s: ComparisonSettings, context c: Context) -> [String] {
         let l = c.lattice
-        var lines = ["compare     U(1) \(l.lt)x\(l.lx), beta \(fmt(l.beta))\(l.beta != c.modelBeta ? " (model trained at \(fmt(c.modelBeta)))" : ""); model \(c.modelPath) (N_LF \(c.modelSteps), mean eps_x \(fmt(c.modelStepSize)), length \(fmt(c.modelLength)))",
+        var lines = ["compare     U(1) \(l.lt)x\(l.lx), beta \(fmt(l.beta))\(l.beta != c.modelBeta ? " (model trained at \(fmt(c.modelBeta)))" : ""); model \(c.modelPath) (\(c.modelIsFlow ? "FT-HMC in z: " : "")N_LF \(c.modelSteps), \(c.modelIsFlow ? "eps" : "mean eps_x") \(fmt(c.modelStepSize)), length \(fmt(c.modelLength)))",
                      "budget      \(s.chains) chains x \(s.trajectories) trajectories per setting (first \(fmt(s.thermalization * 100)) % dropped), seed \(s.seed), threads \(c.threads)\(s.hmcJitter != 0 ? ", HMC jitter \(fmt(s.hmcJitter))" : "")\(s.coldStart ? ", cold start" : "")"]
         let header = ["sampler", "eps", "N_LF", "length", "accept", "tunnel", "tau_int(Q)", "+-", "forces", "CPU us", "tau x forces"]
         var cells: [[String]] = []
