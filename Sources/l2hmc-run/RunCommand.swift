@@ -296,17 +296,20 @@ struct RunCommand: ParsableCommand {
         try finish(processes, interrupted: interrupted)
     }
 
-    /// The ESS per sample of a flow model's importance weights on `FlowESSSamples` fresh prior
-    /// draws at the run lattice (seeded by the run's seed), nil for other models.
+    /// The ESS per sample of a flow model's importance weights on fresh prior draws at the run
+    /// lattice (seeded by the run's seed): 1024 draws up to 32x32 sites, 128 above (each draw
+    /// costs one flow forward pass), nil for other models.
     static func flowESS(model: L2ZModel?, params: RunParameters) throws -> (ess: Double, samples: Int)? {
         guard let model, case .flow = model.spec, case let .u1(lattice) = params.target else { return nil }
-        let batch = 128, samples = 1024
+        // Batches of at most 65536 (draw, site) rows keep the flow's workspace near 64 MiB.
+        let sites = lattice.lt * lattice.lx, samples = sites <= 1024 ? 1024 : 128, batch = max(1, min(128, 65536 / sites))
         let flow = try FlowMap(model: model, lattice: lattice, capacity: batch)
         var rng = SplitMix64(seed: params.settings.seed ^ 0x4553_5321)
         var logW: [Double] = []
-        for _ in 0..<(samples / batch) {
-            let z = (0..<(batch * flow.stateSize)).map { _ in 2 * .pi * rng.uniform() - .pi }
-            logW += flow.logWeights(z: z, rows: batch)
+        while logW.count < samples {
+            let rows = min(batch, samples - logW.count)
+            let z = (0..<(rows * flow.stateSize)).map { _ in 2 * .pi * rng.uniform() - .pi }
+            logW += flow.logWeights(z: z, rows: rows)
         }
         return (ImportanceWeights.effectiveSampleSizeFraction(logWeights: logW) ?? .nan, samples)
     }

@@ -19,32 +19,59 @@ final class FlowConvNetwork {
         let bias: [Double]
     }
 
+    /// The activations and scratch of one network evaluation (``forward(chains:)`` and the
+    /// ``backward(chains:gradOut:gradInput:)`` that follows it). A flow's layers run one after
+    /// another on one thread, so they share one workspace: memory does not grow with the depth.
+    final class Workspace {
+        /// Rows (chain, site) it holds.
+        let capacityRows: Int
+        /// Input of each convolution [R, c_in_j] (the first is the network input).
+        let inputs: [Buffer]
+        /// Pre-activation output of each convolution [R, c_out_j] (the last is the network output).
+        let outputs: [Buffer]
+        /// im2col scratch [R, k k max c] and the gradient scratch [R, max c] (two).
+        let columns: Buffer, gradient: Buffer, gradientIn: Buffer
+
+        init(convolutions: [Convolution], kernelSize: Int, rows: Int) {
+            capacityRows = rows
+            inputs = convolutions.map { Buffer(rows * $0.cIn) }
+            outputs = convolutions.map { Buffer(rows * $0.cOut) }
+            let widest = convolutions.map { max($0.cIn, $0.cOut) }.max() ?? 1
+            columns = Buffer(rows * kernelSize * kernelSize * widest)
+            gradient = Buffer(rows * widest); gradientIn = Buffer(rows * widest)
+        }
+
+        /// Bytes held, for memory estimates: per row, the inputs and outputs of every convolution,
+        /// k^2 times the widest for im2col and twice the widest for gradients.
+        static func bytesPerRow(convolutions: [(cIn: Int, cOut: Int)], kernelSize: Int) -> Int {
+            let widest = convolutions.map { max($0.cIn, $0.cOut) }.max() ?? 1
+            return 8 * (convolutions.reduce(0) { $0 + $1.cIn + $1.cOut } + (kernelSize * kernelSize + 2) * widest)
+        }
+    }
+
     let convolutions: [Convolution]
     let activation: Activation
     let kernelSize: Int
     let lt: Int, lx: Int
     /// Rows (chain, site) the workspace holds.
-    let capacityRows: Int
-    /// Input of each convolution [R, c_in_j] (the first is the network input).
-    private let inputs: [Buffer]
-    /// Pre-activation output of each convolution [R, c_out_j] (the last is the network output).
-    private let outputs: [Buffer]
-    /// im2col scratch [R, k k max c_in] and the gradient scratch of the same size.
-    private let columns: Buffer
-    private let gradient: Buffer, gradientIn: Buffer
+    var capacityRows: Int { workspace.capacityRows }
+    let workspace: Workspace
+    private var inputs: [Buffer] { workspace.inputs }
+    private var outputs: [Buffer] { workspace.outputs }
+    private var columns: Buffer { workspace.columns }
+    private var gradient: Buffer { workspace.gradient }
+    private var gradientIn: Buffer { workspace.gradientIn }
     /// For each site and each (a, b): the neighbouring site (t + a - k/2, x + b - k/2) mod the lattice.
     private let neighbours: [Int32]
 
-    init(convolutions: [Convolution], activation: Activation, kernelSize: Int, lt: Int, lx: Int, capacity: Int) {
+    /// `workspace` nil: a new one for `capacity` chains; a shared one must hold `capacity` chains
+    /// of this lattice and these convolutions.
+    init(convolutions: [Convolution], activation: Activation, kernelSize: Int, lt: Int, lx: Int, capacity: Int, workspace shared: Workspace? = nil) {
         self.convolutions = convolutions; self.activation = activation; self.kernelSize = kernelSize
         self.lt = lt; self.lx = lx
         let rows = capacity * lt * lx
-        capacityRows = rows
-        inputs = convolutions.map { Buffer(rows * $0.cIn) }
-        outputs = convolutions.map { Buffer(rows * $0.cOut) }
-        let widest = convolutions.map { max($0.cIn, $0.cOut) }.max() ?? 1
-        columns = Buffer(rows * kernelSize * kernelSize * widest)
-        gradient = Buffer(rows * widest); gradientIn = Buffer(rows * widest)
+        precondition(shared.map { $0.capacityRows >= rows } ?? true)
+        workspace = shared ?? Workspace(convolutions: convolutions, kernelSize: kernelSize, rows: rows)
         let r = kernelSize / 2
         var table: [Int32] = []
         table.reserveCapacity(lt * lx * kernelSize * kernelSize)
@@ -61,9 +88,10 @@ final class FlowConvNetwork {
         neighbours = table
     }
 
-    /// The same network (shared weights) with its own workspace, for another thread or lattice.
-    func replica(capacity: Int, lt: Int? = nil, lx: Int? = nil) -> FlowConvNetwork {
-        FlowConvNetwork(convolutions: convolutions, activation: activation, kernelSize: kernelSize, lt: lt ?? self.lt, lx: lx ?? self.lx, capacity: capacity)
+    /// The same network (shared weights) with the given workspace (nil: its own), for another
+    /// thread.
+    func replica(capacity: Int, workspace: Workspace? = nil) -> FlowConvNetwork {
+        FlowConvNetwork(convolutions: convolutions, activation: activation, kernelSize: kernelSize, lt: lt, lx: lx, capacity: capacity, workspace: workspace)
     }
 
     /// The network input [R, 2] to fill before ``forward(rows:)``.

@@ -42,6 +42,7 @@ public final class FlowMap {
         }
         let c = spec.coupling, k = c.kernelSize
         var nets: [FlowConvNetwork] = []
+        var workspace: FlowConvNetwork.Workspace?
         for i in 0..<c.layers {
             var convs: [FlowConvNetwork.Convolution] = []
             for (j, ch) in c.convolutionChannels.enumerated() {
@@ -52,7 +53,9 @@ public final class FlowMap {
                 convs.append(.init(cIn: ch.cIn, cOut: ch.cOut, kernel: Buffer(kernel), kernelTransposed: Buffer(transposed),
                                    bias: try model.doubles(FlowRules.biasName(layer: i, conv: j))))
             }
-            nets.append(FlowConvNetwork(convolutions: convs, activation: c.activation, kernelSize: k, lt: l.lt, lx: l.lx, capacity: capacity))
+            let net = FlowConvNetwork(convolutions: convs, activation: c.activation, kernelSize: k, lt: l.lt, lx: l.lx, capacity: capacity, workspace: workspace)
+            workspace = net.workspace   // every layer has the same architecture: one workspace for all
+            nets.append(net)
         }
         if let a = action, a.u1Lattice != l {
             throw InferenceError.modelTargetMismatch("the flow's action must be the Wilson action of its \(l.lt)x\(l.lx) lattice in link layout mu_t_x")
@@ -77,7 +80,13 @@ public final class FlowMap {
 
     /// The same flow (weights shared, read-only) with its own workspace for `capacity` chains.
     public func replica(capacity: Int) -> FlowMap {
-        FlowMap(spec: spec, lattice: lattice, capacity: capacity, networks: networks.map { $0.replica(capacity: capacity) }, action: action)
+        var workspace: FlowConvNetwork.Workspace?
+        let nets = networks.map { n -> FlowConvNetwork in
+            let copy = n.replica(capacity: capacity, workspace: workspace)
+            workspace = copy.workspace
+            return copy
+        }
+        return FlowMap(spec: spec, lattice: lattice, capacity: capacity, networks: nets, action: action)
     }
 
     /// The Wilson action of this lattice (link layout `mu_t_x`).

@@ -44,6 +44,15 @@ public enum MemoryBudget {
             }
             parts.append(("network parameters", 2 * parameters * 8))
         }
+        if s.schedule.usesFlow, let model, case let .flow(f) = model.spec {
+            // One FlowMap per proposal (its layers share one network workspace): the workspace
+            // for tile x sites rows, each layer's input links and a few state-sized buffers.
+            let tile = Double(s.effectiveTile), perRow = Double(FlowConvNetwork.Workspace.bytesPerRow(convolutions: f.coupling.convolutionChannels, kernelSize: f.coupling.kernelSize))
+            let oneMap = tile * (n / 2) * (perRow + 8 * Double(2 * (f.coupling.nMix + 1) + 4)) + Double(f.coupling.layers + 6) * tile * n * 8
+            // The summary's flow ESS evaluates batches of at most 65536 (draw, site) rows.
+            let ess = min(128 * (n / 2), 65536) * (perRow + 8 * Double(2 * (f.coupling.nMix + 1) + 4))
+            parts.append(("flow workspaces", Double(s.schedule.kinds.filter(\.usesFlow).count) * oneMap + ess))
+        }
         var perCell = 41.0 + 3 * 8
         switch target {
         case .u1: perCell += 24
