@@ -117,11 +117,11 @@ public final class FlowMap {
             for (a, site) in m.activeSites.enumerated() {
                 let theta = Angles.wrap(p[r * v + site])
                 let o = net + (r * v + site) * out
-                let g = NCPMixture.value(theta, s: o, count: nMix)
+                let (g, logJ) = NCPMixture.valueAndLogJacobian(theta, s: o, count: nMix)
                 let newP = Angles.wrap(g + o[nMix])
                 let link = r * n + m.activeLinks[a]
                 links[link] = Angles.wrap(links[link] + m.sign * (newP - theta))
-                sum += NCPMixture.logJacobian(theta, s: o, count: nMix)
+                sum += logJ
             }
             logDet[r] += sum
         }

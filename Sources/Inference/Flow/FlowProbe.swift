@@ -13,7 +13,9 @@ public enum FlowProbe {
     public static func attach(to model: inout L2ZModel, z: [Double]) throws {
         let spec = try model.spec.flow()
         let n = spec.stateSize, b = z.count / n
-        precondition(b >= 1 && b * n == z.count)
+        guard b >= 1, b * n == z.count else {
+            throw InferenceError.invalidOption(name: "probe", reason: "a flow probe needs at least one row of \(n) link angles (got \(z.count) values)")
+        }
         model.probe = nil
         model.arrays = model.arrays.filter { !$0.key.hasPrefix("probe.") }
         let flow = try FlowMap(model: model, capacity: b)

@@ -26,12 +26,19 @@ enum NCPMixture {
         }
     }
 
-    /// g(theta) for the scales s (theta in [-pi, pi]).
-    static func value(_ theta: Double, s: UnsafePointer<Double>, count: Int) -> Double {
+    /// g(theta) and log(mean_k J_k) in one pass over the components (an online log-sum-exp):
+    /// what a forward layer needs at each active site.
+    static func valueAndLogJacobian(_ theta: Double, s: UnsafePointer<Double>, count: Int) -> (g: Double, logJ: Double) {
         let h = sin(0.5 * theta), c = cos(0.5 * theta)
-        var sum = 0.0
-        for k in 0..<count { sum += component(sinHalf: h, cosHalf: c, s: s[k]).g }
-        return sum / Double(count)
+        var sum = 0.0, top = -Double.infinity, scaled = 0.0
+        for k in 0..<count {
+            let p = component(sinHalf: h, cosHalf: c, s: s[k])
+            sum += p.g
+            let l = -p.logD
+            if l > top { scaled = scaled * exp(top - l) + 1; top = l } else { scaled += exp(l - top) }
+        }
+        let n = Double(count)
+        return (sum / n, top + log(scaled / n))
     }
 
     /// g(theta) and dg/dtheta = mean J_k.
